@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both install what is needed first.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export CORPUSGOV_CONFIG ?= $(CURDIR)/corpusgov.yaml
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+# torch first and pinned: 2.13.0 is the CPU wheel on disk; anything looser pulls a CUDA build.
+# unstructured-inference goes in with --no-deps: partition_pdf(strategy="fast") imports it, but its
+# timm -> torchvision dependency breaks transformers beside the CPU torch (shared/STACK.md).
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found). Set PYTHON=/path/to/python3.11."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps unstructured-inference==1.6.14
+	touch $@
+
+run: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf data dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules dagster_home/.telemetry

@@ -1,0 +1,35 @@
+"""Data contracts for the document corpus: load ODCS v3 files and lint them.
+
+Enforcement lives in contracts.enforcement and is imported explicitly, because it pulls in
+Great Expectations (seconds to import) and most callers only need the loaded contract.
+"""
+
+from pathlib import Path
+
+from contracts.document_contract import ChunkingPolicy, ContractProblem, DocumentContract
+from contracts.errors import (
+    ContractError,
+    ContractSchemaError,
+    ContractSemanticError,
+    ContractSyntaxError,
+    DocumentFrameError,
+)
+from contracts.loading import lint_contract, load_contract
+
+DEFAULT_CONTRACT_PATH: Path = Path(__file__).with_name("default.odcs.yaml")
+STRICT_CONTRACT_PATH: Path = Path(__file__).with_name("strict.odcs.yaml")
+
+__all__ = [
+    "DEFAULT_CONTRACT_PATH",
+    "STRICT_CONTRACT_PATH",
+    "ChunkingPolicy",
+    "ContractError",
+    "ContractProblem",
+    "ContractSchemaError",
+    "ContractSemanticError",
+    "ContractSyntaxError",
+    "DocumentContract",
+    "DocumentFrameError",
+    "lint_contract",
+    "load_contract",
+]

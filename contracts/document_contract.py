@@ -1,0 +1,56 @@
+"""The records a loaded contract becomes: what the pipeline and enforcement code against."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+GRADES: tuple[str, ...] = ("A", "B", "C", "F")  # best first
+DETECTION_POLICIES: tuple[str, ...] = ("allow", "tag", "quarantine")
+PII_POLICIES: tuple[str, ...] = ("allow", "redact", "quarantine")
+SEVERITIES: tuple[str, ...] = ("warning", "error")
+
+
+@dataclass(frozen=True)
+class ChunkingPolicy:
+    max_characters: int = 1000
+    new_after_n_chars: int = 800
+    combine_text_under_n_chars: int = 200
+
+
+@dataclass(frozen=True)
+class DocumentContract:
+    path: Path
+    id: str
+    name: str
+    version: str
+    content_hash: str  # sha256 of the file bytes
+    source_path: str | None  # servers[type == "local"].path, as written in the file
+    required_fields: tuple[str, ...]  # required properties other than doc_id and text
+    field_types: dict[str, str]  # property -> logicalType; the vector property is excluded
+    min_text_chars: int | None
+    max_text_chars: int | None
+    allowed_mime_types: tuple[str, ...] | None
+    allowed_languages: tuple[str, ...] | None
+    minimum_grade: str | None
+    injection_policy: str = "tag"
+    ai_generated_policy: str = "tag"
+    pii_policy: str = "allow"
+    source_provenance: str | None = None
+    chunking: ChunkingPolicy = ChunkingPolicy()
+    embedding_model: str | None = None
+    embedding_dimensions: int | None = None
+    max_violation_rate: float = 1.0
+    severity: str = "error"
+
+    @property
+    def allowed_grades(self) -> tuple[str, ...] | None:
+        """Grades at or above minimum_grade, or None when grades are not constrained."""
+        if self.minimum_grade is None:
+            return None
+        return GRADES[: GRADES.index(self.minimum_grade) + 1]
+
+
+@dataclass(frozen=True)
+class ContractProblem:
+    path: Path
+    field: str | None  # dotted field path, list items named where they have a name
+    message: str  # the problem and what to do

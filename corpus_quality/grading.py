@@ -1,0 +1,121 @@
+"""Turn quality signals into a score, a grade, a route and the reasons behind them."""
+
+from dataclasses import dataclass
+
+from corpus_quality.errors import UnknownGradeError
+from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
+
+# Weights of the weighted mean. Signals that ruin retrieval outright (mojibake makes text
+# unmatchable, a 3-word document answers nothing) weigh most; the ones that describe the
+# record rather than the text (metadata, age) weigh least, so an undated, untitled but clean
+# document still grades A; heuristics that well-formed enterprise text trips by design
+# (stopwords in tables, word length in code) sit in between.
+SIGNAL_WEIGHTS: dict[str, float] = {
+    "length": 1.5,
+    "alpha_word_ratio": 1.0,
+    "symbol_ratio": 1.0,
+    "line_repetition": 1.0,
+    "ngram_repetition": 1.0,
+    "encoding_health": 1.5,
+    "mean_word_length": 0.5,
+    "boilerplate": 1.0,
+    "stopword_presence": 0.75,
+    "extraction_completeness": 1.0,
+    "metadata_completeness": 0.5,
+    "staleness": 0.5,
+}
+assert set(SIGNAL_WEIGHTS) == set(QUALITY_SIGNALS)
+
+GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("A", 0.85), ("B", 0.70), ("C", 0.50))
+GRADE_ORDER: dict[str, int] = {"F": 0, "C": 1, "B": 2, "A": 3}
+ROUTES: dict[str, str] = {"A": "index", "B": "index", "C": "index_with_flag", "F": "quarantine"}
+
+# A weighted mean lets one dreadful signal hide behind eleven fine ones (a page of mojibake
+# with tidy metadata). One of these below the floor caps the grade at C, so the document is
+# at least flagged; two independent failures, or almost no words at all, mean there is
+# nothing worth retrieving: F.
+GATING_SIGNALS: frozenset[str] = frozenset(
+    {
+        "length",
+        "alpha_word_ratio",
+        "symbol_ratio",
+        "line_repetition",
+        "ngram_repetition",
+        "encoding_health",
+        "boilerplate",
+    }
+)
+GATE_FLOOR = 0.25
+# A signal under this is named in the reasons.
+REASON_THRESHOLD = 0.5
+
+EMPTY_TEXT_REASON = "quality.empty_text"
+
+
+@dataclass(frozen=True)
+class QualityAssessment:
+    """The verdict on one document: signals, weighted score, grade, route and reasons."""
+
+    signals: dict[str, float]
+    score: float
+    grade: str
+    route: str
+    reasons: tuple[str, ...]
+
+
+def signal_reason(signal: str) -> str:
+    """The reason code used when ``signal`` is too low, e.g. "quality.low_encoding_health"."""
+    return f"quality.low_{signal}"
+
+
+def _grade_for(score: float) -> str:
+    for grade, threshold in GRADE_THRESHOLDS:
+        if score >= threshold:
+            return grade
+    return "F"
+
+
+def grade_at_least(grade: str, minimum: str) -> bool:
+    """True when ``grade`` is as good as or better than ``minimum`` (A > B > C > F)."""
+    for value in (grade, minimum):
+        if value not in GRADE_ORDER:
+            raise UnknownGradeError(f"unknown grade {value!r}; expected one of A, B, C, F")
+    return GRADE_ORDER[grade] >= GRADE_ORDER[minimum]
+
+
+def assess_quality(doc: QualityInput) -> QualityAssessment:
+    """Compute signals for ``doc`` and grade it; never raises on odd text."""
+    signals = compute_signals(doc)
+    total_weight = sum(SIGNAL_WEIGHTS.values())
+    score = sum(signals[name] * SIGNAL_WEIGHTS[name] for name in QUALITY_SIGNALS) / total_weight
+    score = round(min(1.0, max(0.0, score)), 4)
+    grade = _grade_for(score)
+
+    # Worst first: the shortfall a signal costs the score, not its raw value.
+    shortfalls = sorted(
+        QUALITY_SIGNALS,
+        key=lambda name: (-(1.0 - signals[name]) * SIGNAL_WEIGHTS[name], QUALITY_SIGNALS.index(name)),
+    )
+    reasons = [signal_reason(name) for name in shortfalls if signals[name] < REASON_THRESHOLD]
+
+    if not doc.text.strip():
+        grade = "F"
+        reasons = [EMPTY_TEXT_REASON]
+    else:
+        failed_gates = [name for name in GATING_SIGNALS if signals[name] < GATE_FLOOR]
+        if len(failed_gates) >= 2 or "length" in failed_gates:
+            grade = "F"
+        elif failed_gates and grade_at_least(grade, "B"):
+            grade = "C"
+
+    if grade != "A" and not reasons:
+        # Every non-A grade must say why: name the signal that cost the most.
+        reasons = [signal_reason(shortfalls[0])]
+
+    return QualityAssessment(
+        signals=signals,
+        score=score,
+        grade=grade,
+        route=ROUTES[grade],
+        reasons=tuple(reasons),
+    )

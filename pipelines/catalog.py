@@ -1,0 +1,92 @@
+"""Read side: status, documents and search, for the CLI, the Dagster assets and users' scripts."""
+
+from typing import Any
+
+from pipelines.documents import DocumentState
+from pipelines.embedding import Embedder
+from pipelines.errors import CorpusgovError
+from pipelines.index import GRADES, ChunkIndex, SearchHit, index_tag
+from pipelines.ledger import Ledger
+from pipelines.settings import Settings
+
+PROVENANCE_LABELS = ("human", "ai_assisted", "ai_generated", "unknown")
+
+
+def corpus_status(settings: Settings) -> dict[str, Any]:
+    """The shape of `corpusgov status --json`."""
+    ledger = Ledger(settings.ledger_path)
+    latest = ledger.latest_index_version()
+    return {
+        "index_version": latest.index_version if latest else None,
+        "lance_version": latest.lance_version if latest else None,
+        "chunks": latest.total_chunks if latest else 0,
+        "documents": ledger.state_counts(),
+    }
+
+
+def list_documents(
+    settings: Settings, state: str | None = None, source: str | None = None
+) -> list[dict[str, Any]]:
+    """The shape of `corpusgov documents --json`."""
+    if state is not None and state not in {s.value for s in DocumentState}:
+        raise CorpusgovError(
+            f"Unknown state '{state}'. Use one of: {', '.join(s.value for s in DocumentState)}."
+        )
+    if source is not None:
+        settings.source(source)
+    rows = Ledger(settings.ledger_path).document_rows(state=state, source=source)
+    return [
+        {
+            "doc_id": r["doc_id"],
+            "source": r["source"],
+            "path": r["path"],
+            "state": r["state"],
+            "reasons": list(r["reasons"]),
+            "content_hash": r["content_hash"],
+            "grade": r["grade"],
+            "provenance": r["provenance"],
+        }
+        for r in rows
+    ]
+
+
+def grades_at_least(minimum: str) -> tuple[str, ...]:
+    if minimum not in GRADES:
+        raise CorpusgovError(f"Unknown grade '{minimum}'. Use one of: {', '.join(GRADES)}.")
+    return GRADES[: GRADES.index(minimum) + 1]
+
+
+def search_corpus(
+    settings: Settings,
+    embedder: Embedder,
+    query: str,
+    k: int = 5,
+    exclude_labels: tuple[str, ...] = (),
+    min_grade: str | None = None,
+    as_of: int | None = None,
+) -> list[SearchHit]:
+    """Nearest chunks to `query`, filtered by governance columns, optionally at an old version."""
+    unknown = [label for label in exclude_labels if label not in PROVENANCE_LABELS]
+    if unknown:
+        raise CorpusgovError(
+            f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(PROVENANCE_LABELS)}."
+        )
+    if k < 1:
+        raise CorpusgovError("--k must be at least 1.")
+    allowed = grades_at_least(min_grade) if min_grade else None
+    ledger = Ledger(settings.ledger_path)
+    latest = ledger.latest_index_version()
+    if latest is None:
+        raise CorpusgovError("The index is empty. Run `corpusgov ingest` first.")
+    version: str | None = None
+    if as_of is not None:
+        if not any(v.index_version == as_of for v in ledger.index_versions()):
+            raise CorpusgovError(
+                f"There is no index version {as_of}; the latest is {latest.index_version}. "
+                "See `corpusgov status`."
+            )
+        version = index_tag(as_of)
+    vector = embedder.embed([query])[0]
+    return ChunkIndex(settings.lancedb_uri).search(
+        vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version
+    )

@@ -1,0 +1,79 @@
+"""`corpusgov ingest`."""
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipelines.cli.output import fail, print_json, stderr, stdout
+from pipelines.embedding import embedder_from_settings
+from pipelines.ingestion import IngestionReport, run_ingestion
+from pipelines.settings import load_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "ingest",
+        epilog="Examples:\n\n  corpusgov ingest\n\n  corpusgov ingest --source sample --json",
+    )(ingest)
+
+
+def ingest(
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Only this source (repeatable). Default: every source."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
+) -> None:
+    """Ingest new, changed and removed documents: contract, assessment, embedding, one index version."""
+    settings = load_settings(ctx.obj["config"])
+    if source:
+        for name in source:
+            settings.source(name)
+    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr, transient=True, disable=as_json,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total or None)
+            progress.update(tasks[stage], completed=done, total=total or None)
+
+        report = run_ingestion(settings, embedder, source, on_progress)
+    if as_json:
+        print_json(report.as_json())
+    else:
+        _print_report(report)
+    if report.source_errors:
+        fail("; ".join(c.error or "" for c in report.source_errors))
+
+
+def _print_report(report: IngestionReport) -> None:
+    if not report.changed:
+        stdout.print(f"No changes: {report.unchanged} documents unchanged, index not touched.")
+        return
+    counts = report.run_counts()
+    stdout.print(
+        f"Discovered {report.discovered} files: {report.unchanged} unchanged, "
+        + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        + "."
+    )
+    version = report.index_version
+    if version is None:
+        stdout.print("The index did not change (no document entered or left it).")
+    else:
+        stdout.print(
+            f"Index version {version.index_version} (LanceDB version {version.lance_version}, tag "
+            f"{version.tag}): {len(version.added)} added, {len(version.modified)} modified, "
+            f"{len(version.removed)} removed; {report.chunks_embedded} chunks embedded, "
+            f"{report.chunks_reused} reused, {version.total_chunks} in the index."
+        )
+    held = [o for o in report.outcomes if o.state.value in ("quarantined", "rejected")]
+    for o in held[:20]:
+        stdout.print(f"  {o.state.value:<11} {o.doc_id}  {', '.join(o.reasons)}", highlight=False)
+    if len(held) > 20:
+        stdout.print(f"  … and {len(held) - 20} more: corpusgov documents --state quarantined")

@@ -1,0 +1,93 @@
+"""Read commands: `status`, `documents`, `search`. Each has `--json`."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipelines.catalog import corpus_status, list_documents, search_corpus
+from pipelines.cli.output import print_json, stdout
+from pipelines.embedding import embedder_from_settings
+from pipelines.settings import load_settings
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status", epilog="Example: corpusgov status --json")(status)
+    app.command(
+        "documents", epilog="Examples:\n\n  corpusgov documents --state quarantined\n\n  corpusgov documents --json"
+    )(documents)
+    app.command(
+        "search",
+        epilog='Example: corpusgov search "how do I return a damaged parcel" --exclude-label ai_generated --min-grade B',
+    )(search)
+
+
+def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The current index version and how many documents are in each state."""
+    payload = corpus_status(load_settings(ctx.obj["config"]))
+    if as_json:
+        print_json(payload)
+        return
+    version = payload["index_version"]
+    stdout.print(
+        f"Index version: {version if version is not None else 'none yet (run corpusgov ingest)'}"
+        + (f" (LanceDB version {payload['lance_version']}, {payload['chunks']} chunks)" if version else "")
+    )
+    for state, count in payload["documents"].items():
+        stdout.print(f"  {state:<12}{count}")
+
+
+def documents(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None, typer.Option("--state", help="indexed | quarantined | rejected | removed")
+    ] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every document the ledger knows, with its state and the reasons it is not indexed."""
+    rows = list_documents(load_settings(ctx.obj["config"]), state=state, source=source)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("doc_id", "state", "grade", "provenance", "reasons")
+    for r in rows:
+        table.add_row(r["doc_id"], r["state"], r["grade"] or "", r["provenance"] or "", ", ".join(r["reasons"]))
+    stdout.print(table)
+    stdout.print(f"{len(rows)} documents")
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for, in natural language.")],
+    k: Annotated[int, typer.Option("--k", help="How many chunks to return.")] = 5,
+    exclude_label: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-label", help="Leave out chunks with this provenance label (repeatable)."),
+    ] = None,
+    min_grade: Annotated[
+        str | None, typer.Option("--min-grade", help="Only chunks of documents graded this or better (A, B, C, F).")
+    ] = None,
+    as_of: Annotated[
+        int | None, typer.Option("--as-of", help="Search index version N as it was (read-only).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Semantic search over the index, with governance filters."""
+    settings = load_settings(ctx.obj["config"])
+    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    hits = search_corpus(
+        settings, embedder, query, k=k, exclude_labels=tuple(exclude_label or ()),
+        min_grade=min_grade, as_of=as_of,
+    )
+    if as_json:
+        print_json([h.as_json() for h in hits])
+        return
+    for rank, hit in enumerate(hits, 1):
+        stdout.print(
+            f"[bold]{rank}. {hit.doc_id}[/]  score {hit.score:.3f}  grade {hit.grade}  {hit.provenance}",
+            highlight=False,
+        )
+        stdout.print("   " + hit.text[:300].replace("\n", " "), highlight=False)

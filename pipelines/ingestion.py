@@ -1,0 +1,507 @@
+"""Ingestion: discover → parse → contract → assess → chunk → embed → one LanceDB commit → ledger.
+
+Two phases, so Dagster can put a blocking contract check between them:
+- `prepare_ingestion` does everything but embedding and writing, for new and changed files only
+  (incremental by content hash and config hash);
+- `commit_ingestion` embeds the chunks the index does not have yet, writes them as ONE LanceDB
+  version tagged `index-v<N>`, and records the run in the ledger in one transaction.
+The CLI runs both with `run_ingestion`; the Dagster assets run one each. Same code either way.
+"""
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from filelock import FileLock, Timeout
+
+from contracts import ContractError, DocumentContract, load_contract
+from contracts.enforcement import ContractVerdict, enforce_contract
+from corpus_quality import grade_at_least
+from pipelines.discovery import discover_source
+from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.embedding import Embedder, embed_with_progress
+from pipelines.errors import IngestionConflictError, IndexStateError
+from pipelines.index import ChunkIndex, chunk_schema, index_tag
+from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
+from pipelines.processing import document_config_hash, process_file, rejected_outcome
+from pipelines.settings import Settings, SourceConfig
+
+# (stage, done, total): the CLI draws a progress bar from it, Dagster logs it.
+ProgressReporter = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    """The contract verdict for one source in one run (what the blocking asset check reports)."""
+
+    source: str
+    contract_path: str
+    contract_id: str | None
+    contract_version: str | None
+    checked: int
+    violations_by_reason: dict[str, int]
+    violation_rate: float
+    max_violation_rate: float
+    within_budget: bool
+    error: str | None = None  # a broken contract or a missing source folder: nothing ingested
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.within_budget
+
+
+@dataclass(frozen=True)
+class PreparedIngestion:
+    """The outcome of every new, changed or removed document, ready to commit."""
+
+    run_id: str
+    started_at: datetime
+    sources: tuple[str, ...]
+    base_index_version: int | None
+    embedding_model: str
+    outcomes: tuple[DocumentOutcome, ...]
+    discovered: int
+    unchanged: int
+    contract_checks: tuple[ContractCheck, ...]
+    config_hashes: dict[str, str] = field(default_factory=dict)  # source -> config hash
+
+    @property
+    def blocked_by(self) -> tuple[ContractCheck, ...]:
+        return tuple(c for c in self.contract_checks if c.error is None and not c.within_budget)
+
+
+@dataclass(frozen=True)
+class IngestionReport:
+    run_id: str
+    index_version: IndexVersion | None
+    discovered: int
+    unchanged: int
+    outcomes: tuple[DocumentOutcome, ...]
+    chunks_embedded: int
+    chunks_reused: int
+    contract_checks: tuple[ContractCheck, ...]
+    state_counts: dict[str, int]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.outcomes)
+
+    @property
+    def source_errors(self) -> tuple[ContractCheck, ...]:
+        return tuple(c for c in self.contract_checks if c.error is not None)
+
+    def run_counts(self) -> dict[str, int]:
+        counts = Counter(o.state.value for o in self.outcomes)
+        return {state.value: counts.get(state.value, 0) for state in DocumentState}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "index_version": self.index_version.index_version if self.index_version else None,
+            "lance_version": self.index_version.lance_version if self.index_version else None,
+            "discovered": self.discovered,
+            "unchanged": self.unchanged,
+            "changed": self.run_counts(),
+            "added": list(self.index_version.added) if self.index_version else [],
+            "modified": list(self.index_version.modified) if self.index_version else [],
+            "removed": list(self.index_version.removed) if self.index_version else [],
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "documents": self.state_counts,
+            "source_errors": {c.source: c.error for c in self.source_errors},
+        }
+
+
+@contextmanager
+def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]:
+    """One writer at a time for LanceDB and DuckDB (the Dagster run queue serialises runs too)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.writer_lock_path))
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except Timeout as err:
+        raise IngestionConflictError(
+            f"Another ingestion is writing to {settings.data_dir} (lock {settings.writer_lock_path}). "
+            "Wait for it to finish, then retry."
+        ) from err
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def selected_sources(settings: Settings, source_names: list[str] | None) -> list[SourceConfig]:
+    if not source_names:
+        return list(settings.sources)
+    return [settings.source(name) for name in source_names]
+
+
+def prepare_ingestion(
+    settings: Settings,
+    embedding_model: str,
+    source_names: list[str] | None = None,
+    on_progress: ProgressReporter | None = None,
+) -> PreparedIngestion:
+    """Discover, parse, assess and contract-check what changed since the ledger's last run."""
+    started_at = datetime.now(timezone.utc)
+    ledger = Ledger(settings.ledger_path)
+    latest = ledger.latest_index_version()
+    if latest is not None and latest.embedding_model != embedding_model:
+        raise IndexStateError(
+            f"The index in {settings.data_dir} was built with {latest.embedding_model}, this run "
+            f"embeds with {embedding_model}. One index holds one embedding model: set "
+            "CORPUSGOV_DATA_DIR to a new folder to re-index with the new model."
+        )
+    known = ledger.documents()
+    outcomes: list[DocumentOutcome] = []
+    checks: list[ContractCheck] = []
+    config_hashes: dict[str, str] = {}
+    discovered = unchanged = 0
+    sources = selected_sources(settings, source_names)
+    for source in sources:
+        loaded = _load_source_contract(source)
+        if isinstance(loaded, ContractCheck):
+            checks.append(loaded)
+            continue
+        contract = loaded
+        config_hash = document_config_hash(contract, embedding_model)
+        config_hashes[source.name] = config_hash
+        source_known = {d: doc for d, doc in known.items() if doc.source == source.name}
+        seen: set[str] = set()
+        processed: list[DocumentOutcome] = []
+        for file, data in discover_source(source):
+            discovered += 1
+            seen.add(file.doc_id)
+            if _is_unchanged(source_known.get(file.doc_id), file.content_hash, config_hash, file.rejection):
+                unchanged += 1
+                continue
+            if file.rejected or data is None:
+                processed.append(rejected_outcome(file, config_hash, contract))
+            else:
+                processed.append(process_file(file, data, contract, config_hash, started_at))
+            if on_progress is not None:
+                on_progress(f"assess {source.name}", len(processed), 0)
+        verdict = enforce_contract(contract, _contract_table(processed))
+        checks.append(_contract_check(source, contract, verdict))
+        outcomes.extend(_apply_contract(contract, processed, verdict))
+        for doc_id, doc in sorted(source_known.items()):
+            if doc_id not in seen and doc.state is not DocumentState.REMOVED:
+                outcomes.append(_removed_outcome(doc, config_hash, contract))
+    return PreparedIngestion(
+        run_id=f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
+        started_at=started_at,
+        sources=tuple(s.name for s in sources),
+        base_index_version=latest.index_version if latest else None,
+        embedding_model=embedding_model,
+        outcomes=tuple(outcomes),
+        discovered=discovered,
+        unchanged=unchanged,
+        contract_checks=tuple(checks),
+        config_hashes=config_hashes,
+    )
+
+
+def commit_ingestion(
+    settings: Settings,
+    prepared: PreparedIngestion,
+    embedder: Embedder,
+    on_progress: ProgressReporter | None = None,
+) -> IngestionReport:
+    """Embed what is new and write the run: one LanceDB version (if the index changes) + the ledger."""
+    if embedder.model_id != prepared.embedding_model:
+        raise IndexStateError(
+            f"The run was prepared for {prepared.embedding_model} but the embedder is "
+            f"{embedder.model_id}. Prepare and commit with the same model."
+        )
+    if prepared.blocked_by:
+        over = "; ".join(
+            f"{c.source}: {c.violation_rate:.0%} of checked documents violate {c.contract_id} "
+            f"(budget {c.max_violation_rate:.0%})"
+            for c in prepared.blocked_by
+        )
+        raise IngestionConflictError(
+            f"Index not updated: contract error budget exceeded ({over}). Fix the documents or "
+            "the contract, then ingest again."
+        )
+    ledger = Ledger(settings.ledger_path)
+    index = ChunkIndex(settings.lancedb_uri)
+    latest = ledger.latest_index_version()
+    if (latest.index_version if latest else None) != prepared.base_index_version:
+        raise IngestionConflictError(
+            f"The index moved to version {latest.index_version if latest else None} after this run "
+            f"was prepared on {prepared.base_index_version}. Prepare the run again."
+        )
+    _recover_interrupted_commit(index, latest)
+    known = ledger.documents()
+    outcomes = prepared.outcomes
+    was_indexed = {
+        o.doc_id for o in outcomes
+        if (prev := known.get(o.doc_id)) is not None and prev.state is DocumentState.INDEXED
+    }
+    now_indexed = [o for o in outcomes if o.state is DocumentState.INDEXED]
+    index_version: IndexVersion | None = None
+    embedded = reused = 0
+    if now_indexed or was_indexed:
+        chunks = [c for o in now_indexed for c in o.chunks]
+        new_ids = {c.chunk_id for c in chunks}
+        previous_ids = ledger.chunk_ids(sorted(was_indexed | {o.doc_id for o in now_indexed}))
+        existing = index.vectors_for(sorted(previous_ids & new_ids))
+        to_embed = [c for c in chunks if c.chunk_id not in existing]
+        progress = _EmbeddingProgress(len(to_embed), on_progress)
+        vectors = embed_with_progress(embedder, [c.text for c in to_embed], progress.advance)
+        by_id = dict(existing)
+        by_id.update({c.chunk_id: v for c, v in zip(to_embed, vectors, strict=True)})
+        embedded, reused = len(to_embed), len(chunks) - len(to_embed)
+        rows = _chunk_rows(now_indexed, by_id, embedder.dimensions)
+        number = (latest.index_version if latest else 0) + 1
+        lance_version = index.commit(rows, sorted(was_indexed), index_tag(number))
+        index_version = _manifest(
+            number, lance_version, prepared, known, was_indexed,
+            chunks_added=len(new_ids - previous_ids),
+            chunks_removed=len(previous_ids - new_ids),
+            total_chunks=index.count_rows(),
+        )
+    counts = _state_counts_after(known, outcomes)
+    ledger.commit(
+        LedgerCommit(
+            run_id=prepared.run_id,
+            started_at=prepared.started_at,
+            sources=prepared.sources,
+            outcomes=outcomes,
+            index_version=index_version,
+            summary={
+                "discovered": prepared.discovered,
+                "unchanged": prepared.unchanged,
+                "changed": dict(Counter(o.state.value for o in outcomes)),
+                "chunks_embedded": embedded,
+                "chunks_reused": reused,
+            },
+        )
+    )
+    return IngestionReport(
+        run_id=prepared.run_id, index_version=index_version, discovered=prepared.discovered,
+        unchanged=prepared.unchanged, outcomes=outcomes, chunks_embedded=embedded,
+        chunks_reused=reused, contract_checks=prepared.contract_checks, state_counts=counts,
+    )
+
+
+def run_ingestion(
+    settings: Settings,
+    embedder: Embedder,
+    source_names: list[str] | None = None,
+    on_progress: ProgressReporter | None = None,
+) -> IngestionReport:
+    """Prepare and commit under the writer lock: what `corpusgov ingest` does."""
+    with writer_lock(settings):
+        prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress)
+        return commit_ingestion(settings, prepared, embedder, on_progress)
+
+
+def _load_source_contract(source: SourceConfig) -> DocumentContract | ContractCheck:
+    def broken(message: str, contract: DocumentContract | None = None) -> ContractCheck:
+        return ContractCheck(
+            source=source.name, contract_path=source.contract,
+            contract_id=contract.id if contract else None,
+            contract_version=contract.version if contract else None, checked=0,
+            violations_by_reason={}, violation_rate=0.0, max_violation_rate=0.0,
+            within_budget=False, error=message,
+        )
+
+    try:
+        contract = load_contract(Path(source.contract))
+    except ContractError as err:
+        return broken(f"source '{source.name}' skipped, its contract is broken: {err}")
+    if not source.is_glob and not Path(source.path).is_dir():
+        return broken(
+            f"source '{source.name}' skipped: its folder {source.path} does not exist. "
+            "Fix `path` in corpusgov.yaml.",
+            contract,
+        )
+    return contract
+
+
+def _is_unchanged(
+    prev: LedgerDocument | None, content_hash: str | None, config_hash: str, rejection: str | None
+) -> bool:
+    if prev is None or prev.state is DocumentState.REMOVED or prev.config_hash != config_hash:
+        return False
+    if content_hash is None:
+        # Unreadable without a hash (empty, permissions, symlink): same rejection, same file.
+        return prev.content_hash is None and prev.reasons == (rejection,)
+    return prev.content_hash == content_hash
+
+
+def _contract_table(outcomes: list[DocumentOutcome]) -> pd.DataFrame:
+    readable = [o for o in outcomes if o.state is DocumentState.INDEXED]
+    rows: list[dict[str, Any]] = []
+    for o in readable:
+        row: dict[str, Any] = {k: (v or None) for k, v in o.declared_metadata.items()}
+        row.update({
+            "doc_id": o.doc_id, "mime_type": o.mime_type, "text_chars": o.text_chars,
+            "language": o.language, "grade": o.grade, "title": o.title or None,
+        })
+        rows.append(row)
+    columns = ["doc_id", "mime_type", "text_chars", "language", "grade", "title"]
+    return pd.DataFrame(rows, columns=sorted({*columns, *(k for r in rows for k in r)}))
+
+
+def _contract_check(
+    source: SourceConfig, contract: DocumentContract, verdict: ContractVerdict
+) -> ContractCheck:
+    return ContractCheck(
+        source=source.name, contract_path=str(contract.path), contract_id=contract.id,
+        contract_version=contract.version, checked=verdict.checked,
+        violations_by_reason=dict(verdict.violations_by_reason),
+        violation_rate=verdict.violation_rate, max_violation_rate=contract.max_violation_rate,
+        within_budget=verdict.within_budget,
+    )
+
+
+def _apply_contract(
+    contract: DocumentContract, outcomes: list[DocumentOutcome], verdict: ContractVerdict
+) -> list[DocumentOutcome]:
+    """Quarantine what breaks the contract, the quality route or a policy; keep every reason."""
+    decided: list[DocumentOutcome] = []
+    for o in outcomes:
+        if o.state is not DocumentState.INDEXED:
+            decided.append(o)
+            continue
+        reasons = list(verdict.reasons.get(o.doc_id, ()))
+        if o.route == "quarantine":
+            reasons.extend(o.quality_reasons or ("quality.grade_f",))
+        if contract.minimum_grade and o.grade and not grade_at_least(o.grade, contract.minimum_grade):
+            reasons.append("contract.grade_below_minimum")
+        if contract.injection_policy == "quarantine" and "safety.injection_like" in o.safety_flags:
+            reasons.append("policy.injection_quarantined")
+        if contract.ai_generated_policy == "quarantine" and o.provenance == "ai_generated":
+            reasons.append("policy.ai_generated_quarantined")
+        reasons = sorted(set(reasons))
+        if reasons:
+            decided.append(replace(o, state=DocumentState.QUARANTINED, reasons=tuple(reasons)))
+        else:
+            decided.append(o)
+    return decided
+
+
+def _removed_outcome(doc: LedgerDocument, config_hash: str, contract: DocumentContract) -> DocumentOutcome:
+    return DocumentOutcome(
+        doc_id=doc.doc_id, source=doc.source, path=doc.path, state=DocumentState.REMOVED,
+        reasons=("discover.deleted_from_source",), content_hash=doc.content_hash, mime_type=None,
+        size=0, config_hash=config_hash, contract_id=contract.id,
+        contract_version=contract.version, detail="the file is no longer in the source",
+    )
+
+
+def _recover_interrupted_commit(index: ChunkIndex, latest: IndexVersion | None) -> None:
+    """A crash between the LanceDB commit and the ledger commit leaves the table ahead: roll it back."""
+    table = index.table()
+    if table is None or latest is None or int(table.version) == latest.lance_version:
+        return
+    table.restore(latest.lance_version)
+
+
+def _chunk_rows(
+    outcomes: list[DocumentOutcome], vectors: dict[str, np.ndarray], dimensions: int
+) -> pa.Table:
+    records = [(o, c) for o in outcomes for c in o.chunks]
+    matrix = (
+        np.stack([vectors[c.chunk_id] for _, c in records]).astype(np.float32)
+        if records else np.zeros((0, dimensions), dtype=np.float32)
+    )
+    schema = chunk_schema(dimensions)
+    return pa.table(
+        {
+            "chunk_id": [c.chunk_id for _, c in records],
+            "doc_id": [c.doc_id for _, c in records],
+            "source": [o.source for o, _ in records],
+            "ordinal": pa.array([c.ordinal for _, c in records], pa.int32()),
+            "text": [c.text for _, c in records],
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(matrix.reshape(-1), pa.float32()), dimensions
+            ),
+            "content_hash": [o.content_hash for o, _ in records],
+            "provenance": [o.provenance for o, _ in records],
+            "grade": [o.grade for o, _ in records],
+            "safety_flags": pa.array([list(o.safety_flags) for o, _ in records], pa.list_(pa.string())),
+            "contract_version": [o.contract_version for o, _ in records],
+            "config_hash": [o.config_hash for o, _ in records],
+        },
+        schema=schema,
+    )
+
+
+class _EmbeddingProgress:
+    def __init__(self, total: int, on_progress: ProgressReporter | None) -> None:
+        self.total, self.done, self.on_progress = total, 0, on_progress
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.on_progress is not None:
+            self.on_progress("embed", self.done, self.total)
+
+
+def _state_counts_after(
+    known: dict[str, LedgerDocument], outcomes: tuple[DocumentOutcome, ...]
+) -> dict[str, int]:
+    states = {doc_id: doc.state.value for doc_id, doc in known.items()}
+    states.update({o.doc_id: o.state.value for o in outcomes})
+    counts = Counter(states.values())
+    return {state.value: counts.get(state.value, 0) for state in DocumentState}
+
+
+def _manifest(
+    number: int,
+    lance_version: int,
+    prepared: PreparedIngestion,
+    known: dict[str, LedgerDocument],
+    was_indexed: set[str],
+    chunks_added: int,
+    chunks_removed: int,
+    total_chunks: int,
+) -> IndexVersion:
+    after: dict[str, tuple[str, str | None, str | None]] = {
+        d: (doc.state.value, doc.grade, doc.provenance) for d, doc in known.items()
+    }
+    after.update({o.doc_id: (o.state.value, o.grade, o.provenance) for o in prepared.outcomes})
+    indexed = [v for v in after.values() if v[0] == DocumentState.INDEXED.value]
+    added = sorted(o.doc_id for o in prepared.outcomes
+                   if o.state is DocumentState.INDEXED and o.doc_id not in was_indexed)
+    modified = sorted(o.doc_id for o in prepared.outcomes
+                      if o.state is DocumentState.INDEXED and o.doc_id in was_indexed)
+    removed = sorted(o.doc_id for o in prepared.outcomes
+                     if o.state is not DocumentState.INDEXED and o.doc_id in was_indexed)
+    config = hashlib.sha256(
+        "\x1f".join(f"{s}={h}" for s, h in sorted(prepared.config_hashes.items())).encode()
+    ).hexdigest()[:16]
+    return IndexVersion(
+        index_version=number,
+        lance_version=lance_version,
+        tag=index_tag(number),
+        created_at=datetime.now(timezone.utc),
+        config_hash=config,
+        embedding_model=prepared.embedding_model,
+        added=tuple(added),
+        modified=tuple(modified),
+        removed=tuple(removed),
+        chunks_added=chunks_added,
+        chunks_removed=chunks_removed,
+        total_chunks=total_chunks,
+        counts={
+            "by_state": dict(Counter(v[0] for v in after.values())),
+            "by_grade": dict(Counter(v[1] or "none" for v in indexed)),
+            "by_provenance": dict(Counter(v[2] or "unknown" for v in indexed)),
+        },
+        contract_versions={
+            c.source: f"{c.contract_id}@{c.contract_version}"
+            for c in prepared.contract_checks if c.error is None
+        },
+    )

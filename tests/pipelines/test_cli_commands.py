@@ -1,0 +1,124 @@
+"""The CLI's JSON shapes and its manners: a user mistake is one red line and exit 1, no traceback."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import pipelines.cli.ingest as cli_ingest
+import pipelines.cli.read as cli_read
+from pipelines.cli.app import app
+from tests.conftest import FakeEmbedder, procedure_text, write_doc
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(cli_ingest, "embedder_from_settings", lambda *_: embedder)
+    monkeypatch.setattr(cli_read, "embedder_from_settings", lambda *_: embedder)
+    corpus = project / "corpus"
+    write_doc(corpus, "receiving.md", procedure_text("receiving"))
+    write_doc(corpus, "returns.md", procedure_text("returns"))
+    write_doc(corpus, "empty.txt", b"")
+    return project
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_ingest_then_status_json(cli_project: Path) -> None:
+    code, out = invoke("ingest")
+    assert code == 0, out
+    assert "Index version 1" in out
+    code, out = invoke("status", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "index_version": 1,
+        "lance_version": json.loads(out)["lance_version"],
+        "chunks": json.loads(out)["chunks"],
+        "documents": {"indexed": 2, "quarantined": 0, "rejected": 1, "removed": 0},
+    }
+    assert json.loads(out)["chunks"] >= 2
+
+
+def test_second_ingest_says_no_changes(cli_project: Path) -> None:
+    invoke("ingest")
+    code, out = invoke("ingest")
+    assert code == 0
+    assert "No changes" in out
+
+
+def test_documents_json_shape_and_state_filter(cli_project: Path) -> None:
+    invoke("ingest")
+    code, out = invoke("documents", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 3
+    assert set(rows[0]) == {"doc_id", "source", "path", "state", "reasons", "content_hash", "grade", "provenance"}
+    code, out = invoke("documents", "--json", "--state", "rejected")
+    rejected = json.loads(out)
+    assert [r["doc_id"] for r in rejected] == ["docs/empty.txt"]
+    assert rejected[0]["reasons"] == ["discover.empty_file"]
+
+
+def test_search_json_and_filters(cli_project: Path) -> None:
+    invoke("ingest")
+    code, out = invoke("search", "returns procedure", "--k", "3", "--json")
+    hits = json.loads(out)
+    assert code == 0 and 1 <= len(hits) <= 3
+    assert set(hits[0]) >= {"doc_id", "chunk_id", "score", "text", "grade", "provenance"}
+    assert hits[0]["doc_id"] == "docs/returns.md"
+    code, out = invoke("search", "returns procedure", "--exclude-label", "unknown", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ingest", "--source", "nope"), "Unknown source 'nope'"),
+        (("documents", "--state", "lost"), "Unknown state 'lost'"),
+        (("search", "x", "--min-grade", "Z"), "Unknown grade 'Z'"),
+        (("search", "x", "--exclude-label", "robot"), "Unknown provenance label 'robot'"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, ...], message: str) -> None:
+    invoke("ingest")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+        env={**os.environ}, timeout=120,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "CORPUSGOV_CONFIG": str(tmp_path / "missing.yaml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "status"], capture_output=True, text=True, env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "No config file at" in result.stderr and "CORPUSGOV_CONFIG" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_source_folder_is_reported_and_other_sources_go_on(
+    cli_project: Path,
+) -> None:
+    config = cli_project / "corpusgov.yaml"
+    config.write_text(
+        config.read_text()
+        + f"  - name: ghost\n    path: nowhere\n    contract: {cli_project / 'corpus' / '..' / 'x'}\n"
+    )
+    code, out = invoke("ingest")
+    assert code == 1
+    code, out = invoke("documents", "--json")
+    assert len(json.loads(out)) == 3, "the healthy source is still ingested"

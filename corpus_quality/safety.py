@@ -5,6 +5,7 @@ characters, hidden HTML) and personal data (emails, phone numbers, card numbers,
 Flags are evidence for a person or a routing rule, not verdicts.
 """
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -96,8 +97,7 @@ _DISCUSSION_CUE_RE = re.compile(
 # unusual whitespace is missed: an accepted gap for a 20x cheaper scan.
 _INJECTION_ANCHORS: tuple[str, ...] = (
     "ignor", "disregard", "forget", "override", "bypass", "instruction", "prompt",
-    "system message", "you are", "note to", "note for", "message to", "message for",
-    "attention", "do not", "<|", "[inst", "[/inst", "<<sys", "<</sys",
+    "system message", "you are", "note", "message", "attention", "do not", "<|", "inst]", "sys>>",
 )
 _INJECTION_REACH_BEFORE = 100
 _INJECTION_REACH_AFTER = 200
@@ -140,11 +140,14 @@ _NON_TEXT_TAGS = frozenset({"script", "style", "template", "noscript", "head", "
 
 # Each pattern starts with a plain character class so the regex engine can skip ahead to
 # candidates; the "not glued to a preceding word" check is done in Python (_starts_token).
-_EMAIL_RE = re.compile(
-    r"[\w.%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
+# Emails are found from each "@": the local part is walked back in Python (a regex tried
+# at every position before the "@" costs quadratic time), the domain matched forwards.
+_EMAIL_DOMAIN_RE = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,24}\b"
 )
-_EMAIL_REACH = 64
+_EMAIL_LOCAL_SYMBOLS = frozenset("._%+-")  # besides letters and digits
+_EMAIL_LOCAL_MAX = 64
 # RFC 2606 / 6761 reserve these for documentation: addresses there belong to nobody.
 _RESERVED_EMAIL_DOMAIN_RE = re.compile(
     r"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.IGNORECASE
@@ -464,16 +467,20 @@ def _card_matches(text: str) -> Iterator[PiiMatch]:
 
 
 def _email_matches(text: str) -> Iterator[PiiMatch]:
-    # Only the neighbourhood of each "@" can hold an address.
-    for start, end in anchor_windows(text, ("@",), _EMAIL_REACH, 255):
-        for match in _EMAIL_RE.finditer(text, start, end):
-            if not _starts_token(text, match.start(), glue=".%+-"):
-                continue
-            value = match.group(0)
-            domain = value.rsplit("@", 1)[1]
-            if _RESERVED_EMAIL_DOMAIN_RE.search(domain):
-                continue
-            yield PiiMatch("email", match.start(), match.end(), value)
+    at = text.find("@")
+    while at != -1:
+        start = at
+        floor = max(0, at - _EMAIL_LOCAL_MAX)
+        while start > floor and (text[start - 1].isalnum() or text[start - 1] in _EMAIL_LOCAL_SYMBOLS):
+            start -= 1
+        # Punctuation that opens the run ("...jane@") belongs to the sentence, not the address.
+        while start < at and text[start] in ".%+-":
+            start += 1
+        domain = _EMAIL_DOMAIN_RE.match(text, at + 1)
+        if start < at and domain is not None:
+            if not _RESERVED_EMAIL_DOMAIN_RE.search(domain.group(0)):
+                yield PiiMatch("email", start, domain.end(), text[start : domain.end()])
+        at = text.find("@", at + 1)
 
 
 def _digit_count(value: str) -> int:
@@ -514,12 +521,18 @@ _PII_FINDERS: tuple[Callable[[str], Iterator[PiiMatch]], ...] = (
 def find_pii(text: str) -> list[PiiMatch]:
     """All validated emails, phone numbers, card numbers and IBANs in ``text``, in text order."""
     taken: list[PiiMatch] = []
+    starts: list[int] = []
     for finder in _PII_FINDERS:
         for found in finder(text):
-            if any(found.start < other.end and other.start < found.end for other in taken):
+            # Taken spans never overlap, so only the neighbours in start order can collide.
+            index = bisect.bisect_left(starts, found.start)
+            if index > 0 and taken[index - 1].end > found.start:
                 continue
-            taken.append(found)
-    return sorted(taken, key=lambda item: item.start)
+            if index < len(taken) and taken[index].start < found.end:
+                continue
+            starts.insert(index, found.start)
+            taken.insert(index, found)
+    return taken
 
 
 def _mask(match: PiiMatch) -> str:

@@ -52,7 +52,10 @@ def documents(
     if as_json:
         print_json(rows)
         return
-    table = Table("doc_id", "state", "grade", "provenance", "reasons")
+    table = Table("state", "grade", "provenance")
+    table.add_column("reasons", overflow="fold")
+    table.add_column("doc_id", overflow="fold")
+    table.columns.insert(0, table.columns.pop())
     for r in rows:
         table.add_row(r["doc_id"], r["state"], r["grade"] or "", r["provenance"] or "", ", ".join(r["reasons"]))
     stdout.print(table)

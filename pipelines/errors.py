@@ -23,3 +23,7 @@ class IndexStateError(CorpusgovError):
 
 class LedgerBusyError(CorpusgovError):
     """The DuckDB ledger stayed locked by another process for too long."""
+
+
+class ContractBudgetExceededError(CorpusgovError):
+    """A source broke its contract more often than its error budget allows: the run is blocked."""

@@ -29,7 +29,7 @@ from corpus_quality import grade_at_least
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.embedding import Embedder, embed_with_progress
-from pipelines.errors import IngestionConflictError, IndexStateError
+from pipelines.errors import ContractBudgetExceededError, IngestionConflictError, IndexStateError
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.processing import document_config_hash, process_file, rejected_outcome
@@ -222,17 +222,25 @@ def commit_ingestion(
             f"The run was prepared for {prepared.embedding_model} but the embedder is "
             f"{embedder.model_id}. Prepare and commit with the same model."
         )
+    ledger = Ledger(settings.ledger_path)
     if prepared.blocked_by:
         over = "; ".join(
             f"{c.source}: {c.violation_rate:.0%} of checked documents violate {c.contract_id} "
             f"(budget {c.max_violation_rate:.0%})"
             for c in prepared.blocked_by
         )
-        raise IngestionConflictError(
+        # Recorded (for alerts and audit) with no document changes: the next run re-evaluates.
+        ledger.commit(
+            LedgerCommit(
+                run_id=prepared.run_id, started_at=prepared.started_at, sources=prepared.sources,
+                outcomes=(), index_version=None,
+                summary={**_run_summary(prepared), "blocked": True},
+            )
+        )
+        raise ContractBudgetExceededError(
             f"Index not updated: contract error budget exceeded ({over}). Fix the documents or "
             "the contract, then ingest again."
         )
-    ledger = Ledger(settings.ledger_path)
     index = ChunkIndex(settings.lancedb_uri)
     latest = ledger.latest_index_version()
     if (latest.index_version if latest else None) != prepared.base_index_version:
@@ -279,9 +287,8 @@ def commit_ingestion(
             outcomes=outcomes,
             index_version=index_version,
             summary={
-                "discovered": prepared.discovered,
-                "unchanged": prepared.unchanged,
-                "changed": dict(Counter(o.state.value for o in outcomes)),
+                **_run_summary(prepared),
+                "blocked": False,
                 "chunks_embedded": embedded,
                 "chunks_reused": reused,
             },
@@ -304,6 +311,24 @@ def run_ingestion(
     with writer_lock(settings):
         prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress)
         return commit_ingestion(settings, prepared, embedder, on_progress)
+
+
+def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
+    return {
+        "discovered": prepared.discovered,
+        "unchanged": prepared.unchanged,
+        "changed": dict(Counter(o.state.value for o in prepared.outcomes)),
+        "contract_checks": [
+            {
+                "source": c.source, "contract": c.contract_path, "contract_id": c.contract_id,
+                "contract_version": c.contract_version, "checked": c.checked,
+                "violations_by_reason": c.violations_by_reason,
+                "violation_rate": c.violation_rate, "max_violation_rate": c.max_violation_rate,
+                "within_budget": c.within_budget, "error": c.error,
+            }
+            for c in prepared.contract_checks
+        ],
+    }
 
 
 def _load_source_contract(source: SourceConfig) -> DocumentContract | ContractCheck:

@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.errors import ConfigError, UnknownSourceError
@@ -54,6 +56,27 @@ class EmbeddingConfig(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=1024)
 
 
+class AlertSinkConfig(BaseModel):
+    """Where alerts go. `url` may be `${ENV_VAR}`, resolved when sending, never logged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["webhook", "file"]
+    name: str | None = None
+    url: str | None = None  # kind: webhook (Slack-compatible JSON POST)
+    path: str | None = None  # kind: file (JSONL), relative to the config file
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _target_for_kind(self) -> "AlertSinkConfig":
+        if self.kind == "webhook" and not self.url:
+            raise ValueError("a webhook sink needs `url` (a URL or ${ENV_VAR})")
+        if self.kind == "file" and not self.path:
+            raise ValueError("a file sink needs `path` (a JSONL file)")
+        return self
+
+
 class Settings(BaseSettings):
     """corpusgov's configuration. Build it with `load_settings`, not directly."""
 
@@ -63,6 +86,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    alerts: list[AlertSinkConfig] = Field(default_factory=list)
 
     @field_validator("sources")
     @classmethod
@@ -132,4 +156,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
             source.path = str(base / source.path)
         if not Path(source.contract).expanduser().is_absolute():
             source.contract = str(base / source.contract)
+    for sink in settings.alerts:
+        if sink.path and not Path(sink.path).expanduser().is_absolute():
+            sink.path = str(base / sink.path)
     return settings

@@ -53,6 +53,8 @@ class ContractCheck:
     max_violation_rate: float
     within_budget: bool
     error: str | None = None  # a broken contract or a missing source folder: nothing ingested
+    # Contract severity "error" blocks the index update when over budget; "warning" only warns.
+    blocks_when_over_budget: bool = True
 
     @property
     def passed(self) -> bool:
@@ -76,7 +78,10 @@ class PreparedIngestion:
 
     @property
     def blocked_by(self) -> tuple[ContractCheck, ...]:
-        return tuple(c for c in self.contract_checks if c.error is None and not c.within_budget)
+        return tuple(
+            c for c in self.contract_checks
+            if c.error is None and not c.within_budget and c.blocks_when_over_budget
+        )
 
 
 @dataclass(frozen=True)
@@ -162,13 +167,14 @@ def prepare_ingestion(
             "CORPUSGOV_DATA_DIR to a new folder to re-index with the new model."
         )
     known = ledger.documents()
+    releases = ledger.releases_in_force()
     outcomes: list[DocumentOutcome] = []
     checks: list[ContractCheck] = []
     config_hashes: dict[str, str] = {}
     discovered = unchanged = 0
     sources = selected_sources(settings, source_names)
     for source in sources:
-        loaded = _load_source_contract(source)
+        loaded = _load_source_contract(source, embedding_model)
         if isinstance(loaded, ContractCheck):
             checks.append(loaded)
             continue
@@ -190,9 +196,10 @@ def prepare_ingestion(
                 processed.append(process_file(file, data, contract, config_hash, started_at))
             if on_progress is not None:
                 on_progress(f"assess {source.name}", len(processed), 0)
-        verdict = enforce_contract(contract, _contract_table(processed))
+        duplicates = _duplicate_of(processed, source_known)
+        verdict = enforce_contract(contract, _contract_table(processed, duplicates))
         checks.append(_contract_check(source, contract, verdict))
-        outcomes.extend(_apply_contract(contract, processed, verdict))
+        outcomes.extend(_apply_contract(contract, processed, verdict, releases))
         for doc_id, doc in sorted(source_known.items()):
             if doc_id not in seen and doc.state is not DocumentState.REMOVED:
                 outcomes.append(_removed_outcome(doc, config_hash, contract))
@@ -331,7 +338,9 @@ def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
     }
 
 
-def _load_source_contract(source: SourceConfig) -> DocumentContract | ContractCheck:
+def _load_source_contract(
+    source: SourceConfig, embedding_model: str
+) -> DocumentContract | ContractCheck:
     def broken(message: str, contract: DocumentContract | None = None) -> ContractCheck:
         return ContractCheck(
             source=source.name, contract_path=source.contract,
@@ -351,6 +360,15 @@ def _load_source_contract(source: SourceConfig) -> DocumentContract | ContractCh
             "Fix `path` in corpusgov.yaml.",
             contract,
         )
+    pinned = contract.embedding_model
+    if pinned and embedding_model.split("@", 1)[0] != pinned:
+        # One index holds one model's vectors: mixing would make every distance meaningless.
+        return broken(
+            f"source '{source.name}' skipped: its contract {contract.path} pins the embedding model "
+            f"{pinned}, but the index embeds with {embedding_model.split('@', 1)[0]}. Change the "
+            "contract's pinned model or re-index into a new data_dir with that model.",
+            contract,
+        )
     return contract
 
 
@@ -365,7 +383,27 @@ def _is_unchanged(
     return prev.content_hash == content_hash
 
 
-def _contract_table(outcomes: list[DocumentOutcome]) -> pd.DataFrame:
+def _duplicate_of(
+    outcomes: list[DocumentOutcome], source_known: dict[str, LedgerDocument]
+) -> dict[str, str]:
+    """doc_id -> the document whose identical bytes came first: one already indexed, else the
+    first by doc id in this run."""
+    first: dict[str, str] = {}
+    changing = {o.doc_id for o in outcomes}
+    for doc_id, doc in sorted(source_known.items()):
+        if doc.state is DocumentState.INDEXED and doc.content_hash and doc_id not in changing:
+            first.setdefault(doc.content_hash, doc_id)
+    duplicates: dict[str, str] = {}
+    for o in sorted(outcomes, key=lambda o: o.doc_id):
+        if o.state is not DocumentState.INDEXED or not o.content_hash:
+            continue
+        original = first.setdefault(o.content_hash, o.doc_id)
+        if original != o.doc_id:
+            duplicates[o.doc_id] = original
+    return duplicates
+
+
+def _contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) -> pd.DataFrame:
     readable = [o for o in outcomes if o.state is DocumentState.INDEXED]
     rows: list[dict[str, Any]] = []
     for o in readable:
@@ -373,9 +411,11 @@ def _contract_table(outcomes: list[DocumentOutcome]) -> pd.DataFrame:
         row.update({
             "doc_id": o.doc_id, "mime_type": o.mime_type, "text_chars": o.text_chars,
             "language": o.language, "grade": o.grade, "title": o.title or None,
+            "content_hash": o.content_hash, "duplicate_of": duplicates.get(o.doc_id),
         })
         rows.append(row)
-    columns = ["doc_id", "mime_type", "text_chars", "language", "grade", "title"]
+    columns = ["doc_id", "mime_type", "text_chars", "language", "grade", "title", "content_hash",
+               "duplicate_of"]
     return pd.DataFrame(rows, columns=sorted({*columns, *(k for r in rows for k in r)}))
 
 
@@ -388,11 +428,15 @@ def _contract_check(
         violations_by_reason=dict(verdict.violations_by_reason),
         violation_rate=verdict.violation_rate, max_violation_rate=contract.max_violation_rate,
         within_budget=verdict.within_budget,
+        blocks_when_over_budget=contract.severity == "error",
     )
 
 
 def _apply_contract(
-    contract: DocumentContract, outcomes: list[DocumentOutcome], verdict: ContractVerdict
+    contract: DocumentContract,
+    outcomes: list[DocumentOutcome],
+    verdict: ContractVerdict,
+    releases: dict[str, tuple[str | None, str | None]],
 ) -> list[DocumentOutcome]:
     """Quarantine what breaks the contract, the quality route or a policy; keep every reason."""
     decided: list[DocumentOutcome] = []
@@ -409,8 +453,14 @@ def _apply_contract(
             reasons.append("policy.injection_quarantined")
         if contract.ai_generated_policy == "quarantine" and o.provenance == "ai_generated":
             reasons.append("policy.ai_generated_quarantined")
+        if contract.pii_policy == "quarantine" and any(f.startswith("safety.pii_") for f in o.safety_flags):
+            reasons.append("policy.pii_quarantined")
         reasons = sorted(set(reasons))
-        if reasons:
+        if reasons and releases.get(o.doc_id) == (o.content_hash, o.contract_version):
+            # A recorded release (corpusgov quarantine release) for these bytes under this
+            # contract version: indexed, and the overridden reasons stay visible.
+            decided.append(replace(o, detail=f"released from quarantine; overrides {', '.join(reasons)}"))
+        elif reasons:
             decided.append(replace(o, state=DocumentState.QUARANTINED, reasons=tuple(reasons)))
         else:
             decided.append(o)

@@ -97,6 +97,25 @@ CREATE TABLE IF NOT EXISTS index_versions (
     counts JSON NOT NULL,
     contract_versions JSON NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    doc_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    reasons VARCHAR[] NOT NULL,
+    contract_id VARCHAR,
+    contract_version VARCHAR,
+    content_hash VARCHAR,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine_releases (
+    doc_id VARCHAR NOT NULL,
+    content_hash VARCHAR,
+    contract_version VARCHAR,
+    reasons VARCHAR[] NOT NULL,
+    released_at TIMESTAMPTZ NOT NULL,
+    released_by VARCHAR NOT NULL,
+    release_reason VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingestion_runs (
     run_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL,
@@ -413,6 +432,7 @@ class Ledger:
                     """,
                     {"now": now},
                 )
+                self._update_quarantine(con, now, commit.sources)
                 con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
                 con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
                 if commit.index_version is not None:
@@ -426,6 +446,118 @@ class Ledger:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _update_quarantine(
+        con: duckdb.DuckDBPyConnection, now: datetime, sources: tuple[str, ...]
+    ) -> None:
+        """Quarantined documents of this run enter (or stay, keeping first_seen); the others leave."""
+        con.execute(
+            """
+            DELETE FROM quarantine WHERE doc_id IN (
+                SELECT doc_id FROM run_documents WHERE state <> 'quarantined')
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO quarantine
+            SELECT r.doc_id, r.source, r.reasons, r.contract_id, r.contract_version,
+                   r.content_hash, coalesce(q.first_seen, $now), $now
+            FROM run_documents r LEFT JOIN quarantine q USING (doc_id)
+            WHERE r.state = 'quarantined'
+            ON CONFLICT (doc_id) DO UPDATE SET reasons = excluded.reasons,
+                contract_id = excluded.contract_id, contract_version = excluded.contract_version,
+                content_hash = excluded.content_hash, last_seen = excluded.last_seen
+            """,
+            {"now": now},
+        )
+        # Still quarantined and looked at again this run (unchanged files are not re-processed).
+        con.execute(
+            "UPDATE quarantine SET last_seen = $now WHERE list_contains($sources, source)",
+            {"now": now, "sources": list(sources)},
+        )
+
+    def quarantine_rows(self, source: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(
+                "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
+                f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
+                params,
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def quarantined_document(self, doc_id: str) -> dict[str, Any] | None:
+        """The quarantine row with the latest assessment and every release, for `quarantine show`."""
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(
+                "SELECT q.doc_id, q.source, d.path, q.reasons, d.detail, q.contract_id, "
+                "q.contract_version, q.content_hash, q.first_seen, q.last_seen, d.grade, "
+                "d.quality_score, d.provenance, d.safety_flags FROM quarantine q "
+                "JOIN documents d USING (doc_id) WHERE q.doc_id = ?",
+                [doc_id],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            result = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            assessment = con.execute(
+                "SELECT quality_signals, quality_reasons, provenance_evidence, safety, "
+                "declared_metadata FROM assessments WHERE doc_id = ? AND content_hash IS NOT "
+                "DISTINCT FROM ? ORDER BY recorded_at DESC LIMIT 1",
+                [doc_id, result["content_hash"]],
+            ).fetchone()
+            if assessment is not None:
+                result["quality_signals"] = json.loads(assessment[0]) if assessment[0] else {}
+                result["quality_reasons"] = list(assessment[1] or [])
+                result["provenance_evidence"] = json.loads(assessment[2]) if assessment[2] else []
+                result["safety"] = json.loads(assessment[3]) if assessment[3] else []
+                result["declared_metadata"] = json.loads(assessment[4]) if assessment[4] else {}
+            result["releases"] = self._releases(con, doc_id)
+            return result
+
+    @staticmethod
+    def _releases(con: duckdb.DuckDBPyConnection, doc_id: str) -> list[dict[str, Any]]:
+        cursor = con.execute(
+            "SELECT content_hash, contract_version, reasons, released_at, released_by, "
+            "release_reason FROM quarantine_releases WHERE doc_id = ? ORDER BY released_at",
+            [doc_id],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def record_release(self, doc_id: str, released_by: str, reason: str) -> dict[str, Any]:
+        """A recorded override: the document re-enters on the next run, for these exact bytes
+        under this contract version. Changing either makes the override lapse."""
+        now = datetime.now(timezone.utc)
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT content_hash, contract_version, reasons FROM quarantine WHERE doc_id = ?",
+                [doc_id],
+            ).fetchone()
+            if row is None:
+                return {}
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT INTO quarantine_releases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [doc_id, row[0], row[1], row[2], now, released_by, reason],
+            )
+            # Forget the processing key so the next run looks at the document again.
+            con.execute("UPDATE documents SET config_hash = NULL WHERE doc_id = ?", [doc_id])
+            con.execute("COMMIT")
+        return {"doc_id": doc_id, "content_hash": row[0], "contract_version": row[1],
+                "overridden_reasons": list(row[2]), "released_at": now.isoformat(),
+                "released_by": released_by, "release_reason": reason}
+
+    def releases_in_force(self) -> dict[str, tuple[str | None, str | None]]:
+        """doc_id -> (content_hash, contract_version) of its latest release."""
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT doc_id, arg_max(content_hash, released_at), "
+                "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
+            ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     @staticmethod
     def _write_index_version(

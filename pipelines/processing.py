@@ -11,6 +11,7 @@ from corpus_quality import (
     detect_language,
     label_provenance,
     read_declared_metadata,
+    redact_pii,
     scan_safety,
 )
 from pipelines.chunking import chunk_document, chunking_config_hash
@@ -76,7 +77,19 @@ def process_file(
     )
     provenance = label_provenance(declared, contract.source_provenance)
     flags = scan_safety(parsed.text, data if file.mime_type == HTML else None, file.mime_type)
-    chunks = chunk_document(file.doc_id, parsed.elements, contract.chunking)
+    safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
+    elements = parsed.elements
+    if contract.pii_policy == "redact" and any(f.code.startswith("safety.pii_") for f in flags):
+        # Redact before chunking and embedding: personal data never reaches the index.
+        redacted = 0
+        for element in elements:
+            if element.text:
+                element.text, count = redact_pii(element.text)
+                redacted += count
+        safety_details.append(
+            {"code": "pii.redacted", "detail": "redacted before embedding", "count": redacted}
+        )
+    chunks = chunk_document(file.doc_id, elements, contract.chunking)
     return replace(
         base,
         title=title,
@@ -95,7 +108,7 @@ def process_file(
             for e in provenance.evidence
         ),
         safety_flags=tuple(sorted({f.code for f in flags})),
-        safety_details=tuple({"code": f.code, "detail": f.detail, "count": f.count} for f in flags),
+        safety_details=tuple(safety_details),
         declared_metadata=metadata,
         chunks=tuple(chunks),
     )

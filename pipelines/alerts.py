@@ -1,0 +1,371 @@
+"""Alerts: contract violations, blocked runs and broken sources, sent once to configured sinks.
+
+Alerts are derived from the ledger (quarantined documents, `ingestion_runs`), so nothing has to
+remember to raise them. Each alert has a dedup key; a key is written to the ledger table `alerts`
+only when every sink accepted it, so a standing violation alerts once, and a sink that failed gets
+the alert again on the next evaluation (at-least-once: a sink that already accepted it may see it
+twice). Webhook URLs are secrets (Slack embeds the token in the path): they never appear in logs,
+errors or reports; a sink is named by its `name` or its position, e.g. `webhook #1`.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipelines.documents import DocumentState
+from pipelines.errors import CorpusgovError
+from pipelines.ledger import Ledger
+from pipelines.settings import AlertSinkConfig, Settings
+
+logger = logging.getLogger(__name__)
+
+CONTRACT_VIOLATION = "contract_violation"
+CHECK_FAILED = "check_failed"
+SOURCE_ERROR = "source_error"
+# Reason codes a contract decides; `quality.*` and `discover.*` are not contract violations.
+VIOLATION_REASON_PREFIXES = ("contract.", "policy.")
+# One webhook message per batch: a count and this many lines, so 500 violations are one post.
+WEBHOOK_MAX_LINES = 20
+_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+_ALERTS_TABLE = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_key VARCHAR PRIMARY KEY,
+    kind VARCHAR,
+    source VARCHAR,
+    doc_id VARCHAR,
+    reason VARCHAR,
+    contract_version VARCHAR,
+    message VARCHAR,
+    first_sent_at TIMESTAMPTZ,
+    sinks VARCHAR[]
+)
+"""
+
+
+class AlertSinkError(CorpusgovError):
+    """A sink did not accept alerts. The message names the sink, never a webhook URL."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One thing a person should hear about once."""
+
+    key: str  # dedup key: the same key is never sent twice
+    kind: str  # contract_violation | check_failed | source_error
+    source: str
+    doc_id: str | None
+    reason: str | None
+    contract_version: str | None
+    message: str  # one line for a person
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    """What one evaluation did. Failures are keyed by sink name and never hold a URL."""
+
+    sent: int
+    skipped_already_sent: int
+    failures: dict[str, str] = field(default_factory=dict)
+    unsent: int = 0  # alerts a sink refused: retried on the next evaluation
+    sinks: int = 0
+
+    def summary(self) -> str:
+        """One line for the sensor's skip reason and the logs."""
+        if not self.sinks:
+            return "No alert sinks configured under `alerts:` in corpusgov.yaml."
+        parts = []
+        if self.sent:
+            parts.append(f"sent {_plural(self.sent, 'alert')} to {_plural(self.sinks, 'sink')}")
+        if self.unsent:
+            failed = "; ".join(f"{name}: {error}" for name, error in sorted(self.failures.items()))
+            parts.append(f"{_plural(self.unsent, 'alert')} not sent, retried next time ({failed})")
+        if not parts:
+            parts.append("no new violations")
+        if self.skipped_already_sent:
+            parts.append(f"{self.skipped_already_sent} already sent")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
+
+
+def collect_alerts(settings: Settings) -> list[Alert]:
+    """Every alert the ledger supports now, already sent or not: blocked runs and broken sources
+    first, then one per (document, reason, contract version) of quarantined documents."""
+    with Ledger(settings.ledger_path).connect(read_only=True) as con:
+        runs = con.execute(
+            "SELECT run_id, finished_at, summary FROM ingestion_runs ORDER BY finished_at"
+        ).fetchall()
+        documents = con.execute(
+            "SELECT doc_id, source, path, reasons, detail, contract_id, contract_version "
+            "FROM documents WHERE state = ? ORDER BY doc_id",
+            [DocumentState.QUARANTINED.value],
+        ).fetchall()
+    alerts: dict[str, Alert] = {}
+    for run_id, finished_at, summary in runs:
+        for alert in _run_alerts(run_id, finished_at, json.loads(summary)):
+            alerts.setdefault(alert.key, alert)
+    for doc_id, source, path, reasons, detail, contract_id, contract_version in documents:
+        for reason in reasons:
+            if not reason.startswith(VIOLATION_REASON_PREFIXES):
+                continue
+            key = f"violation:{doc_id}:{reason}:{contract_version}"
+            alerts.setdefault(key, Alert(
+                key=key, kind=CONTRACT_VIOLATION, source=source, doc_id=doc_id, reason=reason,
+                contract_version=contract_version,
+                message=f"{doc_id} quarantined: {reason} (contract {contract_id} "
+                f"v{contract_version})",
+                details={"path": path, "contract_id": contract_id, "detail": detail},
+            ))
+    return list(alerts.values())
+
+
+def send_alerts(
+    settings: Settings,
+    alerts: list[Alert],
+    backoff_seconds: float = 1.0,
+    deadline_seconds: float | None = None,
+) -> DispatchReport:
+    """Send `alerts` to every configured sink, as one batch per sink.
+
+    A webhook is retried with exponential backoff (`backoff_seconds`, doubling) on connection
+    errors, timeouts, 429 and 5xx, up to the sink's `max_attempts`; `deadline_seconds` caps the
+    whole call so a Dagster sensor evaluation finishes in time. Nothing here records what was sent:
+    `dispatch_alerts` does.
+    """
+    sinks = settings.alerts
+    if not alerts or not sinks:
+        return DispatchReport(sent=0, skipped_already_sent=0, sinks=len(sinks))
+    deadline = time.monotonic() + deadline_seconds if deadline_seconds is not None else None
+    failures: dict[str, str] = {}
+    for position, sink in enumerate(sinks, start=1):
+        name = sink_name(sink, position)
+        try:
+            if sink.kind == "webhook":
+                _post_webhook(sink, name, alerts, backoff_seconds, deadline)
+            else:
+                _append_jsonl(sink, name, alerts)
+        except AlertSinkError as err:
+            logger.warning("Alert sink %s failed: %s", name, err)
+            failures[name] = str(err)
+    delivered = 0 if failures else len(alerts)
+    return DispatchReport(
+        sent=delivered, skipped_already_sent=0, failures=failures,
+        unsent=len(alerts) - delivered, sinks=len(sinks),
+    )
+
+
+def dispatch_alerts(
+    settings: Settings, backoff_seconds: float = 1.0, deadline_seconds: float | None = None
+) -> DispatchReport:
+    """Collect alerts from the ledger, send the ones not sent before, and record what every sink
+    accepted. What the alert sensor runs on every evaluation."""
+    if not settings.alerts:
+        return DispatchReport(sent=0, skipped_already_sent=0)
+    if not settings.ledger_path.exists():
+        return DispatchReport(sent=0, skipped_already_sent=0, sinks=len(settings.alerts))
+    alerts = collect_alerts(settings)
+    already_sent = _sent_keys(settings)
+    new = [a for a in alerts if a.key not in already_sent]
+    report = send_alerts(settings, new, backoff_seconds, deadline_seconds)
+    if report.sent:
+        names = [sink_name(s, i) for i, s in enumerate(settings.alerts, start=1)]
+        _record_sent(settings, new, names)
+    return DispatchReport(
+        sent=report.sent, skipped_already_sent=len(alerts) - len(new), failures=report.failures,
+        unsent=report.unsent, sinks=report.sinks,
+    )
+
+
+def sink_name(sink: AlertSinkConfig, position: int) -> str:
+    """How logs and reports name a sink: its `name`, else `<kind> #<position in alerts:>`."""
+    return sink.name or f"{sink.kind} #{position}"
+
+
+def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
+    """A Slack-compatible message for a batch: a headline with counts, then one line per alert."""
+    kinds = Counter(a.kind for a in alerts)
+    labels = {
+        CHECK_FAILED: "blocked run", SOURCE_ERROR: "broken source",
+        CONTRACT_VIOLATION: "contract violation",
+    }
+    counts = ", ".join(
+        _plural(kinds[kind], label) for kind, label in labels.items() if kinds.get(kind)
+    )
+    lines = [f"*corpusgov*: {_plural(len(alerts), 'new alert')} ({counts})"]
+    lines += [f"• {_one_line(a.message)}" for a in alerts[:WEBHOOK_MAX_LINES]]
+    if len(alerts) > WEBHOOK_MAX_LINES:
+        lines.append(
+            f"…and {len(alerts) - WEBHOOK_MAX_LINES} more: `corpusgov documents --state quarantined`"
+        )
+    return {"text": "\n".join(lines)}
+
+
+def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> list[Alert]:
+    alerts = []
+    for check in summary.get("contract_checks", []):
+        source = check["source"]
+        contract = f"{check.get('contract_id')} v{check.get('contract_version')}"
+        if check.get("error"):
+            digest = hashlib.sha256(check["error"].encode()).hexdigest()[:16]
+            alerts.append(Alert(
+                key=f"source_error:{source}:{digest}", kind=SOURCE_ERROR, source=source,
+                doc_id=None, reason=None, contract_version=check.get("contract_version"),
+                message=_one_line(check["error"]),
+                details={"run_id": run_id, "finished_at": finished_at.isoformat(),
+                         "error": check["error"]},
+            ))
+        elif summary.get("blocked") and not check.get("within_budget", True):
+            top = ", ".join(
+                f"{reason} ({count})"
+                for reason, count in Counter(check.get("violations_by_reason", {})).most_common(3)
+            )
+            alerts.append(Alert(
+                key=f"check_failed:{run_id}:{source}", kind=CHECK_FAILED, source=source,
+                doc_id=None, reason=None, contract_version=check.get("contract_version"),
+                message=f"run blocked, index not updated: {check['violation_rate']:.0%} of "
+                f"{check['checked']} documents of source '{source}' violate {contract} "
+                f"(budget {check['max_violation_rate']:.0%}); top reasons: {top or 'none'}",
+                details={"run_id": run_id, "finished_at": finished_at.isoformat(),
+                         "checked": check["checked"],
+                         "violation_rate": check["violation_rate"],
+                         "max_violation_rate": check["max_violation_rate"],
+                         "violations_by_reason": check.get("violations_by_reason", {})},
+            ))
+    return alerts
+
+
+def _resolve_url(sink: AlertSinkConfig, name: str) -> str:
+    url = sink.url or ""
+    reference = _ENV_REFERENCE.match(url.strip())
+    if reference:
+        variable = reference.group(1)
+        url = os.environ.get(variable, "")
+        if not url:
+            raise AlertSinkError(
+                f"the environment variable {variable} holding the webhook URL of {name} is not "
+                "set. Set it where Dagster (or the CLI) runs; alerts are retried on the next "
+                "evaluation."
+            )
+    if not url.startswith(("https://", "http://")):
+        raise AlertSinkError(
+            f"the URL of {name} is not an http(s) URL. Fix `url` in corpusgov.yaml (or the "
+            "variable it names)."
+        )
+    return url
+
+
+def _post_webhook(
+    sink: AlertSinkConfig,
+    name: str,
+    alerts: list[Alert],
+    backoff_seconds: float,
+    deadline: float | None,
+) -> None:
+    url = _resolve_url(sink, name)
+    body = json.dumps(webhook_payload(alerts)).encode("utf-8")
+    for attempt in range(1, sink.max_attempts + 1):
+        timeout = sink.timeout_seconds
+        if deadline is not None:
+            timeout = max(0.1, min(timeout, deadline - time.monotonic()))
+        problem = _post_once(url, body, timeout)
+        if problem is None:
+            return
+        outcome, retryable = problem
+        if not retryable:
+            raise AlertSinkError(f"{name} refused the alerts ({outcome}); not retried")
+        delay = backoff_seconds * 2 ** (attempt - 1)
+        if attempt == sink.max_attempts:
+            break
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            raise AlertSinkError(
+                f"{name} failed {attempt} time(s), last with {outcome}; out of time for this "
+                "evaluation"
+            )
+        logger.info(
+            "Alert sink %s: attempt %d/%d failed (%s); retrying in %.2gs",
+            name, attempt, sink.max_attempts, outcome, delay,
+        )
+        time.sleep(delay)
+    raise AlertSinkError(f"{name} failed {sink.max_attempts} time(s), last with {outcome}")
+
+
+def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None:
+    """None when accepted, else (what went wrong without the URL, whether to retry)."""
+    try:
+        request = urllib.request.Request(
+            url, data=body, method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "corpusgov"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+        return None
+    except urllib.error.HTTPError as err:
+        # HTTPError carries the URL (err.url, err.filename): describe it by status only.
+        return f"HTTP {err.code}", err.code in _RETRY_STATUSES
+    except urllib.error.URLError as err:
+        reason = err.reason
+        label = type(reason).__name__ if isinstance(reason, BaseException) else "connection error"
+        return f"connection failed: {label}", True
+    except TimeoutError:
+        return f"no answer within {timeout:.3g}s", True
+    except (ValueError, OSError) as err:
+        # http.client.InvalidURL and friends quote the URL: keep only the exception type.
+        return f"request failed: {type(err).__name__}", isinstance(err, OSError)
+
+
+def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None:
+    path = Path(sink.path or "")
+    sent_at = datetime.now(timezone.utc).isoformat()
+    lines = "".join(
+        json.dumps({
+            "sent_at": sent_at, "kind": a.kind, "source": a.source, "doc_id": a.doc_id,
+            "reason": a.reason, "contract_version": a.contract_version, "message": a.message,
+            "key": a.key, "details": a.details,
+        }, default=str) + "\n"
+        for a in alerts
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One write call per batch so a concurrent reader never sees half a batch of lines.
+        with path.open("a", encoding="utf-8") as out:
+            out.write(lines)
+    except OSError as err:
+        raise AlertSinkError(f"{name} could not append to {path}: {err.strerror or err}") from err
+
+
+def _sent_keys(settings: Settings) -> set[str]:
+    with Ledger(settings.ledger_path).connect() as con:
+        con.execute(_ALERTS_TABLE)
+        return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
+
+
+def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
+    now = datetime.now(timezone.utc)
+    with Ledger(settings.ledger_path).connect() as con:
+        con.execute(_ALERTS_TABLE)
+        con.executemany(
+            "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [[a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message, now,
+              sink_names] for a in alerts],
+        )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

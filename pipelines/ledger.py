@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -558,6 +558,92 @@ class Ledger:
                 "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
             ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def apply_rollback(
+        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
+    ) -> None:
+        """Make document states and chunks match a restored index, as one new index version.
+
+        Documents back in the index are `indexed`; documents that left it are held as
+        `quarantined` with `reason`. Both lose their processing key, so the next ingestion looks
+        at them again against the sources as they are then.
+        """
+        now = datetime.now(timezone.utc)
+        with self.connect() as con:
+            con.register("restored", restored)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    """
+                    CREATE TEMP TABLE restored_docs AS
+                    SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
+                           any_value(provenance) AS provenance, count(*) AS chunk_count
+                    FROM restored GROUP BY doc_id
+                    """
+                )
+                con.execute(
+                    """
+                    CREATE TEMP TABLE left_index AS
+                    SELECT doc_id FROM documents WHERE state = 'indexed'
+                    AND doc_id NOT IN (SELECT doc_id FROM restored_docs)
+                    """
+                )
+                con.execute(
+                    """
+                    UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
+                        content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
+                        chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
+                        index_version = $version
+                    FROM restored_docs r WHERE documents.doc_id = r.doc_id
+                    """,
+                    {"now": now, "version": version.index_version},
+                )
+                con.execute(
+                    """
+                    UPDATE documents SET state = 'quarantined', reasons = [$reason],
+                        detail = 'left the index in a rollback', chunk_count = 0,
+                        config_hash = NULL, last_changed = $now, index_version = $version
+                    WHERE doc_id IN (SELECT doc_id FROM left_index)
+                    """,
+                    {"now": now, "version": version.index_version, "reason": reason},
+                )
+                con.execute(
+                    """
+                    INSERT INTO document_versions
+                    SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
+                           provenance, contract_version
+                    FROM documents WHERE index_version = $version AND last_changed = $now
+                    """,
+                    {"now": now, "run_id": run_id, "version": version.index_version},
+                )
+                con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
+                con.execute(
+                    """
+                    INSERT OR REPLACE INTO quarantine
+                    SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
+                           $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
+                    """,
+                    {"now": now},
+                )
+                con.execute("DELETE FROM chunks")
+                con.execute(
+                    "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored"
+                )
+                by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
+                by_grade = dict(con.execute("SELECT coalesce(grade, 'none'), count(*) FROM restored_docs GROUP BY 1").fetchall())
+                by_provenance = dict(con.execute("SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1").fetchall())
+                counts = {**version.counts, "by_state": by_state, "by_grade": by_grade,
+                          "by_provenance": by_provenance}
+                self._write_index_version(con, replace(version, counts=counts), run_id)
+                con.execute(
+                    "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, now, now, [], version.index_version,
+                     json.dumps({"rollback": version.counts})],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     @staticmethod
     def _write_index_version(

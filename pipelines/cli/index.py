@@ -1,0 +1,73 @@
+"""`corpusgov index versions | diff | rollback`."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipelines.cli.output import print_json, stdout
+from pipelines.settings import load_settings
+from pipelines.versions import diff_index_versions, list_index_versions, rollback_index
+
+index_app = typer.Typer(name="index", help="Index versions: list, diff, roll back.", no_args_is_help=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(index_app)
+
+
+@index_app.command("versions", epilog="Example: corpusgov index versions --json")
+def versions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every index version, newest first: tag, time, config hash, counts, documents changed."""
+    versions = list_index_versions(load_settings(ctx.obj["config"]))
+    if as_json:
+        print_json(versions)
+        return
+    table = Table("version", "tag", "created", "lance", "chunks", "added", "modified", "removed", "config")
+    for v in versions:
+        table.add_row(
+            str(v["index_version"]), v["tag"], v["created_at"][:19], str(v["lance_version"]),
+            str(v["total_chunks"]), str(len(v["added"])), str(len(v["modified"])),
+            str(len(v["removed"])), v["config_hash"],
+        )
+    stdout.print(table)
+
+
+@index_app.command("diff", epilog="Example: corpusgov index diff 1 3")
+def diff_command(
+    ctx: typer.Context,
+    old: Annotated[int, typer.Argument(help="The older index version.")],
+    new: Annotated[int, typer.Argument(help="The newer index version.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Documents added, removed and modified between two index versions."""
+    diff = diff_index_versions(load_settings(ctx.obj["config"]), old, new)
+    if as_json:
+        print_json(diff.as_json())
+        return
+    stdout.print(f"index {old} -> {new}: {len(diff.added)} added, {len(diff.modified)} modified, "
+                 f"{len(diff.removed)} removed, {diff.unchanged} unchanged")
+    for label, ids in (("+", diff.added), ("~", diff.modified), ("-", diff.removed)):
+        for doc_id in ids:
+            stdout.print(f"  {label} {doc_id}", highlight=False)
+
+
+@index_app.command("rollback", epilog="Example: corpusgov index rollback 2")
+def rollback_command(
+    ctx: typer.Context,
+    version: Annotated[int, typer.Argument(help="The index version to restore.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Restore index version N as a new version. Documents that leave the index are held
+    (quarantined, `index.rolled_back`) until the next ingestion; fix or pause the sources first,
+    or the next run re-applies their changes."""
+    restored = rollback_index(load_settings(ctx.obj["config"]), version)
+    if as_json:
+        print_json(restored.as_json())
+        return
+    stdout.print(
+        f"Index version {restored.index_version} now holds what version {version} held: "
+        f"{len(restored.added)} documents back, {len(restored.removed)} held out, "
+        f"{len(restored.modified)} restored to their earlier content."
+    )

@@ -1,0 +1,125 @@
+"""Index versions: list them, diff two at document level, roll back to one.
+
+A rollback never rewrites history: LanceDB restores the old version as a NEW table version, the
+ledger records it as a new index version with its manifest, and documents that left the index are
+held (state `quarantined`, reason `index.rolled_back`) until the next ingestion looks at them again.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pipelines.errors import CorpusgovError
+from pipelines.index import ChunkIndex, index_tag
+from pipelines.ingestion import writer_lock
+from pipelines.ledger import IndexVersion, Ledger
+from pipelines.settings import Settings
+
+ROLLED_BACK = "index.rolled_back"
+
+
+@dataclass(frozen=True)
+class IndexDiff:
+    """Documents that differ between index versions `old` and `new`."""
+
+    old: int
+    new: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    modified: tuple[str, ...]
+    unchanged: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old, "to": self.new, "added": list(self.added),
+            "removed": list(self.removed), "modified": list(self.modified),
+            "unchanged": self.unchanged,
+        }
+
+
+def list_index_versions(settings: Settings) -> list[dict[str, Any]]:
+    """The shape of `corpusgov index versions --json`, newest first."""
+    return [v.as_json() for v in Ledger(settings.ledger_path).index_versions()]
+
+
+def _require_version(ledger: Ledger, number: int) -> IndexVersion:
+    versions = ledger.index_versions()
+    for version in versions:
+        if version.index_version == number:
+            return version
+    known = ", ".join(str(v.index_version) for v in reversed(versions)) or "none yet"
+    raise CorpusgovError(f"There is no index version {number}. Index versions: {known}.")
+
+
+def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[str, frozenset[str]]]:
+    """doc_id -> (content_hash, chunk ids) as the index held them at `version`."""
+    table = index.table()
+    if table is None:
+        return {}
+    table.checkout(version.lance_version)
+    data = table.to_arrow().select(["doc_id", "chunk_id", "content_hash"]).to_pylist()
+    chunks: dict[str, set[str]] = {}
+    hashes: dict[str, str] = {}
+    for row in data:
+        chunks.setdefault(row["doc_id"], set()).add(row["chunk_id"])
+        hashes[row["doc_id"]] = row["content_hash"]
+    return {d: (hashes[d], frozenset(ids)) for d, ids in chunks.items()}
+
+
+def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
+    ledger = Ledger(settings.ledger_path)
+    index = ChunkIndex(settings.lancedb_uri)
+    before = _documents_at(index, _require_version(ledger, old))
+    after = _documents_at(index, _require_version(ledger, new))
+    common = before.keys() & after.keys()
+    modified = sorted(d for d in common if before[d] != after[d])
+    return IndexDiff(
+        old=old, new=new,
+        added=tuple(sorted(after.keys() - before.keys())),
+        removed=tuple(sorted(before.keys() - after.keys())),
+        modified=tuple(modified),
+        unchanged=len(common) - len(modified),
+    )
+
+
+def rollback_index(settings: Settings, number: int) -> IndexVersion:
+    """Make the index hold what version `number` held, as a new index version."""
+    with writer_lock(settings):
+        ledger = Ledger(settings.ledger_path)
+        target = _require_version(ledger, number)
+        latest = ledger.latest_index_version()
+        assert latest is not None
+        if target.index_version == latest.index_version:
+            raise CorpusgovError(f"Index version {number} is already the current version.")
+        index = ChunkIndex(settings.lancedb_uri)
+        current = _documents_at(index, latest)
+        restored = _documents_at(index, target)
+        table = index.table()
+        table.checkout_latest()
+        table.restore(target.lance_version)
+        new_number = latest.index_version + 1
+        table.tags.create(index_tag(new_number), int(table.version))
+        rows = table.to_arrow().select(["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"])
+        version = IndexVersion(
+            index_version=new_number,
+            lance_version=int(table.version),
+            tag=index_tag(new_number),
+            created_at=datetime.now(timezone.utc),
+            config_hash=target.config_hash,
+            embedding_model=target.embedding_model,
+            added=tuple(sorted(restored.keys() - current.keys())),
+            modified=tuple(sorted(d for d in restored.keys() & current.keys() if restored[d] != current[d])),
+            removed=tuple(sorted(current.keys() - restored.keys())),
+            chunks_added=len(_ids(restored) - _ids(current)),
+            chunks_removed=len(_ids(current) - _ids(restored)),
+            total_chunks=rows.num_rows,
+            counts={"rolled_back_from": latest.index_version, "rolled_back_to": number},
+            contract_versions=target.contract_versions,
+        )
+        ledger.apply_rollback(version, rows, f"rollback-{uuid.uuid4().hex[:8]}", ROLLED_BACK)
+        return version
+
+
+def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
+    return {chunk_id for _, ids in documents.values() for chunk_id in ids}

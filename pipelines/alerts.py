@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from pipelines.documents import DocumentState
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
@@ -104,31 +106,7 @@ def collect_alerts(settings: Settings) -> list[Alert]:
     """Every alert the ledger supports now, already sent or not: blocked runs and broken sources
     first, then one per (document, reason, contract version) of quarantined documents."""
     with Ledger(settings.ledger_path).connect(read_only=True) as con:
-        runs = con.execute(
-            "SELECT run_id, finished_at, summary FROM ingestion_runs ORDER BY finished_at"
-        ).fetchall()
-        documents = con.execute(
-            "SELECT doc_id, source, path, reasons, detail, contract_id, contract_version "
-            "FROM documents WHERE state = ? ORDER BY doc_id",
-            [DocumentState.QUARANTINED.value],
-        ).fetchall()
-    alerts: dict[str, Alert] = {}
-    for run_id, finished_at, summary in runs:
-        for alert in _run_alerts(run_id, finished_at, json.loads(summary)):
-            alerts.setdefault(alert.key, alert)
-    for doc_id, source, path, reasons, detail, contract_id, contract_version in documents:
-        for reason in reasons:
-            if not reason.startswith(VIOLATION_REASON_PREFIXES):
-                continue
-            key = f"violation:{doc_id}:{reason}:{contract_version}"
-            alerts.setdefault(key, Alert(
-                key=key, kind=CONTRACT_VIOLATION, source=source, doc_id=doc_id, reason=reason,
-                contract_version=contract_version,
-                message=f"{doc_id} quarantined: {reason} (contract {contract_id} "
-                f"v{contract_version})",
-                details={"path": path, "contract_id": contract_id, "detail": detail},
-            ))
-    return list(alerts.values())
+        return _ledger_alerts(con)
 
 
 def send_alerts(
@@ -175,8 +153,10 @@ def dispatch_alerts(
         return DispatchReport(sent=0, skipped_already_sent=0)
     if not settings.ledger_path.exists():
         return DispatchReport(sent=0, skipped_already_sent=0, sinks=len(settings.alerts))
-    alerts = collect_alerts(settings)
-    already_sent = _sent_keys(settings)
+    # Read-only until there is something to record: the ingestion writer is not held up.
+    with Ledger(settings.ledger_path).connect(read_only=True) as con:
+        alerts = _ledger_alerts(con)
+        already_sent = _sent_keys(con)
     new = [a for a in alerts if a.key not in already_sent]
     report = send_alerts(settings, new, backoff_seconds, deadline_seconds)
     if report.sent:
@@ -206,10 +186,37 @@ def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
     lines = [f"*corpusgov*: {_plural(len(alerts), 'new alert')} ({counts})"]
     lines += [f"• {_one_line(a.message)}" for a in alerts[:WEBHOOK_MAX_LINES]]
     if len(alerts) > WEBHOOK_MAX_LINES:
-        lines.append(
-            f"…and {len(alerts) - WEBHOOK_MAX_LINES} more: `corpusgov documents --state quarantined`"
-        )
+        more = len(alerts) - WEBHOOK_MAX_LINES
+        lines.append(f"…and {more} more: see `corpusgov quarantine list`")
     return {"text": "\n".join(lines)}
+
+
+def _ledger_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
+    runs = con.execute(
+        "SELECT run_id, finished_at, summary FROM ingestion_runs ORDER BY finished_at"
+    ).fetchall()
+    documents = con.execute(
+        "SELECT doc_id, source, path, reasons, detail, contract_id, contract_version "
+        "FROM documents WHERE state = ? ORDER BY doc_id",
+        [DocumentState.QUARANTINED.value],
+    ).fetchall()
+    alerts: dict[str, Alert] = {}
+    for run_id, finished_at, summary in runs:
+        for alert in _run_alerts(run_id, finished_at, json.loads(summary)):
+            alerts.setdefault(alert.key, alert)
+    for doc_id, source, path, reasons, detail, contract_id, contract_version in documents:
+        for reason in reasons:
+            if not reason.startswith(VIOLATION_REASON_PREFIXES):
+                continue
+            key = f"violation:{doc_id}:{reason}:{contract_version}"
+            alerts.setdefault(key, Alert(
+                key=key, kind=CONTRACT_VIOLATION, source=source, doc_id=doc_id, reason=reason,
+                contract_version=contract_version,
+                message=f"{doc_id} quarantined: {reason} (contract {contract_id} "
+                f"v{contract_version})",
+                details={"path": path, "contract_id": contract_id, "detail": detail},
+            ))
+    return list(alerts.values())
 
 
 def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> list[Alert]:
@@ -345,10 +352,13 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
         raise AlertSinkError(f"{name} could not append to {path}: {err.strerror or err}") from err
 
 
-def _sent_keys(settings: Settings) -> set[str]:
-    with Ledger(settings.ledger_path).connect() as con:
-        con.execute(_ALERTS_TABLE)
-        return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
+def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'alerts'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
 
 
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:

@@ -14,7 +14,7 @@ from contracts.errors import (
     ContractSyntaxError,
     DocumentFrameError,
 )
-from contracts.loading import lint_contract, load_contract
+from contracts.loading import lint_contract, lint_contract_set, load_contract
 
 DEFAULT_CONTRACT_PATH: Path = Path(__file__).with_name("default.odcs.yaml")
 STRICT_CONTRACT_PATH: Path = Path(__file__).with_name("strict.odcs.yaml")
@@ -31,5 +31,6 @@ __all__ = [
     "DocumentContract",
     "DocumentFrameError",
     "lint_contract",
+    "lint_contract_set",
     "load_contract",
 ]

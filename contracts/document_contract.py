@@ -1,6 +1,7 @@
 """The records a loaded contract becomes: what the pipeline and enforcement code against."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 GRADES: tuple[str, ...] = ("A", "B", "C", "F")  # best first
@@ -18,6 +19,18 @@ class ChunkingPolicy:
 
 @dataclass(frozen=True)
 class DocumentContract:
+    """One source's document contract.
+
+    Enforcement (contracts.enforcement) only says which documents break which rule. What then
+    happens is named here and decided by the pipeline:
+
+    - severity "error": a run whose violation rate is above max_violation_rate is blocked (the
+      index is not updated); severity "warning": over budget only warns, never blocks. Either
+      way, each violating document is quarantined with its reasons.
+    - pii_policy "allow" indexes PII as found, "redact" masks it in the indexed text, "quarantine"
+      holds the document back; the pipeline applies it, no expectation checks it.
+    """
+
     path: Path
     id: str
     name: str
@@ -40,6 +53,13 @@ class DocumentContract:
     embedding_dimensions: int | None = None
     max_violation_rate: float = 1.0
     severity: str = "error"
+    max_age: timedelta | None = None  # customProperties maxAge; None: no freshness rule
+    no_duplicate_content: bool = False  # customProperties noDuplicateContent
+
+    @property
+    def blocks_when_over_budget(self) -> bool:
+        """True when a run over max_violation_rate is blocked; a "warning" contract only warns."""
+        return self.severity == "error"
 
     @property
     def allowed_grades(self) -> tuple[str, ...] | None:

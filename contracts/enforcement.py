@@ -1,6 +1,6 @@
 """Check one run's documents against a contract with Great Expectations.
 
-Each contract rule becomes one expectation whose meta carries the reason code it stands for;
+Each contract rule becomes one or two expectations whose meta carries the reason code they stand for;
 GX reports the failing rows by doc_id, which become per-document reasons. Reasons only say
 what is wrong; what happens to such a document (tag, quarantine, block the run) is the
 pipeline's decision, guided by severity and the violation budget.
@@ -11,6 +11,7 @@ import os
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 # Analytics must be off before GX is imported: it reads the variable at import and context
@@ -33,13 +34,41 @@ REASON_LANGUAGE_NOT_ALLOWED = "contract.language_not_allowed"
 REASON_LANGUAGE_UNKNOWN = "contract.language_unknown"
 REASON_GRADE_BELOW_MINIMUM = "contract.grade_below_minimum"
 REASON_GRADE_UNKNOWN = "contract.grade_unknown"
-_RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["doc_id"]}
+REASON_STALE = "contract.stale"
+REASON_FRESHNESS_UNKNOWN = "contract.freshness_unknown"
+REASON_DUPLICATE_CONTENT = "contract.duplicate_content"
+# Columns the pipeline fills for the freshness and duplicate rules (duplicate_of: the doc_id of an
+# earlier document in the source with the same content hash, else null).
+FRESHNESS_COLUMNS: tuple[str, ...] = ("modified", "created")  # first one that parses wins
+DUPLICATE_OF_COLUMN = "duplicate_of"
+_AGE_DAYS = "age_days"  # derived: days from the document's last known change to `now`
+_DAY = timedelta(days=1)
+_ISO_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_ISO_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
+# What a value of each logicalType must look like (values are checked as text). A date may carry a
+# time of day: declared metadata keeps whatever precision the file gave, and its date part is a date.
+_LOGICAL_TYPE_PATTERNS: dict[str, str] = {
+    "date": rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$",
+    "timestamp": rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$",
+    "time": rf"^{_ISO_TIME}$",
+    "integer": r"^[+-]?\d+$",
+    "number": r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$",
+    "boolean": r"^(?:true|false|True|False|TRUE|FALSE)$",
+}
+# A pattern cannot tell 2024-02-30 from a real day; dateutil can.
+_CALENDAR_TYPES = ("date", "timestamp")
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["doc_id"]}
 _REASON = "corpusgov_reason"  # key in an expectation's meta
 
 
 def missing_field_reason(field: str) -> str:
     """The reason code for a document whose required metadata field is null or absent."""
     return f"contract.missing_{field}"
+
+
+def invalid_type_reason(field: str) -> str:
+    """The reason code for a document whose field value does not parse as its logicalType."""
+    return f"contract.invalid_type_{field}"
 
 
 @dataclass(frozen=True)
@@ -54,16 +83,20 @@ class ContractVerdict:
     expectations: int  # expectations GX evaluated
 
 
-def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame) -> ContractVerdict:
-    """Validate one row per document against the contract; raise DocumentFrameError on a malformed frame."""
+def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame,
+                     now: datetime | None = None) -> ContractVerdict:
+    """Validate one row per document against the contract; raise DocumentFrameError on a malformed frame.
+
+    now is when freshness is judged (default: the current time; a naive value is UTC).
+    """
     if len(documents) == 0:
         return _verdict(contract, checked=0, reasons={}, expectations=0)
-    frame = _frame_for(contract, documents)
+    frame = validation_frame(contract, documents, now)
     runtime = _validation_runtime()
     suite = expectation_suite(contract)
     with runtime.lock:
         batch = runtime.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format=_RESULT_FORMAT)
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
 
     found: dict[str, set[str]] = {}
     for outcome in result.results:
@@ -91,6 +124,11 @@ def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
 
     for field in contract.required_fields:
         add(gxe.ExpectColumnValuesToNotBeNull(column=field), missing_field_reason(field))
+    # Type checks skip nulls (GX map expectations do): a missing value is the required rule's job.
+    for field, pattern in _typed_fields(contract).items():
+        add(gxe.ExpectColumnValuesToMatchRegex(column=field, regex=pattern), invalid_type_reason(field))
+        if contract.field_types[field] in _CALENDAR_TYPES:
+            add(gxe.ExpectColumnValuesToBeDateutilParseable(column=field), invalid_type_reason(field))
     # Two expectations, not one "between", so a document says which bound it broke.
     if contract.min_text_chars is not None:
         add(gxe.ExpectColumnValuesToBeBetween(column="text_chars", min_value=contract.min_text_chars),
@@ -115,11 +153,21 @@ def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
         # Minimum F admits every graded and ungraded document; a stricter one needs a grade.
         if contract.minimum_grade != "F":
             add(gxe.ExpectColumnValuesToNotBeNull(column="grade"), REASON_GRADE_UNKNOWN)
+    if contract.max_age is not None:
+        add(gxe.ExpectColumnValuesToBeBetween(column=_AGE_DAYS, max_value=contract.max_age / _DAY), REASON_STALE)
+        add(gxe.ExpectColumnValuesToNotBeNull(column=_AGE_DAYS), REASON_FRESHNESS_UNKNOWN)
+    if contract.no_duplicate_content:
+        add(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE_OF_COLUMN), REASON_DUPLICATE_CONTENT)
     return suite
 
 
-def _frame_for(contract: DocumentContract, documents: pandas.DataFrame) -> pandas.DataFrame:
-    """Only the columns the suite reads, with absent optional columns as all-null."""
+def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
+                     now: datetime | None = None) -> pandas.DataFrame:
+    """The frame the suite validates: only the columns it reads, absent optional columns as all-null.
+
+    Typed fields are passed as text (a date or number the parser already converted is written back
+    in ISO form), and freshness becomes age_days, measured at now.
+    """
     if "doc_id" not in documents.columns:
         raise DocumentFrameError(contract.path, "doc_id", "the documents frame has no doc_id column",
                                  "Pass one row per document with its doc_id")
@@ -135,6 +183,12 @@ def _frame_for(contract: DocumentContract, documents: pandas.DataFrame) -> panda
     if needs_text and "text_chars" not in documents.columns:
         raise DocumentFrameError(contract.path, "text_chars", "the documents frame has no text_chars column",
                                  "Add each document's extracted text length in characters")
+    # Unlike a metadata field, a missing duplicate_of would silently pass every document.
+    if contract.no_duplicate_content and DUPLICATE_OF_COLUMN not in documents.columns:
+        raise DocumentFrameError(contract.path, DUPLICATE_OF_COLUMN,
+                                 "the contract sets noDuplicateContent but the documents frame has no "
+                                 f"{DUPLICATE_OF_COLUMN} column",
+                                 "Add the doc_id of an earlier document with the same content hash, or null")
 
     columns: dict[str, Any] = {"doc_id": doc_ids.astype(str)}
     if needs_text:
@@ -149,7 +203,43 @@ def _frame_for(contract: DocumentContract, documents: pandas.DataFrame) -> panda
     for column in wanted:
         # An absent column means no document carries the value: null on every row.
         columns[column] = documents[column] if column in documents.columns else None
+    for column in _typed_fields(contract):
+        values = documents[column] if column in documents.columns else [None] * len(documents)
+        columns[column] = [_as_text(v) for v in values]
+    if contract.max_age is not None:
+        columns[_AGE_DAYS] = _age_days(documents, now)
+    if contract.no_duplicate_content:
+        columns[DUPLICATE_OF_COLUMN] = [_as_text(v) for v in documents[DUPLICATE_OF_COLUMN]]
     return pandas.DataFrame(columns, index=pandas.RangeIndex(len(documents)))
+
+
+def _typed_fields(contract: DocumentContract) -> dict[str, str]:
+    """Field -> the pattern its values must match, for every field whose logicalType is checkable."""
+    return {field: _LOGICAL_TYPE_PATTERNS[kind] for field, kind in contract.field_types.items()
+            if kind in _LOGICAL_TYPE_PATTERNS}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pandas.isna(value)):
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _age_days(documents: pandas.DataFrame, now: datetime | None) -> pandas.Series:
+    """Days since modified, else created; null where neither parses as an ISO date or datetime."""
+    when = pandas.Series(pandas.NaT, index=documents.index, dtype="datetime64[ns, UTC]")
+    for column in FRESHNESS_COLUMNS:
+        if column in documents.columns:
+            text = documents[column].map(_as_text)
+            parsed = pandas.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+            when = when.fillna(parsed)
+    current = pandas.Timestamp(now or datetime.now(UTC))
+    if current.tzinfo is None:
+        current = current.tz_localize(UTC)
+    ages = (current - when) / _DAY
+    return pandas.Series(ages.to_numpy(dtype=float), index=pandas.RangeIndex(len(documents)))
 
 
 def _verdict(contract: DocumentContract, checked: int, reasons: dict[str, tuple[str, ...]],

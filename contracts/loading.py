@@ -3,7 +3,8 @@
 A file passes four gates, each reported with the field it is about:
 YAML syntax, the bundled ODCS JSON schema, the bundled ODCS pydantic model, and the rules
 corpusgov adds (what a document contract must declare and which values it understands).
-lint_contract reports every problem; load_contract raises the first.
+lint_contract reports every problem; load_contract raises the first. lint_contract_set also
+checks contracts against each other.
 """
 
 import functools
@@ -13,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,14 @@ _CUSTOM_PROPERTIES = (
     "maxViolationRate",
     "chunking",
     "severity",
+    "maxAge",
+    "noDuplicateContent",
+)
+# ISO 8601 durations as ODCS uses them (P365D, P2Y, P1Y6M, PT12H). A timedelta has no calendar,
+# so a year counts as 365 days and a month as 30: close enough for a freshness rule.
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 # Which key names a list item in a field path, so paths read "properties[title]" not "[1]".
 _ITEM_NAME_KEYS = {
@@ -92,6 +102,43 @@ def lint_contract(path: Path) -> list[ContractProblem]:
     """Every problem in the contract file, in file order per gate; never raises for a bad file."""
     _, problems = _inspect(Path(path))
     return [ContractProblem(path=p.path, field=p.field, message=p.message) for p in problems]
+
+
+def lint_contract_set(paths: Sequence[Path], project_dir: Path) -> list[ContractProblem]:
+    """Every problem in each file and between the files, in the order given; a file given twice counts once.
+
+    Between files: two contracts whose local servers resolve to the same folder would govern the
+    same documents twice under different rules. Relative server paths resolve against project_dir
+    (the folder of corpusgov.yaml), as source paths do.
+    """
+    problems: list[ContractProblem] = []
+    linted: set[Path] = set()
+    folders: dict[Path, DocumentContract] = {}
+    for path in map(Path, paths):
+        if path.resolve() in linted:
+            continue
+        linted.add(path.resolve())
+        contract, errors = _inspect(path)
+        problems.extend(ContractProblem(path=e.path, field=e.field, message=e.message) for e in errors)
+        if contract is None or contract.source_path is None:
+            continue
+        folder = (project_dir / Path(contract.source_path).expanduser()).resolve()
+        first = folders.setdefault(folder, contract)
+        if first is not contract:
+            problems.append(ContractProblem(
+                path=path, field=f"servers[{_local_server_name(contract)}].path",
+                message=f"servers[].path {contract.source_path!r} is the same folder ({folder}) as the local "
+                        f"server of {first.path}. Give each contract its own folder, or let the sources "
+                        "share one contract file."))
+    return problems
+
+
+def _local_server_name(contract: DocumentContract) -> str:
+    """The local server's name as field paths show it; only called for a file that loaded cleanly."""
+    document = yaml.safe_load(contract.path.read_text(encoding="utf-8"))
+    servers = document.get("servers") or []
+    index = next(i for i, server in enumerate(servers) if server.get("type") == "local")
+    return _field_path(document, ["servers", index])[len("servers["):-1]
 
 
 def _inspect(path: Path) -> tuple[DocumentContract | None, list[ContractError]]:
@@ -473,10 +520,33 @@ class _ContractReader:
                 chunking = self._chunking(field, value)
                 if chunking is not None:
                     settings["chunking"] = chunking
+            elif name == "maxAge":
+                settings["max_age"] = self._duration(field, value)
+            elif name == "noDuplicateContent":
+                if isinstance(value, bool):
+                    settings["no_duplicate_content"] = value
+                else:
+                    self.problem(field, f"{value!r} is not true or false",
+                                 "Write true to quarantine documents whose content repeats another's in the source")
             else:
                 self.problem(field, f"unknown custom property {name!r}",
                              f"Use one of: {', '.join(_CUSTOM_PROPERTIES)} (or fix its spelling)")
         return {k: v for k, v in settings.items() if v is not None or k == "minimum_grade"}
+
+    def _duration(self, field: str, value: Any) -> timedelta | None:
+        match = _ISO_DURATION.match(value) if isinstance(value, str) else None
+        if match is None:
+            self.problem(field, f"{_short(repr(value))} is not an ISO 8601 duration",
+                         "Write a duration such as P365D, P2Y or P18M (a year counts as 365 days, a month as 30)")
+            return None
+        parts = {k: float(v) for k, v in match.groupdict(default="0").items()}
+        age = timedelta(days=parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"],
+                        hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+        if age <= timedelta(0):
+            self.problem(field, f"{value!r} is zero: every document would be stale",
+                         "Write a positive duration such as P365D, or remove maxAge")
+            return None
+        return age
 
     def _choice(self, field: str, value: Any, allowed: tuple[str, ...], what: str) -> str | None:
         if isinstance(value, str) and value in allowed:

@@ -56,6 +56,27 @@ class EmbeddingConfig(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=1024)
 
 
+class EvalSetConfig(BaseModel):
+    """An eval set file (jsonl or yaml) bound to this project's index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: str
+
+
+class EvalsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sets: list[EvalSetConfig] = Field(default_factory=list)
+    k: int = Field(default=5, ge=1, le=100)
+    # When more than this share of items changed status in a re-version, the old baseline is
+    # superseded and an alert says so.
+    rebaseline_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    # A drop larger than this in a retrieval metric between comparable results is a regression.
+    regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
 class AlertSinkConfig(BaseModel):
     """Where alerts go. `url` may be `${ENV_VAR}`, resolved when sending, never logged."""
 
@@ -87,6 +108,7 @@ class Settings(BaseSettings):
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
+    evals: EvalsConfig = Field(default_factory=EvalsConfig)
 
     @field_validator("sources")
     @classmethod
@@ -156,6 +178,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
             source.path = str(base / source.path)
         if not Path(source.contract).expanduser().is_absolute():
             source.contract = str(base / source.contract)
+    for eval_set in settings.evals.sets:
+        if not Path(eval_set.path).expanduser().is_absolute():
+            eval_set.path = str(base / eval_set.path)
     for sink in settings.alerts:
         if sink.path and not Path(sink.path).expanduser().is_absolute():
             sink.path = str(base / sink.path)

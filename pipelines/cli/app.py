@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from contracts import ContractError
-from pipelines.cli import index, ingest, quarantine, read
+from pipelines.cli import contracts, index, ingest, quarantine, read
 from pipelines.cli.output import fail
 from pipelines.errors import CorpusgovError
 
@@ -36,6 +36,7 @@ def root(
 
 ingest.register(app)
 read.register(app)
+contracts.register(app)
 quarantine.register(app)
 index.register(app)
 

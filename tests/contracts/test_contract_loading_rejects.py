@@ -16,6 +16,8 @@ CASES = [
     ("unknown_custom_property", ContractSemanticError, "customProperties[minimumGrades]", "minimumGrade"),
     ("bad_minimum_grade", ContractSemanticError, "customProperties[minimumGrade]", "A, B, C, F"),
     ("bad_violation_rate", ContractSemanticError, "customProperties[maxViolationRate]", "between 0 and 1"),
+    ("bad_max_age", ContractSemanticError, "customProperties[maxAge]", "ISO 8601 duration"),
+    ("bad_no_duplicate_content", ContractSemanticError, "customProperties[noDuplicateContent]", "true or false"),
     ("bad_injection_policy", ContractSemanticError, "customProperties[injectionPolicy]", "allow, tag, quarantine"),
     ("bad_chunking", ContractSemanticError, "customProperties[chunking].newAfterNChars", "maxCharacters"),
     ("bad_semver", ContractSemanticError, "version", "MAJOR.MINOR.PATCH"),

@@ -1,4 +1,7 @@
 import hashlib
+from datetime import timedelta
+
+import pytest
 
 from contracts import (
     DEFAULT_CONTRACT_PATH,
@@ -27,6 +30,8 @@ def test_default_contract_loads_with_permissive_settings() -> None:
     assert contract.severity == "error"
     assert contract.chunking == ChunkingPolicy()
     assert contract.embedding_model is None and contract.embedding_dimensions is None
+    assert contract.max_age is None and contract.no_duplicate_content is False
+    assert contract.blocks_when_over_budget
 
 
 def test_strict_contract_loads_every_rule() -> None:
@@ -45,6 +50,10 @@ def test_strict_contract_loads_every_rule() -> None:
     assert contract.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
     assert contract.embedding_dimensions == 384
     assert contract.chunking == ChunkingPolicy(1200, 900, 250)
+    assert contract.field_types["created"] == "date" and contract.field_types["revision"] == "integer"
+    assert contract.max_age == timedelta(days=730)
+    assert contract.no_duplicate_content is True
+    assert contract.severity == "error" and contract.blocks_when_over_budget
 
 
 def test_shipped_contracts_lint_clean() -> None:
@@ -74,3 +83,28 @@ def test_contract_without_servers_or_custom_properties_gets_defaults(fixture_con
     assert contract.minimum_grade is None and contract.allowed_grades is None
     assert (contract.injection_policy, contract.ai_generated_policy, contract.pii_policy) == ("tag", "tag", "allow")
     assert contract.max_violation_rate == 1.0 and contract.severity == "error"
+
+
+@pytest.mark.parametrize(("written", "age"), [
+    ("P365D", timedelta(days=365)),
+    ("P2Y", timedelta(days=730)),
+    ("P1Y6M", timedelta(days=545)),
+    ("P2W", timedelta(days=14)),
+    ("PT12H", timedelta(hours=12)),
+    ("P1DT1H30M", timedelta(days=1, hours=1, minutes=30)),
+])
+def test_max_age_reads_iso_8601_durations(fixture_contract, tmp_path, written, age) -> None:
+    path = tmp_path / "fresh.odcs.yaml"
+    path.write_text(fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n")
+
+    assert load_contract(path).max_age == age
+
+
+@pytest.mark.parametrize("written", ["P0D", "P", "PT", "1Y", "P1.5Y", "'30'"])
+def test_max_age_refuses_what_is_not_a_positive_duration(fixture_contract, tmp_path, written) -> None:
+    path = tmp_path / "fresh.odcs.yaml"
+    path.write_text(fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n")
+
+    problems = lint_contract(path)
+
+    assert [p.field for p in problems] == ["customProperties[maxAge]"]

@@ -1,4 +1,5 @@
 import dataclasses
+from datetime import UTC, datetime
 
 import pandas
 import pytest
@@ -6,12 +7,14 @@ import pytest
 from contracts import DEFAULT_CONTRACT_PATH, STRICT_CONTRACT_PATH, load_contract
 from contracts.enforcement import enforce_contract
 
+NOW = datetime(2024, 6, 1, tzinfo=UTC)  # the documents' 2024-01-01 is fresh under strict's maxAge P2Y
+
 
 def documents(short: int, fine: int) -> pandas.DataFrame:
     ids = [f"short-{i}" for i in range(short)] + [f"fine-{i}" for i in range(fine)]
     return pandas.DataFrame({
         "doc_id": ids, "text_chars": [10] * short + [5000] * fine, "mime_type": "text/plain",
-        "language": "en", "grade": "A", "title": "T", "author": "A", "modified": "2024-01-01",
+        "language": "en", "grade": "A", "title": "T", "author": "A", "modified": "2024-01-01", "duplicate_of": None,
     })
 
 
@@ -22,7 +25,7 @@ def strict():
 
 @pytest.mark.parametrize(("short", "fine", "within"), [(0, 10, True), (2, 8, True), (3, 7, False), (10, 0, False)])
 def test_budget_compares_violation_rate_to_max_violation_rate(strict, short, fine, within) -> None:
-    verdict = enforce_contract(strict, documents(short, fine))
+    verdict = enforce_contract(strict, documents(short, fine), now=NOW)
 
     assert verdict.violation_rate == pytest.approx(short / (short + fine))
     assert verdict.within_budget is within
@@ -49,7 +52,19 @@ def test_empty_frame_gives_empty_verdict_without_running_gx(strict, monkeypatch)
 
 
 def test_expectation_count_reflects_the_contract(strict) -> None:
-    # strict: 3 required fields, 2 text bounds, mime type (set + null), language (set + null), grade (set + null)
-    assert enforce_contract(strict, documents(0, 1)).expectations == 11
-    lenient = dataclasses.replace(strict, minimum_grade="F")
-    assert enforce_contract(lenient, documents(0, 1)).expectations == 10
+    # strict: 3 required fields; types: 2 dates (pattern + calendar) and an integer; 2 text bounds;
+    # mime type, language and grade (set + null each); freshness (age + unknown); duplicates
+    assert enforce_contract(strict, documents(0, 1), now=NOW).expectations == 19
+    lenient = dataclasses.replace(strict, minimum_grade="F", max_age=None, no_duplicate_content=False)
+    assert enforce_contract(lenient, documents(0, 1), now=NOW).expectations == 15
+
+
+@pytest.mark.parametrize(("severity", "blocks"), [("error", True), ("warning", False)])
+def test_only_error_severity_blocks_a_run_over_budget(strict, severity, blocks) -> None:
+    contract = dataclasses.replace(strict, severity=severity)
+
+    verdict = enforce_contract(contract, documents(short=5, fine=5), now=NOW)
+
+    # The verdict is the same either way; severity only decides what being over budget does.
+    assert not verdict.within_budget
+    assert contract.blocks_when_over_budget is blocks

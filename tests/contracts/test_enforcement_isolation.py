@@ -21,6 +21,7 @@ def corpus(rows: int) -> pandas.DataFrame:
         "title": rng.choice(["T", None], rows, p=[0.95, 0.05]),
         "author": "A",
         "modified": "2024-01-01",
+        "duplicate_of": None,
     })
 
 

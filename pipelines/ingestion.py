@@ -24,6 +24,7 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from contracts import ContractError, DocumentContract, load_contract
+from contracts.data_docs import build_data_docs
 from contracts.enforcement import ContractVerdict, enforce_contract
 from corpus_quality import grade_at_least
 from pipelines.discovery import discover_source
@@ -55,6 +56,7 @@ class ContractCheck:
     error: str | None = None  # a broken contract or a missing source folder: nothing ingested
     # Contract severity "error" blocks the index update when over budget; "warning" only warns.
     blocks_when_over_budget: bool = True
+    data_docs: str | None = None  # Great Expectations Data Docs index.html for this check
 
     @property
     def passed(self) -> bool:
@@ -197,8 +199,15 @@ def prepare_ingestion(
             if on_progress is not None:
                 on_progress(f"assess {source.name}", len(processed), 0)
         duplicates = _duplicate_of(processed, source_known)
-        verdict = enforce_contract(contract, _contract_table(processed, duplicates))
-        checks.append(_contract_check(source, contract, verdict))
+        frame = _contract_table(processed, duplicates)
+        verdict = enforce_contract(contract, frame, now=started_at)
+        data_docs = None
+        if verdict.reasons:
+            # Only when something failed: a person follows the link from the Dagster check.
+            data_docs = build_data_docs(
+                contract, frame, settings.data_dir / "gx" / source.name, now=started_at
+            )
+        checks.append(_contract_check(source, contract, verdict, data_docs))
         outcomes.extend(_apply_contract(contract, processed, verdict, releases))
         for doc_id, doc in sorted(source_known.items()):
             if doc_id not in seen and doc.state is not DocumentState.REMOVED:
@@ -420,7 +429,10 @@ def _contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str])
 
 
 def _contract_check(
-    source: SourceConfig, contract: DocumentContract, verdict: ContractVerdict
+    source: SourceConfig,
+    contract: DocumentContract,
+    verdict: ContractVerdict,
+    data_docs: Path | None = None,
 ) -> ContractCheck:
     return ContractCheck(
         source=source.name, contract_path=str(contract.path), contract_id=contract.id,
@@ -428,7 +440,8 @@ def _contract_check(
         violations_by_reason=dict(verdict.violations_by_reason),
         violation_rate=verdict.violation_rate, max_violation_rate=contract.max_violation_rate,
         within_budget=verdict.within_budget,
-        blocks_when_over_budget=contract.severity == "error",
+        blocks_when_over_budget=contract.blocks_when_over_budget,
+        data_docs=str(data_docs) if data_docs else None,
     )
 
 

@@ -116,6 +116,58 @@ CREATE TABLE IF NOT EXISTS quarantine_releases (
     released_by VARCHAR NOT NULL,
     release_reason VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS eval_set_versions (
+    version_hash VARCHAR PRIMARY KEY,
+    eval_set VARCHAR NOT NULL,
+    number INTEGER NOT NULL,
+    eval_set_hash VARCHAR NOT NULL,
+    index_version INTEGER NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    changelog JSON NOT NULL,
+    changed_share DOUBLE NOT NULL,
+    items INTEGER NOT NULL,
+    active_items INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_item_resolutions (
+    version_hash VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    gold_chunk_ids VARCHAR[] NOT NULL,
+    contested_by VARCHAR[] NOT NULL,
+    detail VARCHAR,
+    contaminated_by VARCHAR[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_results (
+    result_id VARCHAR PRIMARY KEY,
+    eval_set VARCHAR NOT NULL,
+    eval_set_version INTEGER NOT NULL,
+    eval_set_version_hash VARCHAR NOT NULL,
+    index_version INTEGER NOT NULL,
+    config_hash VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    k INTEGER NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    metrics JSON NOT NULL,
+    per_item JSON NOT NULL,
+    generation JSON NOT NULL,
+    superseded_reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS holdout_exposures (
+    eval_set VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    exposures INTEGER NOT NULL,
+    last_exposed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (eval_set, item_id)
+);
+CREATE TABLE IF NOT EXISTS eval_events (
+    event_id VARCHAR PRIMARY KEY,
+    eval_set VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    message VARCHAR NOT NULL,
+    details JSON NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingestion_runs (
     run_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL,

@@ -40,6 +40,9 @@ def test_within_budget_violations_are_quarantined_and_the_rest_indexed(
     assert check.violations_by_reason == {"contract.text_too_short": 1}
     assert states(settings)["docs/short0.md"] == ("quarantined", ["contract.text_too_short"])
     assert report.index_version is not None and len(report.index_version.added) == 3
+    # The check links Great Expectations Data Docs for the failing suite.
+    assert check.data_docs and Path(check.data_docs).is_file()
+    assert Path(check.data_docs).is_relative_to(settings.data_dir)
 
 
 def test_over_budget_blocks_the_index_update(project: Path, fake_embedder: FakeEmbedder) -> None:

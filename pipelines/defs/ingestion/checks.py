@@ -33,6 +33,8 @@ def build_contract_check(source: str) -> dg.AssetChecksDefinition:
             "max_violation_rate": check.max_violation_rate,
             "violations": dg.MetadataValue.md(reasons_table(check.violations_by_reason)),
         }
+        if check.data_docs:
+            metadata["data_docs"] = dg.MetadataValue.url(f"file://{check.data_docs}")
         if check.error:
             metadata["error"] = check.error
             return dg.AssetCheckResult(

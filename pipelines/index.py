@@ -4,7 +4,7 @@ Governance columns (grade, provenance, safety flags) sit beside the vectors so a
 them in the same query; that is how "exclude what governance says to exclude" reaches retrieval.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +144,22 @@ class ChunkIndex:
             table.checkout(version)
         return int(table.count_rows())
 
+    def searcher(self, version: int | str | None = None) -> Callable[[np.ndarray, int], list[SearchHit]]:
+        """A search function bound to one opened (and, if asked, checked-out) table: for many
+        queries against the same version, as an eval run makes."""
+        table = self.table()
+        if table is None:
+            return lambda _vector, _k: []
+        if version is not None:
+            table.checkout(version)
+        columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
+
+        def search(vector: np.ndarray, k: int) -> list[SearchHit]:
+            rows = table.search(vector).distance_type("cosine").select(columns).limit(k).to_list()
+            return [_hit(r) for r in rows]
+
+        return search
+
     def search(
         self,
         vector: np.ndarray,
@@ -167,14 +183,15 @@ class ChunkIndex:
             query = query.where(" AND ".join(clauses), prefilter=True)
         columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
         rows = query.select(columns).limit(k).to_list()
-        return [
-            SearchHit(
-                doc_id=r["doc_id"], chunk_id=r["chunk_id"], score=1.0 - float(r["_distance"]),
-                text=r["text"], grade=r["grade"], provenance=r["provenance"],
-                safety_flags=tuple(r["safety_flags"] or ()),
-            )
-            for r in rows
-        ]
+        return [_hit(r) for r in rows]
+
+
+def _hit(row: dict[str, Any]) -> SearchHit:
+    return SearchHit(
+        doc_id=row["doc_id"], chunk_id=row["chunk_id"], score=1.0 - float(row["_distance"]),
+        text=row["text"], grade=row["grade"], provenance=row["provenance"],
+        safety_flags=tuple(row["safety_flags"] or ()),
+    )
 
 
 def _in_filter(column: str, values: Sequence[str]) -> str:

@@ -1,0 +1,156 @@
+"""The failure corpusgov prevents: an index change silently invalidating a benchmark.
+
+Baseline on index v1; then near-duplicates of three gold passages enter, two gold documents change,
+one is deleted → v2. The eval set is re-versioned with exactly those items contested / stale /
+orphaned, a plain comparison is refused, and the decomposition attributes the change.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evals import IncomparableResultsError
+from pipelines.evaluation import (
+    DEV,
+    HOLDOUT,
+    compare_index_versions,
+    eval_results,
+    eval_versions,
+    holdout_exposures,
+    item_resolutions,
+    rebaseline,
+    reversion_eval_sets,
+)
+from pipelines.ingestion import run_ingestion
+from pipelines.ledger import Ledger
+from pipelines.settings import load_settings
+from tests.conftest import REPO_ROOT, FakeEmbedder, write_doc
+
+EVAL_SET = REPO_ROOT / "examples" / "evals" / "sample.jsonl"
+CONTESTED = ("q01", "q02", "q03")
+STALE = {"q04": None, "q05": None}
+ORPHANED = "q06"
+
+
+@pytest.fixture
+def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(REPO_ROOT / "examples" / "corpus", tmp_path / "corpus")
+    shutil.copyfile(EVAL_SET, tmp_path / "sample.jsonl")
+    (tmp_path / "corpusgov.yaml").write_text(
+        "data_dir: data\nsources:\n  - name: sample\n    path: corpus\n"
+        f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
+        "evals:\n  sets:\n    - name: sample\n      path: sample.jsonl\n  k: 5\n"
+    )
+    monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
+    return tmp_path
+
+
+def items() -> dict[str, dict]:
+    return {row["id"]: row for row in map(json.loads, EVAL_SET.read_text().splitlines())}
+
+
+def text_gold_items() -> list[str]:
+    """Dev items whose gold document is Markdown or text: easy to edit in place."""
+    return [i for i, row in items().items()
+            if row["split"] == "dev" and row["gold"][0]["doc_id"].endswith((".md", ".txt"))]
+
+
+def remove_passage(path: Path, passage: str) -> None:
+    pattern = r"\s+".join(re.escape(word) for word in passage.split())
+    text, count = re.subn(pattern, "This paragraph was rewritten and no longer says that.", path.read_text())
+    assert count == 1, f"passage not found in {path}"
+    path.write_text(text)
+
+
+def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regression(
+    sample: Path, fake_embedder: FakeEmbedder
+) -> None:
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    first = reversion_eval_sets(settings, fake_embedder)
+    assert len(first) == 1 and first[0].version.number == 1
+    assert first[0].result is not None and first[0].result.index_version == 1
+    assert "hit@5" in first[0].result.metrics
+
+    catalogue = items()
+    editable = text_gold_items()
+    stale, orphaned = editable[:2], editable[2]
+    contested = [i for i in catalogue if catalogue[i]["split"] == "dev" and i not in (*stale, orphaned)][:3]
+    for item_id in contested:
+        passage = catalogue[item_id]["gold"][0]["passage"]
+        write_doc(sample / "corpus", f"copies/{item_id}.md",
+                  f"# Reposted note {item_id}\n\nFrom the team wiki: {passage}\n\nPosted for convenience.\n")
+    for item_id in stale:
+        gold = catalogue[item_id]["gold"][0]
+        remove_passage(sample / "corpus" / gold["doc_id"].removeprefix("sample/"), gold["passage"])
+    (sample / "corpus" / catalogue[orphaned]["gold"][0]["doc_id"].removeprefix("sample/")).unlink()
+
+    report = run_ingestion(settings, fake_embedder)
+    assert report.index_version.index_version == 2
+    second = reversion_eval_sets(settings, fake_embedder)
+
+    version = second[0].version
+    assert version.number == 2 and version.index_version == 2
+    assert sorted(version.changelog["contested"]) == sorted(contested)
+    assert sorted(version.changelog["stale"]) == sorted(stale)
+    assert version.changelog["orphaned"] == [orphaned]
+    assert version.active_items == 15 - 3
+    rows = {r["item_id"]: r for r in item_resolutions(Ledger(settings.ledger_path), version.version_hash)}
+    assert all(rows[i]["contested_by"] for i in contested)
+
+    with pytest.raises(IncomparableResultsError, match="eval set version"):
+        compare_index_versions(settings, fake_embedder, "sample", 1, 2, split_delta=False)
+    split = compare_index_versions(settings, fake_embedder, "sample", 1, 2, split_delta=True)
+    delta = split.deltas["hit@5"]
+    assert delta.eval_set_changed + delta.index_changed == pytest.approx(delta.total)
+
+    # 6 of 15 items changed status (40% > 20%): the v1 baseline is superseded, and said so.
+    assert second[0].superseded_previous
+    results = eval_results(Ledger(settings.ledger_path), "sample", DEV)
+    assert [r.index_version for r in results] == [2, 1]
+    assert results[1].superseded_reason and "changed status" in results[1].superseded_reason
+    assert second[0].event and "re-baselined" in second[0].event
+
+
+def test_a_no_op_ingest_creates_no_eval_set_version(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    reversion_eval_sets(settings, fake_embedder)
+    run_ingestion(settings, fake_embedder)
+    assert reversion_eval_sets(settings, fake_embedder) == []
+    assert len(eval_versions(Ledger(settings.ledger_path), "sample")) == 1
+
+
+def test_small_change_reuses_unaffected_items(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    reversion_eval_sets(settings, fake_embedder)
+    write_doc(sample / "corpus", "misc/parking.md",
+              "# Parking\n\nVisitor parking is behind building C; staff park in the north lot after 7am.\n")
+    run_ingestion(settings, fake_embedder)
+    again = reversion_eval_sets(settings, fake_embedder)[0]
+    assert not again.superseded_previous
+    assert again.version.changelog["unchanged"], "nothing about the gold passages changed"
+    assert again.reused_items > 0
+    assert again.reused_items + again.rescored_items == 12
+
+
+def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
+    sample: Path, fake_embedder: FakeEmbedder
+) -> None:
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    reversion_eval_sets(settings, fake_embedder)
+    ledger = Ledger(settings.ledger_path)
+    dev = eval_results(ledger, "sample", DEV)[0]
+    holdout_ids = {i for i, row in items().items() if row["split"] == "holdout"}
+    assert not holdout_ids & {row["item_id"] for row in dev.per_item}
+    assert eval_results(ledger, "sample", HOLDOUT) == []
+    assert holdout_exposures(ledger, "sample") == {}
+
+    rebaseline(settings, fake_embedder, "sample", split=HOLDOUT)
+    rebaseline(settings, fake_embedder, "sample", split=HOLDOUT)
+    assert holdout_exposures(ledger, "sample") == {i: 2 for i in holdout_ids}

@@ -65,7 +65,7 @@ class Alert:
     """One thing a person should hear about once."""
 
     key: str  # dedup key: the same key is never sent twice
-    kind: str  # contract_violation | check_failed | source_error
+    kind: str  # contract_violation | check_failed | source_error | eval_<event kind>
     source: str
     doc_id: str | None
     reason: str | None
@@ -200,7 +200,17 @@ def _ledger_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
         "FROM documents WHERE state = ? ORDER BY doc_id",
         [DocumentState.QUARANTINED.value],
     ).fetchall()
+    events = con.execute(
+        "SELECT event_id, eval_set, kind, message, details FROM eval_events ORDER BY created_at"
+    ).fetchall()
     alerts: dict[str, Alert] = {}
+    for event_id, eval_set, kind, message, details in events:
+        # Re-baselines, index-change deltas explained, regressions between comparable results.
+        key = f"eval:{event_id}"
+        alerts[key] = Alert(
+            key=key, kind=f"eval_{kind}", source=eval_set, doc_id=None, reason=kind,
+            contract_version=None, message=message, details=json.loads(details),
+        )
     for run_id, finished_at, summary in runs:
         for alert in _run_alerts(run_id, finished_at, json.loads(summary)):
             alerts.setdefault(alert.key, alert)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from contracts import ContractError
-from pipelines.cli import contracts, index, ingest, quarantine, read
+from pipelines.cli import contracts, evals, index, ingest, quarantine, read
 from pipelines.cli.output import fail
 from pipelines.errors import CorpusgovError
 
@@ -39,6 +39,7 @@ read.register(app)
 contracts.register(app)
 quarantine.register(app)
 index.register(app)
+evals.register(app)
 
 
 def main() -> None:

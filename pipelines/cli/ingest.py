@@ -7,7 +7,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipelines.cli.output import fail, print_json, stderr, stdout
 from pipelines.embedding import embedder_from_settings
-from pipelines.ingestion import IngestionReport, run_ingestion
+from pipelines.evaluation import reversion_eval_sets
+from pipelines.ingestion import IngestionReport, run_ingestion, writer_lock
 from pipelines.settings import load_settings
 
 
@@ -44,10 +45,20 @@ def ingest(
             progress.update(tasks[stage], completed=done, total=total or None)
 
         report = run_ingestion(settings, embedder, source, on_progress)
+        # Every index change re-versions the eval sets (a no-op when the index did not move).
+        with writer_lock(settings):
+            reversions = reversion_eval_sets(settings, embedder)
     if as_json:
-        print_json(report.as_json())
+        print_json({**report.as_json(), "eval_sets": [r.version.as_json() for r in reversions]})
     else:
         _print_report(report)
+        for r in reversions:
+            stdout.print(
+                f"Eval set {r.version.eval_set} v{r.version.number} bound to index v{r.version.index_version}: "
+                f"{r.version.active_items}/{r.version.items} items active"
+                + (f"; {r.event}" if r.event else ""),
+                highlight=False,
+            )
     if report.source_errors:
         fail("; ".join(c.error or "" for c in report.source_errors))
 

@@ -29,7 +29,7 @@ def test_asset_graph_groups_and_checks(project: Path) -> None:
     defs = load_defs()
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"corpus_documents": "ingestion", "chunk_index": "index"}
+    assert groups == {"corpus_documents": "ingestion", "chunk_index": "index", "eval_baselines": "evals"}
     checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert checks == {
         "contract_docs": "corpus_documents",

@@ -154,3 +154,54 @@ def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
     rebaseline(settings, fake_embedder, "sample", split=HOLDOUT)
     rebaseline(settings, fake_embedder, "sample", split=HOLDOUT)
     assert holdout_exposures(ledger, "sample") == {i: 2 for i in holdout_ids}
+
+
+def test_cli_evals_commands(sample: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import pipelines.cli.evals as cli_evals
+    import pipelines.cli.ingest as cli_ingest
+    from pipelines.cli.app import app
+
+    monkeypatch.setattr(cli_ingest, "embedder_from_settings", lambda *_: fake_embedder)
+    monkeypatch.setattr(cli_evals, "embedder_from_settings", lambda *_: fake_embedder)
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest", "--json"])
+    assert first.exit_code == 0, first.stdout
+    assert json.loads(first.stdout)["eval_sets"][0]["version"] == 1
+    gold = items()["q06"]["gold"][0]["doc_id"].removeprefix("sample/")
+    (sample / "corpus" / gold).unlink()
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+
+    status = json.loads(runner.invoke(app, ["evals", "status", "--json"]).stdout)
+    assert status["latest_version"]["version"] == 2
+    assert status["latest_version"]["changelog"]["orphaned"] == ["q06"]
+    assert all(r["split"] == "dev" for r in status["baselines"])
+    diff = json.loads(runner.invoke(app, ["evals", "diff", "1", "2", "--json"]).stdout)
+    assert {r["item_id"]: r["status"] for r in diff["items"]}["q06"] == "orphaned"
+    assert all(r["split"] == "dev" for r in diff["items"]), "holdout never appears in routine output"
+    refused = runner.invoke(app, ["evals", "compare", "1", "2"])
+    assert refused.exit_code == 1
+    decomposed = runner.invoke(app, ["evals", "compare", "1", "2", "--decompose", "--json"])
+    assert decomposed.exit_code == 0 and json.loads(decomposed.stdout)["decomposed"] is True
+
+
+def test_a_rebaseline_is_alerted_with_its_reason(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    from pipelines.alerts import dispatch_alerts
+
+    config = sample / "corpusgov.yaml"
+    config.write_text(config.read_text() + f"alerts:\n  - kind: file\n    path: {sample / 'alerts.jsonl'}\n")
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    reversion_eval_sets(settings, fake_embedder)
+    for item_id in text_gold_items()[:4]:
+        (sample / "corpus" / items()[item_id]["gold"][0]["doc_id"].removeprefix("sample/")).unlink()
+    run_ingestion(settings, fake_embedder)
+    reversion_eval_sets(settings, fake_embedder)
+
+    dispatch_alerts(settings)
+
+    lines = [json.loads(line) for line in (sample / "alerts.jsonl").read_text().splitlines()]
+    rebaselines = [line for line in lines if line["kind"] == "eval_rebaseline"]
+    assert len(rebaselines) == 1
+    assert "orphaned" in rebaselines[0]["message"] and "superseded" in rebaselines[0]["message"]

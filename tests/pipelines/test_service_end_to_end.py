@@ -18,6 +18,8 @@ import pytest
 
 from pipelines.catalog import corpus_status, list_documents, search_corpus
 from pipelines.embedding import SentenceTransformerEmbedder
+from pipelines.evaluation import eval_versions
+from pipelines.ledger import Ledger
 from pipelines.ingestion import run_ingestion
 from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
@@ -34,6 +36,7 @@ def sample_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"data_dir: {root / 'data'}\nsources:\n  - name: sample\n"
         f"    path: {REPO_ROOT / 'examples' / 'corpus'}\n"
         f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
+        f"evals:\n  sets:\n    - name: sample\n      path: {EVAL_SET}\n"
     )
     return root
 
@@ -123,4 +126,6 @@ def test_dagster_dev_ingests_the_sample_corpus_by_itself(
     settings = load_settings(sample_project / "corpusgov.yaml")
     summary = corpus_status(settings)
     assert summary["index_version"] == 1
+    versions = eval_versions(Ledger(settings.ledger_path), "sample")
+    assert [v.index_version for v in versions] == [1], "the eval set follows the index by itself"
     assert summary["documents"]["indexed"] + summary["documents"]["rejected"] + summary["documents"]["quarantined"] == 30

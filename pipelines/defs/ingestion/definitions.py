@@ -1,5 +1,6 @@
 import dagster as dg
 
+from pipelines.defs.evals.assets import eval_baselines
 from pipelines.defs.index.assets import chunk_index
 from pipelines.defs.ingestion.assets import corpus_documents
 from pipelines.defs.ingestion.checks import build_contract_check
@@ -13,9 +14,10 @@ from pipelines.defs.resources import CorpusgovResource, configured_source_names
 
 ingestion_job = dg.define_asset_job(
     name=INGESTION_JOB_NAME,
-    selection=dg.AssetSelection.assets(corpus_documents, chunk_index),
+    selection=dg.AssetSelection.assets(corpus_documents, chunk_index, eval_baselines),
     tags=WRITER_TAGS,
-    description="Discover, contract-check, assess, embed and commit one index version.",
+    description="Discover, contract-check, assess, embed and commit one index version; then "
+    "re-version and re-baseline the eval sets.",
 )
 
 defs = dg.Definitions(

@@ -1,0 +1,176 @@
+"""`corpusgov evals status | diff | compare | rebaseline`. The holdout split never shows here unless
+asked for with `rebaseline --holdout`, and every such scoring is counted as an exposure."""
+
+from typing import Annotated, Any
+
+import typer
+
+from evals import IncomparableResultsError
+from evals.comparison import Comparison
+from pipelines.cli.output import fail, print_json, stdout
+from pipelines.embedding import embedder_from_settings
+from pipelines.errors import CorpusgovError
+from pipelines.evaluation import (
+    DEV,
+    HOLDOUT,
+    compare_index_versions,
+    eval_results,
+    eval_versions,
+    holdout_exposures,
+    item_resolutions,
+    rebaseline,
+    reversion_eval_sets,
+)
+from pipelines.ledger import Ledger
+from pipelines.settings import Settings, load_settings
+
+evals_app = typer.Typer(name="evals", help="Eval sets bound to index versions.", no_args_is_help=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+SetOption = Annotated[str | None, typer.Option("--set", help="Eval set name (default: the first configured).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evals_app)
+
+
+def _set_name(settings: Settings, name: str | None) -> str:
+    if name:
+        if not any(s.name == name for s in settings.evals.sets):
+            known = ", ".join(s.name for s in settings.evals.sets) or "none"
+            raise CorpusgovError(f"Unknown eval set '{name}'. Configured eval sets: {known}.")
+        return name
+    if not settings.evals.sets:
+        raise CorpusgovError("No eval sets configured: add evals.sets to corpusgov.yaml.")
+    return settings.evals.sets[0].name
+
+
+@evals_app.command("status", epilog="Example: corpusgov evals status --json")
+def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: JsonOption = False) -> None:
+    """The latest eval set version, its changelog, and dev baselines per index version."""
+    settings = load_settings(ctx.obj["config"])
+    name = _set_name(settings, set_name)
+    ledger = Ledger(settings.ledger_path)
+    versions = eval_versions(ledger, name)
+    results = eval_results(ledger, name, DEV)
+    exposures = holdout_exposures(ledger, name)
+    payload: dict[str, Any] = {
+        "eval_set": name,
+        "latest_version": versions[0].as_json() if versions else None,
+        "baselines": [r.as_json() for r in results],
+        "holdout_exposures": sum(exposures.values()),
+    }
+    if as_json:
+        print_json(payload)
+        return
+    if not versions:
+        stdout.print(f"Eval set {name}: no version yet (run corpusgov ingest).")
+        return
+    latest = versions[0]
+    stdout.print(f"Eval set {name} v{latest.number} on index v{latest.index_version}: "
+                 f"{latest.active_items}/{latest.items} items active, {latest.changed_share:.0%} changed status")
+    for status, ids in latest.changelog.items():
+        if ids:
+            stdout.print(f"  {status:<10} {', '.join(ids)}", highlight=False)
+    for r in results:
+        mark = f"  [superseded: {r.superseded_reason}]" if r.superseded_reason else ""
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in r.metrics.items() if "@" in k)
+        stdout.print(f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}", highlight=False)
+    stdout.print(f"Holdout exposures so far: {payload['holdout_exposures']}")
+
+
+@evals_app.command("diff", epilog="Example: corpusgov evals diff 1 2")
+def diff_command(
+    ctx: typer.Context,
+    old: Annotated[int, typer.Argument(help="Older eval set version number.")],
+    new: Annotated[int, typer.Argument(help="Newer eval set version number.")],
+    set_name: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per item: its status and gold chunks in two eval set versions (the changelog between them)."""
+    settings = load_settings(ctx.obj["config"])
+    name = _set_name(settings, set_name)
+    ledger = Ledger(settings.ledger_path)
+    by_number = {v.number: v for v in eval_versions(ledger, name)}
+    for number in (old, new):
+        if number not in by_number:
+            raise CorpusgovError(f"Eval set {name} has no version {number}; versions: {sorted(by_number)}.")
+    before = {r["item_id"]: r for r in item_resolutions(ledger, by_number[old].version_hash)}
+    after = {r["item_id"]: r for r in item_resolutions(ledger, by_number[new].version_hash)}
+    rows = [
+        {
+            "item_id": item_id,
+            "split": after[item_id]["split"],
+            "status": after[item_id]["status"],
+            "gold_chunks_changed": before.get(item_id, {}).get("gold_chunk_ids") != after[item_id]["gold_chunk_ids"],
+            "contested_by": list(after[item_id]["contested_by"]),
+            "detail": after[item_id]["detail"],
+        }
+        for item_id in sorted(after)
+        if after[item_id]["split"] == DEV
+    ]
+    if as_json:
+        print_json({"eval_set": name, "from": old, "to": new,
+                    "index_versions": [by_number[old].index_version, by_number[new].index_version], "items": rows})
+        return
+    stdout.print(f"{name} v{old} (index v{by_number[old].index_version}) -> v{new} (index v{by_number[new].index_version})")
+    for row in rows:
+        if row["status"] != "unchanged":
+            stdout.print(f"  {row['item_id']:<8} {row['status']:<10} {row['detail']}", highlight=False)
+
+
+@evals_app.command("compare", epilog="Examples:\n\n  corpusgov evals compare 1 2\n\n  corpusgov evals compare 1 2 --decompose")
+def compare_command(
+    ctx: typer.Context,
+    old: Annotated[int, typer.Argument(help="Index version of the older baseline.")],
+    new: Annotated[int, typer.Argument(help="Index version of the newer baseline.")],
+    decompose: Annotated[bool, typer.Option("--decompose", help="Run the newer eval set on the older index (read-only) and split the delta.")] = False,
+    set_name: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare dev baselines measured on two index versions; refused unless they are comparable."""
+    settings = load_settings(ctx.obj["config"])
+    name = _set_name(settings, set_name)
+    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size) if decompose else None
+    try:
+        outcome = compare_index_versions(settings, embedder, name, old, new, split_delta=decompose)
+    except IncomparableResultsError as err:
+        fail(f"{err} (compare with --decompose to attribute the change)")
+    if isinstance(outcome, Comparison):
+        payload = {"comparable": True, "deltas": dict(outcome.deltas)}
+    else:
+        payload = {
+            "comparable": False, "decomposed": True,
+            "deltas": {
+                metric: {"total": d.total, "eval_set_changed": d.eval_set_changed, "index_changed": d.index_changed}
+                for metric, d in outcome.deltas.items()
+            },
+        }
+    if as_json:
+        print_json(payload)
+        return
+    for metric, value in payload["deltas"].items():
+        if isinstance(value, dict):
+            stdout.print(f"{metric:<42} {value['total']:+.3f} = {value['eval_set_changed']:+.3f} (eval set changed) "
+                         f"{value['index_changed']:+.3f} (index changed)")
+        else:
+            stdout.print(f"{metric:<42} {value:+.3f}")
+
+
+@evals_app.command("rebaseline", epilog="Example: corpusgov evals rebaseline")
+def rebaseline_command(
+    ctx: typer.Context,
+    set_name: SetOption = None,
+    holdout: Annotated[bool, typer.Option("--holdout", help="Score the holdout split (counted as an exposure).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-version if the index moved, then score the latest eval set version again."""
+    settings = load_settings(ctx.obj["config"])
+    name = _set_name(settings, set_name)
+    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    reversion_eval_sets(settings, embedder)
+    result = rebaseline(settings, embedder, name, split=HOLDOUT if holdout else DEV)
+    if as_json:
+        print_json(result.as_json())
+        return
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items())
+    stdout.print(f"{name} ({result.split}) on index v{result.index_version}: {shown}", highlight=False)

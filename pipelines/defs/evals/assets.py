@@ -1,0 +1,58 @@
+"""The eval asset: every index change re-versions the eval sets and re-baselines them."""
+
+import dagster as dg
+
+from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.resources import CorpusgovResource
+from pipelines.evaluation import DEV, eval_results, reversion_eval_sets
+from pipelines.ingestion import writer_lock
+from pipelines.ledger import Ledger
+
+EVAL_BASELINES = dg.AssetKey(["eval_baselines"])
+
+
+@dg.asset(
+    key=EVAL_BASELINES,
+    deps=[CHUNK_INDEX],
+    group_name="evals",
+    kinds={"python", "duckdb"},
+    owners=["team:data"],
+    automation_condition=dg.AutomationCondition.eager(),
+    code_version="1",
+)
+def eval_baselines(context: dg.AssetExecutionContext, corpusgov: CorpusgovResource) -> dg.MaterializeResult:
+    """Eval sets bound to the current index version. After every index change each item is
+    re-resolved (unchanged, remapped, stale, orphaned, contested), the version records that
+    changelog, and retrieval metrics are re-measured and keyed by (eval set version, index version,
+    config hash). Superseded baselines are marked; the holdout split is never shown here.
+    """
+    settings = corpusgov.settings()
+    with writer_lock(settings, wait_seconds=300):
+        reversions = reversion_eval_sets(settings, corpusgov.embedder())
+    ledger = Ledger(settings.ledger_path)
+    metadata: dict[str, dg.RawMetadataValue] = {"re_versioned": len(reversions)}
+    for config in settings.evals.sets:
+        results = eval_results(ledger, config.name, DEV)
+        if not results:
+            continue
+        latest = results[0]
+        names = [n for n in latest.metrics if "@" in n]
+        header = "| index | set version | " + " | ".join(names) + " | baseline |\n|---|---|" + "---|" * (len(names) + 1)
+        lines = [
+            f"| v{r.index_version} | v{r.eval_set_version} | "
+            + " | ".join(f"{r.metrics.get(n, 0.0):.3f}" for n in names)
+            + f" | {'superseded' if r.superseded_reason else 'live'} |"
+            for r in results
+        ]
+        metadata[f"{config.name}_by_index_version"] = dg.MetadataValue.md("\n".join([header, *lines]))
+        # Numeric entries: the UI plots them across materializations (one point per index version).
+        for name in names:
+            metadata[f"{config.name}_{name.replace('@', '_at_')}"] = dg.MetadataValue.float(latest.metrics[name])
+        metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
+    for r in reversions:
+        counts = {status: len(ids) for status, ids in r.version.changelog.items() if ids}
+        metadata[f"{r.version.eval_set}_changelog"] = dg.MetadataValue.json(counts)
+        if r.event:
+            context.log.warning(r.event)
+            metadata[f"{r.version.eval_set}_event"] = r.event
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,5 @@
+import dagster as dg
+
+from pipelines.defs.evals.assets import eval_baselines
+
+defs = dg.Definitions(assets=[eval_baselines])

@@ -190,8 +190,14 @@ def _reversion(
     previous_index = versions.get(last.index_version) if last else None
     snapshot = index_snapshot(settings, latest, previous_index)
     previous = _resolutions(ledger, last.version_hash) if last else None
-    version = resolve_eval_set(eval_set, snapshot, previous)
-    contaminated = find_contamination(eval_set, snapshot.chunks)
+    if last is None:
+        version = resolve_eval_set(eval_set, snapshot, None)
+        contaminated = find_contamination(eval_set, snapshot.chunks)
+    else:
+        # Incremental: gold documents and the chunks that entered are all a re-version can need
+        # (competitors only come from added chunks), so the cost follows the change, not the corpus.
+        version = resolve_eval_set(eval_set, _narrowed(snapshot, eval_set), previous)
+        contaminated = _carried_contamination(ledger, last, snapshot, eval_set)
     stored = _store_version(ledger, eval_set, version, (last.number + 1) if last else 1, contaminated)
     share = changed_share(version)
     superseded = last is not None and share > settings.evals.rebaseline_share
@@ -207,6 +213,32 @@ def _reversion(
         settings, ledger, embedder, eval_set, stored, share, superseded, previous_result, result
     )
     return Reversion(stored, superseded, result, rescored, reused, contaminated, event)
+
+
+def _narrowed(snapshot: IndexSnapshot, eval_set: EvalSet) -> IndexSnapshot:
+    gold_docs = {g.doc_id for item in eval_set.items for g in item.gold}
+    return IndexSnapshot(
+        index_version=snapshot.index_version,
+        doc_hashes=snapshot.doc_hashes,
+        chunks=tuple(c for c in snapshot.chunks if c.doc_id in gold_docs or c.chunk_id in snapshot.added_chunk_ids),
+        added_chunk_ids=snapshot.added_chunk_ids,
+    )
+
+
+def _carried_contamination(
+    ledger: Ledger, last: StoredVersion, snapshot: IndexSnapshot, eval_set: EvalSet
+) -> dict[str, list[str]]:
+    """Earlier flags whose chunks are still indexed, plus flags from the chunks that entered."""
+    live = {c.chunk_id for c in snapshot.chunks}
+    flagged: dict[str, set[str]] = {}
+    for row in item_resolutions(ledger, last.version_hash):
+        kept = {c for c in row["contaminated_by"] if c in live}
+        if kept:
+            flagged[row["item_id"]] = kept
+    added = [c for c in snapshot.chunks if c.chunk_id in snapshot.added_chunk_ids]
+    for item_id, chunk_ids in find_contamination(eval_set, added).items():
+        flagged.setdefault(item_id, set()).update(chunk_ids)
+    return {item_id: sorted(ids) for item_id, ids in sorted(flagged.items())}
 
 
 def _supersede(ledger: Ledger, eval_set: str, version: StoredVersion, share: float) -> None:

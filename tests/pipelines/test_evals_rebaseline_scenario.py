@@ -205,3 +205,17 @@ def test_a_rebaseline_is_alerted_with_its_reason(sample: Path, fake_embedder: Fa
     rebaselines = [line for line in lines if line["kind"] == "eval_rebaseline"]
     assert len(rebaselines) == 1
     assert "orphaned" in rebaselines[0]["message"] and "superseded" in rebaselines[0]["message"]
+
+
+def test_an_eval_question_copied_into_the_corpus_is_flagged(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    first = reversion_eval_sets(settings, fake_embedder)[0]
+    assert first.contaminated == {}
+    question = items()["q07"]["question"]
+    write_doc(sample / "corpus", "faq/leaked.md", f"# Team quiz\n\nQuiz question of the week: {question}\n\nAnswers on Friday.\n")
+    run_ingestion(settings, fake_embedder)
+    second = reversion_eval_sets(settings, fake_embedder)[0]
+    assert list(second.contaminated) == ["q07"]
+    rows = {r["item_id"]: r for r in item_resolutions(Ledger(settings.ledger_path), second.version.version_hash)}
+    assert rows["q07"]["contaminated_by"]

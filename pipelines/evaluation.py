@@ -599,14 +599,11 @@ def _resolutions(ledger: Ledger, version_hash: str) -> dict[str, ItemResolution]
 
 
 def item_resolutions(ledger: Ledger, version_hash: str) -> list[dict[str, Any]]:
-    with ledger.connect(read_only=True) as con:
-        cursor = con.execute(
-            "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
-            "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
-            [version_hash],
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return ledger.records(
+        "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
+        "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
+        [version_hash],
+    )
 
 
 def _store_result(ledger: Ledger, result: StoredResult) -> None:
@@ -671,12 +668,9 @@ def holdout_exposures(ledger: Ledger, eval_set: str) -> dict[str, int]:
 
 
 def eval_events(ledger: Ledger) -> list[dict[str, Any]]:
-    with ledger.connect(read_only=True) as con:
-        cursor = con.execute(
-            "SELECT event_id, eval_set, kind, created_at, message, details FROM eval_events ORDER BY created_at"
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return ledger.records(
+        "SELECT event_id, eval_set, kind, created_at, message, details FROM eval_events ORDER BY created_at"
+    )
 
 
 def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split: str = DEV) -> StoredResult:

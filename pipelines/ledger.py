@@ -248,6 +248,14 @@ class LedgerCommit:
     summary: dict[str, Any]
 
 
+def fetch_records(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    cursor = con.execute(query, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -283,6 +291,11 @@ class Ledger:
                         "Wait for the running ingestion to finish and retry."
                     ) from err
                 time.sleep(0.2)
+
+    def records(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a read query as dicts keyed by column name (for JSON output and reports)."""
+        with self.connect(read_only=True) as con:
+            return fetch_records(con, query, params)
 
     def documents(self, source: str | None = None) -> dict[str, LedgerDocument]:
         query = (
@@ -364,14 +377,11 @@ class Ledger:
             clauses.append("source = ?")
             params.append(source)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self.connect(read_only=True) as con:
-            cursor = con.execute(
-                "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
-                f"provenance, contract_version, chunk_count FROM documents {where} ORDER BY doc_id",
-                params,
-            )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self.records(
+            "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
+            f"provenance, contract_version, chunk_count FROM documents {where} ORDER BY doc_id",
+            params,
+        )
 
     def commit(self, commit: LedgerCommit) -> None:
         """Apply one run atomically: document rows, their history, chunks, the index version.
@@ -531,14 +541,11 @@ class Ledger:
 
     def quarantine_rows(self, source: str | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        with self.connect(read_only=True) as con:
-            cursor = con.execute(
-                "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
-                f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
-                params,
-            )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self.records(
+            "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
+            f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
+            params,
+        )
 
     def quarantined_document(self, doc_id: str) -> dict[str, Any] | None:
         """The quarantine row with the latest assessment and every release, for `quarantine show`."""
@@ -571,13 +578,12 @@ class Ledger:
 
     @staticmethod
     def _releases(con: duckdb.DuckDBPyConnection, doc_id: str) -> list[dict[str, Any]]:
-        cursor = con.execute(
+        return fetch_records(
+            con,
             "SELECT content_hash, contract_version, reasons, released_at, released_by, "
             "release_reason FROM quarantine_releases WHERE doc_id = ? ORDER BY released_at",
             [doc_id],
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def record_release(self, doc_id: str, released_by: str, reason: str) -> dict[str, Any]:
         """A recorded override: the document re-enters on the next run, for these exact bytes

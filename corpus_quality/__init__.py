@@ -1,6 +1,9 @@
-"""corpus_quality: quality grading, declared metadata, provenance labels and safety scans
+"""corpus_quality: quality grading, declared metadata, provenance labels (C2PA, the
+self-output registry, declarations, a heuristic), near-duplicate detection and safety scans
 for documents entering the RAG corpus. Plain Python: no dagster, no pipelines imports."""
 
+from corpus_quality.ai_text_heuristic import HeuristicScore, score_ai_text
+from corpus_quality.c2pa_evidence import C2paEvidence, evidence_from_manifest_store, read_c2pa
 from corpus_quality.errors import (
     CorpusQualityError,
     InvalidQualityInputError,
@@ -15,11 +18,21 @@ from corpus_quality.grading import (
 )
 from corpus_quality.language import detect_language
 from corpus_quality.metadata import read_declared_metadata
+from corpus_quality.near_duplicates import NearDuplicate, NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.provenance import (
     PROVENANCE_LABELS,
     Evidence,
     ProvenanceAssessment,
     label_provenance,
+)
+from corpus_quality.registry import (
+    OutputFingerprint,
+    OutputRegistryError,
+    RegisteredOutput,
+    RegistryMatch,
+    SelfOutputRegistry,
+    generation_depth,
+    load_outputs_jsonl,
 )
 from corpus_quality.safety import SAFETY_CODES, SafetyFlag, redact_pii, scan_safety
 from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
@@ -29,21 +42,36 @@ __all__ = [
     "QUALITY_SIGNALS",
     "SAFETY_CODES",
     "SIGNAL_WEIGHTS",
+    "C2paEvidence",
     "CorpusQualityError",
     "Evidence",
+    "HeuristicScore",
     "InvalidQualityInputError",
+    "NearDuplicate",
+    "NearDuplicateIndex",
+    "OutputFingerprint",
+    "OutputRegistryError",
     "ProvenanceAssessment",
     "QualityAssessment",
     "QualityInput",
+    "RegisteredOutput",
+    "RegistryMatch",
     "SafetyFlag",
+    "SelfOutputRegistry",
     "UnknownGradeError",
     "UnknownProvenanceLabelError",
     "assess_quality",
     "compute_signals",
     "detect_language",
+    "evidence_from_manifest_store",
+    "generation_depth",
     "grade_at_least",
     "label_provenance",
+    "load_outputs_jsonl",
+    "near_duplicate_signal",
+    "read_c2pa",
     "read_declared_metadata",
     "redact_pii",
     "scan_safety",
+    "score_ai_text",
 ]

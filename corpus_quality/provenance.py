@@ -1,15 +1,33 @@
 """Label whether a document was written by people, with AI help, or by AI.
 
-Only declarations are trusted here: the document's own metadata (IPTC digital source type,
-front matter, the generating application) and the source contract's declaration. Nothing is
-inferred from the prose itself, and nothing is called "human" without someone saying so.
+Evidence, strongest first; the strongest tier present decides the label and every piece
+is kept as evidence:
+1. a verified C2PA manifest (signed, bound to the file's bytes);
+2. a match in the self-output registry (the RAG app generated this text itself);
+3. the document's declared metadata (IPTC digital source type, front matter, the
+   generating application); among these the most AI-ward wins;
+4. the source contract's declaration;
+5. the heuristic AI-text score. It never decides: with nothing stronger the label stays
+   "unknown" and the score is carried in ``heuristic_ai_score`` so policy can tag the
+   document for review but never quarantine it on a guess (its false-positive rate is
+   measured, not zero, and a wrong "ai_generated" would drop a person's document).
+
+Nothing is called "human" without a declaration saying so.
 """
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from corpus_quality.ai_text_heuristic import DEFAULT_THRESHOLD as HEURISTIC_TAG_THRESHOLD
+from corpus_quality.ai_text_heuristic import HeuristicScore
 from corpus_quality.errors import UnknownProvenanceLabelError
+from corpus_quality.registry import RegistryMatch
+
+if TYPE_CHECKING:
+    # c2pa_evidence maps manifests with this module's IPTC vocabulary, so it imports us.
+    from corpus_quality.c2pa_evidence import C2paEvidence
 
 PROVENANCE_LABELS: tuple[str, ...] = ("human", "ai_assisted", "ai_generated", "unknown")
 
@@ -88,12 +106,16 @@ _CONFIDENCE: dict[str, float] = {
     "front_matter": 0.9,
     "generator": 0.8,
     "source_declaration": 0.6,
+    "c2pa_trusted": 0.99,
+    "c2pa_valid": 0.97,
+    "registry_verbatim": 0.95,
+    "registry_lightly_edited": 0.9,
 }
 # Disagreeing declarations: keep the AI-ward label but say we are less sure.
 _CONFLICT_PENALTY = 0.6
 # Mislabelling AI text as human is the costly error (it would be trusted and re-ingested),
 # so among a document's declarations the most AI-ward wins.
-_LABEL_SEVERITY: dict[str, int] = {"human": 0, "ai_assisted": 1, "ai_generated": 2}
+LABEL_SEVERITY: dict[str, int] = {"human": 0, "ai_assisted": 1, "ai_generated": 2}
 
 
 @dataclass(frozen=True)
@@ -114,9 +136,16 @@ class ProvenanceAssessment:
     digital_source_type: str | None
     confidence: float
     evidence: tuple[Evidence, ...]
+    # Lineage, from a self-output registry match: the documents the generating answer drew
+    # on, and 1 + the deepest of their own generation depths (0 = not AI-generated).
+    derived_from: tuple[str, ...] = ()
+    generation_depth: int = 0
+    # The heuristic detector's score when it ran; a tag for review, never a label.
+    heuristic_ai_score: float | None = None
 
 
-def _iptc_label(value: str) -> str | None:
+def iptc_label(value: str) -> str | None:
+    """The label an IPTC digitalSourceType (URI, ``iptc:`` code or bare code) stands for."""
     code = value.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     code = code.lower().removesuffix("digitalsource")  # schema.org spells them ...DigitalSource
     return _IPTC_CODE_LABELS.get(code)
@@ -135,7 +164,7 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
     found: list[tuple[Evidence, float]] = []
     source_type = declared.get("digital_source_type")
     if source_type:
-        label = _iptc_label(source_type)
+        label = iptc_label(source_type)
         if label is not None:
             found.append(
                 (Evidence("declared_metadata", "digital_source_type", source_type, label), _CONFIDENCE["iptc"])
@@ -158,13 +187,37 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
     return found
 
 
-def label_provenance(
-    declared: Mapping[str, str], source_declaration: str | None = None
-) -> ProvenanceAssessment:
-    """Label a document from its declared metadata and its source's declared provenance.
+def _c2pa_evidence(c2pa: "C2paEvidence") -> Evidence | None:
+    if c2pa.label is None:
+        return None
+    declared_type = next((value for value in c2pa.digital_source_types if iptc_label(value) == c2pa.label), None)
+    field, value = (
+        ("digital_source_type", declared_type) if declared_type else ("claim_generator", c2pa.claim_generator or "")
+    )
+    if not c2pa.verified:
+        # Recorded for the reviewer, never decisive: the claim does not belong to these bytes.
+        field, value = f"{field} (manifest {c2pa.validation_state or 'unvalidated'})", value
+    return Evidence("c2pa", field, value, c2pa.label)
 
-    The document's own declarations outrank the source's; without any, the label is
-    "unknown" with confidence 0.
+
+def _registry_evidence(match: RegistryMatch) -> Evidence:
+    value = f"{match.output_id} ({match.match_kind}, similarity {match.similarity:.2f})"
+    return Evidence("self_output_registry", "output_id", value, "ai_generated")
+
+
+def label_provenance(
+    declared: Mapping[str, str],
+    source_declaration: str | None = None,
+    *,
+    c2pa: "C2paEvidence | None" = None,
+    registry_match: RegistryMatch | None = None,
+    heuristic: HeuristicScore | None = None,
+) -> ProvenanceAssessment:
+    """Label a document from the evidence about it, strongest tier first (see module doc).
+
+    Without any evidence the label is "unknown" with confidence 0. When a C2PA manifest or
+    a registry match decides and a C2PA, registry or document declaration disagrees, the
+    confidence drops; a source's blanket declaration being overridden is expected and does not.
     """
     source_label: str | None = None
     if source_declaration is not None:
@@ -174,13 +227,38 @@ def label_provenance(
                 f"unknown provenance label {source_declaration!r}; expected one of {PROVENANCE_LABELS}"
             )
 
+    c2pa_item = _c2pa_evidence(c2pa) if c2pa is not None else None
+    registry_item = _registry_evidence(registry_match) if registry_match is not None else None
     document = _document_evidence(declared)
-    evidence = [item for item, _ in document]
+    evidence = [item for item in (c2pa_item, registry_item) if item is not None]
+    evidence.extend(item for item, _ in document)
     if source_label is not None and source_label != "unknown":
         evidence.append(Evidence("source_declaration", "source", source_declaration or "", source_label))
+    heuristic_score = heuristic.score if heuristic is not None else None
+    if heuristic is not None and heuristic.suggests_ai(HEURISTIC_TAG_THRESHOLD):
+        evidence.append(Evidence("heuristic", "ai_text_score", f"{heuristic.score:.2f}", "ai_generated"))
 
-    if document:
-        label = max((item.indicates for item, _ in document), key=_LABEL_SEVERITY.__getitem__)
+    strong: Evidence | None = None
+    if c2pa is not None and c2pa_item is not None and c2pa.verified:
+        strong = c2pa_item
+        confidence = _CONFIDENCE["c2pa_trusted" if c2pa.validation_state == "Trusted" else "c2pa_valid"]
+        digital_source_type = (
+            c2pa_item.value
+            if c2pa_item.field == "digital_source_type"
+            else LABEL_DIGITAL_SOURCE_TYPES[c2pa_item.indicates]
+        )
+    elif registry_match is not None and registry_item is not None:
+        strong = registry_item
+        confidence = _CONFIDENCE[f"registry_{registry_match.match_kind}"]
+        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES["ai_generated"]
+
+    if strong is not None:
+        label = strong.indicates
+        rivals = [item for item in evidence if item.kind in ("c2pa", "self_output_registry", "declared_metadata")]
+        if any(item.indicates != label for item in rivals):
+            confidence *= _CONFLICT_PENALTY
+    elif document:
+        label = max((item.indicates for item, _ in document), key=LABEL_SEVERITY.__getitem__)
         confidence = max(weight for item, weight in document if item.indicates == label)
         if any(item.indicates != label for item, _ in document):
             confidence *= _CONFLICT_PENALTY
@@ -201,4 +279,7 @@ def label_provenance(
         digital_source_type=digital_source_type,
         confidence=round(confidence, 3),
         evidence=tuple(evidence),
+        derived_from=registry_match.derived_from if registry_match is not None else (),
+        generation_depth=registry_match.generation_depth if registry_match is not None else 0,
+        heuristic_ai_score=heuristic_score,
     )

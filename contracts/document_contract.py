@@ -55,6 +55,10 @@ class DocumentContract:
     severity: str = "error"
     max_age: timedelta | None = None  # customProperties maxAge; None: no freshness rule
     no_duplicate_content: bool = False  # customProperties noDuplicateContent
+    # Provenance budget: the share of indexed documents labelled ai_generated (a Dagster check).
+    max_ai_generated_share: float = 1.0  # customProperties maxAiGeneratedShare
+    # 1 admits the RAG app's own outputs, not outputs built on outputs; None: no limit.
+    max_generation_depth: int | None = None  # customProperties maxGenerationDepth
 
     @property
     def blocks_when_over_budget(self) -> bool:

@@ -62,6 +62,8 @@ _CHUNKING_KEYS = {
     "newAfterNChars": "new_after_n_chars",
     "combineTextUnderNChars": "combine_text_under_n_chars",
 }
+# What a source may declare for all its documents (corpus_quality's labels, less "unknown").
+DECLARABLE_PROVENANCE = ("human", "ai_assisted", "ai_generated")
 _CUSTOM_PROPERTIES = (
     "minimumGrade",
     "injectionPolicy",
@@ -73,6 +75,8 @@ _CUSTOM_PROPERTIES = (
     "severity",
     "maxAge",
     "noDuplicateContent",
+    "maxAiGeneratedShare",
+    "maxGenerationDepth",
 )
 # ISO 8601 durations as ODCS uses them (P365D, P2Y, P1Y6M, PT12H). A timedelta has no calendar,
 # so a year counts as 365 days and a month as 30: close enough for a freshness rule.
@@ -504,11 +508,7 @@ class _ContractReader:
             elif name == "severity":
                 settings["severity"] = self._choice(field, value, SEVERITIES, "severity")
             elif name == "declaredProvenance":
-                if isinstance(value, str) and value.strip():
-                    settings["source_provenance"] = value.strip()
-                else:
-                    self.problem(field, f"{value!r} is not a provenance label",
-                                 "Write the label the source declares for all its documents, e.g. human-authored")
+                settings["source_provenance"] = self._choice(field, value, DECLARABLE_PROVENANCE, "provenance label")
             elif name == "maxViolationRate":
                 if (isinstance(value, (int, float)) and not isinstance(value, bool)
                         and math.isfinite(value) and 0 <= value <= 1):
@@ -516,6 +516,19 @@ class _ContractReader:
                 else:
                     self.problem(field, f"{value!r} is not a rate between 0 and 1",
                                  "Write a number such as 0.2 (20% of documents may violate); 1.0 never blocks")
+            elif name == "maxAiGeneratedShare":
+                if (isinstance(value, (int, float)) and not isinstance(value, bool)
+                        and math.isfinite(value) and 0 <= value <= 1):
+                    settings["max_ai_generated_share"] = float(value)
+                else:
+                    self.problem(field, f"{value!r} is not a share between 0 and 1",
+                                 "Write a number such as 0.1 (at most 10% of indexed documents AI-generated)")
+            elif name == "maxGenerationDepth":
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    settings["max_generation_depth"] = value
+                else:
+                    self.problem(field, f"{value!r} is not a whole number >= 0",
+                                 "Write 1 to admit the RAG app's own outputs but not outputs built on them")
             elif name == "chunking":
                 chunking = self._chunking(field, value)
                 if chunking is not None:

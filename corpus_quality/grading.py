@@ -23,6 +23,8 @@ SIGNAL_WEIGHTS: dict[str, float] = {
     "extraction_completeness": 1.0,
     "metadata_completeness": 0.5,
     "staleness": 0.5,
+    # A near-copy of a document already indexed adds little to retrieval and competes with it.
+    "near_duplicate": 1.0,
 }
 assert set(SIGNAL_WEIGHTS) == set(QUALITY_SIGNALS)
 

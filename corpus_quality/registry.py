@@ -172,6 +172,7 @@ class SelfOutputRegistry:
                 hits[output_id] += 1
 
         best: RegistryMatch | None = None
+        best_rank: tuple[float, int, str] | None = None
         for output_id, shared_anchors in hits.items():
             output = self._fingerprints[output_id]
             if shared_anchors < math.ceil(_CANDIDATE_ANCHOR_SHARE * len(output.anchors)):
@@ -183,8 +184,11 @@ class SelfOutputRegistry:
             kind = _match_kind(similarity)
             if kind is None:
                 continue
-            if best is None or (similarity, best.output_id) > (best.similarity, output_id):
-                best = RegistryMatch(output_id, similarity, kind, derived_from)
+            # Equal similarity: the longer output explains more of the document (an answer that
+            # quotes an earlier answer contains all of it, and is the later generation).
+            rank = (similarity, len(output.shingles), output_id)
+            if best_rank is None or rank > best_rank:
+                best, best_rank = RegistryMatch(output_id, similarity, kind, derived_from), rank
         return best
 
     def to_rows(self) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ QUALITY_SIGNALS: tuple[str, ...] = (
     "extraction_completeness",
     "metadata_completeness",
     "staleness",
+    "near_duplicate",
 )
 
 # No profile for the language (or no language at all) is not evidence of bad text.
@@ -55,6 +56,9 @@ class QualityInput:
     language: str | None
     metadata: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
+    # 1 - the Jaccard similarity to the closest document already in the corpus (see
+    # corpus_quality.near_duplicates); None when the caller has no corpus to compare with.
+    near_duplicate: float | None = None
 
     def __post_init__(self) -> None:
         if self.raw_size < 0:
@@ -348,6 +352,7 @@ def compute_signals(doc: QualityInput) -> dict[str, float]:
     metadata_signals = {
         "metadata_completeness": _metadata_completeness(doc.metadata),
         "staleness": _staleness(doc.metadata, doc.now),
+        "near_duplicate": 1.0 if doc.near_duplicate is None else doc.near_duplicate,
     }
     if not text.strip():
         signals = {name: 0.0 for name in QUALITY_SIGNALS}

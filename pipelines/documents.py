@@ -46,5 +46,10 @@ class DocumentOutcome:
     safety_flags: tuple[str, ...] = ()
     safety_details: tuple[dict[str, Any], ...] = ()
     declared_metadata: dict[str, str] = field(default_factory=dict)
+    generation_depth: int = 0  # 1 for the RAG app's own output, 2 for an output built on one, ...
+    derived_from: tuple[str, ...] = ()
+    heuristic_ai_score: float | None = None  # weak signal: may tag, never quarantines
+    near_duplicate_of: str | None = None
+    near_duplicate_signature: dict[str, Any] | None = None  # MinHash row for the corpus index
     chunks: tuple[Chunk, ...] = ()
     detail: str | None = None  # a sentence for a person: why rejected, what failed

@@ -33,7 +33,9 @@ from pipelines.embedding import Embedder, embed_with_progress
 from pipelines.errors import ContractBudgetExceededError, IngestionConflictError, IndexStateError
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
-from pipelines.processing import document_config_hash, process_file, rejected_outcome
+from corpus_quality.near_duplicates import NearDuplicateIndex
+from corpus_quality.registry import SelfOutputRegistry
+from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
 
 # (stage, done, total): the CLI draws a progress bar from it, Dagster logs it.
@@ -170,6 +172,11 @@ def prepare_ingestion(
         )
     known = ledger.documents()
     releases = ledger.releases_in_force()
+    corpus = CorpusContext(
+        registry=SelfOutputRegistry.from_rows(ledger.self_output_rows()),
+        near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
+        generation_depths=ledger.generation_depths(),
+    )
     outcomes: list[DocumentOutcome] = []
     checks: list[ContractCheck] = []
     config_hashes: dict[str, str] = {}
@@ -195,7 +202,7 @@ def prepare_ingestion(
             if file.rejected or data is None:
                 processed.append(rejected_outcome(file, config_hash, contract))
             else:
-                processed.append(process_file(file, data, contract, config_hash, started_at))
+                processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
             if on_progress is not None:
                 on_progress(f"assess {source.name}", len(processed), 0)
         duplicates = _duplicate_of(processed, source_known)
@@ -466,6 +473,8 @@ def _apply_contract(
             reasons.append("policy.injection_quarantined")
         if contract.ai_generated_policy == "quarantine" and o.provenance == "ai_generated":
             reasons.append("policy.ai_generated_quarantined")
+        if contract.max_generation_depth is not None and o.generation_depth > contract.max_generation_depth:
+            reasons.append("policy.generation_depth_exceeded")
         if contract.pii_policy == "quarantine" and any(f.startswith("safety.pii_") for f in o.safety_flags):
             reasons.append("policy.pii_quarantined")
         reasons = sorted(set(reasons))

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS documents (
     provenance_confidence DOUBLE,
     safety_flags VARCHAR[],
     chunk_count INTEGER,
+    generation_depth INTEGER,
+    derived_from VARCHAR[],
     first_seen TIMESTAMPTZ NOT NULL,
     last_changed TIMESTAMPTZ NOT NULL,
     index_version INTEGER
@@ -96,6 +98,15 @@ CREATE TABLE IF NOT EXISTS index_versions (
     total_chunks BIGINT NOT NULL,
     counts JSON NOT NULL,
     contract_versions JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS self_outputs (
+    output_id VARCHAR PRIMARY KEY,
+    registered_at TIMESTAMPTZ NOT NULL,
+    row JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS near_duplicate_signatures (
+    doc_id VARCHAR PRIMARY KEY,
+    row JSON NOT NULL
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     doc_id VARCHAR PRIMARY KEY,
@@ -358,6 +369,38 @@ class Ledger:
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
+    def near_duplicate_rows(self) -> list[dict[str, Any]]:
+        with self.connect(read_only=True) as con:
+            return [json.loads(r[0]) for r in con.execute("SELECT row FROM near_duplicate_signatures").fetchall()]
+
+    def self_output_rows(self) -> list[dict[str, Any]]:
+        with self.connect(read_only=True) as con:
+            return [json.loads(r[0]) for r in con.execute("SELECT row FROM self_outputs ORDER BY output_id").fetchall()]
+
+    def add_self_outputs(self, rows: list[dict[str, Any]], recheck_doc_ids: list[str]) -> None:
+        """Register outputs; documents that reproduce one lose their processing key, so the next
+        run labels them again."""
+        now = datetime.now(timezone.utc)
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            con.executemany(
+                "INSERT OR REPLACE INTO self_outputs VALUES (?, ?, ?)",
+                [[row["output_id"], now, json.dumps(row)] for row in rows],
+            )
+            if recheck_doc_ids:
+                con.execute(
+                    "UPDATE documents SET config_hash = NULL WHERE list_contains(?, doc_id)",
+                    [recheck_doc_ids],
+                )
+            con.execute("COMMIT")
+
+    def generation_depths(self) -> dict[str, int]:
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT doc_id, generation_depth FROM documents WHERE generation_depth > 0"
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def reason_counts(self) -> dict[str, int]:
         """Reason codes of documents not indexed now, by how many documents carry each."""
         with self.connect(read_only=True) as con:
@@ -419,6 +462,13 @@ class Ledger:
                 [len(o.chunks) if o.state is DocumentState.INDEXED else 0 for o in outcomes],
                 pa.int32(),
             ),
+            "generation_depth": pa.array([o.generation_depth for o in outcomes], pa.int32()),
+            "derived_from": pa.array([list(o.derived_from) for o in outcomes], pa.list_(pa.string())),
+        })
+        signed = [o for o in outcomes if o.state is DocumentState.INDEXED and o.near_duplicate_signature]
+        signatures = pa.table({
+            "doc_id": pa.array([o.doc_id for o in signed], pa.string()),
+            "row": pa.array([json.dumps(o.near_duplicate_signature) for o in signed], pa.string()),
         })
         assessed = [o for o in outcomes if o.grade is not None]
         assessments = pa.table({
@@ -451,6 +501,7 @@ class Ledger:
             con.register("run_documents", documents)
             con.register("run_assessments", assessments)
             con.register("run_chunks", chunks)
+            con.register("run_signatures", signatures)
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(
@@ -468,8 +519,8 @@ class Ledger:
                     SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
                            r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
                            r.config_hash, r.grade, r.quality_score, r.provenance,
-                           r.provenance_confidence, r.safety_flags, r.chunk_count, f.first_seen,
-                           $now, $index_version
+                           r.provenance_confidence, r.safety_flags, r.chunk_count,
+                           r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
                     FROM run_documents r JOIN run_first_seen f USING (doc_id)
                     """,
                     {"now": now, "index_version": index_version},
@@ -495,6 +546,11 @@ class Ledger:
                     {"now": now},
                 )
                 self._update_quarantine(con, now, commit.sources)
+                # The corpus a new document is compared with: indexed documents only.
+                con.execute(
+                    "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
+                )
+                con.execute("INSERT INTO near_duplicate_signatures SELECT doc_id, row::JSON FROM run_signatures")
                 con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
                 con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
                 if commit.index_version is not None:

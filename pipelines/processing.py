@@ -1,7 +1,7 @@
 """One file through parse and assess: the per-document work of a run, before the contract."""
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from contracts import DocumentContract
@@ -14,10 +14,26 @@ from corpus_quality import (
     redact_pii,
     scan_safety,
 )
+from corpus_quality.ai_text_heuristic import score_ai_text
+from corpus_quality.c2pa_evidence import read_c2pa
+from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
+from corpus_quality.registry import SelfOutputRegistry
 from pipelines.chunking import chunk_document, chunking_config_hash
 from pipelines.discovery import HTML, DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.parsing import PARSER_ID, ParseError, parse_document
+
+
+HEURISTIC_AI_FLAG = "provenance.heuristic_ai_suspected"
+
+
+@dataclass
+class CorpusContext:
+    """What one document is compared with: the corpus already indexed and the RAG app's outputs."""
+
+    registry: SelfOutputRegistry = field(default_factory=SelfOutputRegistry)
+    near_duplicates: NearDuplicateIndex = field(default_factory=NearDuplicateIndex)
+    generation_depths: dict[str, int] = field(default_factory=dict)
 
 
 def document_config_hash(contract: DocumentContract, embedding_model: str) -> str:
@@ -44,7 +60,12 @@ def rejected_outcome(file: DiscoveredFile, config_hash: str, contract: DocumentC
 
 
 def process_file(
-    file: DiscoveredFile, data: bytes, contract: DocumentContract, config_hash: str, now: datetime
+    file: DiscoveredFile,
+    data: bytes,
+    contract: DocumentContract,
+    config_hash: str,
+    now: datetime,
+    corpus: CorpusContext | None = None,
 ) -> DocumentOutcome:
     """Parse, read declared metadata, assess and chunk one readable file.
 
@@ -68,16 +89,35 @@ def process_file(
     metadata = {k: v for k, v in declared.items() if v}
     if title:
         metadata["title"] = title
+    corpus = corpus or CorpusContext()
     language = detect_language(parsed.text) or declared.get("language")
+    near = corpus.near_duplicates.query(parsed.text, exclude=file.doc_id)
     quality = assess_quality(
         QualityInput(
             text=parsed.text, mime_type=file.mime_type, raw_size=file.size,
             language=language, metadata=metadata, now=now,
+            near_duplicate=near_duplicate_signal(near),
         )
     )
-    provenance = label_provenance(declared, contract.source_provenance)
+    registry_match = corpus.registry.match(parsed.text, doc_id=file.doc_id)
+    if registry_match is not None:
+        registry_match = registry_match.at_depth(
+            [corpus.generation_depths.get(d, 0) for d in registry_match.derived_from]
+        )
+    heuristic = score_ai_text(parsed.text)
+    provenance = label_provenance(
+        declared, contract.source_provenance, c2pa=read_c2pa(data, file.mime_type),
+        registry_match=registry_match, heuristic=heuristic,
+    )
     flags = scan_safety(parsed.text, data if file.mime_type == HTML else None, file.mime_type)
     safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
+    extra_flags: set[str] = set()
+    if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
+        # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
+        extra_flags.add(HEURISTIC_AI_FLAG)
+    signature = None
+    if corpus.near_duplicates.add(file.doc_id, parsed.text):
+        signature = next(r for r in corpus.near_duplicates.to_rows() if r["doc_id"] == file.doc_id)
     elements = parsed.elements
     if contract.pii_policy == "redact" and any(f.code.startswith("safety.pii_") for f in flags):
         # Redact before chunking and embedding: personal data never reaches the index.
@@ -107,8 +147,13 @@ def process_file(
             {"kind": e.kind, "field": e.field, "value": e.value, "indicates": e.indicates}
             for e in provenance.evidence
         ),
-        safety_flags=tuple(sorted({f.code for f in flags})),
+        safety_flags=tuple(sorted({f.code for f in flags} | extra_flags)),
         safety_details=tuple(safety_details),
         declared_metadata=metadata,
+        generation_depth=provenance.generation_depth,
+        derived_from=tuple(provenance.derived_from),
+        heuristic_ai_score=provenance.heuristic_ai_score,
+        near_duplicate_of=near[0].doc_id if near else None,
+        near_duplicate_signature=signature,
         chunks=tuple(chunks),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from contracts import ContractError
-from pipelines.cli import contracts, evals, index, ingest, quarantine, read
+from pipelines.cli import contracts, evals, index, ingest, outputs, quarantine, read
 from pipelines.cli.output import fail
 from pipelines.errors import CorpusgovError
 
@@ -40,6 +40,7 @@ contracts.register(app)
 quarantine.register(app)
 index.register(app)
 evals.register(app)
+outputs.register(app)
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ def test_strict_contract_loads_every_rule() -> None:
     assert contract.allowed_grades == ("A", "B", "C")
     assert (contract.injection_policy, contract.ai_generated_policy) == ("quarantine", "quarantine")
     assert contract.pii_policy == "redact"
-    assert contract.source_provenance == "human-authored"
+    assert contract.source_provenance == "human"
     assert contract.max_violation_rate == 0.2
     assert contract.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
     assert contract.embedding_dimensions == 384

@@ -34,6 +34,8 @@ def test_asset_graph_groups_and_checks(project: Path) -> None:
     assert checks == {
         "contract_docs": "corpus_documents",
         "ledger_index_reconciliation": "chunk_index",
+        "ai_generated_share_budget": "chunk_index",
+        "quality_floor": "chunk_index",
     }
     assert defs.resolve_job_def("ingestion") is not None
     assert defs.resolve_sensor_def("source_folder_sensor") is not None
@@ -51,7 +53,10 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path, monkeypatch
         result = job.execute_in_process(instance=instance)
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"contract_docs": True, "ledger_index_reconciliation": True}
+        assert checks == {
+            "contract_docs": True, "ledger_index_reconciliation": True,
+            "ai_generated_share_budget": True, "quality_floor": True,
+        }
         materialization = next(
             m for m in result.asset_materializations_for_node("chunk_index")
         )

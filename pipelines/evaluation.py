@@ -707,3 +707,39 @@ def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()) if n) or "no changes"
 
+
+
+@dataclass(frozen=True)
+class Amplification:
+    """Do retrievers favour AI text? ai_generated share in the top-k over the eval questions
+    against its share of the corpus, on one index version."""
+
+    index_version: int
+    retrieved_share: float
+    corpus_share: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.retrieved_share / self.corpus_share if self.corpus_share else None
+
+
+def amplification(settings: Settings, result: StoredResult) -> Amplification:
+    table = ChunkIndex(settings.lancedb_uri).table()
+    if table is None:
+        return Amplification(result.index_version, 0.0, 0.0)
+    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[result.index_version]
+    table.checkout(version.lance_version)
+    labels = dict(zip(
+        table.to_arrow().column("chunk_id").to_pylist(),
+        table.to_arrow().column("provenance").to_pylist(),
+        strict=True,
+    ))
+    retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row["retrieved"]]
+    ai = "ai_generated"
+    in_results = sum(1 for c in retrieved if labels.get(c) == ai)
+    in_corpus = sum(1 for label in labels.values() if label == ai)
+    return Amplification(
+        index_version=result.index_version,
+        retrieved_share=in_results / len(retrieved) if retrieved else 0.0,
+        corpus_share=in_corpus / len(labels) if labels else 0.0,
+    )

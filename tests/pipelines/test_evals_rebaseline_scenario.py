@@ -219,3 +219,16 @@ def test_an_eval_question_copied_into_the_corpus_is_flagged(sample: Path, fake_e
     assert list(second.contaminated) == ["q07"]
     rows = {r["item_id"]: r for r in item_resolutions(Ledger(settings.ledger_path), second.version.version_hash)}
     assert rows["q07"]["contaminated_by"]
+
+
+def test_amplification_compares_ai_share_in_results_with_the_corpus(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    from pipelines.evaluation import amplification
+
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    result = reversion_eval_sets(settings, fake_embedder)[0].result
+    amp = amplification(settings, result)
+    # The sample corpus has two AI-declared documents among ~27 indexed ones.
+    assert 0.0 < amp.corpus_share < 0.2
+    assert 0.0 <= amp.retrieved_share <= 1.0
+    assert amp.ratio == pytest.approx(amp.retrieved_share / amp.corpus_share)

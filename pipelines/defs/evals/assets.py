@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.resources import CorpusgovResource
-from pipelines.evaluation import DEV, eval_results, reversion_eval_sets
+from pipelines.evaluation import DEV, amplification, eval_results, reversion_eval_sets
 from pipelines.ingestion import writer_lock
 from pipelines.ledger import Ledger
 
@@ -49,6 +49,12 @@ def eval_baselines(context: dg.AssetExecutionContext, corpusgov: CorpusgovResour
         for name in names:
             metadata[f"{config.name}_{name.replace('@', '_at_')}"] = dg.MetadataValue.float(latest.metrics[name])
         metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
+        amp = amplification(settings, latest)
+        metadata[f"{config.name}_ai_share_in_top_k"] = dg.MetadataValue.float(round(amp.retrieved_share, 4))
+        metadata[f"{config.name}_ai_share_in_corpus"] = dg.MetadataValue.float(round(amp.corpus_share, 4))
+        if amp.ratio is not None:
+            # Above 1: the retriever surfaces AI-generated chunks more than their share of the corpus.
+            metadata[f"{config.name}_ai_amplification"] = dg.MetadataValue.float(round(amp.ratio, 3))
     for r in reversions:
         counts = {status: len(ids) for status, ids in r.version.changelog.items() if ids}
         metadata[f"{r.version.eval_set}_changelog"] = dg.MetadataValue.json(counts)

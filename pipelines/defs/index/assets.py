@@ -62,4 +62,14 @@ def chunk_index(
                 counts_table("provenance", version.counts["by_provenance"])
             ),
         })
+        indexed = sum(version.counts["by_grade"].values()) or 1
+        # Numeric entries are plotted by the UI across materializations: the mix over index versions.
+        for grade in ("A", "B", "C", "F"):
+            metadata[f"share_grade_{grade}"] = dg.MetadataValue.float(
+                round(version.counts["by_grade"].get(grade, 0) / indexed, 4)
+            )
+        for label in ("human", "ai_assisted", "ai_generated", "unknown"):
+            metadata[f"share_{label}"] = dg.MetadataValue.float(
+                round(version.counts["by_provenance"].get(label, 0) / indexed, 4)
+            )
     return dg.MaterializeResult(metadata=metadata)

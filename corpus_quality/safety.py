@@ -26,8 +26,9 @@ SAFETY_CODES: tuple[str, ...] = (
     "safety.pii_phone",
     "safety.pii_card",
     "safety.pii_iban",
+    "safety.pii_national_id",
 )
-PII_KINDS: tuple[str, ...] = ("iban", "card", "email", "phone")
+PII_KINDS: tuple[str, ...] = ("iban", "card", "email", "phone", "national_id")
 
 MAX_DETAIL_CHARS = 120
 HTML_MIME = "text/html"
@@ -487,6 +488,22 @@ def _digit_count(value: str) -> int:
     return sum(char.isdigit() for char in value)
 
 
+# National identifiers in their written forms only (a bare 9-digit run is too often something
+# else): US Social Security numbers (AAA-GG-SSSS, with the SSA's never-issued ranges excluded) and
+# UK National Insurance numbers (QQ 12 34 56 C, with the prefixes HMRC never allocates excluded).
+_US_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)(\d{3})-(?!00)(\d{2})-(?!0000)(\d{4})(?![\w-])")
+_UK_NINO = re.compile(
+    r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    r"\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D](?![A-Za-z0-9])"
+)
+
+
+def _national_id_matches(text: str) -> Iterator[PiiMatch]:
+    for pattern in (_US_SSN, _UK_NINO):
+        for match in pattern.finditer(text):
+            yield PiiMatch("national_id", match.start(), match.end(), match.group(0))
+
+
 def _phone_matches(text: str) -> Iterator[PiiMatch]:
     if "+" in text:
         for match in _PHONE_INTL_RE.finditer(text):
@@ -513,13 +530,14 @@ def _phone_matches(text: str) -> Iterator[PiiMatch]:
 _PII_FINDERS: tuple[Callable[[str], Iterator[PiiMatch]], ...] = (
     _iban_matches,
     _card_matches,
+    _national_id_matches,
     _email_matches,
     _phone_matches,
 )
 
 
 def find_pii(text: str) -> list[PiiMatch]:
-    """All validated emails, phone numbers, card numbers and IBANs in ``text``, in text order."""
+    """All validated emails, phone numbers, card numbers, IBANs and national ids in ``text``, in text order."""
     taken: list[PiiMatch] = []
     starts: list[int] = []
     for finder in _PII_FINDERS:
@@ -543,12 +561,15 @@ def _mask(match: PiiMatch) -> str:
     if match.kind == "iban":
         compact = value.replace(" ", "")
         return f"{compact[:2]}** **** {compact[-4:]}"
+    if match.kind == "national_id":
+        return f"***{value[-2:]}"
     digits = re.sub(r"\D", "", value)
     return f"***{digits[-2:]}" if match.kind == "phone" else f"**** {digits[-4:]}"
 
 
 def redact_pii(text: str) -> tuple[str, int]:
-    """Replace emails, phone numbers, cards and IBANs with "[REDACTED:<kind>]"; return text and count."""
+    """Replace emails, phone numbers, cards, IBANs and national ids with "[REDACTED:<kind>]";
+    return text and count."""
     matches = find_pii(text)
     if not matches:
         return text, 0

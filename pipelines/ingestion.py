@@ -182,12 +182,13 @@ def prepare_ingestion(
     config_hashes: dict[str, str] = {}
     discovered = unchanged = 0
     sources = selected_sources(settings, source_names)
-    for source in sources:
-        loaded = _load_source_contract(source, embedding_model)
+    shared = _sources_sharing_a_folder(settings, sources)
+    for configured in sources:
+        loaded = _load_source_contract(settings, configured, embedding_model, shared)
         if isinstance(loaded, ContractCheck):
             checks.append(loaded)
             continue
-        contract = loaded
+        contract, source = loaded
         config_hash = document_config_hash(contract, embedding_model)
         config_hashes[source.name] = config_hash
         source_known = {d: doc for d, doc in known.items() if doc.source == source.name}
@@ -354,9 +355,54 @@ def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
     }
 
 
+def bind_source(settings: Settings, source: SourceConfig, contract: DocumentContract) -> SourceConfig | str:
+    """The source with its folder: from corpusgov.yaml, or from the contract's local server.
+
+    Returns an error message when they disagree: a contract that names its folder governs that
+    folder only. Relative server paths are relative to the project (the config file's folder).
+    """
+    if contract.source_path is None:
+        if source.path is None:
+            return (
+                f"source '{source.name}' has no path and its contract {contract.path} names no local "
+                "server. Set `path` in corpusgov.yaml or `servers[].path` in the contract."
+            )
+        return source
+    bound = Path(contract.source_path).expanduser()
+    if not bound.is_absolute():
+        bound = settings.config_path.parent / bound
+    if source.path is None:
+        return source.model_copy(update={"path": str(bound)})
+    if Path(source.path).resolve() != bound.resolve():
+        return (
+            f"source '{source.name}' reads {source.path}, but its contract {contract.path} binds "
+            f"servers[].path to {contract.source_path}. Use the same folder in both, or drop `path` "
+            "from the source in corpusgov.yaml."
+        )
+    return source
+
+
+def _sources_sharing_a_folder(settings: Settings, sources: list[SourceConfig]) -> dict[str, str]:
+    """Source name -> error for every source whose folder another source also claims."""
+    folders: dict[str, list[SourceConfig]] = {}
+    for source in sources:
+        if source.path is not None and not source.is_glob:
+            folders.setdefault(str(Path(source.path).resolve()), []).append(source)
+    errors: dict[str, str] = {}
+    for folder, claimants in folders.items():
+        if len(claimants) > 1:
+            names = ", ".join(f"'{s.name}' ({s.contract})" for s in claimants)
+            for source in claimants:
+                errors[source.name] = (
+                    f"source '{source.name}' skipped: the folder {folder} is claimed by several sources "
+                    f"and contracts: {names}. Give each folder one source (sources[].path in corpusgov.yaml)."
+                )
+    return errors
+
+
 def _load_source_contract(
-    source: SourceConfig, embedding_model: str
-) -> DocumentContract | ContractCheck:
+    settings: Settings, source: SourceConfig, embedding_model: str, shared: dict[str, str]
+) -> tuple[DocumentContract, SourceConfig] | ContractCheck:
     def broken(message: str, contract: DocumentContract | None = None) -> ContractCheck:
         return ContractCheck(
             source=source.name, contract_path=source.contract,
@@ -366,10 +412,16 @@ def _load_source_contract(
             within_budget=False, error=message,
         )
 
+    if source.name in shared:
+        return broken(shared[source.name])
     try:
         contract = load_contract(Path(source.contract))
     except ContractError as err:
         return broken(f"source '{source.name}' skipped, its contract is broken: {err}")
+    bound = bind_source(settings, source, contract)
+    if isinstance(bound, str):
+        return broken(bound, contract)
+    source = bound
     if not source.is_glob and not Path(source.path).is_dir():
         return broken(
             f"source '{source.name}' skipped: its folder {source.path} does not exist. "
@@ -385,7 +437,7 @@ def _load_source_contract(
             "contract's pinned model or re-index into a new data_dir with that model.",
             contract,
         )
-    return contract
+    return contract, source
 
 
 def _is_unchanged(

@@ -27,16 +27,19 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    path: str
+    # None: the folder the contract's local server names (the contract binds the source).
+    path: str | None = None
     contract: str
 
     @property
     def is_glob(self) -> bool:
-        return any(ch in GLOB_CHARACTERS for ch in self.path)
+        return self.path is not None and any(ch in GLOB_CHARACTERS for ch in self.path)
 
     @property
     def root(self) -> Path:
         """The folder doc ids are relative to: the path itself, or a glob's fixed prefix."""
+        if self.path is None:
+            raise ValueError(f"source {self.name} has no path yet: bind it to its contract first")
         if not self.is_glob:
             return Path(self.path)
         fixed: list[str] = []
@@ -174,7 +177,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
     data_dir = settings.data_dir.expanduser()
     settings.data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
     for source in settings.sources:
-        if not Path(source.path).expanduser().is_absolute():
+        if source.path is not None and not Path(source.path).expanduser().is_absolute():
             source.path = str(base / source.path)
         if not Path(source.contract).expanduser().is_absolute():
             source.contract = str(base / source.contract)

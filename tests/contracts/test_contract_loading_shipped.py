@@ -18,7 +18,7 @@ def test_default_contract_loads_with_permissive_settings() -> None:
     contract = load_contract(DEFAULT_CONTRACT_PATH)
 
     assert (contract.id, contract.version) == ("corpusgov-default", "1.0.0")
-    assert contract.source_path == "examples/corpus"
+    assert contract.source_path is None, "the default contract binds to no folder"
     assert contract.required_fields == ("title",)
     assert (contract.min_text_chars, contract.max_text_chars) == (40, 2_000_000)
     assert contract.allowed_mime_types == (

@@ -160,3 +160,51 @@ def test_a_broken_contract_skips_its_source_and_others_go_on(project: Path, fake
     assert [c.source for c in report.source_errors] == ["docs"]
     assert "broken.odcs.yaml" in report.source_errors[0].error
     assert [r["doc_id"] for r in list_documents(settings)] == ["other/b.md"]
+
+
+def bound_contract(path: Path, folder: str) -> Path:
+    import yaml
+
+    write_contract(path)
+    data = yaml.safe_load(path.read_text())
+    data["servers"] = [{"server": "local", "type": "local", "path": folder, "format": "mixed"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_contract_binds_its_source_folder(project: Path, fake_embedder: FakeEmbedder) -> None:
+    contract = bound_contract(project / "c.odcs.yaml", "corpus")
+    (project / "corpusgov.yaml").write_text(
+        f"data_dir: data\nsources:\n  - name: docs\n    contract: {contract}\n"
+    )
+    write_doc(project / "corpus", "a.md", procedure_text("receiving"))
+    settings = load_settings()
+    report = run_ingestion(settings, fake_embedder)
+    assert not report.source_errors
+    assert [r["doc_id"] for r in list_documents(settings)] == ["docs/a.md"]
+
+
+def test_a_source_reading_another_folder_than_its_contract_binds_is_refused(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
+    contract = bound_contract(project / "c.odcs.yaml", "elsewhere")
+    use_contract(project, contract)
+    write_doc(project / "corpus", "a.md", procedure_text("receiving"))
+    report = run_ingestion(load_settings(), fake_embedder)
+    assert "binds servers[].path to elsewhere" in report.source_errors[0].error
+
+
+def test_two_sources_claiming_one_folder_are_both_refused(project: Path, fake_embedder: FakeEmbedder) -> None:
+    first = write_contract(project / "a.odcs.yaml")
+    second = write_contract(project / "b.odcs.yaml")
+    (project / "corpusgov.yaml").write_text(
+        f"data_dir: data\nsources:\n  - name: one\n    path: corpus\n    contract: {first}\n"
+        f"  - name: two\n    path: corpus\n    contract: {second}\n"
+    )
+    write_doc(project / "corpus", "a.md", procedure_text("receiving"))
+    settings = load_settings()
+    report = run_ingestion(settings, fake_embedder)
+    errors = {c.source: c.error for c in report.source_errors}
+    assert set(errors) == {"one", "two"}
+    assert "a.odcs.yaml" in errors["one"] and "b.odcs.yaml" in errors["one"]
+    assert list_documents(settings) == [], "nothing is ingested under a contested folder"

@@ -7,8 +7,10 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from contracts import ContractError, load_contract
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.errors import CorpusgovError
+from pipelines.ingestion import bind_source
 
 INGESTION_JOB_NAME = "ingestion"
 # The run queue lets one run with this tag write at a time (dagster_home/dagster.yaml).
@@ -47,7 +49,19 @@ def build_source_folder_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDe
             settings = corpusgov.settings()
         except CorpusgovError as err:
             return dg.SkipReason(f"corpusgov config cannot be read: {err}")
-        roots = [s.root for s in settings.sources if s.root.exists()]
+        roots = []
+        for source in settings.sources:
+            if source.path is None:
+                # Bound by its contract: the contract names the folder.
+                try:
+                    bound = bind_source(settings, source, load_contract(Path(source.contract)))
+                except ContractError:
+                    continue
+                if isinstance(bound, str):
+                    continue
+                source = bound
+            if source.root.exists():
+                roots.append(source.root)
         fingerprint = source_fingerprint(roots)
         if context.cursor == fingerprint:
             return dg.SkipReason("No file added, changed or removed since the last run request.")

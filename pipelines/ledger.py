@@ -369,6 +369,14 @@ class Ledger:
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
+    def move_index_version(self, index_version: int, lance_version: int) -> None:
+        """After compaction: the same content now sits at another LanceDB version."""
+        with self.connect() as con:
+            con.execute(
+                "UPDATE index_versions SET lance_version = ? WHERE index_version = ?",
+                [lance_version, index_version],
+            )
+
     def near_duplicate_rows(self) -> list[dict[str, Any]]:
         with self.connect(read_only=True) as con:
             return [json.loads(r[0]) for r in con.execute("SELECT row FROM near_duplicate_signatures").fetchall()]

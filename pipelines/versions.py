@@ -7,7 +7,7 @@ held (state `quarantined`, reason `index.rolled_back`) until the next ingestion 
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipelines.errors import CorpusgovError
@@ -17,6 +17,7 @@ from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 
 ROLLED_BACK = "index.rolled_back"
+_CLOCK_MARGIN = timedelta(milliseconds=500)
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,57 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
 
 def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
     return {chunk_id for _, ids in documents.values() for chunk_id in ids}
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    kept: tuple[int, ...]  # index versions still readable (latest + every live baseline's)
+    cleaned: tuple[int, ...]  # index versions whose data files were removed
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kept": list(self.kept), "cleaned": list(self.cleaned)}
+
+
+def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
+    """Compact the table and delete old versions, never one a live (not superseded) baseline was
+    measured on, nor the latest. Cleaned versions can no longer be searched `--as-of` or diffed."""
+    # Imported here: evaluation imports this module's neighbours, not the other way round.
+    from pipelines.evaluation import eval_results
+
+    with writer_lock(settings):
+        ledger = Ledger(settings.ledger_path)
+        versions = ledger.index_versions()
+        if not versions:
+            return Cleanup((), ())
+        latest = versions[0]
+        live = {latest.index_version}
+        for config in settings.evals.sets:
+            for split in ("dev", "holdout"):
+                live.update(r.index_version for r in eval_results(ledger, config.name, split)
+                            if r.superseded_reason is None)
+        table = ChunkIndex(settings.lancedb_uri).table()
+        stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
+        now = datetime.now(stamps[int(table.version)].tzinfo)
+        cutoff = now - older_than
+        kept_stamps = [stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps]
+        # LanceDB removes every version older than the cutoff: keep the cutoff before the oldest
+        # version a live baseline needs.
+        # The margin covers the time between here and LanceDB reading its own clock.
+        cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
+        tags = table.tags.list()
+        cleaned = []
+        for version in versions:
+            if version.index_version in live or version.lance_version not in stamps:
+                continue
+            if stamps[version.lance_version] < cutoff:
+                if version.tag in tags:
+                    table.tags.delete(version.tag)
+                cleaned.append(version.index_version)
+        table.optimize(cleanup_older_than=max(now - cutoff, timedelta(0)))
+        # Compaction commits a new table version with the same rows: the latest index version now
+        # lives there (same content, fewer files).
+        compacted = int(table.version)
+        if compacted != latest.lance_version:
+            table.tags.update(latest.tag, compacted)
+            ledger.move_index_version(latest.index_version, compacted)
+        return Cleanup(tuple(sorted(live)), tuple(sorted(cleaned)))

@@ -1,5 +1,6 @@
 """`corpusgov index versions | diff | rollback`."""
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -7,7 +8,7 @@ from rich.table import Table
 
 from pipelines.cli.output import print_json, stdout
 from pipelines.settings import load_settings
-from pipelines.versions import diff_index_versions, list_index_versions, rollback_index
+from pipelines.versions import cleanup_index, diff_index_versions, list_index_versions, rollback_index
 
 index_app = typer.Typer(name="index", help="Index versions: list, diff, roll back.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -71,3 +72,19 @@ def rollback_command(
         f"{len(restored.added)} documents back, {len(restored.removed)} held out, "
         f"{len(restored.modified)} restored to their earlier content."
     )
+
+
+@index_app.command("cleanup", epilog="Example: corpusgov index cleanup --older-than-days 30")
+def cleanup_command(
+    ctx: typer.Context,
+    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Remove versions older than this.")] = 30.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Compact the index and remove old versions, keeping the latest and every version a live
+    (not superseded) eval baseline was measured on."""
+    result = cleanup_index(load_settings(ctx.obj["config"]), timedelta(days=older_than_days))
+    if as_json:
+        print_json(result.as_json())
+        return
+    stdout.print(f"Kept index versions {', '.join(map(str, result.kept)) or 'none'}; cleaned "
+                 f"{', '.join(map(str, result.cleaned)) or 'none'}.")

@@ -7,6 +7,7 @@ orphaned, a plain comparison is refused, and the decomposition attributes the ch
 
 import json
 import re
+import time
 import shutil
 from pathlib import Path
 
@@ -232,3 +233,31 @@ def test_amplification_compares_ai_share_in_results_with_the_corpus(sample: Path
     assert 0.0 < amp.corpus_share < 0.2
     assert 0.0 <= amp.retrieved_share <= 1.0
     assert amp.ratio == pytest.approx(amp.retrieved_share / amp.corpus_share)
+
+
+def test_cleanup_keeps_versions_a_live_baseline_needs(sample: Path, fake_embedder: FakeEmbedder) -> None:
+    from datetime import timedelta
+
+    from pipelines.catalog import search_corpus
+    from pipelines.reconciliation import reconcile
+    from pipelines.versions import cleanup_index
+
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)            # v1: baseline, then superseded below
+    reversion_eval_sets(settings, fake_embedder)
+    time.sleep(1)  # versions apart by more than the cleanup's clock margin
+    for item_id in text_gold_items()[:4]:
+        (sample / "corpus" / items()[item_id]["gold"][0]["doc_id"].removeprefix("sample/")).unlink()
+    run_ingestion(settings, fake_embedder)            # v2: live baseline
+    reversion_eval_sets(settings, fake_embedder)
+    write_doc(sample / "corpus", "misc/parking.md", "# Parking\n\nVisitors park behind building C near the gate.\n")
+    run_ingestion(settings, fake_embedder)            # v3: latest, not yet baselined
+
+    result = cleanup_index(settings, timedelta(0))
+
+    assert result.cleaned == (1,), "v1's baseline is superseded: its version may go"
+    assert set(result.kept) == {2, 3}
+    assert search_corpus(settings, fake_embedder, "parking", k=1, as_of=2) is not None
+    assert reconcile(settings).consistent
+    report = run_ingestion(settings, fake_embedder)
+    assert not report.changed, "compaction is not a change"

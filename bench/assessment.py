@@ -33,7 +33,7 @@ from corpus_quality.c2pa_evidence import read_c2pa  # noqa: E402
 from corpus_quality.near_duplicates import NearDuplicateIndex  # noqa: E402
 from corpus_quality.registry import SelfOutputRegistry, load_outputs_jsonl  # noqa: E402
 from corpus_quality.safety import PII_KINDS, find_pii  # noqa: E402
-from pipelines.discovery import HTML, sniff_mime_type  # noqa: E402
+from pipelines.discovery import HTML, PDF, sniff_mime_type  # noqa: E402
 from pipelines.parsing import parse_document  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
@@ -41,7 +41,7 @@ CONTROL_GROUP = "human_control"
 AI_LABELS = frozenset({"ai_generated", "ai_assisted"})
 HIDDEN_CODES = frozenset({
     "safety.hidden_zero_width", "safety.hidden_unicode_tags", "safety.bidi_override",
-    "safety.html_hidden_text", "safety.html_comment_instructions",
+    "safety.html_hidden_text", "safety.html_comment_instructions", "safety.pdf_invisible_text",
 })
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z@+]")
 
@@ -148,7 +148,7 @@ def assess_fixture_set(fixtures: Path = FIXTURES) -> list[DocumentResult]:
         heuristic = score_ai_text(parsed.text)
         c2pa = read_c2pa(data, mime_type)
         provenance = label_provenance(declared, None, c2pa=c2pa, registry_match=registry_match, heuristic=heuristic)
-        flags = scan_safety(parsed.text, data if mime_type == HTML else None, mime_type)
+        flags = scan_safety(parsed.text, data if mime_type in (HTML, PDF) else None, mime_type)
         near_duplicates.add(doc_id, parsed.text)
         done = time.perf_counter()
 

@@ -13,7 +13,7 @@ documents the app drew on. Matching is by shingle containment:
 - Outputs that drew on the document being assessed are skipped for the same reason: an
   extractive answer is mostly its source's sentences, and a source is not derived from
   its own answer.
-- ``verbatim`` at similarity >= 0.95, ``lightly_edited`` at >= 0.6: a few words changed
+- ``verbatim`` at similarity >= 0.95, ``lightly_edited`` at >= 0.5: a few words changed
   or sentences added or dropped. Every changed word breaks five shingles, so an output
   with one edit every ~15 words falls near 0.6.
 - Paraphrases are NOT matched: rewording breaks nearly every shingle. The heuristic
@@ -41,7 +41,7 @@ from corpus_quality.errors import CorpusQualityError
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION, shingle_hashes
 
 VERBATIM_THRESHOLD = 0.95
-LIGHTLY_EDITED_THRESHOLD = 0.6
+LIGHTLY_EDITED_THRESHOLD = 0.5
 # Shorter texts are made of phrases anyone might write ("please contact the service
 # desk"); a match on them says nothing about who wrote the document.
 MIN_MATCH_SHINGLES = 16  # 20 words

@@ -22,6 +22,7 @@ SAFETY_CODES: tuple[str, ...] = (
     "safety.bidi_override",
     "safety.html_hidden_text",
     "safety.html_comment_instructions",
+    "safety.pdf_invisible_text",
     "safety.pii_email",
     "safety.pii_phone",
     "safety.pii_card",
@@ -59,8 +60,14 @@ _INJECTION_RE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|of|my|these)\s+)*"
     r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|system)\s+"
     r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|context|messages?)\b"
+    # "...the previous instructions for dock 4 that were emailed" is a memo about a named thing,
+    # not an attack on a model's instructions.
+    r"(?!\s+(?:for|about|regarding|concerning|on)\s+(?!(?:the\s+)?(?:ai|assistant|model|chatbot|bot|llm)\b)\w"
+    r"|\s+(?:that\s+were\s+|we\s+)?(?:emailed|sent|posted|issued|circulated)\b)"
     r"|\b(?:disregard|ignore|forget|bypass)\s+(?:(?:the|your|all)\s+)?"
     r"(?:system\s+(?:prompt|message)|safety\s+(?:guidelines|rules|filters)|content\s+polic(?:y|ies))\b"
+    r"|\bforget\s+(?:everything|all)\s+(?:(?:that\s+)?you(?:'ve|\s+have)?\s+(?:been\s+told|were\s+told|know|learned)"
+    r"|(?:above|before))\b"
     r"|\b(?:new|updated|real|actual|revised)\s+instructions\s*:"
     # Asking for "the instructions" is ordinary ("print the instructions"); asking for
     # *your* instructions or the system prompt is aimed at a model.
@@ -90,7 +97,8 @@ _DISCUSSION_CUE_RE = re.compile(
     r"prompt[- ]injection|injection attacks?|jailbreak|attackers?\b|adversar|malicious|red[- ]team"
     r"|for example|for instance|e\.g\.|such as|(?:phrases?|strings?|patterns?|text|commands?) like"
     r"|(?:may|might|could|can) (?:say|write|contain|include|embed|hide|insert)"
-    r"|beware|be wary|watch out|never follow|do not follow|detect|filter",
+    r"|beware|be wary|watch out|never follow|do not follow|detect|filter"
+    r"|beispiel|angreifer|schulung|zum beispiel|exemple|attaquant|formation|ejemplo|atacante|formación",
     re.IGNORECASE,
 )
 # The pattern is only tried near these words (see corpus_quality.anchors); each branch above
@@ -450,6 +458,24 @@ def _iban_matches(text: str) -> Iterator[PiiMatch]:
             yield PiiMatch("iban", match.start(), match.start() + shorter.end(), shorter.group(0))
 
 
+def _issuer_length_ok(digits: str) -> bool:
+    """The number's length fits its issuer's range: a 13-digit EAN starting with 5 is no Mastercard."""
+    length, head = len(digits), digits[:6]
+    if digits[0] == "4":
+        return length in (13, 16, 19)  # Visa
+    if "51" <= head[:2] <= "55" or "222100" <= head <= "272099":
+        return length == 16  # Mastercard
+    if head[:2] in ("34", "37"):
+        return length == 15  # American Express
+    if head[:2] in ("36", "38", "39") or "300" <= head[:3] <= "305":
+        return 14 <= length <= 19  # Diners Club
+    if head[:4] == "6011" or head[:2] == "65" or "644" <= head[:3] <= "649" or head[:2] == "62":
+        return 16 <= length <= 19  # Discover, UnionPay
+    if "3528" <= head[:4] <= "3589":
+        return 16 <= length <= 19  # JCB
+    return False
+
+
 def _card_matches(text: str) -> Iterator[PiiMatch]:
     for match in _CARD_RE.finditer(text):
         if not _starts_token(text, match.start(), glue="-"):
@@ -458,12 +484,7 @@ def _card_matches(text: str) -> Iterator[PiiMatch]:
         digits = re.sub(r"\D", "", value)
         # Issuer ranges start 2-6 (Mastercard 2/5, Amex/Diners 3, Visa 4, Discover/UnionPay 6);
         # checking it halves the order numbers that pass Luhn by chance.
-        if (
-            13 <= len(digits) <= 19
-            and digits[0] in "23456"
-            and len(set(digits)) > 1
-            and luhn_valid(digits)
-        ):
+        if _issuer_length_ok(digits) and len(set(digits)) > 1 and luhn_valid(digits):
             yield PiiMatch("card", match.start(), match.end(), value)
 
 
@@ -593,6 +614,44 @@ def _is_html(raw: bytes, mime_type: str | None) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
+# PDF text render mode 3 draws nothing: the text is extracted (and embedded) but no reader sees it.
+_INVISIBLE_RENDER_MODE = 3
+_PDF_PAGES_SCANNED = 200
+
+
+def _pdf_invisible_text(raw: bytes) -> list[str]:
+    """Text shown while the render mode is 3 (invisible), page by page; [] when unreadable."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import ContentStream
+
+    found: list[str] = []
+    try:
+        reader = PdfReader(BytesIO(raw), strict=False)
+        for page in reader.pages[:_PDF_PAGES_SCANNED]:
+            contents = page.get_contents()
+            if contents is None:
+                continue
+            mode = 0
+            saved: list[int] = []
+            for operands, operator in ContentStream(contents, reader).operations:
+                if operator == b"Tr" and operands:
+                    mode = int(operands[0])
+                elif operator == b"q":
+                    saved.append(mode)
+                elif operator == b"Q" and saved:
+                    mode = saved.pop()
+                elif mode == _INVISIBLE_RENDER_MODE and operator in (b"Tj", b"'", b'"') and operands:
+                    found.append(str(operands[-1]))
+                elif mode == _INVISIBLE_RENDER_MODE and operator == b"TJ" and operands:
+                    found.append("".join(str(part) for part in operands[0] if isinstance(part, str)))
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError):
+        return found
+    return [text.strip() for text in found if text.strip()]
+
+
 def scan_safety(text: str, raw: bytes | None = None, mime_type: str | None = None) -> tuple[SafetyFlag, ...]:
     """Return one SafetyFlag per code found in ``text`` (and in ``raw`` HTML when given)."""
     flags: dict[str, SafetyFlag] = {}
@@ -620,6 +679,17 @@ def scan_safety(text: str, raw: bytes | None = None, mime_type: str | None = Non
             injection.extend(hidden_injection)
             injection_places.append("in hidden HTML")
         comment_injection = [hit for comment in comments for hit in _strict_injection_hits(comment)]
+        if comment_injection:
+            # Comments are invisible to a reader but not to a pipeline that feeds raw HTML to a model.
+            injection.extend(comment_injection)
+            injection_places.append("in an HTML comment")
+    invisible_pdf: list[str] = []
+    if raw is not None and raw.startswith(b"%PDF-"):
+        invisible_pdf = _pdf_invisible_text(raw)
+        pdf_injection = [hit for hidden in invisible_pdf for hit in _strict_injection_hits(hidden)]
+        if pdf_injection:
+            injection.extend(pdf_injection)
+            injection_places.append("in invisible PDF text")
 
     injection.extend(tag_injection)
     if injection:
@@ -652,6 +722,11 @@ def scan_safety(text: str, raw: bytes | None = None, mime_type: str | None = Non
             "safety.html_comment_instructions",
             _truncate(f"comment contains “{comment_injection[0]}”"),
             len(comment_injection),
+        )
+
+    if invisible_pdf:
+        flags["safety.pdf_invisible_text"] = SafetyFlag(
+            "safety.pdf_invisible_text", _truncate(f"invisible text: {' '.join(invisible_pdf)}"), len(invisible_pdf)
         )
 
     pii = find_pii(text)

@@ -19,7 +19,7 @@ from corpus_quality.c2pa_evidence import read_c2pa
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.chunking import chunk_document, chunking_config_hash
-from pipelines.discovery import HTML, DiscoveredFile
+from pipelines.discovery import HTML, PDF, DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.parsing import PARSER_ID, ParseError, parse_document
 
@@ -109,7 +109,8 @@ def process_file(
         declared, contract.source_provenance, c2pa=read_c2pa(data, file.mime_type),
         registry_match=registry_match, heuristic=heuristic,
     )
-    flags = scan_safety(parsed.text, data if file.mime_type == HTML else None, file.mime_type)
+    # Raw bytes for the formats where text can hide from a reader (CSS, comments, PDF render mode).
+    flags = scan_safety(parsed.text, data if file.mime_type in (HTML, PDF) else None, file.mime_type)
     safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
     extra_flags: set[str] = set()
     if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():

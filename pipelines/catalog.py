@@ -64,6 +64,7 @@ def search_corpus(
     exclude_labels: tuple[str, ...] = (),
     min_grade: str | None = None,
     as_of: int | None = None,
+    exclude_flags: tuple[str, ...] = (),
 ) -> list[SearchHit]:
     """Nearest chunks to `query`, filtered by governance columns, optionally at an old version."""
     unknown = [label for label in exclude_labels if label not in PROVENANCE_LABELS]
@@ -88,5 +89,6 @@ def search_corpus(
         version = index_tag(as_of)
     vector = embedder.embed([query])[0]
     return ChunkIndex(settings.lancedb_uri).search(
-        vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version
+        vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version,
+        exclude_flags=exclude_flags,
     )

@@ -167,6 +167,7 @@ class ChunkIndex:
         exclude_provenance: Sequence[str] = (),
         allowed_grades: Sequence[str] | None = None,
         version: int | str | None = None,
+        exclude_flags: Sequence[str] = (),
     ) -> list[SearchHit]:
         table = self.table()
         if table is None:
@@ -178,6 +179,9 @@ class ChunkIndex:
             clauses.append(f"NOT ({_in_filter('provenance', exclude_provenance)})")
         if allowed_grades is not None:
             clauses.append(_in_filter("grade", allowed_grades))
+        for flag in exclude_flags:
+            quoted = flag.replace("'", "''")
+            clauses.append(f"NOT array_has_any(safety_flags, ['{quoted}'])")
         query = table.search(vector).distance_type("cosine")
         if clauses:
             query = query.where(" AND ".join(clauses), prefilter=True)

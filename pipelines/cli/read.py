@@ -73,6 +73,10 @@ def search(
     min_grade: Annotated[
         str | None, typer.Option("--min-grade", help="Only chunks of documents graded this or better (A, B, C, F).")
     ] = None,
+    exclude_flag: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-flag", help="Leave out chunks carrying this safety flag, e.g. safety.injection_like (repeatable)."),
+    ] = None,
     as_of: Annotated[
         int | None, typer.Option("--as-of", help="Search index version N as it was (read-only).")
     ] = None,
@@ -83,7 +87,7 @@ def search(
     embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
     hits = search_corpus(
         settings, embedder, query, k=k, exclude_labels=tuple(exclude_label or ()),
-        min_grade=min_grade, as_of=as_of,
+        min_grade=min_grade, as_of=as_of, exclude_flags=tuple(exclude_flag or ()),
     )
     if as_json:
         print_json([h.as_json() for h in hits])

@@ -130,3 +130,18 @@ def test_cli_quarantine_commands(
     assert json.loads(released.stdout)["released_by"] == "carol"
     history = json.loads(runner.invoke(app, ["quarantine", "show", "docs/poisoned.md", "--json"]).stdout)
     assert history["releases"][0]["release_reason"] == "training material"
+
+
+def test_search_can_leave_out_flagged_chunks(project: Path, fake_embedder: FakeEmbedder) -> None:
+    from pipelines.catalog import search_corpus
+
+    write_doc(project / "corpus", "poisoned.md", procedure_text("returns") + INJECTION)
+    write_doc(project / "corpus", "clean.md", procedure_text("returns policy"))
+    settings = load_settings()
+    run_ingestion(settings, fake_embedder)
+    everything = {h.doc_id for h in search_corpus(settings, fake_embedder, "shipment delayed returns", k=10)}
+    assert "docs/poisoned.md" in everything, "the default contract tags injection-like text, it does not block"
+    filtered = search_corpus(
+        settings, fake_embedder, "shipment delayed returns", k=10, exclude_flags=("safety.injection_like",)
+    )
+    assert filtered and "docs/poisoned.md" not in {h.doc_id for h in filtered}

@@ -27,14 +27,14 @@ from contracts import ContractError, DocumentContract, load_contract
 from contracts.data_docs import build_data_docs
 from contracts.enforcement import ContractVerdict, enforce_contract
 from corpus_quality import grade_at_least
+from corpus_quality.near_duplicates import NearDuplicateIndex
+from corpus_quality.registry import SelfOutputRegistry
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.embedding import Embedder, embed_with_progress
 from pipelines.errors import ContractBudgetExceededError, IngestionConflictError, IndexStateError
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
-from corpus_quality.near_duplicates import NearDuplicateIndex
-from corpus_quality.registry import SelfOutputRegistry
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
 

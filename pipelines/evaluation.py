@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from evals import (
     EvalResult,
@@ -43,7 +45,7 @@ from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import EXCLUDED_STATUSES, active_items
 from pipelines.embedding import Embedder
 from pipelines.errors import CorpusgovError
-from pipelines.index import ChunkIndex
+from pipelines.index import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import EvalSetConfig, Settings
 
@@ -140,15 +142,13 @@ def index_snapshot(settings: Settings, version: IndexVersion, previous: IndexVer
     if table is None:
         return IndexSnapshot(version.index_version, {}, (), frozenset())
     table.checkout(version.lance_version)
-    rows = table.to_arrow().select(["chunk_id", "doc_id", "ordinal", "text", "content_hash"]).to_pylist()
+    rows = read_columns(table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash"]).to_pylist()
     rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
     current = {r["chunk_id"] for r in rows}
     if previous is None:
         added = frozenset(current)
     else:
-        table.checkout(previous.lance_version)
-        before = set(table.to_arrow().column("chunk_id").to_pylist())
-        added = frozenset(current - before)
+        added = frozenset(current - _chunk_ids_at(settings, previous))
     return IndexSnapshot(
         index_version=version.index_version,
         doc_hashes={r["doc_id"]: r["content_hash"] for r in rows},
@@ -405,15 +405,24 @@ def _reusable_rows(
     return kept
 
 
+def _chunk_ids_at(settings: Settings, version: IndexVersion) -> frozenset[str]:
+    return _chunk_ids_of(settings.lancedb_uri, version.lance_version)
+
+
+@lru_cache(maxsize=16)
+def _chunk_ids_of(uri: str, lance_version: int) -> frozenset[str]:
+    """A LanceDB version never changes once written: its chunk ids can be cached."""
+    table = ChunkIndex(uri).table()
+    if table is None:
+        return frozenset()
+    table.checkout(lance_version)
+    return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
+
+
 def _removed_chunks(settings: Settings, previous: IndexVersion | None, snapshot: IndexSnapshot) -> frozenset[str]:
     if previous is None:
         return frozenset()
-    table = ChunkIndex(settings.lancedb_uri).table()
-    if table is None:
-        return frozenset()
-    table.checkout(previous.lance_version)
-    before = set(table.to_arrow().column("chunk_id").to_pylist())
-    return frozenset(before - {c.chunk_id for c in snapshot.chunks})
+    return _chunk_ids_at(settings, previous) - {c.chunk_id for c in snapshot.chunks}
 
 
 def question_vectors(ledger: Ledger, embedder: Embedder, questions: Sequence[str]) -> dict[str, np.ndarray]:
@@ -546,12 +555,21 @@ def _store_version(
                  version.index_version, now, json.dumps(log), changed_share(version),
                  len(version.resolutions), active],
             )
-            con.executemany(
-                "INSERT INTO eval_item_resolutions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[version.version_hash, r.item_id, splits[r.item_id], r.status, list(r.gold_chunk_ids),
-                  list(r.contested_by), r.detail, contaminated.get(r.item_id, [])]
-                 for r in version.resolutions.values()],
-            )
+            resolutions = list(version.resolutions.values())
+            # One set-based insert: row-by-row inserts cost more than the resolution itself.
+            con.register("new_resolutions", pa.table({
+                "version_hash": [version.version_hash] * len(resolutions),
+                "item_id": [r.item_id for r in resolutions],
+                "split": [splits[r.item_id] for r in resolutions],
+                "status": [r.status for r in resolutions],
+                "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
+                "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
+                "detail": pa.array([r.detail for r in resolutions], pa.string()),
+                "contaminated_by": pa.array(
+                    [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
+                ),
+            }))
+            con.execute("INSERT INTO eval_item_resolutions SELECT * FROM new_resolutions")
             con.execute("COMMIT")
     return StoredVersion(eval_set.name, number, version.version_hash, eval_set.content_hash,
                          version.index_version, now, log, changed_share(version),

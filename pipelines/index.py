@@ -96,10 +96,12 @@ class ChunkIndex:
         table = self.table()
         if table is None or not chunk_ids:
             return {}
+        if len(chunk_ids) <= _FILTER_PUSHDOWN_MAX_IDS:
+            # A few ids (a re-version's added chunks): let LanceDB filter, don't read every vector.
+            data = read_columns(table, ["chunk_id", "vector"], _in_filter("chunk_id", chunk_ids))
+        else:
+            data = read_columns(table, ["chunk_id", "vector"])
         wanted = pa.array(list(chunk_ids), pa.string())
-        # A plain scan filtered in Arrow: cheap beside embedding (15k x 384 floats is 23 MB), and
-        # it needs no pylance, which LanceDB's to_lance() would.
-        data = table.to_arrow().select(["chunk_id", "vector"])
         hits = data.filter(pc.is_in(data.column("chunk_id"), value_set=wanted))
         if hits.num_rows == 0:
             return {}
@@ -196,6 +198,20 @@ def _hit(row: dict[str, Any]) -> SearchHit:
         text=row["text"], grade=row["grade"], provenance=row["provenance"],
         safety_flags=tuple(row["safety_flags"] or ()),
     )
+
+
+_FILTER_PUSHDOWN_MAX_IDS = 2000
+
+
+def read_columns(table: Any, columns: list[str], where: str | None = None) -> pa.Table:
+    """Only these columns of the (checked-out) table, optionally filtered, as Arrow.
+
+    A projected scan: reading ids or texts must not drag every vector along.
+    """
+    query = table.search().select(columns)
+    if where is not None:
+        query = query.where(where)
+    return query.limit(max(1, int(table.count_rows()))).to_arrow()
 
 
 def _in_filter(column: str, values: Sequence[str]) -> str:

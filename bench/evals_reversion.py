@@ -10,7 +10,7 @@ HTML if installed, else the shipped examples):
    re-baseline that follow.
 Prints both times and their ratio (target <= 10%), and how many items were re-scored vs reused.
 
-    python bench/evals.py [--corpus DIR] [--limit N] [--items N]
+    python bench/evals_reversion.py [--corpus DIR] [--limit N] [--items N]
 """
 
 import argparse

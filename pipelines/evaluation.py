@@ -747,10 +747,9 @@ def amplification(settings: Settings, result: StoredResult) -> Amplification:
         return Amplification(result.index_version, 0.0, 0.0)
     version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[result.index_version]
     table.checkout(version.lance_version)
+    data = read_columns(table, ["chunk_id", "provenance"])
     labels = dict(zip(
-        table.to_arrow().column("chunk_id").to_pylist(),
-        table.to_arrow().column("provenance").to_pylist(),
-        strict=True,
+        data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True
     ))
     retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row["retrieved"]]
     ai = "ai_generated"

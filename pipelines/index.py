@@ -89,7 +89,7 @@ class ChunkIndex:
         table = self.table()
         if table is None:
             return set()
-        return set(table.to_arrow().column("chunk_id").to_pylist())
+        return set(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Existing vectors by chunk id: an unchanged chunk is never embedded twice."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from corpus_quality.registry import RegisteredOutput, SelfOutputRegistry, load_outputs_jsonl
 from pipelines.errors import CorpusgovError
-from pipelines.index import ChunkIndex
+from pipelines.index import ChunkIndex, read_columns
 from pipelines.ingestion import writer_lock
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
@@ -56,7 +56,7 @@ def indexed_texts(settings: Settings) -> dict[str, str]:
     table = ChunkIndex(settings.lancedb_uri).table()
     if table is None:
         return {}
-    rows = table.to_arrow().select(["doc_id", "ordinal", "text"]).to_pylist()
+    rows = read_columns(table, ["doc_id", "ordinal", "text"]).to_pylist()
     rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
     texts: dict[str, list[str]] = {}
     for row in rows:

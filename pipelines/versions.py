@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipelines.errors import CorpusgovError
-from pipelines.index import ChunkIndex, index_tag
+from pipelines.index import ChunkIndex, index_tag, read_columns
 from pipelines.ingestion import writer_lock
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
@@ -59,7 +59,7 @@ def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[s
     if table is None:
         return {}
     table.checkout(version.lance_version)
-    data = table.to_arrow().select(["doc_id", "chunk_id", "content_hash"]).to_pylist()
+    data = read_columns(table, ["doc_id", "chunk_id", "content_hash"]).to_pylist()
     chunks: dict[str, set[str]] = {}
     hashes: dict[str, str] = {}
     for row in data:
@@ -101,7 +101,9 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
         table.restore(target.lance_version)
         new_number = latest.index_version + 1
         table.tags.create(index_tag(new_number), int(table.version))
-        rows = table.to_arrow().select(["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"])
+        rows = read_columns(
+            table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"]
+        )
         version = IndexVersion(
             index_version=new_number,
             lance_version=int(table.version),

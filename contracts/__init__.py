@@ -6,7 +6,7 @@ Great Expectations (seconds to import) and most callers only need the loaded con
 
 from pathlib import Path
 
-from contracts.document_contract import ChunkingPolicy, ContractProblem, DocumentContract
+from contracts.document_contract import ChunkingPolicy, ContractProblem, DocumentContract, FileLimits
 from contracts.errors import (
     ContractError,
     ContractSchemaError,
@@ -30,6 +30,7 @@ __all__ = [
     "ContractSyntaxError",
     "DocumentContract",
     "DocumentFrameError",
+    "FileLimits",
     "lint_contract",
     "lint_contract_set",
     "load_contract",

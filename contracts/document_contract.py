@@ -18,6 +18,23 @@ class ChunkingPolicy:
 
 
 @dataclass(frozen=True)
+class FileLimits:
+    """The most work one file may cost (customProperties `limits`). A file over a limit is a
+    rejected document (`discover.too_large`, `parse.limit_exceeded`), never a failed run.
+
+    The defaults admit any ordinary enterprise document: a 500-page PDF parses in under a minute
+    here, and Office XML compresses about 10:1.
+    """
+
+    max_file_bytes: int = 64 * 1024 * 1024  # maxFileBytes: bytes on disk, checked before reading
+    max_unpacked_bytes: int = 256 * 1024 * 1024  # maxUnpackedBytes: a DOCX's zip members, unpacked
+    max_compression_ratio: float = 100.0  # maxCompressionRatio: per zip member over 1 MiB
+    max_text_chars: int = 10_000_000  # maxTextChars: text extracted from one file
+    max_parse_seconds: float = 120.0  # maxParseSeconds: wall clock to parse one file
+    max_parse_memory_bytes: int = 2 * 1024 * 1024 * 1024  # maxParseMemoryBytes: parser's memory
+
+
+@dataclass(frozen=True)
 class DocumentContract:
     """One source's document contract.
 
@@ -49,6 +66,7 @@ class DocumentContract:
     pii_policy: str = "allow"
     source_provenance: str | None = None
     chunking: ChunkingPolicy = ChunkingPolicy()
+    limits: FileLimits = FileLimits()
     embedding_model: str | None = None
     embedding_dimensions: int | None = None
     max_violation_rate: float = 1.0

@@ -36,6 +36,7 @@ from contracts.document_contract import (
     ChunkingPolicy,
     ContractProblem,
     DocumentContract,
+    FileLimits,
 )
 from contracts.errors import (
     ContractError,
@@ -62,6 +63,15 @@ _CHUNKING_KEYS = {
     "newAfterNChars": "new_after_n_chars",
     "combineTextUnderNChars": "combine_text_under_n_chars",
 }
+_LIMIT_KEYS = {
+    "maxFileBytes": "max_file_bytes",
+    "maxUnpackedBytes": "max_unpacked_bytes",
+    "maxCompressionRatio": "max_compression_ratio",
+    "maxTextChars": "max_text_chars",
+    "maxParseSeconds": "max_parse_seconds",
+    "maxParseMemoryBytes": "max_parse_memory_bytes",
+}
+_FRACTIONAL_LIMITS = frozenset({"maxCompressionRatio", "maxParseSeconds"})
 # What a source may declare for all its documents (corpus_quality's labels, less "unknown").
 DECLARABLE_PROVENANCE = ("human", "ai_assisted", "ai_generated")
 _CUSTOM_PROPERTIES = (
@@ -72,6 +82,7 @@ _CUSTOM_PROPERTIES = (
     "declaredProvenance",
     "maxViolationRate",
     "chunking",
+    "limits",
     "severity",
     "maxAge",
     "noDuplicateContent",
@@ -533,6 +544,10 @@ class _ContractReader:
                 chunking = self._chunking(field, value)
                 if chunking is not None:
                     settings["chunking"] = chunking
+            elif name == "limits":
+                limits = self._limits(field, value)
+                if limits is not None:
+                    settings["limits"] = limits
             elif name == "maxAge":
                 settings["max_age"] = self._duration(field, value)
             elif name == "noDuplicateContent":
@@ -566,6 +581,31 @@ class _ContractReader:
             return value
         self.problem(field, f"{value!r} is not a {what} corpusgov knows", f"Use one of: {', '.join(allowed)}")
         return None
+
+    def _limits(self, field: str, value: Any) -> FileLimits | None:
+        if not isinstance(value, dict):
+            self.problem(field, f"{_short(repr(value))} is not a mapping",
+                         f"Write a mapping with any of {', '.join(_LIMIT_KEYS)}")
+            return None
+        ok = True
+        for key in sorted(set(value) - set(_LIMIT_KEYS)):
+            self.problem(f"{field}.{key}", f"unknown limit {key!r}", f"Use {', '.join(_LIMIT_KEYS)}")
+            ok = False
+        arguments: dict[str, float] = {}
+        for key, attribute in _LIMIT_KEYS.items():
+            if key not in value:
+                continue
+            number = value[key]
+            whole = isinstance(number, int) and not isinstance(number, bool)
+            fractional = key in _FRACTIONAL_LIMITS and isinstance(number, float) and math.isfinite(number)
+            if not (whole or fractional) or number <= 0:
+                kind = "positive number" if key in _FRACTIONAL_LIMITS else "positive whole number"
+                self.problem(f"{field}.{key}", f"{number!r} is not a {kind}",
+                             "Write e.g. maxFileBytes: 67108864 (64 MiB) or maxParseSeconds: 60")
+                ok = False
+                continue
+            arguments[attribute] = number
+        return FileLimits(**arguments) if ok else None  # type: ignore[arg-type]
 
     def _chunking(self, field: str, value: Any) -> ChunkingPolicy | None:
         if not isinstance(value, dict):

@@ -5,8 +5,8 @@ from typing import Any
 from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder
 from pipelines.errors import CorpusgovError
-from pipelines.index import GRADES, ChunkIndex, SearchHit, index_tag
-from pipelines.ledger import Ledger
+from pipelines.index import GRADES, ChunkIndex, SearchHit
+from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 
 PROVENANCE_LABELS = ("human", "ai_assisted", "ai_generated", "unknown")
@@ -79,14 +79,14 @@ def search_corpus(
     latest = ledger.latest_index_version()
     if latest is None:
         raise CorpusgovError("The index is empty. Run `corpusgov ingest` first.")
-    version: str | None = None
+    version: IndexVersion | None = None
     if as_of is not None:
-        if not any(v.index_version == as_of for v in ledger.index_versions()):
+        version = next((v for v in ledger.index_versions() if v.index_version == as_of), None)
+        if version is None:
             raise CorpusgovError(
                 f"There is no index version {as_of}; the latest is {latest.index_version}. "
                 "See `corpusgov status`."
             )
-        version = index_tag(as_of)
     vector = embedder.embed([query])[0]
     return ChunkIndex(settings.lancedb_uri).search(
         vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version,

@@ -106,6 +106,13 @@ def _is_docx(data: bytes) -> bool:
         return False
 
 
+def _read_at_most(path: Path, limit: int | None) -> bytes | None:
+    """The file's bytes, or None when it holds more than `limit` (it may grow after stat)."""
+    with path.open("rb") as handle:
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    return None if limit is not None and len(data) > limit else data
+
+
 def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
@@ -126,25 +133,43 @@ def _candidate_paths(source: SourceConfig) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
-def discover_source(source: SourceConfig) -> Iterator[tuple[DiscoveredFile, bytes | None]]:
-    """Yield every file of `source` with its bytes (None when rejected). Hidden files are skipped."""
+def discover_source(
+    source: SourceConfig, max_file_bytes: int | None = None
+) -> Iterator[tuple[DiscoveredFile, bytes | None]]:
+    """Yield every file of `source` with its bytes (None when rejected). Hidden files are skipped.
+
+    A file larger than `max_file_bytes` is rejected from its size alone, without being read.
+    """
     root = source.root.resolve()
     for candidate in _candidate_paths(source):
         relative = Path(os.path.relpath(candidate, root))
         if _is_hidden(relative):
             continue
         if candidate.is_dir() and (
-            not candidate.is_symlink() or candidate.resolve().is_relative_to(root)
+            not candidate.is_symlink() or _resolves_inside(candidate, root)
         ):
             # A symlinked folder inside the root: its files are discovered by their real path.
             continue
-        yield _read_candidate(source, root, candidate, relative)
+        yield _read_candidate(source, root, candidate, relative, max_file_bytes)
+
+
+def _resolves_inside(candidate: Path, root: Path) -> bool:
+    try:
+        return candidate.resolve().is_relative_to(root)
+    except (RuntimeError, OSError):
+        return False
+
+
+def printable_relative_path(relative: Path) -> str:
+    """The path as text that any store can hold: bytes that are not UTF-8 (a name written on
+    another system) are shown as \\xNN escapes, the same on every run."""
+    return os.fsencode(relative.as_posix()).decode("utf-8", errors="backslashreplace")
 
 
 def _read_candidate(
-    source: SourceConfig, root: Path, candidate: Path, relative: Path
+    source: SourceConfig, root: Path, candidate: Path, relative: Path, max_file_bytes: int | None
 ) -> tuple[DiscoveredFile, bytes | None]:
-    rel = relative.as_posix()
+    rel = printable_relative_path(relative)
     doc_id = f"{source.name}/{rel}"
 
     def rejected(code: str, detail: str, size: int = 0) -> tuple[DiscoveredFile, None]:
@@ -153,8 +178,17 @@ def _read_candidate(
             None,
         )
 
+    if rel != relative.as_posix():
+        return rejected(
+            "discover.invalid_file_name",
+            "the file name is not valid UTF-8; rename the file so its name can be stored and shown",
+        )
     if candidate.is_symlink():
-        target = candidate.resolve()
+        try:
+            target = candidate.resolve()
+        except (RuntimeError, OSError):
+            # Path.resolve raises RuntimeError("Symlink loop ...") on Python 3.11, OSError ELOOP later.
+            return rejected("discover.symlink_loop", "a symlink loop: the link never reaches a file")
         if not target.is_relative_to(root):
             return rejected(
                 "discover.symlink_outside_source",
@@ -168,10 +202,22 @@ def _read_candidate(
         return rejected("discover.not_a_regular_file", "not a regular file")
     if info.st_size == 0:
         return rejected("discover.empty_file", "the file has zero bytes")
+    if max_file_bytes is not None and info.st_size > max_file_bytes:
+        return rejected(
+            "discover.too_large",
+            f"{info.st_size:,} bytes, over {max_file_bytes:,} (limits.maxFileBytes in the contract)",
+            info.st_size,
+        )
     try:
-        data = candidate.read_bytes()
+        data = _read_at_most(candidate, max_file_bytes)
     except OSError as err:
         return rejected("discover.unreadable", f"cannot read: {err.strerror}", info.st_size)
+    if data is None:
+        return rejected(
+            "discover.too_large",
+            f"grew past {max_file_bytes:,} bytes while being read (limits.maxFileBytes in the contract)",
+            info.st_size,
+        )
     content_hash = hashlib.sha256(data).hexdigest()
     mime_type = sniff_mime_type(data, candidate.name)
     if mime_type is None:

@@ -44,7 +44,7 @@ from evals.comparison import Comparison, Decomposition
 from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import EXCLUDED_STATUSES, active_items
 from pipelines.embedding import Embedder
-from pipelines.errors import CorpusgovError
+from pipelines.errors import CorpusgovError, IndexVersionUnavailableError
 from pipelines.index import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import EvalSetConfig, Settings
@@ -138,17 +138,20 @@ class Reversion:
 
 def index_snapshot(settings: Settings, version: IndexVersion, previous: IndexVersion | None) -> IndexSnapshot:
     """What the index held at `version`, and which chunks entered since `previous`."""
-    table = ChunkIndex(settings.lancedb_uri).table()
+    table = ChunkIndex(settings.lancedb_uri).table_at(version)
     if table is None:
         return IndexSnapshot(version.index_version, {}, (), frozenset())
-    table.checkout(version.lance_version)
     rows = read_columns(table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash"]).to_pylist()
     rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
     current = {r["chunk_id"] for r in rows}
-    if previous is None:
-        added = frozenset(current)
-    else:
-        added = frozenset(current - _chunk_ids_at(settings, previous))
+    added = frozenset(current)
+    if previous is not None:
+        try:
+            added = frozenset(current - _chunk_ids_at(settings, previous))
+        except IndexVersionUnavailableError:
+            # The previous version was cleaned up or rebuilt away: every chunk counts as new,
+            # which costs a full re-resolution, never a wrong one.
+            pass
     return IndexSnapshot(
         index_version=version.index_version,
         doc_hashes={r["doc_id"]: r["content_hash"] for r in rows},
@@ -329,7 +332,7 @@ def run_baseline(
     vectors = question_vectors(ledger, embedder, [item.question for item in items])
     reusable = _reusable_rows(reuse, version, items, vectors, snapshot, removed_chunk_ids, settings, k)
     to_score = [item for item in items if item.id not in reusable]
-    search = ChunkIndex(settings.lancedb_uri).searcher(index_version.lance_version)
+    search = ChunkIndex(settings.lancedb_uri).searcher(index_version)
     retrieved: dict[str, list[RetrievedChunk]] = {}
 
     def retrieve(question: str, top_k: int) -> list[RetrievedChunk]:
@@ -406,16 +409,16 @@ def _reusable_rows(
 
 
 def _chunk_ids_at(settings: Settings, version: IndexVersion) -> frozenset[str]:
-    return _chunk_ids_of(settings.lancedb_uri, version.lance_version)
+    return _chunk_ids_of(settings.lancedb_uri, version.index_version, version.lance_version, version.tag)
 
 
 @lru_cache(maxsize=16)
-def _chunk_ids_of(uri: str, lance_version: int) -> frozenset[str]:
-    """A LanceDB version never changes once written: its chunk ids can be cached."""
-    table = ChunkIndex(uri).table()
+def _chunk_ids_of(uri: str, number: int, lance_version: int, tag: str) -> frozenset[str]:
+    """An index version never changes once written: its chunk ids can be cached. Keyed by index
+    version number too: a rebuilt table reuses LanceDB version numbers for other rows."""
+    table = ChunkIndex(uri).table_ref(number, lance_version, tag)
     if table is None:
         return frozenset()
-    table.checkout(lance_version)
     return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
 
 
@@ -499,7 +502,7 @@ def decompose_results(
     k = before.k
     items = [i for i in eval_set.items if i.split == DEV and not kept[i.id].excluded]
     vectors = question_vectors(ledger, embedder, [i.question for i in items])
-    search = ChunkIndex(settings.lancedb_uri).searcher(old_index.lance_version)
+    search = ChunkIndex(settings.lancedb_uri).searcher(old_index)
     texts = {c.chunk_id: c.text for c in old_snapshot.chunks}
     report = evaluate_retrieval(
         items, mixed.resolutions,
@@ -742,11 +745,10 @@ class Amplification:
 
 
 def amplification(settings: Settings, result: StoredResult) -> Amplification:
-    table = ChunkIndex(settings.lancedb_uri).table()
+    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[result.index_version]
+    table = ChunkIndex(settings.lancedb_uri).table_at(version)
     if table is None:
         return Amplification(result.index_version, 0.0, 0.0)
-    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[result.index_version]
-    table.checkout(version.lance_version)
     data = read_columns(table, ["chunk_id", "provenance"])
     labels = dict(zip(
         data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True

@@ -12,7 +12,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import IndexStateError
+from pipelines.errors import (
+    IndexDamagedError,
+    IndexStateError,
+    IndexVersionUnavailableError,
+    StorageError,
+    first_line,
+)
+from pipelines.ledger import IndexVersion
 
 TABLE_NAME = "chunks"
 GRADES = ("A", "B", "C", "F")
@@ -81,6 +88,38 @@ class ChunkIndex:
             return None
         return self.db.open_table(TABLE_NAME)
 
+    def table_at(self, version: IndexVersion | None = None) -> Any | None:
+        """The table as index version `version` left it (None: the latest), read-only.
+
+        An index version is read through its tag: `index cleanup` deletes the tags of the versions
+        it removes, and a `doctor --repair` rebuild starts a new table whose LanceDB version
+        numbers mean other rows, so a version number alone could silently read the wrong data.
+        The latest version is also readable before its tag is set (step 7 of the commit protocol).
+        """
+        if version is None:
+            return self.table()
+        return self.table_ref(version.index_version, version.lance_version, version.tag)
+
+    def table_ref(self, number: int, lance_version: int, tag: str) -> Any | None:
+        """`table_at` for an index version given by its number, LanceDB version and tag."""
+        table = self.table()
+        if table is None:
+            return None
+        tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
+        if tags.get(tag) == lance_version:
+            table.checkout(lance_version)
+            return table
+        untagged_latest = int(table.version) == lance_version and lance_version not in {
+            v for name, v in tags.items() if name.startswith("index-v")
+        }
+        if untagged_latest:
+            return table
+        raise IndexVersionUnavailableError(
+            f"Index version {number} can no longer be read: its data was removed "
+            "by `corpusgov index cleanup` or replaced by a `corpusgov doctor --repair` rebuild. "
+            "See `corpusgov index versions`."
+        )
+
     def version(self) -> int | None:
         table = self.table()
         return None if table is None else int(table.version)
@@ -110,15 +149,17 @@ class ChunkIndex:
         ).reshape(hits.num_rows, -1)
         return dict(zip(hits.column("chunk_id").to_pylist(), vectors, strict=True))
 
-    def commit(self, rows: pa.Table, replaced_doc_ids: Sequence[str], tag: str) -> int:
+    def write(self, rows: pa.Table, replaced_doc_ids: Sequence[str]) -> int:
         """Write `rows` and drop every other chunk of `replaced_doc_ids`, as ONE table version.
 
-        Returns the new LanceDB version, tagged `tag`.
+        Returns the new LanceDB version. Step 5 of the commit protocol: the caller holds the
+        ledger's write connection and tags the version once the ledger has committed it.
         """
-        table = self.table()
-        if table is None:
-            table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
-        else:
+        try:
+            table = self.table()
+            if table is None:
+                table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
+                return int(table.version)
             existing = table.schema.field("vector").type
             if existing != rows.schema.field("vector").type:
                 raise IndexStateError(
@@ -134,30 +175,31 @@ class ChunkIndex:
             if replaced_doc_ids:
                 merge = merge.when_not_matched_by_source_delete(_in_filter("doc_id", replaced_doc_ids))
             merge.execute(rows)
-        version = int(table.version)
-        table.tags.create(tag, version)
-        return version
+            return int(table.version)
+        except (OSError, RuntimeError) as err:
+            if "No space left on device" in str(err):
+                raise StorageError(
+                    f"The disk holding the index {self.uri} is full. Free space and run the "
+                    "command again: nothing of this run was committed, and the next run removes "
+                    "what this one started to write."
+                ) from err
+            raise
 
-    def count_rows(self, version: int | str | None = None) -> int:
+    def count_rows(self) -> int:
         table = self.table()
-        if table is None:
-            return 0
-        if version is not None:
-            table.checkout(version)
-        return int(table.count_rows())
+        return 0 if table is None else int(table.count_rows())
 
-    def searcher(self, version: int | str | None = None) -> Callable[[np.ndarray, int], list[SearchHit]]:
+    def searcher(self, version: IndexVersion | None = None) -> Callable[[np.ndarray, int], list[SearchHit]]:
         """A search function bound to one opened (and, if asked, checked-out) table: for many
         queries against the same version, as an eval run makes."""
-        table = self.table()
+        table = self.table_at(version)
         if table is None:
             return lambda _vector, _k: []
-        if version is not None:
-            table.checkout(version)
         columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
 
         def search(vector: np.ndarray, k: int) -> list[SearchHit]:
-            rows = table.search(vector).distance_type("cosine").select(columns).limit(k).to_list()
+            rows = _read(self.uri, lambda: table.search(vector).distance_type("cosine")
+                         .select(columns).limit(k).to_list())
             return [_hit(r) for r in rows]
 
         return search
@@ -168,14 +210,12 @@ class ChunkIndex:
         k: int,
         exclude_provenance: Sequence[str] = (),
         allowed_grades: Sequence[str] | None = None,
-        version: int | str | None = None,
+        version: IndexVersion | None = None,
         exclude_flags: Sequence[str] = (),
     ) -> list[SearchHit]:
-        table = self.table()
+        table = self.table_at(version)
         if table is None:
             return []
-        if version is not None:
-            table.checkout(version)
         clauses: list[str] = []
         if exclude_provenance:
             clauses.append(f"NOT ({_in_filter('provenance', exclude_provenance)})")
@@ -188,8 +228,19 @@ class ChunkIndex:
         if clauses:
             query = query.where(" AND ".join(clauses), prefilter=True)
         columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
-        rows = query.select(columns).limit(k).to_list()
+        rows = _read(self.uri, lambda: query.select(columns).limit(k).to_list())
         return [_hit(r) for r in rows]
+
+
+def _read(uri: str, query: Callable[[], Any]) -> Any:
+    """Run a read; a table with files missing answers with one actionable error, not a trace."""
+    try:
+        return query()
+    except (OSError, RuntimeError) as err:
+        raise IndexDamagedError(
+            f"The index at {uri} cannot be read ({first_line(err)}). Run `corpusgov doctor` to see what is "
+            "wrong and `corpusgov doctor --repair` to rebuild it from the sources."
+        ) from err
 
 
 def _hit(row: dict[str, Any]) -> SearchHit:

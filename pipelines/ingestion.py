@@ -9,10 +9,10 @@ The CLI runs both with `run_ingestion`; the Dagster assets run one each. Same co
 """
 
 import hashlib
+import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from filelock import FileLock, Timeout
 
 from contracts import ContractError, DocumentContract, load_contract
 from contracts.data_docs import build_data_docs
@@ -29,14 +28,23 @@ from contracts.enforcement import ContractVerdict, enforce_contract
 from corpus_quality import grade_at_least
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
+from pipelines.commit_protocol import (
+    recover_index,
+    tag_index_version,
+    undo_interrupted_write,
+    writer_lock,
+)
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.embedding import Embedder, embed_with_progress
 from pipelines.errors import ContractBudgetExceededError, IngestionConflictError, IndexStateError
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
+from pipelines.stop_points import stop_point
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
+
+logger = logging.getLogger(__name__)
 
 # (stage, done, total): the CLI draws a progress bar from it, Dagster logs it.
 ProgressReporter = Callable[[str, int, int], None]
@@ -130,24 +138,6 @@ class IngestionReport:
         }
 
 
-@contextmanager
-def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]:
-    """One writer at a time for LanceDB and DuckDB (the Dagster run queue serialises runs too)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(settings.writer_lock_path))
-    try:
-        lock.acquire(timeout=wait_seconds)
-    except Timeout as err:
-        raise IngestionConflictError(
-            f"Another ingestion is writing to {settings.data_dir} (lock {settings.writer_lock_path}). "
-            "Wait for it to finish, then retry."
-        ) from err
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def selected_sources(settings: Settings, source_names: list[str] | None) -> list[SourceConfig]:
     if not source_names:
         return list(settings.sources)
@@ -194,7 +184,7 @@ def prepare_ingestion(
         source_known = {d: doc for d, doc in known.items() if doc.source == source.name}
         seen: set[str] = set()
         processed: list[DocumentOutcome] = []
-        for file, data in discover_source(source):
+        for file, data in discover_source(source, contract.limits.max_file_bytes):
             discovered += 1
             seen.add(file.doc_id)
             if _is_unchanged(source_known.get(file.doc_id), file.content_hash, config_hash, file.rejection):
@@ -265,6 +255,7 @@ def commit_ingestion(
             f"Index not updated: contract error budget exceeded ({over}). Fix the documents or "
             "the contract, then ingest again."
         )
+    recover_index(settings)
     index = ChunkIndex(settings.lancedb_uri)
     latest = ledger.latest_index_version()
     if (latest.index_version if latest else None) != prepared.base_index_version:
@@ -272,7 +263,6 @@ def commit_ingestion(
             f"The index moved to version {latest.index_version if latest else None} after this run "
             f"was prepared on {prepared.base_index_version}. Prepare the run again."
         )
-    _recover_interrupted_commit(index, latest)
     known = ledger.documents()
     outcomes = prepared.outcomes
     was_indexed = {
@@ -280,8 +270,8 @@ def commit_ingestion(
         if (prev := known.get(o.doc_id)) is not None and prev.state is DocumentState.INDEXED
     }
     now_indexed = [o for o in outcomes if o.state is DocumentState.INDEXED]
-    index_version: IndexVersion | None = None
-    embedded = reused = 0
+    rows: pa.Table | None = None
+    embedded = reused = chunks_added = chunks_removed = 0
     if now_indexed or was_indexed:
         chunks = [c for o in now_indexed for c in o.chunks]
         new_ids = {c.chunk_id for c in chunks}
@@ -294,35 +284,70 @@ def commit_ingestion(
         by_id.update({c.chunk_id: v for c, v in zip(to_embed, vectors, strict=True)})
         embedded, reused = len(to_embed), len(chunks) - len(to_embed)
         rows = _chunk_rows(now_indexed, by_id, embedder.dimensions)
-        number = (latest.index_version if latest else 0) + 1
-        lance_version = index.commit(rows, sorted(was_indexed), index_tag(number))
-        index_version = _manifest(
-            number, lance_version, prepared, known, was_indexed,
-            chunks_added=len(new_ids - previous_ids),
-            chunks_removed=len(previous_ids - new_ids),
-            total_chunks=index.count_rows(),
-        )
-    counts = _state_counts_after(known, outcomes)
-    ledger.commit(
-        LedgerCommit(
-            run_id=prepared.run_id,
-            started_at=prepared.started_at,
-            sources=prepared.sources,
-            outcomes=outcomes,
-            index_version=index_version,
-            summary={
-                **_run_summary(prepared),
-                "blocked": False,
-                "chunks_embedded": embedded,
-                "chunks_reused": reused,
-            },
-        )
+        chunks_added, chunks_removed = len(new_ids - previous_ids), len(previous_ids - new_ids)
+    summary = {**_run_summary(prepared), "blocked": False, "chunks_embedded": embedded,
+               "chunks_reused": reused}
+    index_version = _write_run(
+        settings, ledger, index, prepared, latest, rows, was_indexed, known,
+        chunks_added, chunks_removed, summary,
     )
+    counts = _state_counts_after(known, outcomes)
     return IngestionReport(
         run_id=prepared.run_id, index_version=index_version, discovered=prepared.discovered,
         unchanged=prepared.unchanged, outcomes=outcomes, chunks_embedded=embedded,
         chunks_reused=reused, contract_checks=prepared.contract_checks, state_counts=counts,
     )
+
+
+def _write_run(
+    settings: Settings,
+    ledger: Ledger,
+    index: ChunkIndex,
+    prepared: PreparedIngestion,
+    latest: IndexVersion | None,
+    rows: pa.Table | None,
+    was_indexed: set[str],
+    known: dict[str, LedgerDocument],
+    chunks_added: int,
+    chunks_removed: int,
+    summary: dict[str, Any],
+) -> IndexVersion | None:
+    """Steps 4-7 of the commit protocol (pipelines/commit_protocol.py) for one run."""
+    index_version: IndexVersion | None = None
+    touched_index = False
+    try:
+        with ledger.writer() as writer:
+            stop_point("commit.before_intent")
+            if rows is not None:
+                writer.record_intent(
+                    prepared.run_id, "ingestion", latest.lance_version if latest else None
+                )
+                stop_point("commit.after_intent")
+                touched_index = True
+                lance_version = index.write(rows, sorted(was_indexed))
+                stop_point("commit.after_index_write")
+                number = (latest.index_version if latest else 0) + 1
+                index_version = _manifest(
+                    number, lance_version, prepared, known, was_indexed,
+                    chunks_added=chunks_added, chunks_removed=chunks_removed,
+                    total_chunks=index.count_rows(),
+                )
+            writer.commit(
+                LedgerCommit(
+                    run_id=prepared.run_id, started_at=prepared.started_at,
+                    sources=prepared.sources, outcomes=prepared.outcomes,
+                    index_version=index_version, summary=summary,
+                )
+            )
+    except BaseException:
+        if touched_index:
+            # Leave nothing half-written: LanceDB goes back to where the ledger is.
+            undo_interrupted_write(settings)
+        raise
+    stop_point("commit.after_ledger_commit")
+    if index_version is not None:
+        tag_index_version(settings, index_version)
+    return index_version
 
 
 def run_ingestion(
@@ -333,8 +358,18 @@ def run_ingestion(
 ) -> IngestionReport:
     """Prepare and commit under the writer lock: what `corpusgov ingest` does."""
     with writer_lock(settings):
-        prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress)
-        return commit_ingestion(settings, prepared, embedder, on_progress)
+        return ingest_holding_lock(settings, embedder, source_names, on_progress)
+
+
+def ingest_holding_lock(
+    settings: Settings,
+    embedder: Embedder,
+    source_names: list[str] | None = None,
+    on_progress: ProgressReporter | None = None,
+) -> IngestionReport:
+    """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`)."""
+    prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress)
+    return commit_ingestion(settings, prepared, embedder, on_progress)
 
 
 def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
@@ -548,14 +583,6 @@ def _removed_outcome(doc: LedgerDocument, config_hash: str, contract: DocumentCo
         size=0, config_hash=config_hash, contract_id=contract.id,
         contract_version=contract.version, detail="the file is no longer in the source",
     )
-
-
-def _recover_interrupted_commit(index: ChunkIndex, latest: IndexVersion | None) -> None:
-    """A crash between the LanceDB commit and the ledger commit leaves the table ahead: roll it back."""
-    table = index.table()
-    if table is None or latest is None or int(table.version) == latest.lance_version:
-        return
-    table.restore(latest.lance_version)
 
 
 def _chunk_rows(

@@ -18,7 +18,8 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.errors import LedgerBusyError
+from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
+from pipelines.stop_points import stop_point
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -179,6 +180,12 @@ CREATE TABLE IF NOT EXISTS eval_events (
     message VARCHAR NOT NULL,
     details JSON NOT NULL
 );
+CREATE TABLE IF NOT EXISTS commit_intents (
+    run_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    base_lance_version BIGINT,
+    started_at TIMESTAMPTZ NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingestion_runs (
     run_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL,
@@ -259,6 +266,84 @@ class LedgerCommit:
     summary: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class CommitIntent:
+    """A write that started (step 4 of the commit protocol) and has not committed yet."""
+
+    run_id: str
+    kind: str  # ingestion | rollback | cleanup
+    base_lance_version: int | None
+    started_at: datetime
+
+
+class LedgerWriter:
+    """The held write connection of one commit (see `Ledger.writer`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def record_intent(self, run_id: str, kind: str, base_lance_version: int | None) -> None:
+        """Written before LanceDB is touched; deleted by the transaction that commits the run."""
+        self.con.execute("DELETE FROM commit_intents")
+        self.con.execute(
+            "INSERT INTO commit_intents VALUES (?, ?, ?, ?)",
+            [run_id, kind, base_lance_version, datetime.now(timezone.utc)],
+        )
+
+    def commit(self, commit: LedgerCommit) -> None:
+        Ledger._apply_commit(self.con, commit)  # noqa: SLF001 - the writer is the ledger's own
+
+    def apply_rollback(
+        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
+    ) -> None:
+        Ledger._apply_rollback(self.con, version, restored, run_id, reason)  # noqa: SLF001
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure without hiding it: when the COMMIT itself failed (a full disk),
+    DuckDB has already ended the transaction and ROLLBACK would raise "no transaction is active"
+    over the error that matters."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def _is_lock_conflict(message: str) -> bool:
+    return "lock" in message.lower() and "conflicting" in message.lower() or "Could not set lock" in message
+
+
+def _storage_error(path: Path, err: Exception) -> Exception:
+    """A DuckDB failure as the one-line error a person can act on."""
+    message = str(err)
+    if "No space left on device" in message:
+        return StorageError(
+            f"The disk holding the ledger {path} is full ({first_line(message)}). Free space and "
+            "run the command again: nothing of this run was committed."
+        )
+    if isinstance(err, duckdb.IOException) or "not a valid DuckDB database" in message:
+        return IndexDamagedError(
+            f"The ledger {path} cannot be read ({first_line(message)}). Restore it from a backup, "
+            "or run `corpusgov doctor --repair` to set it aside and rebuild the ledger and the "
+            "index from the sources."
+        )
+    return err
+
+
+def _damaged(path: Path, err: Exception) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"The ledger {path} cannot be opened ({first_line(str(err))}). Restore it from a backup, "
+        "or run `corpusgov doctor --repair` to set it aside and rebuild from the sources."
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def fetch_records(
     con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -268,8 +353,9 @@ def fetch_records(
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_retry_seconds: float | None = None) -> None:
         self.path = path
+        self.busy_retry_seconds = _BUSY_RETRY_SECONDS if busy_retry_seconds is None else busy_retry_seconds
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -281,27 +367,48 @@ class Ledger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._connect_with_retry(read_only)
         try:
-            # Never fetch extensions from the network (shared/STACK.md).
+            # Never fetch extensions from the network: DuckDB would try to download them.
             con.execute("SET autoinstall_known_extensions=false")
             con.execute("SET autoload_known_extensions=false")
             if not read_only:
                 con.execute(_SCHEMA)
             yield con
+        except duckdb.Error as err:
+            mapped = _storage_error(self.path, err)
+            if mapped is err:
+                raise
+            raise mapped from err
         finally:
             con.close()
 
+    @contextmanager
+    def writer(self) -> Iterator["LedgerWriter"]:
+        """The ledger's write connection, held for a whole commit (step 4 of the commit protocol
+        in pipelines/commit_protocol.py): while it is open no other process can open the file,
+        so a reader that holds it stops the run before LanceDB is touched."""
+        with self.connect() as con:
+            yield LedgerWriter(con)
+
     def _connect_with_retry(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + _BUSY_RETRY_SECONDS
+        deadline = time.monotonic() + self.busy_retry_seconds
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as err:
-                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                message = str(err)
+                if _is_lock_conflict(message):
+                    if time.monotonic() <= deadline:
+                        time.sleep(0.2)
+                        continue
                     raise LedgerBusyError(
-                        f"The ledger {self.path} is locked by another process ({err}). "
-                        "Wait for the running ingestion to finish and retry."
+                        f"The ledger {self.path} is locked by another process ({first_line(message)}). "
+                        "Close other sessions on it (a duckdb shell, a notebook) or wait for the "
+                        "running ingestion to finish, then retry."
                     ) from err
-                time.sleep(0.2)
+                raise _storage_error(self.path, err) from err
+            except duckdb.Error as err:
+                mapped = _storage_error(self.path, err)
+                raise (mapped if mapped is not err else _damaged(self.path, err)) from err
 
     def records(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a read query as dicts keyed by column name (for JSON output and reports)."""
@@ -435,6 +542,44 @@ class Ledger:
         )
 
     def commit(self, commit: LedgerCommit) -> None:
+        """Apply one run atomically (a run that changes no index version)."""
+        with self.writer() as writer:
+            writer.commit(commit)
+
+    def commit_intent(self) -> "CommitIntent | None":
+        """The write a process started and did not finish, if any (see pipelines/commit_protocol.py)."""
+        with self.connect(read_only=True) as con:
+            if not _has_table(con, "commit_intents"):
+                return None
+            row = con.execute(
+                "SELECT run_id, kind, base_lance_version, started_at FROM commit_intents "
+                "ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+        return CommitIntent(*row) if row else None
+
+    def forget_index_contents(self) -> int:
+        """Before a rebuild of a lost index: no chunk is indexed any more, and every indexed
+        document loses its processing key so the next run embeds it again. History stays.
+        Returns how many documents will be re-indexed."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                row = con.execute("SELECT count(*) FROM documents WHERE state = 'indexed'").fetchone()
+                con.execute("UPDATE documents SET config_hash = NULL WHERE state = 'indexed'")
+                con.execute("DELETE FROM chunks")
+                con.execute("DELETE FROM commit_intents")
+                con.execute("COMMIT")
+            except BaseException:
+                rollback_quietly(con)
+                raise
+        return int(row[0]) if row else 0
+
+    def clear_commit_intent(self) -> None:
+        with self.connect() as con:
+            con.execute("DELETE FROM commit_intents")
+
+    @staticmethod
+    def _apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
         """Apply one run atomically: document rows, their history, chunks, the index version.
 
         Rows go in as Arrow tables in a few set-based statements: row-by-row inserts would cost
@@ -505,73 +650,75 @@ class Ledger:
             "ordinal": pa.array([c.ordinal for c in indexed_chunks], pa.int32()),
             "chars": pa.array([len(c.text) for c in indexed_chunks], pa.int32()),
         })
-        with self.connect() as con:
-            con.register("run_documents", documents)
-            con.register("run_assessments", assessments)
-            con.register("run_chunks", chunks)
-            con.register("run_signatures", signatures)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(
-                    """
-                    CREATE TEMP TABLE run_first_seen AS
-                    SELECT r.doc_id, coalesce(d.first_seen, $now) AS first_seen
-                    FROM run_documents r LEFT JOIN documents d USING (doc_id)
-                    """,
-                    {"now": now},
-                )
-                con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
-                con.execute(
-                    """
-                    INSERT INTO documents
-                    SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
-                           r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
-                           r.config_hash, r.grade, r.quality_score, r.provenance,
-                           r.provenance_confidence, r.safety_flags, r.chunk_count,
-                           r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
-                    FROM run_documents r JOIN run_first_seen f USING (doc_id)
-                    """,
-                    {"now": now, "index_version": index_version},
-                )
-                con.execute(
-                    """
-                    INSERT INTO document_versions
-                    SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
-                           grade, provenance, contract_version
-                    FROM run_documents
-                    """,
-                    {"now": now, "run_id": commit.run_id, "index_version": index_version},
-                )
-                con.execute(
-                    """
-                    INSERT INTO assessments
-                    SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
-                           route, quality_reasons, provenance, digital_source_type,
-                           provenance_confidence, provenance_evidence::JSON, safety::JSON,
-                           declared_metadata::JSON
-                    FROM run_assessments
-                    """,
-                    {"now": now},
-                )
-                self._update_quarantine(con, now, commit.sources)
-                # The corpus a new document is compared with: indexed documents only.
-                con.execute(
-                    "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
-                )
-                con.execute("INSERT INTO near_duplicate_signatures SELECT doc_id, row::JSON FROM run_signatures")
-                con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
-                con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
-                if commit.index_version is not None:
-                    self._write_index_version(con, commit.index_version, commit.run_id)
-                con.execute(
-                    "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
-                     json.dumps(commit.summary)],
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        con.register("run_documents", documents)
+        con.register("run_assessments", assessments)
+        con.register("run_chunks", chunks)
+        con.register("run_signatures", signatures)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                """
+                CREATE TEMP TABLE run_first_seen AS
+                SELECT r.doc_id, coalesce(d.first_seen, $now) AS first_seen
+                FROM run_documents r LEFT JOIN documents d USING (doc_id)
+                """,
+                {"now": now},
+            )
+            con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+            con.execute(
+                """
+                INSERT INTO documents
+                SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
+                       r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
+                       r.config_hash, r.grade, r.quality_score, r.provenance,
+                       r.provenance_confidence, r.safety_flags, r.chunk_count,
+                       r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
+                FROM run_documents r JOIN run_first_seen f USING (doc_id)
+                """,
+                {"now": now, "index_version": index_version},
+            )
+            con.execute(
+                """
+                INSERT INTO document_versions
+                SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
+                       grade, provenance, contract_version
+                FROM run_documents
+                """,
+                {"now": now, "run_id": commit.run_id, "index_version": index_version},
+            )
+            con.execute(
+                """
+                INSERT INTO assessments
+                SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
+                       route, quality_reasons, provenance, digital_source_type,
+                       provenance_confidence, provenance_evidence::JSON, safety::JSON,
+                       declared_metadata::JSON
+                FROM run_assessments
+                """,
+                {"now": now},
+            )
+            Ledger._update_quarantine(con, now, commit.sources)
+            # The corpus a new document is compared with: indexed documents only.
+            con.execute(
+                "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
+            )
+            con.execute("INSERT INTO near_duplicate_signatures SELECT doc_id, row::JSON FROM run_signatures")
+            con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+            con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
+            if commit.index_version is not None:
+                Ledger._write_index_version(con, commit.index_version, commit.run_id)
+            con.execute(
+                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
+                 json.dumps(commit.summary)],
+            )
+            # The intent of this run is done when the run is: same transaction.
+            con.execute("DELETE FROM commit_intents")
+            stop_point("commit.before_ledger_commit")
+            con.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(con)
+            raise
 
     @staticmethod
     def _update_quarantine(
@@ -681,8 +828,13 @@ class Ledger:
             ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def apply_rollback(
-        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
+    @staticmethod
+    def _apply_rollback(
+        con: duckdb.DuckDBPyConnection,
+        version: IndexVersion,
+        restored: pa.Table,
+        run_id: str,
+        reason: str,
     ) -> None:
         """Make document states and chunks match a restored index, as one new index version.
 
@@ -691,81 +843,81 @@ class Ledger:
         at them again against the sources as they are then.
         """
         now = datetime.now(timezone.utc)
-        with self.connect() as con:
-            con.register("restored", restored)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(
-                    """
-                    CREATE TEMP TABLE restored_docs AS
-                    SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
-                           any_value(provenance) AS provenance, count(*) AS chunk_count
-                    FROM restored GROUP BY doc_id
-                    """
-                )
-                con.execute(
-                    """
-                    CREATE TEMP TABLE left_index AS
-                    SELECT doc_id FROM documents WHERE state = 'indexed'
-                    AND doc_id NOT IN (SELECT doc_id FROM restored_docs)
-                    """
-                )
-                con.execute(
-                    """
-                    UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
-                        content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
-                        chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
-                        index_version = $version
-                    FROM restored_docs r WHERE documents.doc_id = r.doc_id
-                    """,
-                    {"now": now, "version": version.index_version},
-                )
-                con.execute(
-                    """
-                    UPDATE documents SET state = 'quarantined', reasons = [$reason],
-                        detail = 'left the index in a rollback', chunk_count = 0,
-                        config_hash = NULL, last_changed = $now, index_version = $version
-                    WHERE doc_id IN (SELECT doc_id FROM left_index)
-                    """,
-                    {"now": now, "version": version.index_version, "reason": reason},
-                )
-                con.execute(
-                    """
-                    INSERT INTO document_versions
-                    SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
-                           provenance, contract_version
-                    FROM documents WHERE index_version = $version AND last_changed = $now
-                    """,
-                    {"now": now, "run_id": run_id, "version": version.index_version},
-                )
-                con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
-                con.execute(
-                    """
-                    INSERT OR REPLACE INTO quarantine
-                    SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
-                           $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
-                    """,
-                    {"now": now},
-                )
-                con.execute("DELETE FROM chunks")
-                con.execute(
-                    "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored"
-                )
-                by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
-                by_grade = dict(con.execute("SELECT coalesce(grade, 'none'), count(*) FROM restored_docs GROUP BY 1").fetchall())
-                by_provenance = dict(con.execute("SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1").fetchall())
-                counts = {**version.counts, "by_state": by_state, "by_grade": by_grade,
-                          "by_provenance": by_provenance}
-                self._write_index_version(con, replace(version, counts=counts), run_id)
-                con.execute(
-                    "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-                    [run_id, now, now, [], version.index_version,
-                     json.dumps({"rollback": version.counts})],
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        con.register("restored", restored)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                """
+                CREATE TEMP TABLE restored_docs AS
+                SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
+                       any_value(provenance) AS provenance, count(*) AS chunk_count
+                FROM restored GROUP BY doc_id
+                """
+            )
+            con.execute(
+                """
+                CREATE TEMP TABLE left_index AS
+                SELECT doc_id FROM documents WHERE state = 'indexed'
+                AND doc_id NOT IN (SELECT doc_id FROM restored_docs)
+                """
+            )
+            con.execute(
+                """
+                UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
+                    content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
+                    chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
+                    index_version = $version
+                FROM restored_docs r WHERE documents.doc_id = r.doc_id
+                """,
+                {"now": now, "version": version.index_version},
+            )
+            con.execute(
+                """
+                UPDATE documents SET state = 'quarantined', reasons = [$reason],
+                    detail = 'left the index in a rollback', chunk_count = 0,
+                    config_hash = NULL, last_changed = $now, index_version = $version
+                WHERE doc_id IN (SELECT doc_id FROM left_index)
+                """,
+                {"now": now, "version": version.index_version, "reason": reason},
+            )
+            con.execute(
+                """
+                INSERT INTO document_versions
+                SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
+                       provenance, contract_version
+                FROM documents WHERE index_version = $version AND last_changed = $now
+                """,
+                {"now": now, "run_id": run_id, "version": version.index_version},
+            )
+            con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
+            con.execute(
+                """
+                INSERT OR REPLACE INTO quarantine
+                SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
+                       $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
+                """,
+                {"now": now},
+            )
+            con.execute("DELETE FROM chunks")
+            con.execute(
+                "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored"
+            )
+            by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
+            by_grade = dict(con.execute("SELECT coalesce(grade, 'none'), count(*) FROM restored_docs GROUP BY 1").fetchall())
+            by_provenance = dict(con.execute("SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1").fetchall())
+            counts = {**version.counts, "by_state": by_state, "by_grade": by_grade,
+                      "by_provenance": by_provenance}
+            Ledger._write_index_version(con, replace(version, counts=counts), run_id)
+            con.execute(
+                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, now, now, [], version.index_version,
+                 json.dumps({"rollback": version.counts})],
+            )
+            con.execute("DELETE FROM commit_intents")
+            con.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(con)
+            raise
 
     @staticmethod
     def _write_index_version(

@@ -5,23 +5,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from contracts import DocumentContract
-from corpus_quality import (
-    QualityInput,
-    assess_quality,
-    detect_language,
-    label_provenance,
-    read_declared_metadata,
-    redact_pii,
-    scan_safety,
-)
+from corpus_quality import QualityInput, assess_quality, detect_language, label_provenance
 from corpus_quality.ai_text_heuristic import score_ai_text
-from corpus_quality.c2pa_evidence import read_c2pa
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
-from pipelines.chunking import chunk_document, chunking_config_hash
-from pipelines.discovery import HTML, PDF, DiscoveredFile
+from pipelines.chunking import chunking_config_hash
+from pipelines.discovery import DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.parsing import PARSER_ID, ParseError, parse_document
+from pipelines.extraction import ExtractionRefused, ExtractionRequest, extract_file
+from pipelines.parsing import PARSER_ID
 
 
 HEURISTIC_AI_FLAG = "provenance.heuristic_ai_suspected"
@@ -67,7 +59,7 @@ def process_file(
     now: datetime,
     corpus: CorpusContext | None = None,
 ) -> DocumentOutcome:
-    """Parse, read declared metadata, assess and chunk one readable file.
+    """Extract (in the bounded worker, pipelines/extraction.py), assess and chunk one readable file.
 
     The outcome is provisionally `indexed`; the contract and policies may still quarantine it.
     """
@@ -77,64 +69,61 @@ def process_file(
         config_hash=config_hash, contract_id=contract.id, contract_version=contract.version,
     )
     assert file.mime_type is not None
-    try:
-        parsed = parse_document(data, file.mime_type, file.absolute_path.name)
-    except ParseError as err:
-        return replace(
-            base, state=DocumentState.REJECTED, reasons=("parse.failed",),
-            detail=f"the {file.mime_type} file could not be parsed: {err}",
+    extracted = extract_file(
+        ExtractionRequest(
+            doc_id=file.doc_id, data=data, mime_type=file.mime_type,
+            file_name=file.absolute_path.name, limits=contract.limits, chunking=contract.chunking,
+            redact_pii=contract.pii_policy == "redact",
         )
-    declared = read_declared_metadata(data, file.mime_type)
-    title = declared.get("title") or parsed.title
+    )
+    if isinstance(extracted, ExtractionRefused):
+        return replace(
+            base, state=DocumentState.REJECTED, reasons=(extracted.reason,),
+            detail=extracted.detail,
+        )
+    declared = extracted.declared
+    title = declared.get("title") or extracted.title
     metadata = {k: v for k, v in declared.items() if v}
     if title:
         metadata["title"] = title
     corpus = corpus or CorpusContext()
-    language = detect_language(parsed.text) or declared.get("language")
-    near = corpus.near_duplicates.query(parsed.text, exclude=file.doc_id)
+    text = extracted.text
+    language = detect_language(text) or declared.get("language")
+    near = corpus.near_duplicates.query(text, exclude=file.doc_id)
     quality = assess_quality(
         QualityInput(
-            text=parsed.text, mime_type=file.mime_type, raw_size=file.size,
+            text=text, mime_type=file.mime_type, raw_size=file.size,
             language=language, metadata=metadata, now=now,
             near_duplicate=near_duplicate_signal(near),
         )
     )
-    registry_match = corpus.registry.match(parsed.text, doc_id=file.doc_id)
+    registry_match = corpus.registry.match(text, doc_id=file.doc_id)
     if registry_match is not None:
         registry_match = registry_match.at_depth(
             [corpus.generation_depths.get(d, 0) for d in registry_match.derived_from]
         )
-    heuristic = score_ai_text(parsed.text)
+    heuristic = score_ai_text(text)
     provenance = label_provenance(
-        declared, contract.source_provenance, c2pa=read_c2pa(data, file.mime_type),
+        declared, contract.source_provenance, c2pa=extracted.c2pa,
         registry_match=registry_match, heuristic=heuristic,
     )
-    # Raw bytes for the formats where text can hide from a reader (CSS, comments, PDF render mode).
-    flags = scan_safety(parsed.text, data if file.mime_type in (HTML, PDF) else None, file.mime_type)
+    flags = extracted.safety_flags
     safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
+    if extracted.redacted:
+        safety_details.append(
+            {"code": "pii.redacted", "detail": "redacted before embedding", "count": extracted.redacted}
+        )
     extra_flags: set[str] = set()
     if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
         # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
         extra_flags.add(HEURISTIC_AI_FLAG)
     signature = None
-    if corpus.near_duplicates.add(file.doc_id, parsed.text):
+    if corpus.near_duplicates.add(file.doc_id, text):
         signature = next(r for r in corpus.near_duplicates.to_rows() if r["doc_id"] == file.doc_id)
-    elements = parsed.elements
-    if contract.pii_policy == "redact" and any(f.code.startswith("safety.pii_") for f in flags):
-        # Redact before chunking and embedding: personal data never reaches the index.
-        redacted = 0
-        for element in elements:
-            if element.text:
-                element.text, count = redact_pii(element.text)
-                redacted += count
-        safety_details.append(
-            {"code": "pii.redacted", "detail": "redacted before embedding", "count": redacted}
-        )
-    chunks = chunk_document(file.doc_id, elements, contract.chunking)
     return replace(
         base,
         title=title,
-        text_chars=len(parsed.text),
+        text_chars=len(text),
         language=language,
         grade=quality.grade,
         quality_score=round(quality.score, 4),
@@ -156,5 +145,5 @@ def process_file(
         heuristic_ai_score=provenance.heuristic_ai_score,
         near_duplicate_of=near[0].doc_id if near else None,
         near_duplicate_signature=signature,
-        chunks=tuple(chunks),
+        chunks=extracted.chunks,
     )

@@ -12,9 +12,15 @@ from typing import Any
 
 from pipelines.errors import CorpusgovError
 from pipelines.index import ChunkIndex, index_tag, read_columns
-from pipelines.ingestion import writer_lock
+from pipelines.commit_protocol import (
+    recover_index,
+    tag_index_version,
+    undo_interrupted_write,
+    writer_lock,
+)
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
+from pipelines.stop_points import stop_point
 
 ROLLED_BACK = "index.rolled_back"
 _CLOCK_MARGIN = timedelta(milliseconds=500)
@@ -55,10 +61,9 @@ def _require_version(ledger: Ledger, number: int) -> IndexVersion:
 
 def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[str, frozenset[str]]]:
     """doc_id -> (content_hash, chunk ids) as the index held them at `version`."""
-    table = index.table()
+    table = index.table_at(version)
     if table is None:
         return {}
-    table.checkout(version.lance_version)
     data = read_columns(table, ["doc_id", "chunk_id", "content_hash"]).to_pylist()
     chunks: dict[str, set[str]] = {}
     hashes: dict[str, str] = {}
@@ -85,8 +90,13 @@ def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
 
 
 def rollback_index(settings: Settings, number: int) -> IndexVersion:
-    """Make the index hold what version `number` held, as a new index version."""
+    """Make the index hold what version `number` held, as a new index version.
+
+    Follows the commit protocol (pipelines/commit_protocol.py): the ledger's write connection is
+    held before LanceDB restores, the ledger commits, then the tag is set.
+    """
     with writer_lock(settings):
+        recover_index(settings)
         ledger = Ledger(settings.ledger_path)
         target = _require_version(ledger, number)
         latest = ledger.latest_index_version()
@@ -96,31 +106,43 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
         index = ChunkIndex(settings.lancedb_uri)
         current = _documents_at(index, latest)
         restored = _documents_at(index, target)
-        table = index.table()
-        table.checkout_latest()
-        table.restore(target.lance_version)
+        run_id = f"rollback-{uuid.uuid4().hex[:8]}"
         new_number = latest.index_version + 1
-        table.tags.create(index_tag(new_number), int(table.version))
-        rows = read_columns(
-            table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"]
-        )
-        version = IndexVersion(
-            index_version=new_number,
-            lance_version=int(table.version),
-            tag=index_tag(new_number),
-            created_at=datetime.now(timezone.utc),
-            config_hash=target.config_hash,
-            embedding_model=target.embedding_model,
-            added=tuple(sorted(restored.keys() - current.keys())),
-            modified=tuple(sorted(d for d in restored.keys() & current.keys() if restored[d] != current[d])),
-            removed=tuple(sorted(current.keys() - restored.keys())),
-            chunks_added=len(_ids(restored) - _ids(current)),
-            chunks_removed=len(_ids(current) - _ids(restored)),
-            total_chunks=rows.num_rows,
-            counts={"rolled_back_from": latest.index_version, "rolled_back_to": number},
-            contract_versions=target.contract_versions,
-        )
-        ledger.apply_rollback(version, rows, f"rollback-{uuid.uuid4().hex[:8]}", ROLLED_BACK)
+        try:
+            with ledger.writer() as writer:
+                writer.record_intent(run_id, "rollback", latest.lance_version)
+                table = index.table()
+                table.checkout_latest()
+                table.restore(target.lance_version)
+                stop_point("rollback.after_restore")
+                rows = read_columns(
+                    table,
+                    ["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"],
+                )
+                version = IndexVersion(
+                    index_version=new_number,
+                    lance_version=int(table.version),
+                    tag=index_tag(new_number),
+                    created_at=datetime.now(timezone.utc),
+                    config_hash=target.config_hash,
+                    embedding_model=target.embedding_model,
+                    added=tuple(sorted(restored.keys() - current.keys())),
+                    modified=tuple(sorted(
+                        d for d in restored.keys() & current.keys() if restored[d] != current[d]
+                    )),
+                    removed=tuple(sorted(current.keys() - restored.keys())),
+                    chunks_added=len(_ids(restored) - _ids(current)),
+                    chunks_removed=len(_ids(current) - _ids(restored)),
+                    total_chunks=rows.num_rows,
+                    counts={"rolled_back_from": latest.index_version, "rolled_back_to": number},
+                    contract_versions=target.contract_versions,
+                )
+                writer.apply_rollback(version, rows, run_id, ROLLED_BACK)
+        except BaseException:
+            undo_interrupted_write(settings)
+            raise
+        stop_point("rollback.after_ledger_commit")
+        tag_index_version(settings, version)
         return version
 
 
@@ -144,6 +166,7 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
     from pipelines.evaluation import eval_results
 
     with writer_lock(settings):
+        recover_index(settings)
         ledger = Ledger(settings.ledger_path)
         versions = ledger.index_versions()
         if not versions:
@@ -173,10 +196,13 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
                     table.tags.delete(version.tag)
                 cleaned.append(version.index_version)
         table.optimize(cleanup_older_than=max(now - cutoff, timedelta(0)))
+        # A stop from here on leaves the table ahead of the ledger with the same rows: recovery
+        # restores the ledger's version, which the cutoff above kept.
+        stop_point("cleanup.after_optimize")
         # Compaction commits a new table version with the same rows: the latest index version now
         # lives there (same content, fewer files).
         compacted = int(table.version)
         if compacted != latest.lance_version:
-            table.tags.update(latest.tag, compacted)
             ledger.move_index_version(latest.index_version, compacted)
+            table.tags.update(latest.tag, compacted)
         return Cleanup(tuple(sorted(live)), tuple(sorted(cleaned)))

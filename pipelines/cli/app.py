@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from contracts import ContractError
-from pipelines.cli import contracts, evals, index, ingest, outputs, quarantine, read
+from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read
 from pipelines.cli.output import fail
 from pipelines.errors import CorpusgovError
 
@@ -41,6 +41,7 @@ quarantine.register(app)
 index.register(app)
 evals.register(app)
 outputs.register(app)
+doctor.register(app)
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipelines.cli.output import fail, print_json, stderr, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.evaluation import reversion_eval_sets
-from pipelines.ingestion import IngestionReport, run_ingestion, writer_lock
+from pipelines.commit_protocol import writer_lock
+from pipelines.ingestion import IngestionReport, run_ingestion
 from pipelines.settings import load_settings
 
 

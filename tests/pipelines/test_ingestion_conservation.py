@@ -91,14 +91,14 @@ def test_permission_denied_is_rejected_and_the_run_goes_on(
     corpus = project / "corpus"
     write_doc(corpus, "locked.md", procedure_text("locked room"))
     write_doc(corpus, "open.md", procedure_text("open room"))
-    real_read_bytes = Path.read_bytes
+    real_open = Path.open
 
-    def read_bytes(self: Path) -> bytes:
+    def open_file(self: Path, *args: object, **kwargs: object) -> object:
         if self.name == "locked.md":
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(self)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_file)
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     states = {r["doc_id"]: (r["state"], r["reasons"]) for r in list_documents(settings)}

@@ -5,7 +5,7 @@ import dagster as dg
 from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.evaluation import DEV, amplification, eval_results, reversion_eval_sets
-from pipelines.ingestion import writer_lock
+from pipelines.commit_protocol import writer_lock
 from pipelines.ledger import Ledger
 
 EVAL_BASELINES = dg.AssetKey(["eval_baselines"])

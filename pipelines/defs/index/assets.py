@@ -5,7 +5,8 @@ import dagster as dg
 from pipelines.catalog import corpus_status
 from pipelines.defs.ingestion.assets import CORPUS_DOCUMENTS
 from pipelines.defs.resources import CorpusgovResource
-from pipelines.ingestion import PreparedIngestion, commit_ingestion, writer_lock
+from pipelines.commit_protocol import writer_lock
+from pipelines.ingestion import PreparedIngestion, commit_ingestion
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 

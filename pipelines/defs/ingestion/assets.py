@@ -5,7 +5,8 @@ from collections import Counter
 import dagster as dg
 
 from pipelines.defs.resources import CorpusgovResource
-from pipelines.ingestion import PreparedIngestion, prepare_ingestion, writer_lock
+from pipelines.commit_protocol import writer_lock
+from pipelines.ingestion import PreparedIngestion, prepare_ingestion
 from pipelines.markdown import reasons_table
 
 CORPUS_DOCUMENTS = dg.AssetKey(["corpus_documents"])

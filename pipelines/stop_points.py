@@ -1,0 +1,26 @@
+"""Named stop points on the commit path, so tests can stop a writer exactly there.
+
+`CORPUSGOV_STOP_AT=<point>` stops the process when it reaches that point: by raising
+`StopRequested` (`CORPUSGOV_STOP_MODE=raise`, the default) or by exiting at once as a kill -9 would
+(`CORPUSGOV_STOP_MODE=exit`). Unset, a stop point costs one dictionary lookup. The points and the
+order a run reaches them are listed in pipelines/commit_protocol.py.
+"""
+
+import os
+
+STOP_AT_ENV = "CORPUSGOV_STOP_AT"
+STOP_MODE_ENV = "CORPUSGOV_STOP_MODE"
+
+
+class StopRequested(BaseException):
+    """Raised at a stop point: a BaseException, like KeyboardInterrupt, so no `except Exception`
+    on the way out can swallow it."""
+
+
+def stop_point(name: str) -> None:
+    if os.environ.get(STOP_AT_ENV) != name:
+        return
+    if os.environ.get(STOP_MODE_ENV, "raise") == "exit":
+        # As abrupt as a kill -9: no finally blocks, no atexit handlers, no flushing.
+        os._exit(137)
+    raise StopRequested(name)

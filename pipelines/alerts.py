@@ -9,6 +9,7 @@ errors or reports; a sink is named by its `name` or its position, e.g. `webhook 
 """
 
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -137,6 +138,10 @@ def send_alerts(
         except AlertSinkError as err:
             logger.warning("Alert sink %s failed: %s", name, err)
             failures[name] = str(err)
+        except Exception as err:  # noqa: BLE001 - one broken sink must not silence the others
+            # Only the type: a library's message may quote the URL, and with it the token.
+            failures[name] = f"{name} failed unexpectedly ({type(err).__name__}); retried next time"
+            logger.warning("Alert sink %s failed: %s", name, failures[name])
     delivered = 0 if failures else len(alerts)
     return DispatchReport(
         sent=delivered, skipped_already_sent=0, failures=failures,
@@ -275,6 +280,11 @@ def _resolve_url(sink: AlertSinkConfig, name: str) -> str:
                 "set. Set it where Dagster (or the CLI) runs; alerts are retried on the next "
                 "evaluation."
             )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise AlertSinkError(
+            f"the URL of {name} contains a space, tab, line break or control character. Fix "
+            "`url` in corpusgov.yaml (or the variable it names); a pasted URL often carries one."
+        )
     if not url.startswith(("https://", "http://")):
         raise AlertSinkError(
             f"the URL of {name} is not an http(s) URL. Fix `url` in corpusgov.yaml (or the "
@@ -337,8 +347,14 @@ def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None
         return f"connection failed: {label}", True
     except TimeoutError:
         return f"no answer within {timeout:.3g}s", True
+    except http.client.InvalidURL:
+        # Its message quotes the URL: keep only what kind of problem it was.
+        return "request failed: the URL is not valid", False
+    except http.client.HTTPException as err:
+        # A garbage status line, a truncated body, a dropped connection: the server misbehaved.
+        return f"bad answer from the server: {type(err).__name__}", True
     except (ValueError, OSError) as err:
-        # http.client.InvalidURL and friends quote the URL: keep only the exception type.
+        # Messages of these may quote the URL: keep only the exception type.
         return f"request failed: {type(err).__name__}", isinstance(err, OSError)
 
 
@@ -359,7 +375,10 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
         with path.open("a", encoding="utf-8") as out:
             out.write(lines)
     except OSError as err:
-        raise AlertSinkError(f"{name} could not append to {path}: {err.strerror or err}") from err
+        raise AlertSinkError(
+            f"{name} could not append to its file ({err.strerror or type(err).__name__}); check "
+            "its `path` in corpusgov.yaml"
+        ) from err
 
 
 def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:

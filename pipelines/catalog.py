@@ -2,14 +2,18 @@
 
 from typing import Any
 
+from corpus_quality.safety import SAFETY_CODES
 from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder
-from pipelines.errors import CorpusgovError
+from pipelines.errors import CorpusgovError, first_line
 from pipelines.index import GRADES, ChunkIndex, SearchHit
 from pipelines.ledger import IndexVersion, Ledger
+from pipelines.processing import HEURISTIC_AI_FLAG
 from pipelines.settings import Settings
 
 PROVENANCE_LABELS = ("human", "ai_assisted", "ai_generated", "unknown")
+# Every flag a chunk can carry: the safety scan's codes and the weak AI-text heuristic's tag.
+KNOWN_FLAGS: tuple[str, ...] = (*SAFETY_CODES, HEURISTIC_AI_FLAG)
 
 
 def corpus_status(settings: Settings) -> dict[str, Any]:
@@ -21,7 +25,35 @@ def corpus_status(settings: Settings) -> dict[str, Any]:
         "lance_version": latest.lance_version if latest else None,
         "chunks": latest.total_chunks if latest else 0,
         "documents": ledger.state_counts(),
+        "index_problem": index_problem(settings, latest),
     }
+
+
+def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None:
+    """A quick look that the index is where the ledger says (`corpusgov doctor` reads it all)."""
+    index = ChunkIndex(settings.lancedb_uri)
+    try:
+        table = index.table()
+    except (OSError, RuntimeError, ValueError) as err:
+        return f"the index at {settings.lancedb_uri} cannot be opened ({first_line(err)})"
+    if latest is None:
+        return None if table is None else "the index holds a table no run committed"
+    if table is None:
+        return None if not Ledger(settings.ledger_path).chunk_ids() else (
+            f"the index table is missing; the ledger records index version {latest.index_version}"
+        )
+    version = int(table.version)
+    if version < latest.lance_version:
+        return (
+            f"the index is at LanceDB version {version}, behind the ledger's {latest.lance_version}: "
+            "table files were removed"
+        )
+    if version > latest.lance_version:
+        return (
+            f"the index is at LanceDB version {version}, ahead of the ledger's {latest.lance_version}: "
+            "a run was interrupted; the next ingest rolls it back"
+        )
+    return None
 
 
 def list_documents(
@@ -71,6 +103,12 @@ def search_corpus(
     if unknown:
         raise CorpusgovError(
             f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(PROVENANCE_LABELS)}."
+        )
+    unknown_flags = [flag for flag in exclude_flags if flag not in KNOWN_FLAGS]
+    if unknown_flags:
+        raise CorpusgovError(
+            f"Unknown flag '{unknown_flags[0]}': the filter would exclude nothing. Use one of: "
+            f"{', '.join(KNOWN_FLAGS)}."
         )
     if k < 1:
         raise CorpusgovError("--k must be at least 1.")

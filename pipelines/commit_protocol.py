@@ -92,11 +92,6 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]
 def ensure_data_dir(settings: Settings) -> None:
     """Create the data dir, or say in one line why it cannot be used."""
     data_dir = settings.data_dir
-    if data_dir.exists() and not data_dir.is_dir():
-        raise StorageError(
-            f"data_dir {data_dir} is a file, not a folder. Point data_dir in {settings.config_path} "
-            "(or CORPUSGOV_DATA_DIR) at a folder."
-        )
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -11,13 +11,16 @@ can time and measure, and kill without losing anything else:
   length after parsing.
 
 A file over a limit becomes a rejected document with `parse.limit_exceeded`, never a failed run.
-The worker is forked from a forkserver that imported the parsers once, so a killed worker is
-replaced in milliseconds and a process pays the import of unstructured once.
+The worker stays up for a whole run (and for the next runs of a long-lived process), so the import
+of unstructured is paid once; a worker killed over a limit is replaced on the next file.
 """
 
 import atexit
-import multiprocessing
 import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ LIMIT_EXCEEDED = "parse.limit_exceeded"
 PARSE_FAILED = "parse.failed"
 WORKER_READY = "ready"  # the worker's first message: the parsers are imported
 _POLL_SECONDS = 0.05
-_STARTUP_SECONDS = 180.0
+_STARTUP_SECONDS = 180.0  # importing unstructured on a loaded 2-core machine
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -106,7 +109,7 @@ class ExtractionWorker:
                     return worker.connection.recv()
             except (EOFError, OSError):
                 return self._died(worker)
-            if not worker.process.is_alive():
+            if worker.process.poll() is not None:
                 return self._died(worker)
             if time.monotonic() > deadline:
                 self._discard()
@@ -128,14 +131,16 @@ class ExtractionWorker:
         if self._worker is not None:
             try:
                 self._worker.connection.send(None)
-            except (BrokenPipeError, OSError):
+                self._worker.process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
                 pass
-            self._worker.process.join(timeout=2)
             self._discard()
 
     def _died(self, worker: _Worker) -> ExtractionRefused:
-        worker.process.join(timeout=1)
-        code = worker.process.exitcode
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
         self._discard()
         return ExtractionRefused(
             PARSE_FAILED, f"the parser process died while reading the file (exit code {code})"
@@ -144,7 +149,7 @@ class ExtractionWorker:
     def start(self) -> None:
         """Start the worker without waiting for it: its import of the parsers then overlaps
         with the caller's own start-up (contracts, ledger reads)."""
-        if self._worker is None or not self._worker.process.is_alive():
+        if self._worker is None or self._worker.process.poll() is not None:
             self._discard()
             self._worker = self._spawn()
 
@@ -153,8 +158,12 @@ class ExtractionWorker:
         assert self._worker is not None
         worker = self._worker
         if not worker.ready:
-            # The first worker of a process waits for the forkserver to import the parsers.
-            if not worker.connection.poll(_STARTUP_SECONDS) or worker.connection.recv() != WORKER_READY:
+            # A new worker imports the parsers first (seconds); a file's clock starts after.
+            try:
+                ready = worker.connection.poll(_STARTUP_SECONDS) and worker.connection.recv() == WORKER_READY
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
                 self._discard()
                 raise ExtractionUnavailableError(
                     f"The parser process did not start within {_STARTUP_SECONDS:g} s. Check that "
@@ -164,24 +173,25 @@ class ExtractionWorker:
         return worker
 
     def _spawn(self) -> _Worker:
-        context = multiprocessing.get_context("forkserver")
-        # The forkserver imports the parsers once; each worker is a cheap fork of it.
-        context.set_forkserver_preload(["pipelines.extraction_worker"])
-        parent, child = context.Pipe(duplex=True)
-        from pipelines.extraction_worker import serve
-
-        process = context.Process(target=serve, args=(child,), daemon=True, name="corpusgov-extract")
-        process.start()
-        child.close()
-        return _Worker(process, parent)
+        # A plain child process running the worker module: unlike multiprocessing's start
+        # methods it never re-imports the caller's __main__ (a console script, `python -`,
+        # Dagster's entry point), and it dies with its pipe when this process dies.
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "pipelines.extraction_worker", str(theirs.fileno())]
+        if threading.current_thread() is threading.main_thread():
+            # Tied to the thread that starts it: only the main thread lives as long as the process.
+            command.append("--die-with-parent")
+        process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        theirs.close()
+        return _Worker(process, Connection(ours.detach()))
 
     def _discard(self) -> None:
         if self._worker is None:
             return
         worker, self._worker = self._worker, None
-        if worker.process.is_alive():
+        if worker.process.poll() is None:
             worker.process.kill()
-            worker.process.join(timeout=5)
+        worker.process.wait(timeout=30)
         worker.connection.close()
 
 

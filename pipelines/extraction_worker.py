@@ -1,4 +1,5 @@
-"""The extraction worker's side: imported once by the forkserver, so every worker starts warm.
+"""The extraction worker's side: `python -m pipelines.extraction_worker FD`, started by
+pipelines/extraction.py with one end of a socket pair as FD.
 
 It reads one request at a time from its pipe and answers with an `Extraction` or an
 `ExtractionRefused`; `None` asks it to exit. Anything a parser raises becomes `parse.failed` with
@@ -22,8 +23,6 @@ from pipelines.extraction import (
     check_extracted_text,
 )
 from pipelines.parsing import ParseError, parse_document, preload_parsers
-
-preload_parsers()
 
 
 def extract_document(request: ExtractionRequest) -> Extraction | ExtractionRefused:
@@ -57,7 +56,11 @@ def extract_document(request: ExtractionRequest) -> Extraction | ExtractionRefus
 
 def serve(connection: Connection) -> None:
     """The worker loop. Exits when the parent says so or goes away."""
-    connection.send(WORKER_READY)  # the parent starts a file's clock only once the worker is up
+    preload_parsers()
+    try:
+        connection.send(WORKER_READY)  # the parent starts a file's clock only once the worker is up
+    except OSError:
+        return
     while True:
         try:
             request = connection.recv()
@@ -75,3 +78,26 @@ def serve(connection: Connection) -> None:
             connection.send(ExtractionRefused(PARSE_FAILED, f"unexpected parser output: {err}"[:300]))
         except (BrokenPipeError, OSError):
             return
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the thread that started it ends (the parent's main
+    thread: the parent process), even by SIGKILL, so a killed run never leaves a parser running."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the worker exits when it finds its pipe closed
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    if "--die-with-parent" in sys.argv[2:]:
+        _die_with_parent()
+        if os.getppid() == 1:
+            sys.exit(0)  # the parent died before the line above took effect
+    serve(Connection(int(sys.argv[1])))

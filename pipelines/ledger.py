@@ -364,7 +364,13 @@ class Ledger:
             con = duckdb.connect(":memory:")
             con.execute(_SCHEMA)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StorageError(
+                    f"Cannot create the data dir {self.path.parent}: {err.strerror or err}. Point "
+                    "data_dir in corpusgov.yaml (or CORPUSGOV_DATA_DIR) at a folder you can write."
+                ) from err
             con = self._connect_with_retry(read_only)
         try:
             # Never fetch extensions from the network: DuckDB would try to download them.

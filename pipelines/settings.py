@@ -160,6 +160,13 @@ def load_settings(config_path: Path | None = None) -> Settings:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err}). Fix the file and retry.") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start} cannot be read). Save the file as UTF-8 "
+            "and retry."
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err}).") from err
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with data_dir and sources at the top level.")
     if os.environ.get(DATA_DIR_ENV):
@@ -176,6 +183,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
     base = path.parent
     data_dir = settings.data_dir.expanduser()
     settings.data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise ConfigError(
+            f"data_dir {settings.data_dir} is a file, not a folder. Point data_dir in {path} "
+            f"(or {DATA_DIR_ENV}) at a folder."
+        )
     for source in settings.sources:
         if source.path is not None and not Path(source.path).expanduser().is_absolute():
             source.path = str(base / source.path)

@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.exceptions import TyperException
 
 from contracts import ContractError
 from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read
-from pipelines.cli.output import fail
+from pipelines.cli.output import fail, stdout
 from pipelines.errors import CorpusgovError
 
 app = typer.Typer(
@@ -46,9 +47,20 @@ doctor.register(app)
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="corpusgov")
+    except typer.Abort:
+        fail("Interrupted. Nothing half-written: a run commits at its end or not at all.", code=130)
+    except TyperException as err:
+        # Typer's own parse errors (its vendored click): no usage box, one line with the fix.
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            stdout.print(ctx.get_help(), highlight=False)
+            sys.exit(0)
+        command = ctx.command_path if ctx is not None else "corpusgov"
+        message = err.format_message().strip()  # type: ignore[attr-defined]
+        fail(f"{message}{'' if message.endswith(('.', '?', '!')) else '.'} See `{command} --help`.")
     except (CorpusgovError, ContractError) as err:
         fail(str(err))
     except KeyboardInterrupt:
         fail("Interrupted. Nothing half-written: a run commits at its end or not at all.", code=130)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from pipelines.catalog import corpus_status, list_documents, search_corpus
-from pipelines.cli.output import print_json, stdout
+from pipelines.cli.output import fail, print_json, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.settings import load_settings
 
@@ -29,6 +29,8 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     payload = corpus_status(load_settings(ctx.obj["config"]))
     if as_json:
         print_json(payload)
+        if payload["index_problem"]:
+            raise typer.Exit(1)
         return
     version = payload["index_version"]
     stdout.print(
@@ -37,6 +39,8 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     )
     for state, count in payload["documents"].items():
         stdout.print(f"  {state:<12}{count}")
+    if payload["index_problem"]:
+        fail(f"{payload['index_problem']}. Run `corpusgov doctor` for details, `corpusgov doctor --repair` to fix.")
 
 
 def documents(

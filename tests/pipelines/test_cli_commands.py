@@ -45,6 +45,7 @@ def test_ingest_then_status_json(cli_project: Path) -> None:
         "lance_version": json.loads(out)["lance_version"],
         "chunks": json.loads(out)["chunks"],
         "documents": {"indexed": 2, "quarantined": 0, "rejected": 1, "removed": 0},
+        "index_problem": None,
     }
     assert json.loads(out)["chunks"] >= 2
 
@@ -86,6 +87,11 @@ def test_search_json_and_filters(cli_project: Path) -> None:
         (("documents", "--state", "lost"), "Unknown state 'lost'"),
         (("search", "x", "--min-grade", "Z"), "Unknown grade 'Z'"),
         (("search", "x", "--exclude-label", "robot"), "Unknown provenance label 'robot'"),
+        (("search", "x", "--exclude-flag", "safety.injection"), "Unknown flag 'safety.injection'"),
+        (("search", "x", "--as-of", "two"), "Invalid value for '--as-of': 'two' is not a valid int"),
+        (("index", "diff", "1", "latest"), "'latest' is not a valid int. See `corpusgov index diff --help`"),
+        (("status", "--verbose"), "No such option: --verbose"),
+        (("index", "diff"), "Missing argument"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, ...], message: str) -> None:
@@ -95,8 +101,10 @@ def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, .
         env={**os.environ}, timeout=120,
     )
     assert result.returncode == 1
-    assert message in result.stderr
+    assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr + result.stdout
+    assert "Usage:" not in result.stderr, "one line, no usage box"
+    assert len([line for line in result.stderr.splitlines() if line.startswith("Error:")]) == 1
 
 
 def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
@@ -122,3 +130,34 @@ def test_missing_source_folder_is_reported_and_other_sources_go_on(
     assert code == 1
     code, out = invoke("documents", "--json")
     assert len(json.loads(out)) == 3, "the healthy source is still ingested"
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("data_dir_is_a_file", "is a file, not a folder"),
+        ("data_dir_cannot_be_created", "Cannot create data_dir"),
+        ("config_not_utf8", "not UTF-8 text"),
+    ],
+)
+def test_data_dir_and_config_problems_are_one_line_errors(
+    tmp_path: Path, setup: str, message: str
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    config = tmp_path / "corpusgov.yaml"
+    config.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
+    env = {**os.environ, "CORPUSGOV_CONFIG": str(config)}
+    if setup == "data_dir_is_a_file":
+        (tmp_path / "data").write_text("not a folder", encoding="utf-8")
+    elif setup == "data_dir_cannot_be_created":
+        (tmp_path / "blocker").write_text("a file", encoding="utf-8")
+        env["CORPUSGOV_DATA_DIR"] = str(tmp_path / "blocker" / "data")
+    else:
+        config.write_bytes("data_dir: donn\xe9es\nsources: []\n".encode("latin-1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "ingest"], capture_output=True, text=True, env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.stderr

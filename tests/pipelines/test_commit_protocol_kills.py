@@ -1,0 +1,155 @@
+"""Real processes, really killed: an ingestion that exits at each named step of the commit
+protocol, and 30 ingestions SIGKILLed at random moments. After every kill the next run restores
+every invariant, and the data dir ends where an uninterrupted run would have put it."""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.commit_protocol import STOP_POINTS
+from pipelines.ingestion import run_ingestion
+from pipelines.settings import load_settings
+from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
+from tests.pipelines.store_invariants import assert_invariants
+
+pytestmark = pytest.mark.slow
+
+KILLS = 30
+TOPICS = ("loading dock", "cold storage", "forklift charging", "night shift", "returns desk",
+          "hazmat cage", "yard check", "pallet wrap")
+
+
+class Zygote:
+    """tests/pipelines/ingest_zygote.py, driven line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.pipelines.ingest_zygote"], cwd=REPO_ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+
+    def start(self, stop_at: str | None = None) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"ingest {stop_at or ''}\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def wait(self) -> int:
+        assert self.process.stdout is not None
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write("quit\n")
+            self.process.stdin.flush()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def zygote(project: Path) -> Iterator[Zygote]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    warm = Zygote(env)
+    yield warm
+    warm.close()
+
+
+def _mutate(corpus: Path, rng: random.Random) -> None:
+    """Some work for the next run: a new version of one file, a deletion, an addition."""
+    present = sorted(p.name for p in corpus.glob("*.md"))
+    if present:
+        changed = rng.choice(present)
+        write_doc(corpus, changed, procedure_text(changed[:-3].replace("_", " "), steps=rng.randint(3, 12)))
+    if len(present) > 3:
+        (corpus / rng.choice(present)).unlink()
+    topic = rng.choice(TOPICS)
+    write_doc(corpus, f"{topic.replace(' ', '_')}_{rng.randint(0, 99)}.md", procedure_text(topic))
+
+
+def _recover_and_check(corpus: Path) -> None:
+    settings = load_settings()
+    run_ingestion(settings, FakeEmbedder())
+    assert_invariants(settings, corpus)
+    again = run_ingestion(settings, FakeEmbedder())
+    assert not again.changed and again.index_version is None
+
+
+def _seed_corpus(corpus: Path) -> None:
+    for topic in TOPICS[:5]:
+        write_doc(corpus, f"{topic.replace(' ', '_')}.md", procedure_text(topic))
+
+
+@pytest.mark.parametrize("first_run", [True, False], ids=["first-run", "later-run"])
+def test_a_process_exiting_at_any_step_is_recovered(
+    project: Path, zygote: Zygote, first_run: bool
+) -> None:
+    corpus = project / "corpus"
+    _seed_corpus(corpus)
+    rng = random.Random(7)
+    if not first_run:
+        run_ingestion(load_settings(), FakeEmbedder())
+    for point in (p for p in STOP_POINTS if p.startswith("commit.")):
+        if not first_run:
+            _mutate(corpus, rng)
+        zygote.start(point)
+        status = zygote.wait()
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 137, f"{point}: not stopped there"
+        _recover_and_check(corpus)
+        if first_run:
+            # The next point starts from an empty data dir again.
+            shutil.rmtree(load_settings().data_dir)
+
+
+def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(
+    project: Path, zygote: Zygote
+) -> None:
+    corpus = project / "corpus"
+    _seed_corpus(corpus)
+    rng = random.Random(20261202)
+    # How long an unkilled run takes (the shorter of two), to spread the kills over it.
+    durations = []
+    for _ in range(2):
+        _mutate(corpus, rng)
+        started = time.monotonic()
+        zygote.start()
+        assert zygote.wait() == 0
+        durations.append(time.monotonic() - started)
+    duration = min(durations)
+    killed_mid_run = 0
+    for kill in range(KILLS):
+        _mutate(corpus, rng)
+        # Half the kills anywhere in the run, half late in it, where the stores are written.
+        delay = rng.uniform(0, duration * 0.95) if kill % 2 else rng.uniform(duration * 0.6, duration * 0.98)
+        pid = zygote.start()
+        time.sleep(delay)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        status = zygote.wait()
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+            killed_mid_run += 1
+        else:
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"kill {kill}: child failed"
+        try:
+            _recover_and_check(corpus)
+        except AssertionError as err:
+            raise AssertionError(f"kill {kill} at {delay:.2f}s of a {duration:.2f}s run: {err}") from err
+    assert killed_mid_run >= KILLS * 2 // 3, f"only {killed_mid_run} of {KILLS} kills hit a running ingestion"
+    # And the result is what an uninterrupted run of the same files gives.
+    reference = load_settings()
+    reference.data_dir = project / "reference-data"
+    run_ingestion(reference, FakeEmbedder())
+    ours = assert_invariants(load_settings(), corpus)
+    theirs = assert_invariants(reference, corpus)
+    assert set(ours["ledger_chunks"]) == set(theirs["ledger_chunks"])  # type: ignore[arg-type]
+    current = {d: s for d, s in ours["documents"].items() if s != "removed"}  # type: ignore[attr-defined]
+    assert current == theirs["documents"]

@@ -1,0 +1,207 @@
+"""Storage faults as an operator meets them: a full disk on the first run and at the ledger commit
+(a real small tmpfs), a truncated ledger, a deleted LanceDB manifest, a deleted data file. Each is
+one `Error:` line that says what to do, nothing half-written stays behind, and
+`corpusgov doctor --repair` brings the data dir back."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.catalog import corpus_status, list_documents, search_corpus
+from pipelines.doctor import examine_data_dir, repair_data_dir
+from pipelines.errors import IndexDamagedError, StorageError
+from pipelines.ingestion import run_ingestion
+from pipelines.settings import Settings, load_settings
+from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.pipelines.store_invariants import assert_invariants
+
+TOPICS = ("receiving", "dispatch", "returns", "cycle count", "cold chain", "yard check")
+
+
+def _corpus(project: Path) -> Path:
+    corpus = project / "corpus"
+    for topic in TOPICS:
+        write_doc(corpus, f"{topic.replace(' ', '_')}.md", procedure_text(topic, steps=12))
+    return corpus
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+        env={**os.environ}, timeout=300,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr.replace("\n", " "), result.stderr
+
+
+def _repaired(settings: Settings, corpus: Path) -> None:
+    report = repair_data_dir(settings, FakeEmbedder())
+    assert report.healthy, report.as_json()
+    assert report.set_aside and Path(report.set_aside).exists(), "the damaged store is kept aside"
+    assert_invariants(settings, corpus)
+    assert {r["state"] for r in list_documents(settings)} == {"indexed"}
+    assert not run_ingestion(settings, FakeEmbedder()).changed
+
+
+def test_a_truncated_ledger_is_one_error_line_and_doctor_rebuilds(project: Path) -> None:
+    corpus = _corpus(project)
+    settings = load_settings()
+    run_ingestion(settings, FakeEmbedder())
+    size = settings.ledger_path.stat().st_size
+    with settings.ledger_path.open("r+b") as ledger:
+        ledger.truncate(size // 3)
+    for command in (["status"], ["search", "receiving"], ["ingest"], ["documents", "--json"]):
+        _one_error_line(_cli(*command), "cannot be", "doctor --repair")
+    doctor = _cli("doctor")
+    assert doctor.returncode == 1 and "FAIL" in doctor.stdout
+    _repaired(settings, corpus)
+
+
+def _delete_latest_manifest(settings: Settings) -> None:
+    versions = Path(settings.lancedb_uri) / "chunks.lance" / "_versions"
+    # Lance names manifests by u64::MAX - version: the smallest name is the newest version.
+    newest = min(p for p in versions.iterdir() if p.suffix == ".manifest")
+    newest.unlink()
+    hint = versions / "latest_version_hint.json"
+    if hint.exists():
+        hint.unlink()
+
+
+def test_a_deleted_manifest_is_noticed_by_status_and_ingest(project: Path) -> None:
+    corpus = _corpus(project)
+    settings = load_settings()
+    run_ingestion(settings, FakeEmbedder())
+    write_doc(corpus, "receiving.md", procedure_text("receiving", steps=3))
+    run_ingestion(settings, FakeEmbedder())
+    _delete_latest_manifest(settings)
+    assert "behind the ledger" in (corpus_status(settings)["index_problem"] or "")
+    _one_error_line(_cli("status"), "behind the ledger", "corpusgov doctor")
+    with pytest.raises(IndexDamagedError, match="doctor --repair"):
+        run_ingestion(settings, FakeEmbedder())
+    assert not examine_data_dir(settings).healthy
+    _repaired(settings, corpus)
+
+
+def test_a_deleted_data_file_is_noticed_by_ingest_and_search(project: Path) -> None:
+    corpus = _corpus(project)
+    settings = load_settings()
+    run_ingestion(settings, FakeEmbedder())
+    data_files = sorted((Path(settings.lancedb_uri) / "chunks.lance" / "data").iterdir())
+    data_files[0].unlink()
+    with pytest.raises(IndexDamagedError, match="cannot be read"):
+        run_ingestion(settings, FakeEmbedder())  # never "No changes" on an unreadable index
+    with pytest.raises(IndexDamagedError, match="doctor"):
+        search_corpus(settings, FakeEmbedder(), "receiving", k=50)
+    _one_error_line(_cli("search", "receiving", "--k", "50"), "cannot be read", "doctor")
+    _repaired(settings, corpus)
+    assert search_corpus(settings, FakeEmbedder(), "receiving", k=3)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 16 MiB tmpfs (root may mount one; elsewhere the tests skip)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def _on_disk(project: Path, disk: Path) -> Settings:
+    config = project / "corpusgov.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("data_dir: data", f"data_dir: {disk / 'data'}"),
+        encoding="utf-8",
+    )
+    return load_settings()
+
+
+def _disk_fills_at(point: str, disk: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Fill the disk when the run reaches `point` of the commit protocol."""
+    import pipelines.ingestion as ingestion
+
+    real_stop_point = ingestion.stop_point
+    fillers: list[Path] = []
+
+    def fill_then_go_on(name: str) -> None:
+        if name == point:
+            fillers.append(_fill(disk))
+        real_stop_point(name)
+
+    monkeypatch.setattr(ingestion, "stop_point", fill_then_go_on)
+    return fillers
+
+
+@pytest.mark.parametrize(
+    ("first_run", "point"),
+    [(True, "commit.after_intent"), (False, "commit.after_intent"), (False, "commit.after_index_write")],
+    ids=["first-run-index-write", "index-write", "ledger-commit"],
+)
+def test_a_full_disk_while_committing_is_one_clear_error_and_recovered(
+    project: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch, first_run: bool, point: str
+) -> None:
+    corpus = _corpus(project)
+    settings = _on_disk(project, small_disk)
+    if not first_run:
+        run_ingestion(settings, FakeEmbedder())
+        write_doc(corpus, "receiving.md", procedure_text("receiving", steps=30))
+        write_doc(corpus, "night_shift.md", procedure_text("night shift", steps=30))
+    versions_before = 0 if first_run else 1
+    fillers = _disk_fills_at(point, small_disk, monkeypatch)
+    with pytest.raises(StorageError, match="full") as raised:
+        run_ingestion(settings, FakeEmbedder())
+    assert "no transaction is active" not in str(raised.value)
+    assert "Free space" in str(raised.value)
+    monkeypatch.undo()
+    for filler in fillers:
+        filler.unlink()
+    # Space is back: the next run rolls back what the failed one started, then applies it once.
+    run_ingestion(settings, FakeEmbedder())
+    after = assert_invariants(settings, corpus)
+    assert after["versions"][-1][0] == versions_before + 1  # type: ignore[index]
+    assert not run_ingestion(settings, FakeEmbedder()).changed
+
+
+def test_a_full_disk_when_tagging_keeps_the_committed_run(
+    project: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger committed: the run is done. The tag comes with the next writer's recovery."""
+    corpus = _corpus(project)
+    settings = _on_disk(project, small_disk)
+    fillers = _disk_fills_at("commit.after_ledger_commit", small_disk, monkeypatch)
+    report = run_ingestion(settings, FakeEmbedder())
+    assert report.index_version is not None
+    monkeypatch.undo()
+    for filler in fillers:
+        filler.unlink()
+    assert not run_ingestion(settings, FakeEmbedder()).changed
+    assert_invariants(settings, corpus)

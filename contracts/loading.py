@@ -582,54 +582,55 @@ class _ContractReader:
         self.problem(field, f"{value!r} is not a {what} corpusgov knows", f"Use one of: {', '.join(allowed)}")
         return None
 
-    def _limits(self, field: str, value: Any) -> FileLimits | None:
+    def _positive_numbers(
+        self,
+        field: str,
+        value: Any,
+        keys: dict[str, str],
+        what: str,
+        example: str,
+        fractional: frozenset[str] = frozenset(),
+    ) -> dict[str, float] | None:
+        """A mapping of known keys to positive numbers (whole unless the key is in `fractional`),
+        as attribute -> number; None after reporting every problem."""
         if not isinstance(value, dict):
             self.problem(field, f"{_short(repr(value))} is not a mapping",
-                         f"Write a mapping with any of {', '.join(_LIMIT_KEYS)}")
+                         f"Write a mapping with any of {', '.join(keys)}")
             return None
         ok = True
-        for key in sorted(set(value) - set(_LIMIT_KEYS)):
-            self.problem(f"{field}.{key}", f"unknown limit {key!r}", f"Use {', '.join(_LIMIT_KEYS)}")
+        for key in sorted(set(value) - set(keys)):
+            self.problem(f"{field}.{key}", f"unknown {what} {key!r}", f"Use {', '.join(keys)}")
             ok = False
         arguments: dict[str, float] = {}
-        for key, attribute in _LIMIT_KEYS.items():
+        for key, attribute in keys.items():
             if key not in value:
                 continue
             number = value[key]
             whole = isinstance(number, int) and not isinstance(number, bool)
-            fractional = key in _FRACTIONAL_LIMITS and isinstance(number, float) and math.isfinite(number)
-            if not (whole or fractional) or number <= 0:
-                kind = "positive number" if key in _FRACTIONAL_LIMITS else "positive whole number"
-                self.problem(f"{field}.{key}", f"{number!r} is not a {kind}",
-                             "Write e.g. maxFileBytes: 67108864 (64 MiB) or maxParseSeconds: 60")
+            real = key in fractional and isinstance(number, float) and math.isfinite(number)
+            if not (whole or real) or number <= 0:
+                kind = "positive number" if key in fractional else "positive whole number"
+                self.problem(f"{field}.{key}", f"{number!r} is not a {kind}", f"Write e.g. {example}")
                 ok = False
                 continue
             arguments[attribute] = number
-        return FileLimits(**arguments) if ok else None  # type: ignore[arg-type]
+        return arguments if ok else None
+
+    def _limits(self, field: str, value: Any) -> FileLimits | None:
+        arguments = self._positive_numbers(
+            field, value, _LIMIT_KEYS, "limit",
+            "maxFileBytes: 67108864 (64 MiB) or maxParseSeconds: 60", _FRACTIONAL_LIMITS,
+        )
+        return None if arguments is None else FileLimits(**arguments)  # type: ignore[arg-type]
 
     def _chunking(self, field: str, value: Any) -> ChunkingPolicy | None:
-        if not isinstance(value, dict):
-            self.problem(field, f"{_short(repr(value))} is not a mapping",
-                         f"Write a mapping with {', '.join(_CHUNKING_KEYS)}")
-            return None
+        arguments = self._positive_numbers(
+            field, value, _CHUNKING_KEYS, "chunking setting", "maxCharacters: 800"
+        )
         ok = True
-        for key in sorted(set(value) - set(_CHUNKING_KEYS)):
-            self.problem(f"{field}.{key}", f"unknown chunking setting {key!r}", f"Use {', '.join(_CHUNKING_KEYS)}")
-            ok = False
-        arguments: dict[str, int] = {}
-        for key, attribute in _CHUNKING_KEYS.items():
-            if key not in value:
-                continue
-            number = value[key]
-            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                self.problem(f"{field}.{key}", f"{number!r} is not a positive whole number of characters",
-                             "Write a count such as 800")
-                ok = False
-                continue
-            arguments[attribute] = number
-        if not ok:
+        if arguments is None:
             return None
-        policy = ChunkingPolicy(**arguments)
+        policy = ChunkingPolicy(**arguments)  # type: ignore[arg-type]
         for key, attribute in (("newAfterNChars", "new_after_n_chars"),
                                ("combineTextUnderNChars", "combine_text_under_n_chars")):
             if getattr(policy, attribute) > policy.max_characters:

@@ -51,6 +51,28 @@ def _stopped_run(settings: Settings, point: str, monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv(STOP_AT_ENV)
 
 
+def _committed_then_changed(project: Path) -> tuple[Settings, Path]:
+    """A first run committed, then the corpus changed: a file edited, one deleted, one added."""
+    corpus = project / "corpus"
+    _first_corpus(corpus)
+    settings = load_settings()
+    run_ingestion(settings, FakeEmbedder())
+    _change_corpus(corpus)
+    return settings, corpus
+
+
+def _later_run_died(
+    project: Path, monkeypatch: pytest.MonkeyPatch, point: str = "commit.before_ledger_commit"
+) -> tuple[Settings, Path, set[str]]:
+    """A committed first run, then a run with changes whose process died at `point` (no in-process
+    undo: the process is gone). Returns the settings, the corpus and the reference chunk ids."""
+    settings, corpus = _committed_then_changed(project)
+    reference = _reference_chunks(project, corpus)
+    monkeypatch.setattr("pipelines.ingestion.undo_interrupted_write", lambda _settings: None)
+    _stopped_run(settings, point, monkeypatch)
+    return settings, corpus, reference
+
+
 def _recovers(settings: Settings, corpus: Path, reference: set[str]) -> None:
     run_ingestion(settings, FakeEmbedder())
     state = assert_invariants(settings, corpus)
@@ -76,11 +98,7 @@ def test_a_first_run_stopped_at_any_step_is_recovered(
 def test_a_later_run_stopped_at_any_step_is_recovered(
     project: Path, point: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = project / "corpus"
-    _first_corpus(corpus)
-    settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
-    _change_corpus(corpus)
+    settings, corpus = _committed_then_changed(project)
     reference = _reference_chunks(project, corpus)
     _stopped_run(settings, point, monkeypatch)
     _recovers(settings, corpus, reference)
@@ -110,14 +128,7 @@ def test_a_process_that_died_after_the_index_write_is_rolled_back_by_the_next_ru
     """No in-process undo (the process is gone): the next run's recovery restores the table,
     deletes nothing the ledger knows and re-creates nothing twice. Also: recovery itself stopped
     half-way is recovered by the run after."""
-    corpus = project / "corpus"
-    _first_corpus(corpus)
-    settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
-    _change_corpus(corpus)
-    reference = _reference_chunks(project, corpus)
-    monkeypatch.setattr("pipelines.ingestion.undo_interrupted_write", lambda _settings: None)
-    _stopped_run(settings, "commit.before_ledger_commit", monkeypatch)
+    settings, corpus, reference = _later_run_died(project, monkeypatch)
     for point in ("recovery.after_restore", "recovery.after_ledger_move"):
         _stopped_run(settings, point, monkeypatch)
     _recovers(settings, corpus, reference)
@@ -142,11 +153,7 @@ def test_a_first_run_that_died_then_lost_a_file_leaves_no_orphan_chunks(
 def test_a_rollback_stopped_at_any_step_is_recovered(
     project: Path, point: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = project / "corpus"
-    _first_corpus(corpus)
-    settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
-    _change_corpus(corpus)
+    settings, corpus = _committed_then_changed(project)
     run_ingestion(settings, FakeEmbedder())
     monkeypatch.setenv(STOP_AT_ENV, point)
     with pytest.raises(StopRequested):
@@ -159,11 +166,7 @@ def test_a_rollback_stopped_at_any_step_is_recovered(
 def test_a_cleanup_stopped_after_compaction_is_recovered(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = project / "corpus"
-    _first_corpus(corpus)
-    settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
-    _change_corpus(corpus)
+    settings, corpus = _committed_then_changed(project)
     run_ingestion(settings, FakeEmbedder())
     monkeypatch.setenv(STOP_AT_ENV, "cleanup.after_optimize")
     with pytest.raises(StopRequested):
@@ -210,4 +213,42 @@ def test_a_reader_holding_the_ledger_stops_the_run_before_the_index_is_touched(
     state = store_state(settings)
     assert state["table_version"] == before["table_version"], "LanceDB was written"
     run_ingestion(settings, FakeEmbedder())
+    assert_invariants(settings, corpus)
+
+
+def test_the_dagster_job_recovers_a_run_the_cli_left_half_done(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same guarantees on every path: a CLI run that died after writing LanceDB is rolled back by
+    the next Dagster job, which then commits its own run."""
+    import dagster as dg
+
+    import pipelines.defs.resources as resources
+    from tests.pipelines.test_dagster_definitions import load_defs
+
+    settings, corpus, reference = _later_run_died(project, monkeypatch)
+    monkeypatch.setattr(resources, "embedder_from_settings", lambda *_: FakeEmbedder())
+    with dg.instance_for_test() as instance:
+        result = load_defs().resolve_job_def("ingestion").execute_in_process(instance=instance)
+        assert result.success
+    state = assert_invariants(settings, corpus)
+    assert set(state["ledger_chunks"]) == reference  # type: ignore[arg-type]
+
+
+def test_doctor_finds_an_interrupted_write_and_repair_rolls_it_back(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.doctor import repair_data_dir
+
+    settings, corpus, _ = _later_run_died(project, monkeypatch)
+    findings = {f.check: f for f in examine_data_dir(settings).findings}
+    assert not findings["interrupted write"].ok
+    assert not findings["index version"].ok
+    report = repair_data_dir(settings, FakeEmbedder())
+    assert report.healthy and report.set_aside is None, "a rollback, no rebuild"
+    assert any("restored version" in action for action in report.repairs)
+    # Rolled back to the last committed run: the interrupted run's changes are not in the index.
+    (corpus / "night_shift.md").unlink()
+    write_doc(corpus, "cold_storage.md", procedure_text("cold storage"))
+    write_doc(corpus, "loading_dock.md", procedure_text("loading dock"))
     assert_invariants(settings, corpus)

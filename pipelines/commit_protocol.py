@@ -118,6 +118,21 @@ def recover_index(settings: Settings) -> Recovery:
     Call it under `writer_lock`. Raises `IndexDamagedError` when the stores disagree in a way an
     interrupted writer cannot explain.
     """
+    try:
+        return _recover(settings)
+    except (OSError, RuntimeError) as err:
+        if "No space left on device" in str(err):
+            raise StorageError(
+                f"The disk holding {settings.data_dir} is full, so the last interrupted run cannot "
+                "be rolled back yet. Free space and run the command again."
+            ) from err
+        raise IndexDamagedError(
+            f"The index at {settings.lancedb_uri} could not be brought back to the ledger's last "
+            f"run ({first_line(err)}). Run `corpusgov doctor --repair` to rebuild it from the sources."
+        ) from err
+
+
+def _recover(settings: Settings) -> Recovery:
     ledger = Ledger(settings.ledger_path)
     index = ChunkIndex(settings.lancedb_uri)
     recovery = Recovery()

@@ -252,3 +252,21 @@ def test_doctor_finds_an_interrupted_write_and_repair_rolls_it_back(
     write_doc(corpus, "cold_storage.md", procedure_text("cold storage"))
     write_doc(corpus, "loading_dock.md", procedure_text("loading dock"))
     assert_invariants(settings, corpus)
+
+
+def test_a_data_dir_bricked_by_an_earlier_release_ingests_again(project: Path) -> None:
+    """The field report's stuck state: LanceDB committed and tagged `index-v2`, the ledger never
+    committed. Every later ingest failed on "tag index-v2 already exists"; now the next run
+    restores the table, drops the stray tag and commits version 2 itself."""
+    import lancedb
+
+    settings, corpus = _committed_then_changed(project)
+    table = lancedb.connect(settings.lancedb_uri).open_table("chunks")
+    stray = table.to_arrow().slice(0, 1)
+    table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(
+        stray.set_column(0, "chunk_id", [["stray-chunk-the-ledger-never-saw"]])
+    )
+    table.tags.create("index-v2", int(table.version))
+    reference = _reference_chunks(project, corpus)
+    _recovers(settings, corpus, reference)
+    assert store_state(settings)["versions"][-1][0] == 2  # type: ignore[index]

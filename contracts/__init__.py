@@ -6,7 +6,13 @@ Great Expectations (seconds to import) and most callers only need the loaded con
 
 from pathlib import Path
 
-from contracts.document_contract import ChunkingPolicy, ContractProblem, DocumentContract, FileLimits
+from contracts.document_contract import (
+    BudgetVerdict,
+    ChunkingPolicy,
+    ContractProblem,
+    DocumentContract,
+    FileLimits,
+)
 from contracts.errors import (
     ContractError,
     ContractSchemaError,
@@ -20,6 +26,7 @@ DEFAULT_CONTRACT_PATH: Path = Path(__file__).with_name("default.odcs.yaml")
 STRICT_CONTRACT_PATH: Path = Path(__file__).with_name("strict.odcs.yaml")
 
 __all__ = [
+    "BudgetVerdict",
     "DEFAULT_CONTRACT_PATH",
     "STRICT_CONTRACT_PATH",
     "ChunkingPolicy",

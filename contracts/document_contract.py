@@ -67,6 +67,8 @@ class DocumentContract:
     source_provenance: str | None = None
     chunking: ChunkingPolicy = ChunkingPolicy()
     limits: FileLimits = FileLimits()
+    team: str | None = None  # ODCS `team.name`: who governs the source
+    owners: tuple[str, ...] = ()  # usernames of team members whose role is owner
     embedding_model: str | None = None
     embedding_dimensions: int | None = None
     max_violation_rate: float = 1.0
@@ -96,3 +98,25 @@ class ContractProblem:
     path: Path
     field: str | None  # dotted field path, list items named where they have a name
     message: str  # the problem and what to do
+
+
+@dataclass(frozen=True)
+class BudgetVerdict:
+    """A source against its contract's error budget (customProperties maxViolationRate).
+
+    The share is over the source's governed documents: those indexed now plus those checked in
+    this run, so one bad file added to a clean source of 30 is 1 in 31, not "100% of what changed".
+    Every quarantine reason the contract decides counts: its rules, its policies, its grade floor.
+    """
+
+    violating: int
+    governed: int
+    max_violation_rate: float
+
+    @property
+    def violation_rate(self) -> float:
+        return self.violating / self.governed if self.governed else 0.0
+
+    @property
+    def within_budget(self) -> bool:
+        return self.violation_rate <= self.max_violation_rate

@@ -358,8 +358,21 @@ class _ContractReader:
             allowed_languages=self._value_set(properties.get("language")),
             embedding_model=embedding_model,
             embedding_dimensions=embedding_dimensions,
+            **self._team(),
             **settings,
         )
+
+    def _team(self) -> dict[str, Any]:
+        """ODCS 3.1+ `team: {name, members}`, or 3.0's bare list of members."""
+        team = self.model.team
+        if team is None:
+            return {}
+        members = team if isinstance(team, list) else (team.members or [])
+        owners = tuple(
+            m.username for m in members if m.username and (m.role or "").strip().lower() == "owner"
+        )
+        name = None if isinstance(team, list) else (team.name or None)
+        return {"team": name, "owners": owners}
 
     def _source_path(self) -> str | None:
         local = [(i, s) for i, s in enumerate(self.model.servers or []) if s.type == "local"]

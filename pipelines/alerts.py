@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 CONTRACT_VIOLATION = "contract_violation"
 CHECK_FAILED = "check_failed"
 SOURCE_ERROR = "source_error"
+RUN_FAILED = "run_failed"
 # Reason codes a contract decides; `quality.*` and `discover.*` are not contract violations.
 VIOLATION_REASON_PREFIXES = ("contract.", "policy.")
 # One webhook message per batch: a count and this many lines, so 500 violations are one post.
@@ -84,6 +85,7 @@ class DispatchReport:
     failures: dict[str, str] = field(default_factory=dict)
     unsent: int = 0  # alerts a sink refused: retried on the next evaluation
     sinks: int = 0
+    sent_alerts: tuple["Alert", ...] = ()  # the alerts of this evaluation, delivered or tried
 
     def summary(self) -> str:
         """One line for the sensor's skip reason and the logs."""
@@ -169,7 +171,7 @@ def dispatch_alerts(
         _record_sent(settings, new, names)
     return DispatchReport(
         sent=report.sent, skipped_already_sent=len(alerts) - len(new), failures=report.failures,
-        unsent=report.unsent, sinks=report.sinks,
+        unsent=report.unsent, sinks=report.sinks, sent_alerts=tuple(new),
     )
 
 
@@ -182,7 +184,7 @@ def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
     """A Slack-compatible message for a batch: a headline with counts, then one line per alert."""
     kinds = Counter(a.kind for a in alerts)
     labels = {
-        CHECK_FAILED: "blocked run", SOURCE_ERROR: "broken source",
+        CHECK_FAILED: "blocked run", SOURCE_ERROR: "broken source", RUN_FAILED: "failed run",
         CONTRACT_VIOLATION: "contract violation",
     }
     counts = ", ".join(
@@ -236,6 +238,15 @@ def _ledger_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
 
 def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> list[Alert]:
     alerts = []
+    failed = summary.get("failed")
+    if failed:
+        alerts.append(Alert(
+            key=f"run_failed:{run_id}", kind=RUN_FAILED, source=",".join(summary.get("sources", [])),
+            doc_id=None, reason=failed.get("kind"), contract_version=None,
+            message=_one_line(f"ingestion run {run_id} failed at {failed.get('step')}: "
+                              f"{failed.get('error')}"),
+            details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failed},
+        ))
     for check in summary.get("contract_checks", []):
         source = check["source"]
         contract = f"{check.get('contract_id')} v{check.get('contract_version')}"
@@ -248,17 +259,19 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
                 details={"run_id": run_id, "finished_at": finished_at.isoformat(),
                          "error": check["error"]},
             ))
-        elif summary.get("blocked") and not check.get("within_budget", True):
+        elif check.get("blocked", summary.get("blocked") and not check.get("within_budget", True)):
             top = ", ".join(
                 f"{reason} ({count})"
                 for reason, count in Counter(check.get("violations_by_reason", {})).most_common(3)
             )
+            governed = check.get("governed") or check["checked"]
             alerts.append(Alert(
                 key=f"check_failed:{run_id}:{source}", kind=CHECK_FAILED, source=source,
                 doc_id=None, reason=None, contract_version=check.get("contract_version"),
-                message=f"run blocked, index not updated: {check['violation_rate']:.0%} of "
-                f"{check['checked']} documents of source '{source}' violate {contract} "
-                f"(budget {check['max_violation_rate']:.0%}); top reasons: {top or 'none'}",
+                message=f"run blocked for source '{source}', its changes held back: "
+                f"{check['violation_rate']:.0%} of {governed} governed documents violate {contract} "
+                f"(budget {check['max_violation_rate']:.0%}); top reasons: {top or 'none'}. "
+                "See `corpusgov quarantine list --blocked`.",
                 details={"run_id": run_id, "finished_at": finished_at.isoformat(),
                          "checked": check["checked"],
                          "violation_rate": check["violation_rate"],

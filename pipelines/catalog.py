@@ -57,7 +57,7 @@ def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None
 
 
 def list_documents(
-    settings: Settings, state: str | None = None, source: str | None = None
+    settings: Settings, state: str | None = None, source: str | None = None, flag: str | None = None
 ) -> list[dict[str, Any]]:
     """The shape of `corpusgov documents --json`."""
     if state is not None and state not in {s.value for s in DocumentState}:
@@ -66,7 +66,9 @@ def list_documents(
         )
     if source is not None:
         settings.source(source)
-    rows = Ledger(settings.ledger_path).document_rows(state=state, source=source)
+    if flag is not None:
+        require_known_flags((flag,))
+    rows = Ledger(settings.ledger_path).document_rows(state=state, source=source, flag=flag)
     return [
         {
             "doc_id": r["doc_id"],
@@ -76,10 +78,23 @@ def list_documents(
             "reasons": list(r["reasons"]),
             "content_hash": r["content_hash"],
             "grade": r["grade"],
+            "quality_score": r["quality_score"],
             "provenance": r["provenance"],
+            "safety_flags": list(r["safety_flags"] or []),
+            "contract_version": r["contract_version"],
         }
         for r in rows
     ]
+
+
+def require_known_flags(flags: tuple[str, ...]) -> None:
+    """A flag code nobody emits would filter nothing, silently: refuse it."""
+    unknown = [flag for flag in flags if flag not in KNOWN_FLAGS]
+    if unknown:
+        raise CorpusgovError(
+            f"Unknown flag '{unknown[0]}': the filter would match nothing. Use one of: "
+            f"{', '.join(KNOWN_FLAGS)}."
+        )
 
 
 def grades_at_least(minimum: str) -> tuple[str, ...]:
@@ -104,12 +119,7 @@ def search_corpus(
         raise CorpusgovError(
             f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(PROVENANCE_LABELS)}."
         )
-    unknown_flags = [flag for flag in exclude_flags if flag not in KNOWN_FLAGS]
-    if unknown_flags:
-        raise CorpusgovError(
-            f"Unknown flag '{unknown_flags[0]}': the filter would exclude nothing. Use one of: "
-            f"{', '.join(KNOWN_FLAGS)}."
-        )
+    require_known_flags(exclude_flags)
     if k < 1:
         raise CorpusgovError("--k must be at least 1.")
     allowed = grades_at_least(min_grade) if min_grade else None

@@ -1,12 +1,25 @@
-"""The Dagster code location (workspace.yaml points here)."""
+"""The Dagster code location (workspace.yaml points here).
+
+Definitions are built when Dagster loads the location, never at import: each folder of
+pipelines/defs/ (sources, index, evals, automation) contributes its own, and the resources are
+bound here, once.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from pipelines.defs.alerts import definitions as alerts_definitions
-from pipelines.defs.evals import definitions as evals_definitions
-from pipelines.defs.index import definitions as index_definitions
-from pipelines.defs.ingestion import definitions as ingestion_definitions
+from pipelines.defs.resources import default_resources
 
-defs = dg.Definitions.merge(
-    ingestion_definitions.defs, index_definitions.defs, evals_definitions.defs, alerts_definitions.defs
-)
+
+def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+    """The whole code location; `resources` replaces defaults by name (tests bind a fake embedder)."""
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return loaded.with_resources({**default_resources(), **(resources or {})})
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -32,10 +32,6 @@ class LedgerBusyError(CorpusgovError):
     """The DuckDB ledger stayed locked by another process for too long."""
 
 
-class ContractBudgetExceededError(CorpusgovError):
-    """A source broke its contract more often than its error budget allows: the run is blocked."""
-
-
 class StorageError(CorpusgovError):
     """The data dir cannot be written or read: a full disk, a file where a folder should be,
     missing permissions. Nothing half-written stays behind; the message says what to free or fix."""

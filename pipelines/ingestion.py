@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from contracts import ContractError, DocumentContract, load_contract
+from contracts import BudgetVerdict, ContractError, DocumentContract, load_contract
 from contracts.data_docs import build_data_docs
 from contracts.enforcement import ContractVerdict, enforce_contract
 from corpus_quality import grade_at_least
@@ -37,12 +37,13 @@ from pipelines.commit_protocol import (
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.embedding import Embedder, embed_with_progress
-from pipelines.errors import ContractBudgetExceededError, IngestionConflictError, IndexStateError
+from pipelines.errors import CorpusgovError, IngestionConflictError, IndexStateError, first_line
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
 from pipelines.stop_points import stop_point
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
+from pipelines.violations import Violation, is_contract_reason, violations_of
 
 logger = logging.getLogger(__name__)
 
@@ -52,25 +53,37 @@ ProgressReporter = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class ContractCheck:
-    """The contract verdict for one source in one run (what the blocking asset check reports)."""
+    """One source against its contract in one run: what its contract check reports."""
 
     source: str
     contract_path: str
     contract_id: str | None
     contract_version: str | None
-    checked: int
+    checked: int  # documents checked against the contract in this run
     violations_by_reason: dict[str, int]
-    violation_rate: float
+    violation_rate: float  # violating / governed (contracts.BudgetVerdict)
     max_violation_rate: float
     within_budget: bool
     error: str | None = None  # a broken contract or a missing source folder: nothing ingested
-    # Contract severity "error" blocks the index update when over budget; "warning" only warns.
+    # Contract severity "error" blocks the source's changes when over budget; "warning" only warns.
     blocks_when_over_budget: bool = True
     data_docs: str | None = None  # Great Expectations Data Docs index.html for this check
+    governed: int = 0  # indexed now + checked in this run: the budget's denominator
+    violating: int = 0
+    violations: tuple[Violation, ...] = ()  # every failing (document, reason) with its detail
 
     @property
     def passed(self) -> bool:
         return self.error is None and self.within_budget
+
+    @property
+    def blocked(self) -> bool:
+        """Over budget under severity error: this source's changes wait for a fix."""
+        return self.error is None and not self.within_budget and self.blocks_when_over_budget
+
+    @property
+    def contract_ref(self) -> str:
+        return f"{self.contract_id}@{self.contract_version}"
 
 
 @dataclass(frozen=True)
@@ -90,10 +103,7 @@ class PreparedIngestion:
 
     @property
     def blocked_by(self) -> tuple[ContractCheck, ...]:
-        return tuple(
-            c for c in self.contract_checks
-            if c.error is None and not c.within_budget and c.blocks_when_over_budget
-        )
+        return tuple(c for c in self.contract_checks if c.blocked)
 
 
 @dataclass(frozen=True)
@@ -107,10 +117,15 @@ class IngestionReport:
     chunks_reused: int
     contract_checks: tuple[ContractCheck, ...]
     state_counts: dict[str, int]
+    held_back: tuple[DocumentOutcome, ...] = ()  # changes of blocked sources, not committed
 
     @property
     def changed(self) -> bool:
         return bool(self.outcomes)
+
+    @property
+    def blocked(self) -> tuple[ContractCheck, ...]:
+        return tuple(c for c in self.contract_checks if c.blocked)
 
     @property
     def source_errors(self) -> tuple[ContractCheck, ...]:
@@ -135,6 +150,8 @@ class IngestionReport:
             "chunks_reused": self.chunks_reused,
             "documents": self.state_counts,
             "source_errors": {c.source: c.error for c in self.source_errors},
+            "blocked_sources": {c.source: blocked_message(c) for c in self.blocked},
+            "held_back": [o.doc_id for o in self.held_back],
         }
 
 
@@ -150,8 +167,23 @@ def prepare_ingestion(
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
 ) -> PreparedIngestion:
-    """Discover, parse, assess and contract-check what changed since the ledger's last run."""
+    """Discover, parse, assess and contract-check what changed since the ledger's last run, source
+    by source (`prepare_source`), as one run."""
+    sources = selected_sources(settings, source_names)
+    parts = [prepare_source(settings, s.name, embedding_model, on_progress) for s in sources]
+    return combine_prepared(parts)
+
+
+def prepare_source(
+    settings: Settings,
+    source_name: str,
+    embedding_model: str,
+    on_progress: ProgressReporter | None = None,
+) -> PreparedIngestion:
+    """One source's part of a run: what the CLI does for each source, and what the source's own
+    Dagster asset does. Each source is compared with the corpus as the ledger holds it."""
     started_at = datetime.now(timezone.utc)
+    configured = settings.source(source_name)
     ledger = Ledger(settings.ledger_path)
     latest = ledger.latest_index_version()
     if latest is not None and latest.embedding_model != embedding_model:
@@ -160,68 +192,101 @@ def prepare_ingestion(
             f"embeds with {embedding_model}. One index holds one embedding model: set "
             "CORPUSGOV_DATA_DIR to a new folder to re-index with the new model."
         )
-    known = ledger.documents()
-    releases = ledger.releases_in_force()
+    part = PreparedIngestion(
+        run_id=new_run_id(started_at), started_at=started_at, sources=(configured.name,),
+        base_index_version=latest.index_version if latest else None,
+        embedding_model=embedding_model, outcomes=(), discovered=0, unchanged=0,
+        contract_checks=(),
+    )
+    shared = _sources_sharing_a_folder(settings, list(settings.sources))
+    loaded = _load_source_contract(settings, configured, embedding_model, shared)
+    if isinstance(loaded, ContractCheck):
+        return replace(part, contract_checks=(loaded,))
+    contract, source = loaded
+    config_hash = document_config_hash(contract, embedding_model)
+    source_known = ledger.documents(source=source.name)
     corpus = CorpusContext(
         registry=SelfOutputRegistry.from_rows(ledger.self_output_rows()),
         near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
         generation_depths=ledger.generation_depths(),
     )
-    outcomes: list[DocumentOutcome] = []
-    checks: list[ContractCheck] = []
-    config_hashes: dict[str, str] = {}
+    seen: set[str] = set()
+    processed: list[DocumentOutcome] = []
     discovered = unchanged = 0
-    sources = selected_sources(settings, source_names)
-    shared = _sources_sharing_a_folder(settings, sources)
-    for configured in sources:
-        loaded = _load_source_contract(settings, configured, embedding_model, shared)
-        if isinstance(loaded, ContractCheck):
-            checks.append(loaded)
+    for file, data in discover_source(source, contract.limits.max_file_bytes):
+        discovered += 1
+        seen.add(file.doc_id)
+        if _is_unchanged(source_known.get(file.doc_id), file.content_hash, config_hash, file.rejection):
+            unchanged += 1
             continue
-        contract, source = loaded
-        config_hash = document_config_hash(contract, embedding_model)
-        config_hashes[source.name] = config_hash
-        source_known = {d: doc for d, doc in known.items() if doc.source == source.name}
-        seen: set[str] = set()
-        processed: list[DocumentOutcome] = []
-        for file, data in discover_source(source, contract.limits.max_file_bytes):
-            discovered += 1
-            seen.add(file.doc_id)
-            if _is_unchanged(source_known.get(file.doc_id), file.content_hash, config_hash, file.rejection):
-                unchanged += 1
-                continue
-            if file.rejected or data is None:
-                processed.append(rejected_outcome(file, config_hash, contract))
-            else:
-                processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
-            if on_progress is not None:
-                on_progress(f"assess {source.name}", len(processed), 0)
-        duplicates = _duplicate_of(processed, source_known)
-        frame = _contract_table(processed, duplicates)
-        verdict = enforce_contract(contract, frame, now=started_at)
-        data_docs = None
-        if verdict.reasons:
-            # Only when something failed: a person follows the link from the Dagster check.
-            data_docs = build_data_docs(
-                contract, frame, settings.data_dir / "gx" / source.name, now=started_at
-            )
-        checks.append(_contract_check(source, contract, verdict, data_docs))
-        outcomes.extend(_apply_contract(contract, processed, verdict, releases))
-        for doc_id, doc in sorted(source_known.items()):
-            if doc_id not in seen and doc.state is not DocumentState.REMOVED:
-                outcomes.append(_removed_outcome(doc, config_hash, contract))
-    return PreparedIngestion(
-        run_id=f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
-        started_at=started_at,
-        sources=tuple(s.name for s in sources),
-        base_index_version=latest.index_version if latest else None,
-        embedding_model=embedding_model,
-        outcomes=tuple(outcomes),
+        if file.rejected or data is None:
+            processed.append(rejected_outcome(file, config_hash, contract))
+        else:
+            processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
+        if on_progress is not None:
+            on_progress(f"assess {source.name}", len(processed), 0)
+    duplicates = _duplicate_of(processed, source_known)
+    frame = _contract_table(processed, duplicates)
+    verdict = enforce_contract(contract, frame, now=started_at)
+    decided = _apply_contract(contract, processed, verdict, ledger.releases_in_force())
+    removed = [
+        _removed_outcome(doc, config_hash, contract)
+        for doc_id, doc in sorted(source_known.items())
+        if doc_id not in seen and doc.state is not DocumentState.REMOVED
+    ]
+    changing = {o.doc_id for o in decided} | {o.doc_id for o in removed}
+    still_indexed = sum(
+        1 for d, doc in source_known.items() if doc.state is DocumentState.INDEXED and d not in changing
+    )
+    budget = BudgetVerdict(
+        violating=sum(1 for o in decided if _violates_contract(o)),
+        governed=still_indexed + len(frame),
+        max_violation_rate=contract.max_violation_rate,
+    )
+    data_docs = None
+    if verdict.reasons:
+        # Only when something failed: a person follows the link from the Dagster check.
+        data_docs = build_data_docs(contract, frame, settings.data_dir / "gx" / source.name, now=started_at)
+    return replace(
+        part,
+        outcomes=tuple(decided) + tuple(removed),
         discovered=discovered,
         unchanged=unchanged,
-        contract_checks=tuple(checks),
-        config_hashes=config_hashes,
+        contract_checks=(_contract_check(source, contract, len(frame), budget, decided, data_docs),),
+        config_hashes={source.name: config_hash},
     )
+
+
+def combine_prepared(parts: list[PreparedIngestion], run_id: str | None = None) -> PreparedIngestion:
+    """The sources' parts as one run: one commit, one index version."""
+    if not parts:
+        raise CorpusgovError("No source to ingest: add one under `sources:` in corpusgov.yaml.")
+    bases = {p.base_index_version for p in parts}
+    if len(bases) > 1:
+        raise IngestionConflictError(
+            f"The sources of this run were prepared on different index versions ({sorted(bases, key=str)}): "
+            "another run committed in between. Prepare the run again."
+        )
+    models = {p.embedding_model for p in parts}
+    if len(models) > 1:
+        raise IndexStateError(f"The sources were prepared for different embedding models: {sorted(models)}.")
+    started_at = min(p.started_at for p in parts)
+    return PreparedIngestion(
+        run_id=run_id or new_run_id(started_at),
+        started_at=started_at,
+        sources=tuple(s for p in parts for s in p.sources),
+        base_index_version=parts[0].base_index_version,
+        embedding_model=parts[0].embedding_model,
+        outcomes=tuple(o for p in parts for o in p.outcomes),
+        discovered=sum(p.discovered for p in parts),
+        unchanged=sum(p.unchanged for p in parts),
+        contract_checks=tuple(c for p in parts for c in p.contract_checks),
+        config_hashes={k: v for p in parts for k, v in p.config_hashes.items()},
+    )
+
+
+def new_run_id(started_at: datetime) -> str:
+    return f"{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def commit_ingestion(
@@ -237,24 +302,11 @@ def commit_ingestion(
             f"{embedder.model_id}. Prepare and commit with the same model."
         )
     ledger = Ledger(settings.ledger_path)
-    if prepared.blocked_by:
-        over = "; ".join(
-            f"{c.source}: {c.violation_rate:.0%} of checked documents violate {c.contract_id} "
-            f"(budget {c.max_violation_rate:.0%})"
-            for c in prepared.blocked_by
-        )
-        # Recorded (for alerts and audit) with no document changes: the next run re-evaluates.
-        ledger.commit(
-            LedgerCommit(
-                run_id=prepared.run_id, started_at=prepared.started_at, sources=prepared.sources,
-                outcomes=(), index_version=None,
-                summary={**_run_summary(prepared), "blocked": True},
-            )
-        )
-        raise ContractBudgetExceededError(
-            f"Index not updated: contract error budget exceeded ({over}). Fix the documents or "
-            "the contract, then ingest again."
-        )
+    # A source over its error budget blocks only its own changes: they are held back (and shown
+    # by `corpusgov quarantine list --blocked`), the other sources' changes are committed.
+    blocked = {c.source for c in prepared.blocked_by}
+    held_back = tuple(o for o in prepared.outcomes if o.source in blocked)
+    prepared = replace(prepared, outcomes=tuple(o for o in prepared.outcomes if o.source not in blocked))
     recover_index(settings)
     index = ChunkIndex(settings.lancedb_uri)
     latest = ledger.latest_index_version()
@@ -285,17 +337,18 @@ def commit_ingestion(
         embedded, reused = len(to_embed), len(chunks) - len(to_embed)
         rows = _chunk_rows(now_indexed, by_id, embedder.dimensions)
         chunks_added, chunks_removed = len(new_ids - previous_ids), len(previous_ids - new_ids)
-    summary = {**_run_summary(prepared), "blocked": False, "chunks_embedded": embedded,
-               "chunks_reused": reused}
+    summary = {**_run_summary(prepared), "blocked": bool(blocked), "chunks_embedded": embedded,
+               "chunks_reused": reused, "held_back": len(held_back)}
     index_version = _write_run(
         settings, ledger, index, prepared, latest, rows, was_indexed, known,
-        chunks_added, chunks_removed, summary,
+        chunks_added, chunks_removed, summary, held_back,
     )
     counts = _state_counts_after(known, outcomes)
     return IngestionReport(
         run_id=prepared.run_id, index_version=index_version, discovered=prepared.discovered,
         unchanged=prepared.unchanged, outcomes=outcomes, chunks_embedded=embedded,
         chunks_reused=reused, contract_checks=prepared.contract_checks, state_counts=counts,
+        held_back=held_back,
     )
 
 
@@ -311,6 +364,7 @@ def _write_run(
     chunks_added: int,
     chunks_removed: int,
     summary: dict[str, Any],
+    held_back: tuple[DocumentOutcome, ...],
 ) -> IndexVersion | None:
     """Steps 4-7 of the commit protocol (pipelines/commit_protocol.py) for one run."""
     index_version: IndexVersion | None = None
@@ -336,7 +390,7 @@ def _write_run(
                 LedgerCommit(
                     run_id=prepared.run_id, started_at=prepared.started_at,
                     sources=prepared.sources, outcomes=prepared.outcomes,
-                    index_version=index_version, summary=summary,
+                    index_version=index_version, summary=summary, held_back=held_back,
                 )
             )
     except BaseException:
@@ -383,11 +437,40 @@ def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
                 "contract_version": c.contract_version, "checked": c.checked,
                 "violations_by_reason": c.violations_by_reason,
                 "violation_rate": c.violation_rate, "max_violation_rate": c.max_violation_rate,
-                "within_budget": c.within_budget, "error": c.error,
+                "within_budget": c.within_budget, "error": c.error, "blocked": c.blocked,
+                "governed": c.governed, "violating": c.violating,
             }
             for c in prepared.contract_checks
         ],
     }
+
+
+def record_failed_run(
+    settings: Settings, run_id: str, step: str, error: BaseException | str,
+    sources: tuple[str, ...] = (),
+) -> None:
+    """Put a failed run on record so the alert sinks hear of it (a `run_failed` alert), whichever
+    path ran it. Best effort: when the ledger itself is what failed, the error is all there is."""
+    message = first_line(error) if isinstance(error, BaseException) else error
+    kind = type(error).__name__ if isinstance(error, BaseException) else "error"
+    try:
+        Ledger(settings.ledger_path, busy_retry_seconds=5).record_run_without_changes(
+            run_id, datetime.now(timezone.utc), sources,
+            {"failed": {"step": step, "error": message, "kind": kind}, "sources": list(sources)},
+        )
+    except CorpusgovError as err:
+        logger.warning("The failed run %s could not be recorded for alerts: %s", run_id, err)
+
+
+def blocked_message(check: ContractCheck) -> str:
+    """One sentence: which source is held back, why, and what to do."""
+    top = ", ".join(f"{r} ({n})" for r, n in Counter(check.violations_by_reason).most_common(3))
+    return (
+        f"source '{check.source}' blocked: {check.violating} of {check.governed} governed documents "
+        f"({check.violation_rate:.0%}) violate {check.contract_ref}, over its budget of "
+        f"{check.max_violation_rate:.0%} ({top or 'no reasons'}). Its changes are held back (corpusgov "
+        "quarantine list --blocked); fix those documents or the contract, then ingest again."
+    )
 
 
 def bind_source(settings: Settings, source: SourceConfig, contract: DocumentContract) -> SourceConfig | str:
@@ -525,17 +608,29 @@ def _contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str])
 def _contract_check(
     source: SourceConfig,
     contract: DocumentContract,
-    verdict: ContractVerdict,
+    checked: int,
+    budget: BudgetVerdict,
+    decided: list[DocumentOutcome],
     data_docs: Path | None = None,
 ) -> ContractCheck:
+    violations = tuple(
+        v for o in decided if o.state is DocumentState.QUARANTINED for v in violations_of(contract, o)
+    )
     return ContractCheck(
         source=source.name, contract_path=str(contract.path), contract_id=contract.id,
-        contract_version=contract.version, checked=verdict.checked,
-        violations_by_reason=dict(verdict.violations_by_reason),
-        violation_rate=verdict.violation_rate, max_violation_rate=contract.max_violation_rate,
-        within_budget=verdict.within_budget,
+        contract_version=contract.version, checked=checked,
+        violations_by_reason=dict(Counter(v.reason for v in violations)),
+        violation_rate=budget.violation_rate, max_violation_rate=contract.max_violation_rate,
+        within_budget=budget.within_budget,
         blocks_when_over_budget=contract.blocks_when_over_budget,
         data_docs=str(data_docs) if data_docs else None,
+        governed=budget.governed, violating=budget.violating, violations=violations,
+    )
+
+
+def _violates_contract(outcome: DocumentOutcome) -> bool:
+    return outcome.state is DocumentState.QUARANTINED and any(
+        is_contract_reason(r) for r in outcome.reasons
     )
 
 

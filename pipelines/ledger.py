@@ -180,6 +180,17 @@ CREATE TABLE IF NOT EXISTS eval_events (
     message VARCHAR NOT NULL,
     details JSON NOT NULL
 );
+CREATE TABLE IF NOT EXISTS held_back (
+    doc_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    would_be VARCHAR NOT NULL,
+    reasons VARCHAR[] NOT NULL,
+    detail VARCHAR,
+    contract_id VARCHAR,
+    contract_version VARCHAR
+);
 CREATE TABLE IF NOT EXISTS commit_intents (
     run_id VARCHAR PRIMARY KEY,
     kind VARCHAR NOT NULL,
@@ -264,6 +275,8 @@ class LedgerCommit:
     outcomes: tuple[DocumentOutcome, ...]
     index_version: IndexVersion | None
     summary: dict[str, Any]
+    # Changes of sources over their error budget: recorded for people, not applied.
+    held_back: tuple[DocumentOutcome, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -531,7 +544,9 @@ class Ledger:
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 
-    def document_rows(self, state: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
+    def document_rows(
+        self, state: str | None = None, source: str | None = None, flag: str | None = None
+    ) -> list[dict[str, Any]]:
         """Current document rows for people and JSON output, ordered by doc id."""
         clauses, params = [], []
         if state is not None:
@@ -540,10 +555,14 @@ class Ledger:
         if source is not None:
             clauses.append("source = ?")
             params.append(source)
+        if flag is not None:
+            clauses.append("list_contains(safety_flags, ?)")
+            params.append(flag)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self.records(
             "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
-            f"provenance, contract_version, chunk_count FROM documents {where} ORDER BY doc_id",
+            "quality_score, provenance, safety_flags, contract_id, contract_version, chunk_count "
+            f"FROM documents {where} ORDER BY doc_id",
             params,
         )
 
@@ -551,6 +570,17 @@ class Ledger:
         """Apply one run atomically (a run that changes no index version)."""
         with self.writer() as writer:
             writer.commit(commit)
+
+    def record_run_without_changes(
+        self, run_id: str, started_at: datetime, sources: tuple[str, ...], summary: dict[str, Any]
+    ) -> None:
+        """A run that changed nothing but must be on record (it failed): alerts read it."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [run_id, started_at, datetime.now(timezone.utc), list(sources), None,
+                 json.dumps(summary)],
+            )
 
     def commit_intent(self) -> "CommitIntent | None":
         """The write a process started and did not finish, if any (see pipelines/commit_protocol.py)."""
@@ -718,6 +748,18 @@ class Ledger:
                 [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
                  json.dumps(commit.summary)],
             )
+            # A source's held-back changes are those of its latest run; a run that lets them
+            # through clears them.
+            con.execute(
+                "DELETE FROM held_back WHERE list_contains($sources, source)",
+                {"sources": list(commit.sources)},
+            )
+            if commit.held_back:
+                con.executemany(
+                    "INSERT INTO held_back VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [[o.doc_id, o.source, commit.run_id, now, o.state.value, list(o.reasons),
+                      o.detail, o.contract_id, o.contract_version] for o in commit.held_back],
+                )
             # The intent of this run is done when the run is: same transaction.
             con.execute("DELETE FROM commit_intents")
             stop_point("commit.before_ledger_commit")
@@ -761,6 +803,14 @@ class Ledger:
         return self.records(
             "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
             f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
+            params,
+        )
+
+    def held_back_rows(self, source: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        return self.records(
+            "SELECT doc_id, source, run_id, recorded_at, would_be, reasons, detail, contract_id, "
+            f"contract_version FROM held_back {where} ORDER BY source, doc_id",
             params,
         )
 

@@ -26,6 +26,26 @@ def list_quarantine(settings: Settings, source: str | None = None) -> list[dict[
     ]
 
 
+def list_held_back(settings: Settings, source: str | None = None) -> list[dict[str, Any]]:
+    """The shape of `corpusgov quarantine list --blocked --json`: the changes of sources whose
+    latest run was over their contract's error budget, with the state each would have had."""
+    if source is not None:
+        settings.source(source)
+    return [
+        {
+            "doc_id": r["doc_id"],
+            "source": r["source"],
+            "held_back_by_run": r["run_id"],
+            "would_be": r["would_be"],
+            "reasons": list(r["reasons"]),
+            "detail": r["detail"],
+            "contract": f"{r['contract_id']}@{r['contract_version']}",
+            "recorded_at": r["recorded_at"].isoformat(),
+        }
+        for r in Ledger(settings.ledger_path).held_back_rows(source)
+    ]
+
+
 def show_quarantined(settings: Settings, doc_id: str) -> dict[str, Any]:
     """Everything behind one quarantine: reasons, assessment, evidence, earlier releases."""
     row = Ledger(settings.ledger_path).quarantined_document(doc_id)

@@ -6,9 +6,13 @@ import socket
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 import pipelines  # noqa: F401 - sets the offline switches before anything else imports the libraries
 
@@ -53,6 +57,19 @@ class FakeEmbedder:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+def dagster_definitions() -> "dg.Definitions":
+    """The code location as Dagster loads it, with the fake embedder bound (the one place an
+    embedder enters the Dagster path)."""
+    from pipelines.defs.resources import EmbedderResource
+    from pipelines.definitions import build_definitions
+
+    class FakeEmbedderResource(EmbedderResource):
+        def embedder(self, settings: object) -> FakeEmbedder:
+            return FakeEmbedder()
+
+    return build_definitions({"embedder": FakeEmbedderResource()})
 
 
 @pytest.fixture(autouse=True)

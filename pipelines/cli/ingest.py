@@ -1,5 +1,6 @@
 """`corpusgov ingest`."""
 
+import uuid
 from typing import Annotated
 
 import typer
@@ -9,7 +10,8 @@ from pipelines.cli.output import fail, print_json, stderr, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.evaluation import reversion_eval_sets
 from pipelines.commit_protocol import writer_lock
-from pipelines.ingestion import IngestionReport, run_ingestion
+from pipelines.errors import IngestionConflictError, LedgerBusyError
+from pipelines.ingestion import IngestionReport, blocked_message, record_failed_run, run_ingestion
 from pipelines.settings import load_settings
 
 
@@ -45,7 +47,14 @@ def ingest(
                 tasks[stage] = progress.add_task(stage, total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
 
-        report = run_ingestion(settings, embedder, source, on_progress)
+        try:
+            report = run_ingestion(settings, embedder, source, on_progress)
+        except (IngestionConflictError, LedgerBusyError):
+            raise  # another writer is at work: nothing failed
+        except Exception as err:
+            record_failed_run(settings, f"cli-{uuid.uuid4().hex[:12]}", "corpusgov ingest", err,
+                              tuple(source or (s.name for s in settings.sources)))
+            raise
         # Every index change re-versions the eval sets (a no-op when the index did not move).
         with writer_lock(settings):
             reversions = reversion_eval_sets(settings, embedder)
@@ -60,12 +69,13 @@ def ingest(
                 + (f"; {r.event}" if r.event else ""),
                 highlight=False,
             )
-    if report.source_errors:
-        fail("; ".join(c.error or "" for c in report.source_errors))
+    problems = [c.error or "" for c in report.source_errors] + [blocked_message(c) for c in report.blocked]
+    if problems:
+        fail("; ".join(problems))
 
 
 def _print_report(report: IngestionReport) -> None:
-    if not report.changed:
+    if not report.changed and not report.held_back:
         stdout.print(f"No changes: {report.unchanged} documents unchanged, index not touched.")
         return
     counts = report.run_counts()
@@ -83,6 +93,12 @@ def _print_report(report: IngestionReport) -> None:
             f"{version.tag}): {len(version.added)} added, {len(version.modified)} modified, "
             f"{len(version.removed)} removed; {report.chunks_embedded} chunks embedded, "
             f"{report.chunks_reused} reused, {version.total_chunks} in the index."
+        )
+    if report.held_back:
+        stdout.print(
+            f"Held back: {len(report.held_back)} changes of blocked sources "
+            f"({', '.join(c.source for c in report.blocked)}): corpusgov quarantine list --blocked",
+            highlight=False,
         )
     held = [o for o in report.outcomes if o.state.value in ("quarantined", "rejected")]
     for o in held[:20]:

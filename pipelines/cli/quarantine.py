@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from pipelines.cli.output import print_json, stdout
-from pipelines.quarantine import list_quarantine, release_document, show_quarantined
+from pipelines.quarantine import list_held_back, list_quarantine, release_document, show_quarantined
 from pipelines.settings import load_settings
 
 quarantine_app = typer.Typer(
@@ -20,14 +20,41 @@ def register(app: typer.Typer) -> None:
     app.add_typer(quarantine_app)
 
 
-@quarantine_app.command("list", epilog="Example: corpusgov quarantine list --source sample --json")
+@quarantine_app.command(
+    "list",
+    epilog="Examples:\n\n  corpusgov quarantine list --source sample --json\n\n"
+    "  corpusgov quarantine list --blocked",
+)
 def list_command(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    blocked: Annotated[
+        bool,
+        typer.Option(
+            "--blocked",
+            help="Instead: the changes held back because their source was over its contract's "
+            "error budget in its latest run, with the state each would have had.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Quarantined documents with their reasons, contract version, first and last seen."""
-    rows = list_quarantine(load_settings(ctx.obj["config"]), source)
+    settings = load_settings(ctx.obj["config"])
+    if blocked:
+        held = list_held_back(settings, source)
+        if as_json:
+            print_json(held)
+            return
+        table = Table("source", "would be", "contract")
+        table.add_column("reasons", overflow="fold")
+        table.add_column("doc_id", overflow="fold")
+        table.columns.insert(0, table.columns.pop())
+        for r in held:
+            table.add_row(r["doc_id"], r["source"], r["would_be"], r["contract"], ", ".join(r["reasons"]))
+        stdout.print(table)
+        stdout.print(f"{len(held)} changes held back by blocked sources")
+        return
+    rows = list_quarantine(settings, source)
     if as_json:
         print_json(rows)
         return

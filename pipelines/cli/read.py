@@ -16,7 +16,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def register(app: typer.Typer) -> None:
     app.command("status", epilog="Example: corpusgov status --json")(status)
     app.command(
-        "documents", epilog="Examples:\n\n  corpusgov documents --state quarantined\n\n  corpusgov documents --json"
+        "documents",
+        epilog="Examples:\n\n  corpusgov documents --state quarantined\n\n"
+        "  corpusgov documents --flag safety.injection_like --json"
     )(documents)
     app.command(
         "search",
@@ -49,19 +51,26 @@ def documents(
         str | None, typer.Option("--state", help="indexed | quarantined | rejected | removed")
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    flag: Annotated[
+        str | None,
+        typer.Option("--flag", help="Only documents carrying this flag, e.g. safety.injection_like or safety.pii_email."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every document the ledger knows, with its state and the reasons it is not indexed."""
-    rows = list_documents(load_settings(ctx.obj["config"]), state=state, source=source)
+    """Every document the ledger knows, with its state, flags and the reasons it is not indexed."""
+    rows = list_documents(load_settings(ctx.obj["config"]), state=state, source=source, flag=flag)
     if as_json:
         print_json(rows)
         return
-    table = Table("state", "grade", "provenance")
+    table = Table("state", "grade", "provenance", "flags")
     table.add_column("reasons", overflow="fold")
     table.add_column("doc_id", overflow="fold")
     table.columns.insert(0, table.columns.pop())
     for r in rows:
-        table.add_row(r["doc_id"], r["state"], r["grade"] or "", r["provenance"] or "", ", ".join(r["reasons"]))
+        table.add_row(
+            r["doc_id"], r["state"], r["grade"] or "", r["provenance"] or "",
+            ", ".join(f.removeprefix("safety.") for f in r["safety_flags"]), ", ".join(r["reasons"]),
+        )
     stdout.print(table)
     stdout.print(f"{len(rows)} documents")
 

@@ -1,11 +1,15 @@
-"""The one resource: corpusgov's settings and the embedder, created lazily inside a run."""
+"""The resources: corpusgov's settings, loaded once per run, and the embedder.
+
+Both are typed `dg.ConfigurableResource`s bound in pipelines/definitions.py. Tests bind a
+subclass of `EmbedderResource` there: it is the one place an embedder enters the Dagster path.
+"""
 
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from pipelines.embedding import Embedder, embedder_from_settings
-from pipelines.errors import CorpusgovError
 from pipelines.settings import Settings, load_settings
 
 
@@ -13,19 +17,21 @@ class CorpusgovResource(dg.ConfigurableResource):
     """Where corpusgov.yaml is. Empty means $CORPUSGOV_CONFIG or ./corpusgov.yaml."""
 
     config_path: str = ""
+    _settings: Settings | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        return load_settings(Path(self.config_path) if self.config_path else None)
+        """Read once per run (per sensor evaluation), then shared by every caller in it."""
+        if self._settings is None:
+            self._settings = load_settings(Path(self.config_path) if self.config_path else None)
+        return self._settings
 
-    def embedder(self) -> Embedder:
-        settings = self.settings()
+
+class EmbedderResource(dg.ConfigurableResource):
+    """The embedding model of corpusgov.yaml's `embedding:` section, loaded once per process."""
+
+    def embedder(self, settings: Settings) -> Embedder:
         return embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
 
 
-def configured_source_names() -> list[str]:
-    """Source names at code-location load time; none if the config cannot be read yet."""
-    try:
-        return [s.name for s in load_settings().sources]
-    except CorpusgovError:
-        # A broken config must not take the whole code location down: the run reports it.
-        return []
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    return {"corpusgov": CorpusgovResource(), "embedder": EmbedderResource()}

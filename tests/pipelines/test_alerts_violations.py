@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from pipelines.alerts import collect_alerts, dispatch_alerts
-from pipelines.errors import ContractBudgetExceededError
 from pipelines.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
 from tests.conftest import DEFAULT_CONTRACT, FakeEmbedder, procedure_text, write_doc
@@ -76,8 +75,7 @@ def test_a_blocked_run_alerts_a_failed_check(project: Path, fake_embedder: FakeE
     use_contract(project, blocking_contract())
     write_doc(project / "corpus", "ok.md", procedure_text("receiving"))
     write_doc(project / "corpus", "tiny.md", "# Hi\n\nok\n")
-    with pytest.raises(ContractBudgetExceededError):
-        run_ingestion(load_settings(), fake_embedder)
+    assert run_ingestion(load_settings(), fake_embedder).blocked
 
     report = dispatch_alerts(load_settings())
 
@@ -111,3 +109,32 @@ def test_a_broken_contract_alerts_once_until_its_error_changes(
     contract.write_text("not: [valid", encoding="utf-8")
     run_ingestion(settings, fake_embedder)
     assert dispatch_alerts(settings).sent == 1
+
+
+def test_a_failed_cli_run_alerts_once(
+    project: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every way a run can go wrong alerts, a crash of the run itself included."""
+    from typer.testing import CliRunner
+
+    import pipelines.cli.ingest as cli_ingest
+    from pipelines.cli.app import app
+
+    use_contract(project, DEFAULT_CONTRACT.read_text(encoding="utf-8"))
+    write_doc(project / "corpus", "ok.md", procedure_text("receiving"))
+    run_ingestion(load_settings(), fake_embedder)
+    write_doc(project / "corpus", "new.md", procedure_text("returns"))
+    monkeypatch.setattr(cli_ingest, "embedder_from_settings", lambda *_: fake_embedder)
+
+    def broken_embed(texts: object) -> object:
+        raise RuntimeError("the model server ran out of memory")
+
+    monkeypatch.setattr(fake_embedder, "embed", broken_embed)
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code != 0
+    report = dispatch_alerts(load_settings())
+    assert report.sent == 1
+    [line] = jsonl_lines(project)
+    assert line["kind"] == "run_failed" and line["source"] == "docs"
+    assert "failed at corpusgov ingest: the model server ran out of memory" in line["message"]
+    assert dispatch_alerts(load_settings()).sent == 0

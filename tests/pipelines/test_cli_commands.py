@@ -62,7 +62,10 @@ def test_documents_json_shape_and_state_filter(cli_project: Path) -> None:
     code, out = invoke("documents", "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 3
-    assert set(rows[0]) == {"doc_id", "source", "path", "state", "reasons", "content_hash", "grade", "provenance"}
+    assert set(rows[0]) == {
+        "doc_id", "source", "path", "state", "reasons", "content_hash", "grade", "quality_score",
+        "provenance", "safety_flags", "contract_version",
+    }
     code, out = invoke("documents", "--json", "--state", "rejected")
     rejected = json.loads(out)
     assert [r["doc_id"] for r in rejected] == ["docs/empty.txt"]
@@ -161,3 +164,18 @@ def test_data_dir_and_config_problems_are_one_line_errors(
     assert result.returncode == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr
+
+
+def test_documents_lists_who_carries_a_flag(cli_project: Path) -> None:
+    write_doc(
+        cli_project / "corpus", "contacts.md",
+        procedure_text("escalation") + "\nCall Dana at dana.whitfield@northwind-logistics.com.\n",
+    )
+    invoke("ingest")
+    code, out = invoke("documents", "--flag", "safety.pii_email", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["doc_id"] for r in rows] == ["docs/contacts.md"]
+    assert "safety.pii_email" in rows[0]["safety_flags"] and rows[0]["quality_score"] > 0
+    assert rows[0]["contract_version"] == "1.0.0"
+    code, out = invoke("documents", "--flag", "safety.injection_like", "--json")
+    assert code == 0 and json.loads(out) == []

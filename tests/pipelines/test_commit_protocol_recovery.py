@@ -223,13 +223,11 @@ def test_the_dagster_job_recovers_a_run_the_cli_left_half_done(
     the next Dagster job, which then commits its own run."""
     import dagster as dg
 
-    import pipelines.defs.resources as resources
-    from tests.pipelines.test_dagster_definitions import load_defs
+    from tests.conftest import dagster_definitions
 
     settings, corpus, reference = _later_run_died(project, monkeypatch)
-    monkeypatch.setattr(resources, "embedder_from_settings", lambda *_: FakeEmbedder())
     with dg.instance_for_test() as instance:
-        result = load_defs().resolve_job_def("ingestion").execute_in_process(instance=instance)
+        result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
         assert result.success
     state = assert_invariants(settings, corpus)
     assert set(state["ledger_chunks"]) == reference  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.catalog import list_documents
-from pipelines.errors import ContractBudgetExceededError
+from pipelines.quarantine import list_held_back
 from pipelines.index import ChunkIndex
 from pipelines.ingestion import run_ingestion
 from pipelines.ledger import Ledger
@@ -55,12 +55,25 @@ def test_over_budget_blocks_the_index_update(project: Path, fake_embedder: FakeE
     seed(corpus, good=0, short=2)
     write_doc(corpus, "good9.md", procedure_text("new topic"))
 
-    with pytest.raises(ContractBudgetExceededError, match="error budget exceeded"):
-        run_ingestion(settings, fake_embedder)
+    report = run_ingestion(settings, fake_embedder)
 
+    [check] = report.blocked
+    assert (check.violating, check.governed) == (2, 5), "2 bad of 2 indexed + 3 checked"
+    assert report.index_version is None and not report.changed
     assert ChunkIndex(settings.lancedb_uri).version() == version_before
     assert len(Ledger(settings.ledger_path).index_versions()) == 1
-    assert "docs/good9.md" not in states(settings), "nothing of a blocked run is recorded as done"
+    assert "docs/good9.md" not in states(settings), "nothing of a blocked source is recorded as done"
+    held = {r["doc_id"]: r for r in list_held_back(settings)}
+    assert held["docs/good9.md"]["would_be"] == "indexed"
+    assert held["docs/short0.md"]["reasons"] == ["contract.text_too_short"]
+    # Still blocked next run: nothing was fixed, nothing moved.
+    assert run_ingestion(settings, fake_embedder).blocked
+    # Fixed at the source: the held-back changes go through and the list empties.
+    for i in range(2):
+        write_doc(corpus, f"short{i}.md", procedure_text(f"fixed {i}"))
+    assert not run_ingestion(settings, fake_embedder).blocked
+    assert states(settings)["docs/good9.md"][0] == "indexed"
+    assert list_held_back(settings) == []
 
 
 def test_severity_warning_never_blocks(project: Path, fake_embedder: FakeEmbedder) -> None:

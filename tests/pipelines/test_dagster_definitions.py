@@ -1,5 +1,5 @@
-"""The Dagster layer: definitions load, the asset graph and checks are what the UI shows, and a
-materialization runs the same ingestion as the CLI."""
+"""The Dagster layer: definitions load, the asset graph shows the governance, and a real job
+execution runs the same ingestion as the CLI."""
 
 import os
 import subprocess
@@ -9,46 +9,52 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-import pipelines.defs.resources as resources
 from pipelines.catalog import corpus_status
 from pipelines.settings import load_settings
-from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
+from tests.conftest import REPO_ROOT, dagster_definitions, procedure_text, write_doc
+from tests.pipelines.contract_files import write_contract
 
 
-def load_defs() -> dg.Definitions:
-    import importlib
+def _two_sources(project: Path) -> None:
+    strict = write_contract(project / "strict.odcs.yaml", custom={"maxViolationRate": 0.0})
+    (project / "corpusgov.yaml").write_text(
+        "data_dir: data\nsources:\n"
+        f"  - name: handbook\n    path: handbook\n    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
+        f"  - name: wiki\n    path: wiki\n    contract: {strict}\n",
+        encoding="utf-8",
+    )
 
-    import pipelines.defs.ingestion.definitions as ingestion_definitions
-    import pipelines.definitions as definitions
 
-    importlib.reload(ingestion_definitions)
-    return importlib.reload(definitions).defs
-
-
-def test_asset_graph_groups_and_checks(project: Path) -> None:
-    defs = load_defs()
+def test_the_asset_graph_shows_one_governed_asset_per_source(project: Path) -> None:
+    _two_sources(project)
+    defs = dagster_definitions()
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"corpus_documents": "ingestion", "chunk_index": "index", "eval_baselines": "evals"}
+    assert groups == {
+        "sources/handbook": "sources", "sources/wiki": "sources", "chunk_index": "index",
+        "eval_baselines": "evals", "alert_log": "alerts",
+    }
     checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert checks == {
-        "contract_docs": "corpus_documents",
+        "contract_handbook": "sources/handbook",
+        "contract_wiki": "sources/wiki",
         "ledger_index_reconciliation": "chunk_index",
         "ai_generated_share_budget": "chunk_index",
         "quality_floor": "chunk_index",
     }
+    handbook = graph.get(dg.AssetKey(["sources", "handbook"]))
+    assert handbook.owners == ["team:data-platform", "data-platform@example.com"]
+    assert dg.AssetKey(["sources", "wiki"]) in graph.get(dg.AssetKey(["chunk_index"])).parent_keys
     assert defs.resolve_job_def("ingestion") is not None
     assert defs.resolve_sensor_def("source_folder_sensor") is not None
+    assert defs.resolve_sensor_def("run_failure_alert_sensor") is not None
     assert defs.resolve_schedule_def("nightly_full_pass") is not None
 
 
-def test_materializing_the_job_ingests_and_reconciles(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = FakeEmbedder()
-    monkeypatch.setattr(resources, "embedder_from_settings", lambda *_: embedder)
+def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     write_doc(project / "corpus", "empty.md", b"")
-    defs = load_defs()
-    job = defs.resolve_job_def("ingestion")
+    job = dagster_definitions().resolve_job_def("ingestion")
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(instance=instance)
         assert result.success
@@ -57,14 +63,52 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path, monkeypatch
             "contract_docs": True, "ledger_index_reconciliation": True,
             "ai_generated_share_budget": True, "quality_floor": True,
         }
-        materialization = next(
-            m for m in result.asset_materializations_for_node("chunk_index")
-        )
+        materialization = next(m for m in result.asset_materializations_for_node("chunk_index"))
         assert materialization.metadata["index_version"].value == 1
         assert "discover.empty_file" in materialization.metadata["reasons_not_indexed"].value
     status = corpus_status(load_settings())
     assert status["index_version"] == 1
     assert status["documents"]["indexed"] == 1 and status["documents"]["rejected"] == 1
+
+
+def test_a_source_over_budget_blocks_only_itself_in_the_job(project: Path) -> None:
+    _two_sources(project)
+    write_doc(project / "handbook", "receiving.md", procedure_text("receiving"))
+    write_doc(project / "wiki", "returns.md", procedure_text("returns"))
+    write_doc(project / "wiki", "note.md", "# Note\n\nToo short to keep.\n")
+    job = dagster_definitions().resolve_job_def("ingestion")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance)
+        assert result.success, "a blocked source is not a failed run"
+        evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        wiki = evaluations["contract_wiki"]
+        assert not wiki.passed and wiki.severity == dg.AssetCheckSeverity.ERROR
+        assert "blocked" in (wiki.description or "")
+        table = wiki.metadata["failing_documents"].value
+        assert "`wiki/note.md`" in table and "`contract.text_too_short`" in table and "chars < 40" in table
+        assert "quarantine list --blocked" in wiki.metadata["next_step"].value
+        assert evaluations["contract_handbook"].passed
+        assert evaluations["ledger_index_reconciliation"].passed, "the index is intact"
+        index = next(m for m in result.asset_materializations_for_node("chunk_index"))
+        assert "not updated: source 'wiki' blocked" in index.metadata["not_updated"].value
+        assert index.metadata["held_back"].value == 2
+    status = corpus_status(load_settings())
+    assert status["documents"]["indexed"] == 1, "the healthy source was committed"
+
+
+def test_materializing_chunk_index_alone_does_its_work(project: Path) -> None:
+    """The UI's Materialize on chunk_index: no staged parts from a source asset, so it prepares
+    the sources itself (no stale input to trip over)."""
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    # What the UI's button launches: the implicit asset job with one asset selected.
+    job = dagster_definitions().resolve_implicit_global_asset_job_def()
+    chunk_index = [dg.AssetKey(["chunk_index"])]
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance, asset_selection=chunk_index).success
+        write_doc(project / "corpus", "returns.md", procedure_text("returns"))
+        assert job.execute_in_process(instance=instance, asset_selection=chunk_index).success
+    status = corpus_status(load_settings())
+    assert (status["index_version"], status["documents"]["indexed"]) == (2, 2)
 
 
 @pytest.mark.slow

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from pipelines.defs.index.assets import CHUNK_INDEX
-from pipelines.defs.resources import CorpusgovResource
-from pipelines.evaluation import DEV, amplification, eval_results, reversion_eval_sets
 from pipelines.commit_protocol import writer_lock
+from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.resources import CorpusgovResource, EmbedderResource
+from pipelines.defs.sources.assets import WRITER_POOL
+from pipelines.evaluation import DEV, amplification, eval_results, reversion_eval_sets
 from pipelines.ledger import Ledger
 
 EVAL_BASELINES = dg.AssetKey(["eval_baselines"])
@@ -18,9 +19,12 @@ EVAL_BASELINES = dg.AssetKey(["eval_baselines"])
     kinds={"python", "duckdb"},
     owners=["team:data"],
     automation_condition=dg.AutomationCondition.eager(),
+    pool=WRITER_POOL,
     code_version="1",
 )
-def eval_baselines(context: dg.AssetExecutionContext, corpusgov: CorpusgovResource) -> dg.MaterializeResult:
+def eval_baselines(
+    context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
+) -> dg.MaterializeResult:
     """Eval sets bound to the current index version. After every index change each item is
     re-resolved (unchanged, remapped, stale, orphaned, contested), the version records that
     changelog, and retrieval metrics are re-measured and keyed by (eval set version, index version,
@@ -28,9 +32,9 @@ def eval_baselines(context: dg.AssetExecutionContext, corpusgov: CorpusgovResour
     """
     settings = corpusgov.settings()
     with writer_lock(settings, wait_seconds=300):
-        reversions = reversion_eval_sets(settings, corpusgov.embedder())
+        reversions = reversion_eval_sets(settings, embedder.embedder(settings))
     ledger = Ledger(settings.ledger_path)
-    metadata: dict[str, dg.RawMetadataValue] = {"re_versioned": len(reversions)}
+    metadata: dict[str, Any] = {"re_versioned": len(reversions)}
     for config in settings.evals.sets:
         results = eval_results(ledger, config.name, DEV)
         if not results:

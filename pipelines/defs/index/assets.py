@@ -1,57 +1,113 @@
-"""The index asset: embed what changed and commit one LanceDB version, tagged index-v<N>."""
+"""The index asset: every source's changes, embedded and committed as one LanceDB version."""
+
+from typing import Any
 
 import dagster as dg
 
+from corpus_quality import PROVENANCE_LABELS
 from pipelines.catalog import corpus_status
-from pipelines.defs.ingestion.assets import CORPUS_DOCUMENTS
-from pipelines.defs.resources import CorpusgovResource
 from pipelines.commit_protocol import writer_lock
-from pipelines.ingestion import PreparedIngestion, commit_ingestion
+from pipelines.defs.resources import CorpusgovResource, EmbedderResource
+from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key
+from pipelines.ingestion import (
+    IngestionReport,
+    PreparedIngestion,
+    blocked_message,
+    combine_prepared,
+    commit_ingestion,
+    prepare_source,
+)
+from pipelines.index import GRADES
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
+from pipelines.settings import Settings
+from pipelines.staging import clear_staging, staged_part
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
+INDEX_GROUP = "index"
+# A materialization started from the UI while a sensor run commits waits its turn.
+WRITER_WAIT_SECONDS = 600.0
 
 
-@dg.asset(
-    key=CHUNK_INDEX,
-    ins={"corpus_documents": dg.AssetIn(key=CORPUS_DOCUMENTS)},
-    group_name="index",
-    kinds={"lancedb", "duckdb"},
-    owners=["team:data"],
-    code_version="1",
-)
-def chunk_index(
-    context: dg.AssetExecutionContext,
-    corpusgov: CorpusgovResource,
-    corpus_documents: PreparedIngestion,
-) -> dg.MaterializeResult:
-    """The LanceDB table `chunks` that the RAG app queries: every indexed document's chunks with
-    their vectors, quality grade, provenance label and safety flags. One commit per run, tagged
-    `index-v<N>`; a run with nothing to change commits nothing. The ledger records the manifest.
-    """
-    settings = corpusgov.settings()
+def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=CHUNK_INDEX,
+        deps=[source_asset_key(name) for name in source_names],
+        group_name=INDEX_GROUP,
+        kinds={"lancedb", "duckdb"},
+        owners=["team:data-platform"],
+        pool=WRITER_POOL,
+        code_version="2",
+    )
+    def chunk_index(
+        context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
+    ) -> dg.MaterializeResult:
+        """The LanceDB table `chunks` that the RAG app queries: every indexed document's chunks
+        with their vectors, quality grade, provenance label and safety flags. One commit per run,
+        tagged `index-v<N>`; a run with nothing to change commits nothing. A source over its
+        contract's error budget is held back; the other sources' changes are committed.
+        Materialized on its own, it prepares every source itself.
+        """
+        settings = corpusgov.settings()
+        model = embedder.embedder(settings)
 
-    def on_progress(stage: str, done: int, total: int) -> None:
-        if stage == "embed" and (done == total or done % 1024 == 0):
-            context.log.info(f"embedded {done}/{total} chunks")
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage == "embed" and (done == total or done % 1024 == 0):
+                context.log.info(f"embedded {done}/{total} chunks")
 
-    with writer_lock(settings):
-        report = commit_ingestion(settings, corpus_documents, corpusgov.embedder(), on_progress)
+        with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
+            prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
+            report = commit_ingestion(settings, prepared, model, on_progress)
+        clear_staging(settings, context.run_id)
+        unloaded = sorted({s.name for s in settings.sources} - set(source_names))
+        return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))
+
+    return chunk_index
+
+
+def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -> PreparedIngestion:
+    """The sources' parts staged by this run; a source not staged (chunk_index materialized on its
+    own) or staged on an index that has moved since is prepared here."""
+    latest = Ledger(settings.ledger_path).latest_index_version()
+    base = latest.index_version if latest else None
+    parts = []
+    for source in settings.sources:
+        part = staged_part(settings, run_id, source.name)
+        if part is None or part.base_index_version != base or part.embedding_model != model_id:
+            part = prepare_source(settings, source.name, model_id)
+        parts.append(part)
+    return combine_prepared(parts, run_id=run_id)
+
+
+def index_metadata(
+    settings: Settings, report: IngestionReport, unloaded: list[str]
+) -> dict[str, Any]:
     status = corpus_status(settings)
     version = report.index_version
-    reasons = Ledger(settings.ledger_path).reason_counts()
-    metadata: dict[str, dg.RawMetadataValue] = {
+    not_updated = [blocked_message(c) for c in report.blocked]
+    not_updated += [f"source '{c.source}' skipped: {c.error}" for c in report.source_errors]
+    metadata: dict[str, Any] = {
         "index_version": status["index_version"],
         "lance_version": status["lance_version"],
         "chunks": status["chunks"],
         "changed_this_run": "yes" if version else "no (nothing entered or left the index)",
+        "not_updated": dg.MetadataValue.md(
+            "\n".join(f"- not updated: {line}" for line in not_updated) or "every source updated"
+        ),
+        "held_back": len(report.held_back),
         "chunks_embedded": report.chunks_embedded,
         "chunks_reused": report.chunks_reused,
         "documents_by_state": dg.MetadataValue.md(counts_table("state", status["documents"])),
-        "reasons_not_indexed": dg.MetadataValue.md(reasons_table(reasons)),
+        "reasons_not_indexed": dg.MetadataValue.md(
+            reasons_table(Ledger(settings.ledger_path).reason_counts())
+        ),
         **{f"documents_{state}": dg.MetadataValue.int(n) for state, n in status["documents"].items()},
     }
+    if unloaded:
+        metadata["reload_definitions"] = (
+            f"corpusgov.yaml has sources the loaded definitions do not: {', '.join(unloaded)}. "
+            "They were ingested; click Reload definitions to see their assets and checks."
+        )
     if version is not None:
         metadata.update({
             "tag": version.tag,
@@ -65,12 +121,17 @@ def chunk_index(
         })
         indexed = sum(version.counts["by_grade"].values()) or 1
         # Numeric entries are plotted by the UI across materializations: the mix over index versions.
-        for grade in ("A", "B", "C", "F"):
+        for grade in GRADES:
             metadata[f"share_grade_{grade}"] = dg.MetadataValue.float(
                 round(version.counts["by_grade"].get(grade, 0) / indexed, 4)
             )
-        for label in ("human", "ai_assisted", "ai_generated", "unknown"):
+        for label in PROVENANCE_LABELS:
             metadata[f"share_{label}"] = dg.MetadataValue.float(
                 round(version.counts["by_provenance"].get(label, 0) / indexed, 4)
             )
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build_chunk_index([s.name for s in configured_sources()])])

@@ -1,36 +1,38 @@
-"""The ledger and the index account for exactly the same chunks."""
+"""Checks on the index: the ledger and LanceDB agree, and the corpus-level budgets hold."""
 
 import dagster as dg
 
+from pipelines.budgets import ai_generated_shares, quality_floor
 from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.resources import CorpusgovResource
-from pipelines.budgets import ai_generated_shares, quality_floor
-from pipelines.reconciliation import reconcile
+from pipelines.doctor import examine_data_dir
+from pipelines.markdown import markdown_table
 
 LEDGER_INDEX_RECONCILIATION = "ledger_index_reconciliation"
+AI_GENERATED_SHARE = "ai_generated_share_budget"
+QUALITY_FLOOR = "quality_floor"
 
 
 @dg.asset_check(
     asset=CHUNK_INDEX,
     name=LEDGER_INDEX_RECONCILIATION,
-    description="Every chunk id in the ledger is in the LanceDB table and vice versa.",
+    description="The invariants of `corpusgov doctor`: the ledger and LanceDB hold the same chunk "
+    "ids, the table is at the ledger's version, tags match, every document is accounted for.",
 )
 def ledger_index_reconciliation(corpusgov: CorpusgovResource) -> dg.AssetCheckResult:
-    result = reconcile(corpusgov.settings())
+    report = examine_data_dir(corpusgov.settings())
+    failing = [f for f in report.findings if not f.ok]
     return dg.AssetCheckResult(
-        passed=result.consistent,
+        passed=report.healthy,
         metadata={
-            "ledger_chunks": result.ledger_chunks,
-            "index_chunks": result.index_chunks,
-            "only_in_ledger": result.only_in_ledger,
-            "only_in_index": result.only_in_index,
-            "sample_mismatches": ", ".join(result.sample) or "none",
+            "findings": dg.MetadataValue.md(markdown_table(
+                ["check", "ok", "detail"],
+                [[f.check, "yes" if f.ok else "**no**", f.detail] for f in report.findings],
+            )),
+            "next_step": "Run `corpusgov doctor --repair`." if failing else "Nothing to do.",
         },
+        description="; ".join(f"{f.check}: {f.detail}" for f in failing) or "Ledger and index agree.",
     )
-
-
-AI_GENERATED_SHARE = "ai_generated_share_budget"
-QUALITY_FLOOR = "quality_floor"
 
 
 @dg.asset_check(
@@ -41,14 +43,16 @@ QUALITY_FLOOR = "quality_floor"
 )
 def ai_generated_share_budget(corpusgov: CorpusgovResource) -> dg.AssetCheckResult:
     shares = ai_generated_shares(corpusgov.settings())
-    table = ["| source | indexed | ai_generated | share | budget |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {s.source} | {s.indexed} | {s.ai_generated} | {s.share:.1%} | {s.budget:.0%} |" for s in shares]
+    table = markdown_table(
+        ["source", "indexed", "ai_generated", "share", "budget"],
+        [[s.source, s.indexed, s.ai_generated, f"{s.share:.1%}", f"{s.budget:.0%}"] for s in shares],
+    )
     over = [s.source for s in shares if not s.within_budget]
     return dg.AssetCheckResult(
         passed=not over,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "by_source": dg.MetadataValue.md("\n".join(table)),
+            "by_source": dg.MetadataValue.md(table),
             "max_share": max((s.share for s in shares), default=0.0),
         },
         description=f"Over budget: {', '.join(over)}" if over else "Every source within its AI-generated budget.",
@@ -62,14 +66,13 @@ def ai_generated_share_budget(corpusgov: CorpusgovResource) -> dg.AssetCheckResu
 )
 def quality_floor_check(corpusgov: CorpusgovResource) -> dg.AssetCheckResult:
     floor = quality_floor(corpusgov.settings())
-    lines = ["| doc_id | grade | minimum |", "|---|---|---|"]
-    lines += [f"| {d} | {g} | {m} |" for d, g, m in floor.below_floor[:20]]
+    table = markdown_table(["doc_id", "grade", "minimum"], [list(row) for row in floor.below_floor[:20]])
     return dg.AssetCheckResult(
         passed=floor.holds,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "indexed": floor.indexed,
             "below_floor": len(floor.below_floor),
-            "documents": dg.MetadataValue.md("\n".join(lines) if floor.below_floor else "none"),
+            "documents": dg.MetadataValue.md(table if floor.below_floor else "none"),
         },
     )

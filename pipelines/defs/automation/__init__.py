@@ -1,0 +1,1 @@
+"""The ingestion job and what starts it: sensors, a schedule, alerting."""

@@ -1,5 +1,0 @@
-import dagster as dg
-
-from pipelines.defs.evals.assets import eval_baselines
-
-defs = dg.Definitions(assets=[eval_baselines])

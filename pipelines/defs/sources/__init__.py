@@ -1,0 +1,1 @@
+"""One asset per configured source, with its contract check."""

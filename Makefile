@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export CORPUSGOV_CONFIG ?= $(CURDIR)/corpusgov.yaml
 
-.PHONY: install run test bench clean
+.PHONY: install browser run test bench clean
 
 install: $(VENV)/.installed
 
@@ -22,9 +22,16 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/corpusgov serve --port 3000
 
-test: install
+# The browser test drives Debian's Chromium: installed here when missing and this is root with
+# apt; elsewhere install the `chromium` package yourself, or that one test is skipped.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
+		echo "Chromium is not installed (apt-get install chromium): the browser test will be skipped."
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install

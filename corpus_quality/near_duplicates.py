@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from corpus_quality.errors import CorpusQualityError, InvalidQualityInputError
 
 if TYPE_CHECKING:
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import MinHash
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128

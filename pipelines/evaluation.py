@@ -109,12 +109,27 @@ class StoredVersion:
     changed_share: float
     items: int
     active_items: int
+    holdout_ids: frozenset[str] = frozenset()
+
+    def routine_changelog(self) -> dict[str, list[str]]:
+        """Dev item ids by status: what routine output may show (the holdout never by id)."""
+        return {
+            status: [i for i in ids if i not in self.holdout_ids]
+            for status, ids in self.changelog.items()
+            if any(i not in self.holdout_ids for i in ids)
+        }
+
+    def holdout_counts(self) -> dict[str, int]:
+        """How many holdout items are in each status: counted, never named."""
+        counts = {s: sum(1 for i in ids if i in self.holdout_ids) for s, ids in self.changelog.items()}
+        return {status: n for status, n in counts.items() if n}
 
     def as_json(self) -> dict[str, Any]:
         return {
             "eval_set": self.eval_set, "version": self.number, "version_hash": self.version_hash,
             "eval_set_hash": self.eval_set_hash, "index_version": self.index_version,
-            "created_at": self.created_at.isoformat(), "changelog": self.changelog,
+            "created_at": self.created_at.isoformat(), "changelog": self.routine_changelog(),
+            "holdout_by_status": self.holdout_counts(),
             "changed_share": round(self.changed_share, 4), "items": self.items,
             "active_items": self.active_items,
         }
@@ -269,7 +284,8 @@ def _record_reversion_event(
     delta = result.metrics.get(metric, 0.0) - previous.metrics.get(metric, 0.0)
     details: dict[str, Any] = {
         "eval_set_version": version.number, "index_version": version.index_version,
-        "changed_share": share, "changelog": {s: ids for s, ids in version.changelog.items() if ids},
+        "changed_share": share, "changelog": version.routine_changelog(),
+        "holdout_by_status": version.holdout_counts(),
         "previous_result": previous.result_id, "result": result.result_id,
         "plain_delta": {metric: round(delta, 4)},
     }
@@ -278,7 +294,7 @@ def _record_reversion_event(
         kind = "rebaseline"
         message = (
             f"Eval set {eval_set.name} re-baselined on index v{version.index_version}: {share:.0%} of "
-            f"items changed status ({_counts_text({s: len(i) for s, i in details['changelog'].items()})}); "
+            f"items changed status ({_counts_text({s: len(i) for s, i in version.changelog.items() if i})}); "
             f"the baseline from index v{previous.index_version} is superseded and not comparable."
         )
     elif delta < -settings.evals.regression_threshold:
@@ -576,7 +592,8 @@ def _store_version(
             con.execute("COMMIT")
     return StoredVersion(eval_set.name, number, version.version_hash, eval_set.content_hash,
                          version.index_version, now, log, changed_share(version),
-                         len(version.resolutions), active)
+                         len(version.resolutions), active,
+                         frozenset(i for i, split in splits.items() if split == HOLDOUT))
 
 
 def latest_eval_version(ledger: Ledger, eval_set: str) -> StoredVersion | None:
@@ -588,11 +605,16 @@ def eval_versions(ledger: Ledger, eval_set: str) -> list[StoredVersion]:
     with ledger.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT eval_set, number, version_hash, eval_set_hash, index_version, created_at, changelog, "
-            "changed_share, items, active_items FROM eval_set_versions WHERE eval_set = ? "
-            "ORDER BY number DESC",
-            [eval_set],
+            "changed_share, items, active_items, (SELECT list(item_id) FROM eval_item_resolutions r "
+            "WHERE r.version_hash = v.version_hash AND r.split = ?) FROM eval_set_versions v "
+            "WHERE eval_set = ? ORDER BY number DESC",
+            [HOLDOUT, eval_set],
         ).fetchall()
-    return [StoredVersion(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9]) for r in rows]
+    return [
+        StoredVersion(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9],
+                      frozenset(r[10] or ()))
+        for r in rows
+    ]
 
 
 def _stored_version(ledger: Ledger, version_hash: str) -> StoredVersion:

@@ -19,13 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from contracts import BudgetVerdict, ContractError, DocumentContract, load_contract
-from contracts.data_docs import build_data_docs
-from contracts.enforcement import ContractVerdict, enforce_contract
-from corpus_quality import grade_at_least
+from contracts.enforcement import enforce_contract
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.commit_protocol import (
@@ -43,47 +40,21 @@ from pipelines.stop_points import stop_point
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
-from pipelines.violations import Violation, is_contract_reason, violations_of
+from pipelines.contract_checks import (
+    ContractCheck,
+    apply_contract,
+    blocked_message,
+    contract_check,
+    contract_table,
+    duplicate_of,
+    violates_contract,
+)
+from pipelines.contract_report import write_contract_report
 
 logger = logging.getLogger(__name__)
 
 # (stage, done, total): the CLI draws a progress bar from it, Dagster logs it.
 ProgressReporter = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class ContractCheck:
-    """One source against its contract in one run: what its contract check reports."""
-
-    source: str
-    contract_path: str
-    contract_id: str | None
-    contract_version: str | None
-    checked: int  # documents checked against the contract in this run
-    violations_by_reason: dict[str, int]
-    violation_rate: float  # violating / governed (contracts.BudgetVerdict)
-    max_violation_rate: float
-    within_budget: bool
-    error: str | None = None  # a broken contract or a missing source folder: nothing ingested
-    # Contract severity "error" blocks the source's changes when over budget; "warning" only warns.
-    blocks_when_over_budget: bool = True
-    data_docs: str | None = None  # Great Expectations Data Docs index.html for this check
-    governed: int = 0  # indexed now + checked in this run: the budget's denominator
-    violating: int = 0
-    violations: tuple[Violation, ...] = ()  # every failing (document, reason) with its detail
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.within_budget
-
-    @property
-    def blocked(self) -> bool:
-        """Over budget under severity error: this source's changes wait for a fix."""
-        return self.error is None and not self.within_budget and self.blocks_when_over_budget
-
-    @property
-    def contract_ref(self) -> str:
-        return f"{self.contract_id}@{self.contract_version}"
 
 
 @dataclass(frozen=True)
@@ -170,8 +141,9 @@ def prepare_ingestion(
     """Discover, parse, assess and contract-check what changed since the ledger's last run, source
     by source (`prepare_source`), as one run."""
     sources = selected_sources(settings, source_names)
-    parts = [prepare_source(settings, s.name, embedding_model, on_progress) for s in sources]
-    return combine_prepared(parts)
+    run_id = new_run_id(datetime.now(timezone.utc))
+    parts = [prepare_source(settings, s.name, embedding_model, on_progress, run_id) for s in sources]
+    return combine_prepared(parts, run_id)
 
 
 def prepare_source(
@@ -179,6 +151,7 @@ def prepare_source(
     source_name: str,
     embedding_model: str,
     on_progress: ProgressReporter | None = None,
+    run_id: str | None = None,
 ) -> PreparedIngestion:
     """One source's part of a run: what the CLI does for each source, and what the source's own
     Dagster asset does. Each source is compared with the corpus as the ledger holds it."""
@@ -193,7 +166,7 @@ def prepare_source(
             "CORPUSGOV_DATA_DIR to a new folder to re-index with the new model."
         )
     part = PreparedIngestion(
-        run_id=new_run_id(started_at), started_at=started_at, sources=(configured.name,),
+        run_id=run_id or new_run_id(started_at), started_at=started_at, sources=(configured.name,),
         base_index_version=latest.index_version if latest else None,
         embedding_model=embedding_model, outcomes=(), discovered=0, unchanged=0,
         contract_checks=(),
@@ -225,10 +198,10 @@ def prepare_source(
             processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
         if on_progress is not None:
             on_progress(f"assess {source.name}", len(processed), 0)
-    duplicates = _duplicate_of(processed, source_known)
-    frame = _contract_table(processed, duplicates)
+    duplicates = duplicate_of(processed, source_known)
+    frame = contract_table(processed, duplicates)
     verdict = enforce_contract(contract, frame, now=started_at)
-    decided = _apply_contract(contract, processed, verdict, ledger.releases_in_force())
+    decided = apply_contract(contract, processed, verdict, ledger.releases_in_force())
     removed = [
         _removed_outcome(doc, config_hash, contract)
         for doc_id, doc in sorted(source_known.items())
@@ -239,20 +212,20 @@ def prepare_source(
         1 for d, doc in source_known.items() if doc.state is DocumentState.INDEXED and d not in changing
     )
     budget = BudgetVerdict(
-        violating=sum(1 for o in decided if _violates_contract(o)),
+        violating=sum(1 for o in decided if violates_contract(o)),
         governed=still_indexed + len(frame),
         max_violation_rate=contract.max_violation_rate,
     )
-    data_docs = None
-    if verdict.reasons:
+    check = contract_check(source, contract, len(frame), budget, decided)
+    if check.violations:
         # Only when something failed: a person follows the link from the Dagster check.
-        data_docs = build_data_docs(contract, frame, settings.data_dir / "gx" / source.name, now=started_at)
+        check = replace(check, report=str(write_contract_report(settings, check, part.run_id)))
     return replace(
         part,
         outcomes=tuple(decided) + tuple(removed),
         discovered=discovered,
         unchanged=unchanged,
-        contract_checks=(_contract_check(source, contract, len(frame), budget, decided, data_docs),),
+        contract_checks=(check,),
         config_hashes={source.name: config_hash},
     )
 
@@ -462,17 +435,6 @@ def record_failed_run(
         logger.warning("The failed run %s could not be recorded for alerts: %s", run_id, err)
 
 
-def blocked_message(check: ContractCheck) -> str:
-    """One sentence: which source is held back, why, and what to do."""
-    top = ", ".join(f"{r} ({n})" for r, n in Counter(check.violations_by_reason).most_common(3))
-    return (
-        f"source '{check.source}' blocked: {check.violating} of {check.governed} governed documents "
-        f"({check.violation_rate:.0%}) violate {check.contract_ref}, over its budget of "
-        f"{check.max_violation_rate:.0%} ({top or 'no reasons'}). Its changes are held back (corpusgov "
-        "quarantine list --blocked); fix those documents or the contract, then ingest again."
-    )
-
-
 def bind_source(settings: Settings, source: SourceConfig, contract: DocumentContract) -> SourceConfig | str:
     """The source with its folder: from corpusgov.yaml, or from the contract's local server.
 
@@ -567,108 +529,6 @@ def _is_unchanged(
         # Unreadable without a hash (empty, permissions, symlink): same rejection, same file.
         return prev.content_hash is None and prev.reasons == (rejection,)
     return prev.content_hash == content_hash
-
-
-def _duplicate_of(
-    outcomes: list[DocumentOutcome], source_known: dict[str, LedgerDocument]
-) -> dict[str, str]:
-    """doc_id -> the document whose identical bytes came first: one already indexed, else the
-    first by doc id in this run."""
-    first: dict[str, str] = {}
-    changing = {o.doc_id for o in outcomes}
-    for doc_id, doc in sorted(source_known.items()):
-        if doc.state is DocumentState.INDEXED and doc.content_hash and doc_id not in changing:
-            first.setdefault(doc.content_hash, doc_id)
-    duplicates: dict[str, str] = {}
-    for o in sorted(outcomes, key=lambda o: o.doc_id):
-        if o.state is not DocumentState.INDEXED or not o.content_hash:
-            continue
-        original = first.setdefault(o.content_hash, o.doc_id)
-        if original != o.doc_id:
-            duplicates[o.doc_id] = original
-    return duplicates
-
-
-def _contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) -> pd.DataFrame:
-    readable = [o for o in outcomes if o.state is DocumentState.INDEXED]
-    rows: list[dict[str, Any]] = []
-    for o in readable:
-        row: dict[str, Any] = {k: (v or None) for k, v in o.declared_metadata.items()}
-        row.update({
-            "doc_id": o.doc_id, "mime_type": o.mime_type, "text_chars": o.text_chars,
-            "language": o.language, "grade": o.grade, "title": o.title or None,
-            "content_hash": o.content_hash, "duplicate_of": duplicates.get(o.doc_id),
-        })
-        rows.append(row)
-    columns = ["doc_id", "mime_type", "text_chars", "language", "grade", "title", "content_hash",
-               "duplicate_of"]
-    return pd.DataFrame(rows, columns=sorted({*columns, *(k for r in rows for k in r)}))
-
-
-def _contract_check(
-    source: SourceConfig,
-    contract: DocumentContract,
-    checked: int,
-    budget: BudgetVerdict,
-    decided: list[DocumentOutcome],
-    data_docs: Path | None = None,
-) -> ContractCheck:
-    violations = tuple(
-        v for o in decided if o.state is DocumentState.QUARANTINED for v in violations_of(contract, o)
-    )
-    return ContractCheck(
-        source=source.name, contract_path=str(contract.path), contract_id=contract.id,
-        contract_version=contract.version, checked=checked,
-        violations_by_reason=dict(Counter(v.reason for v in violations)),
-        violation_rate=budget.violation_rate, max_violation_rate=contract.max_violation_rate,
-        within_budget=budget.within_budget,
-        blocks_when_over_budget=contract.blocks_when_over_budget,
-        data_docs=str(data_docs) if data_docs else None,
-        governed=budget.governed, violating=budget.violating, violations=violations,
-    )
-
-
-def _violates_contract(outcome: DocumentOutcome) -> bool:
-    return outcome.state is DocumentState.QUARANTINED and any(
-        is_contract_reason(r) for r in outcome.reasons
-    )
-
-
-def _apply_contract(
-    contract: DocumentContract,
-    outcomes: list[DocumentOutcome],
-    verdict: ContractVerdict,
-    releases: dict[str, tuple[str | None, str | None]],
-) -> list[DocumentOutcome]:
-    """Quarantine what breaks the contract, the quality route or a policy; keep every reason."""
-    decided: list[DocumentOutcome] = []
-    for o in outcomes:
-        if o.state is not DocumentState.INDEXED:
-            decided.append(o)
-            continue
-        reasons = list(verdict.reasons.get(o.doc_id, ()))
-        if o.route == "quarantine":
-            reasons.extend(o.quality_reasons or ("quality.grade_f",))
-        if contract.minimum_grade and o.grade and not grade_at_least(o.grade, contract.minimum_grade):
-            reasons.append("contract.grade_below_minimum")
-        if contract.injection_policy == "quarantine" and "safety.injection_like" in o.safety_flags:
-            reasons.append("policy.injection_quarantined")
-        if contract.ai_generated_policy == "quarantine" and o.provenance == "ai_generated":
-            reasons.append("policy.ai_generated_quarantined")
-        if contract.max_generation_depth is not None and o.generation_depth > contract.max_generation_depth:
-            reasons.append("policy.generation_depth_exceeded")
-        if contract.pii_policy == "quarantine" and any(f.startswith("safety.pii_") for f in o.safety_flags):
-            reasons.append("policy.pii_quarantined")
-        reasons = sorted(set(reasons))
-        if reasons and releases.get(o.doc_id) == (o.content_hash, o.contract_version):
-            # A recorded release (corpusgov quarantine release) for these bytes under this
-            # contract version: indexed, and the overridden reasons stay visible.
-            decided.append(replace(o, detail=f"released from quarantine; overrides {', '.join(reasons)}"))
-        elif reasons:
-            decided.append(replace(o, state=DocumentState.QUARANTINED, reasons=tuple(reasons)))
-        else:
-            decided.append(o)
-    return decided
 
 
 def _removed_outcome(doc: LedgerDocument, config_hash: str, contract: DocumentContract) -> DocumentOutcome:

@@ -101,6 +101,20 @@ class AlertSinkConfig(BaseModel):
         return self
 
 
+class ReportsConfig(BaseModel):
+    """Where `corpusgov serve` serves `<data_dir>/reports/` (contract reports the UI links)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(default=3001, ge=1, le=65535)
+    # How the Dagster UI's links reach the reports; default: this machine at `port`.
+    url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.url or f"http://127.0.0.1:{self.port}"
+
+
 class Settings(BaseSettings):
     """corpusgov's configuration. Build it with `load_settings`, not directly."""
 
@@ -112,6 +126,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
     evals: EvalsConfig = Field(default_factory=EvalsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("sources")
     @classmethod

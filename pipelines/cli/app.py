@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import TyperException
 
 from contracts import ContractError
-from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read
+from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read, serve
 from pipelines.cli.output import fail, stdout
 from pipelines.errors import CorpusgovError
 
@@ -43,6 +43,7 @@ index.register(app)
 evals.register(app)
 outputs.register(app)
 doctor.register(app)
+serve.register(app)
 
 
 def main() -> None:

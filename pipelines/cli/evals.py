@@ -68,9 +68,11 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
     latest = versions[0]
     stdout.print(f"Eval set {name} v{latest.number} on index v{latest.index_version}: "
                  f"{latest.active_items}/{latest.items} items active, {latest.changed_share:.0%} changed status")
-    for status, ids in latest.changelog.items():
-        if ids:
-            stdout.print(f"  {status:<10} {', '.join(ids)}", highlight=False)
+    for status, ids in latest.routine_changelog().items():
+        stdout.print(f"  {status:<10} {', '.join(ids)}", highlight=False)
+    held = latest.holdout_counts()
+    if held:
+        stdout.print("  holdout    " + ", ".join(f"{n} {s}" for s, n in held.items()) + " (counts only)")
     for r in results:
         mark = f"  [superseded: {r.superseded_reason}]" if r.superseded_reason else ""
         shown = ", ".join(f"{k}={v:.3f}" for k, v in r.metrics.items() if "@" in k)

@@ -1,12 +1,15 @@
 """What the Dagster UI shows a person: metadata tables and check results with the next step."""
 
 from collections import Counter
+from pathlib import Path
 
 from typing import Any
 
 import dagster as dg
 
-from pipelines.ingestion import ContractCheck, PreparedIngestion, blocked_message
+from pipelines.contract_checks import ContractCheck, blocked_message
+from pipelines.contract_report import report_url
+from pipelines.ingestion import PreparedIngestion
 from pipelines.markdown import markdown_table, reasons_table
 from pipelines.settings import Settings
 
@@ -42,6 +45,9 @@ def contract_check_result(check: ContractCheck, name: str, settings: Settings) -
         "max_violation_rate": check.max_violation_rate,
         "next_step": _next_step(check),
     }
+    if check.report:
+        # Served by `corpusgov serve` (make run); the browser will not open file:// from the UI.
+        metadata["contract_report"] = dg.MetadataValue.url(report_url(settings, Path(check.report)))
     if check.violations:
         metadata["failing_documents"] = dg.MetadataValue.md(failing_documents_table(check))
         metadata["violations_by_reason"] = dg.MetadataValue.md(reasons_table(check.violations_by_reason))

@@ -4,7 +4,6 @@ import sys
 
 import numpy
 import pandas
-import pytest
 
 from contracts import STRICT_CONTRACT_PATH, load_contract
 from contracts.enforcement import _validation_runtime, enforce_contract

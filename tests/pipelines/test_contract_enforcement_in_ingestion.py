@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 
 from pipelines.catalog import list_documents
 from pipelines.quarantine import list_held_back
@@ -40,9 +39,13 @@ def test_within_budget_violations_are_quarantined_and_the_rest_indexed(
     assert check.violations_by_reason == {"contract.text_too_short": 1}
     assert states(settings)["docs/short0.md"] == ("quarantined", ["contract.text_too_short"])
     assert report.index_version is not None and len(report.index_version.added) == 3
-    # The check links Great Expectations Data Docs for the failing suite.
-    assert check.data_docs and Path(check.data_docs).is_file()
-    assert Path(check.data_docs).is_relative_to(settings.data_dir)
+    # The check has a self-contained report: the failing document with its numbers, no outside
+    # resource (no http(s) URL and no script in the page).
+    assert check.report and Path(check.report).is_relative_to(settings.data_dir)
+    page = Path(check.report).read_text(encoding="utf-8")
+    assert "docs/short0.md" in page and "contract.text_too_short" in page and "chars &lt; 40" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "<link" not in page and "@import" not in page
 
 
 def test_over_budget_blocks_the_index_update(project: Path, fake_embedder: FakeEmbedder) -> None:

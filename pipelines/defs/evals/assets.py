@@ -1,15 +1,32 @@
 """The eval asset: every index change re-versions the eval sets and re-baselines them."""
 
+from typing import Any
+
 import dagster as dg
 
 from pipelines.commit_protocol import writer_lock
 from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
-from pipelines.evaluation import DEV, amplification, eval_results, reversion_eval_sets
+from pipelines.evaluation import DEV, StoredVersion, amplification, eval_results, reversion_eval_sets
 from pipelines.ledger import Ledger
+from pipelines.markdown import markdown_table
 
 EVAL_BASELINES = dg.AssetKey(["eval_baselines"])
+# A changelog table names this many dev items per status; the holdout is counted, never named.
+ITEMS_SHOWN = 10
+
+
+def changelog_table(version: StoredVersion) -> str:
+    """What the re-version did to each item, as a person reads it in the UI."""
+    dev = version.routine_changelog()
+    held = version.holdout_counts()
+    rows = []
+    for status in sorted(set(dev) | set(held)):
+        ids = dev.get(status, [])
+        shown = ", ".join(f"`{i}`" for i in ids[:ITEMS_SHOWN]) + (f" … +{len(ids) - ITEMS_SHOWN}" if len(ids) > ITEMS_SHOWN else "")
+        rows.append([status, len(ids), held.get(status, 0), shown])
+    return markdown_table(["status", "dev items", "holdout items", "dev item ids"], rows)
 
 
 @dg.asset(
@@ -60,8 +77,7 @@ def eval_baselines(
             # Above 1: the retriever surfaces AI-generated chunks more than their share of the corpus.
             metadata[f"{config.name}_ai_amplification"] = dg.MetadataValue.float(round(amp.ratio, 3))
     for r in reversions:
-        counts = {status: len(ids) for status, ids in r.version.changelog.items() if ids}
-        metadata[f"{r.version.eval_set}_changelog"] = dg.MetadataValue.json(counts)
+        metadata[f"{r.version.eval_set}_changelog"] = dg.MetadataValue.md(changelog_table(r.version))
         if r.event:
             context.log.warning(r.event)
             metadata[f"{r.version.eval_set}_event"] = r.event

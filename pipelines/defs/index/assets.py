@@ -74,7 +74,7 @@ def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -
     for source in settings.sources:
         part = staged_part(settings, run_id, source.name)
         if part is None or part.base_index_version != base or part.embedding_model != model_id:
-            part = prepare_source(settings, source.name, model_id)
+            part = prepare_source(settings, source.name, model_id, run_id=run_id)
         parts.append(part)
     return combine_prepared(parts, run_id=run_id)
 

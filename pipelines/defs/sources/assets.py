@@ -83,7 +83,9 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
             if done % 100 == 0:
                 context.log.info(f"{stage}: {done} documents")
 
-        part = prepare_source(settings, source.name, embedder.embedder(settings).model_id, on_progress)
+        part = prepare_source(
+            settings, source.name, embedder.embedder(settings).model_id, on_progress, context.run_id
+        )
         stage_part(settings, context.run_id, part)
         [verdict] = part.contract_checks
         return dg.MaterializeResult(

@@ -185,51 +185,98 @@ def result_config_hash(index_version: IndexVersion, embedding_model: str, k: int
 
 
 def reversion_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
-    """Bind every configured eval set to the latest index version (no-op if already bound)."""
+    """Bind every eval set to the latest index version, then score what is new: the two steps
+    the Dagster assets `eval_set_versions` and `eval_baselines` take, in one call (the CLI)."""
+    version_eval_sets(settings)
+    return baseline_eval_sets(settings, embedder)
+
+
+def version_eval_sets(settings: Settings) -> list[StoredVersion]:
+    """Step 1: re-resolve each eval set against the latest index version and store the new
+    version (a no-op when it is already bound to it). Needs no model. When more than
+    `rebaseline_share` of the items changed status, the older baselines are superseded."""
     ledger = Ledger(settings.ledger_path)
     latest = ledger.latest_index_version()
     if latest is None:
         return []
-    done: list[Reversion] = []
+    done: list[StoredVersion] = []
     for config in settings.evals.sets:
         eval_set = _load(config)
         last = latest_eval_version(ledger, config.name)
         if last and last.index_version == latest.index_version and last.eval_set_hash == eval_set.content_hash:
             continue
-        done.append(_reversion(settings, ledger, embedder, eval_set, latest, last))
+        done.append(_new_version(settings, ledger, eval_set, latest, last))
     return done
 
 
-def _reversion(
-    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet,
-    latest: IndexVersion, last: StoredVersion | None,
-) -> Reversion:
+def _new_version(
+    settings: Settings, ledger: Ledger, eval_set: EvalSet, latest: IndexVersion,
+    last: StoredVersion | None,
+) -> StoredVersion:
     versions = {v.index_version: v for v in ledger.index_versions()}
     previous_index = versions.get(last.index_version) if last else None
     snapshot = index_snapshot(settings, latest, previous_index)
-    previous = _resolutions(ledger, last.version_hash) if last else None
     if last is None:
         version = resolve_eval_set(eval_set, snapshot, None)
         contaminated = find_contamination(eval_set, snapshot.chunks)
     else:
         # Incremental: gold documents and the chunks that entered are all a re-version can need
         # (competitors only come from added chunks), so the cost follows the change, not the corpus.
+        previous = _resolutions(ledger, last.version_hash)
         version = resolve_eval_set(eval_set, _narrowed(snapshot, eval_set), previous)
         contaminated = _carried_contamination(ledger, last, snapshot, eval_set)
     stored = _store_version(ledger, eval_set, version, (last.number + 1) if last else 1, contaminated)
-    share = changed_share(version)
-    superseded = last is not None and share > settings.evals.rebaseline_share
-    previous_result = latest_result(ledger, eval_set.name, DEV)
-    if superseded:
-        _supersede(ledger, eval_set.name, stored, share)
+    if last is not None and stored.changed_share > settings.evals.rebaseline_share:
+        _supersede(ledger, eval_set.name, stored, stored.changed_share)
+    return stored
+
+
+def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
+    """Step 2: score each eval set's latest version on its index, once (a no-op when that
+    result exists). Unchanged items reuse the previous live baseline's top-k where they can."""
+    ledger = Ledger(settings.ledger_path)
+    indexes = {v.index_version: v for v in ledger.index_versions()}
+    done: list[Reversion] = []
+    for config in settings.evals.sets:
+        stored = latest_eval_version(ledger, config.name)
+        if stored is None or stored.index_version not in indexes:
+            continue
+        results = eval_results(ledger, config.name, DEV)
+        if any(r.version_hash == stored.version_hash and r.index_version == stored.index_version for r in results):
+            continue
+        eval_set = _load(config)
+        if eval_set.content_hash != stored.eval_set_hash:
+            continue  # the file changed since: step 1 re-versions it first
+        done.append(_baseline(settings, ledger, embedder, eval_set, stored, indexes, results))
+    return done
+
+
+def _baseline(
+    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet,
+    stored: StoredVersion, indexes: dict[int, IndexVersion], results: list[StoredResult],
+) -> Reversion:
+    latest = indexes[stored.index_version]
+    previous_result = results[0] if results else None
+    superseded = previous_result is not None and previous_result.superseded_reason is not None
+    previous_index = indexes.get(previous_result.index_version) if previous_result else None
+    snapshot = index_snapshot(settings, latest, previous_index)
+    version = EvalSetVersion(
+        eval_set.name, eval_set.content_hash, stored.index_version,
+        _resolutions(ledger, stored.version_hash), stored.version_hash,
+    )
     result, rescored, reused = run_baseline(
         settings, embedder, eval_set, stored, version, snapshot, latest, DEV,
         reuse=None if superseded else previous_result,
         removed_chunk_ids=_removed_chunks(settings, previous_index, snapshot),
     )
     event = _record_reversion_event(
-        settings, ledger, embedder, eval_set, stored, share, superseded, previous_result, result
+        settings, ledger, embedder, eval_set, stored, stored.changed_share, superseded,
+        previous_result, result,
     )
+    contaminated = {
+        row["item_id"]: list(row["contaminated_by"])
+        for row in item_resolutions(ledger, stored.version_hash) if row["contaminated_by"]
+    }
     return Reversion(stored, superseded, result, rescored, reused, contaminated, event)
 
 

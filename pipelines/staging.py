@@ -10,12 +10,15 @@ import os
 import pickle
 import re
 import shutil
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from pipelines.ingestion import PreparedIngestion
 from pipelines.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+STALE_AFTER = timedelta(days=1)
 
 
 def staging_dir(settings: Settings, run_id: str) -> Path:
@@ -45,4 +48,16 @@ def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngesti
 
 
 def clear_staging(settings: Settings, run_id: str) -> None:
+    """Remove this run's parts, and any left by runs that never reached `chunk_index` (a source
+    asset materialized on its own) more than `STALE_AFTER` ago."""
     shutil.rmtree(staging_dir(settings, run_id), ignore_errors=True)
+    root = settings.data_dir / "staging"
+    if not root.is_dir():
+        return
+    cutoff = time.time() - STALE_AFTER.total_seconds()
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue

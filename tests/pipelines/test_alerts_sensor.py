@@ -112,3 +112,26 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["run_failed"]
     assert result.dagster_run.run_id in lines[0]["message"]
+
+
+def test_a_broken_contract_and_a_missing_folder_alert_from_the_dagster_path(project: Path) -> None:
+    broken = project / "broken.odcs.yaml"
+    broken.write_text("apiVersion: v3.2.0\nkind: DataContract\n", encoding="utf-8")
+    (project / "corpusgov.yaml").write_text(
+        "data_dir: data\nsources:\n"
+        f"  - name: docs\n    path: corpus\n    contract: {broken}\n"
+        f"  - name: ghost\n    path: nowhere\n    contract: {project / 'ok.odcs.yaml'}\n"
+        "alerts:\n  - kind: file\n    path: alerts.jsonl\n",
+        encoding="utf-8",
+    )
+    write_contract(project / "ok.odcs.yaml")
+    with dg.instance_for_test() as instance:
+        result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
+        assert result.success, "broken sources are reported, not a failed run"
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert not checks["contract_docs"].passed and not checks["contract_ghost"].passed
+    evaluate(project)
+    lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
+    assert sorted((line["kind"], line["source"]) for line in lines) == [
+        ("source_error", "docs"), ("source_error", "ghost"),
+    ]

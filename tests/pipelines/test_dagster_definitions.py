@@ -32,7 +32,7 @@ def test_the_asset_graph_shows_one_governed_asset_per_source(project: Path) -> N
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
         "sources/handbook": "sources", "sources/wiki": "sources", "chunk_index": "index",
-        "eval_baselines": "evals", "alert_log": "alerts",
+        "eval_set_versions": "evals", "eval_baselines": "evals", "alert_log": "alerts",
     }
     checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert checks == {
@@ -120,3 +120,66 @@ def test_dagster_definitions_validate_passes() -> None:
         cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_eval_assets_show_the_changelog_as_a_table_without_the_holdout(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = REPO_ROOT / "examples" / "corpus"
+    evals = REPO_ROOT / "examples" / "evals" / "sample.jsonl"
+    (project / "corpusgov.yaml").write_text(
+        f"data_dir: data\nsources:\n  - name: sample\n    path: {sample}\n"
+        f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
+        f"evals:\n  sets:\n    - name: sample\n      path: {evals}\n",
+        encoding="utf-8",
+    )
+    holdout = [line.split('"')[3] for line in evals.read_text().splitlines() if '"holdout"' in line]
+    with dg.instance_for_test() as instance:
+        result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
+        assert result.success
+        versions = next(m for m in result.asset_materializations_for_node("eval_set_versions"))
+        table = versions.metadata["sample_changelog"].value
+        assert table.startswith("| status | dev items | holdout items | dev item ids |")
+        assert "resolved" in table and not any(f"`{item}`" in table for item in holdout)
+        baselines = next(m for m in result.asset_materializations_for_node("eval_baselines"))
+        assert 0.0 <= baselines.metadata["sample_ndcg_at_5"].value <= 1.0
+
+
+def test_materializing_a_source_alone_checks_it_and_commits_nothing(project: Path) -> None:
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    job = dagster_definitions().resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(["sources", "docs"])])
+        assert result.success
+        [check] = result.get_asset_check_evaluations()
+        assert (check.check_name, check.passed) == ("contract_docs", True)
+    assert corpus_status(load_settings())["index_version"] is None, "only chunk_index commits"
+
+
+def test_editing_a_contract_or_the_config_starts_a_run(project: Path) -> None:
+    from pipelines.defs.automation.sensors import source_folder_sensor
+    from pipelines.defs.resources import CorpusgovResource
+
+    contract = write_contract(project / "own.odcs.yaml")
+    config = project / "corpusgov.yaml"
+    config.write_text(
+        f"data_dir: data\nsources:\n  - name: docs\n    path: corpus\n    contract: {contract}\n",
+        encoding="utf-8",
+    )
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+
+    def tick(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+        context = dg.build_sensor_context(
+            cursor=cursor, resources={"corpusgov": CorpusgovResource(config_path=str(config))}
+        )
+        return source_folder_sensor(context)
+
+    first = tick(None)
+    assert isinstance(first, dg.SensorResult) and first.run_requests
+    assert isinstance(tick(first.cursor), dg.SkipReason), "nothing changed"
+    write_contract(contract, version="1.1.0", min_length=200)
+    after_contract = tick(first.cursor)
+    assert isinstance(after_contract, dg.SensorResult) and after_contract.run_requests
+    config.write_text(config.read_text(encoding="utf-8") + "evals:\n  k: 3\n", encoding="utf-8")
+    after_config = tick(after_contract.cursor)
+    assert isinstance(after_config, dg.SensorResult) and after_config.run_requests

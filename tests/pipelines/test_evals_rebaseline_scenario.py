@@ -174,9 +174,15 @@ def test_cli_evals_commands(sample: Path, fake_embedder: FakeEmbedder, monkeypat
     (sample / "corpus" / gold).unlink()
     assert runner.invoke(app, ["ingest"]).exit_code == 0
 
-    status = json.loads(runner.invoke(app, ["evals", "status", "--json"]).stdout)
+    status_text = runner.invoke(app, ["evals", "status", "--json"]).stdout
+    status = json.loads(status_text)
     assert status["latest_version"]["version"] == 2
     assert status["latest_version"]["changelog"]["orphaned"] == ["q06"]
+    holdout_ids = {i for i, row in items().items() if row["split"] == "holdout"}
+    assert holdout_ids and not any(f'"{i}"' in status_text for i in holdout_ids), "holdout ids never shown"
+    assert sum(status["latest_version"]["holdout_by_status"].values()) == len(holdout_ids)
+    plain = runner.invoke(app, ["evals", "status"]).stdout
+    assert not any(f" {i}," in plain or plain.rstrip().endswith(i) for i in holdout_ids)
     assert all(r["split"] == "dev" for r in status["baselines"])
     diff = json.loads(runner.invoke(app, ["evals", "diff", "1", "2", "--json"]).stdout)
     assert {r["item_id"]: r["status"] for r in diff["items"]}["q06"] == "orphaned"

@@ -1,17 +1,26 @@
-"""The eval asset: every index change re-versions the eval sets and re-baselines them."""
+"""The eval assets: every index change re-versions the eval sets, then re-scores them."""
 
 from typing import Any
 
 import dagster as dg
 
 from pipelines.commit_protocol import writer_lock
-from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.index.assets import CHUNK_INDEX, WRITER_WAIT_SECONDS
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
-from pipelines.evaluation import DEV, StoredVersion, amplification, eval_results, reversion_eval_sets
+from pipelines.evaluation import (
+    DEV,
+    StoredVersion,
+    amplification,
+    baseline_eval_sets,
+    eval_results,
+    latest_eval_version,
+    version_eval_sets,
+)
 from pipelines.ledger import Ledger
 from pipelines.markdown import markdown_table
 
+EVAL_SET_VERSIONS = dg.AssetKey(["eval_set_versions"])
 EVAL_BASELINES = dg.AssetKey(["eval_baselines"])
 # A changelog table names this many dev items per status; the holdout is counted, never named.
 ITEMS_SHOWN = 10
@@ -30,26 +39,61 @@ def changelog_table(version: StoredVersion) -> str:
 
 
 @dg.asset(
-    key=EVAL_BASELINES,
+    key=EVAL_SET_VERSIONS,
     deps=[CHUNK_INDEX],
     group_name="evals",
     kinds={"python", "duckdb"},
-    owners=["team:data"],
+    owners=["team:data-platform"],
     automation_condition=dg.AutomationCondition.eager(),
     pool=WRITER_POOL,
     code_version="1",
 )
+def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
+    """Each eval set bound to the current index version. After every index change each item is
+    re-resolved against the new index: unchanged, remapped (its passage is in other chunks now),
+    stale (its gold document changed and the passage is gone), orphaned (the gold document left),
+    contested (a near-duplicate of the passage entered). The version is immutable and records that
+    changelog; the holdout is counted, never named. A benchmark number is never silently measured
+    on an index it was not bound to.
+    """
+    settings = corpusgov.settings()
+    with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
+        versions = version_eval_sets(settings)
+    ledger = Ledger(settings.ledger_path)
+    metadata: dict[str, Any] = {"re_versioned": len(versions)}
+    for config in settings.evals.sets:
+        latest = latest_eval_version(ledger, config.name)
+        if latest is None:
+            continue
+        metadata[f"{config.name}_version"] = dg.MetadataValue.int(latest.number)
+        metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
+        metadata[f"{config.name}_active_items"] = dg.MetadataValue.int(latest.active_items)
+        metadata[f"{config.name}_changed_share"] = dg.MetadataValue.float(round(latest.changed_share, 4))
+        metadata[f"{config.name}_changelog"] = dg.MetadataValue.md(changelog_table(latest))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=EVAL_BASELINES,
+    deps=[EVAL_SET_VERSIONS],
+    group_name="evals",
+    kinds={"python", "duckdb"},
+    owners=["team:data-platform"],
+    automation_condition=dg.AutomationCondition.eager(),
+    pool=WRITER_POOL,
+    code_version="2",
+)
 def eval_baselines(
     context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
 ) -> dg.MaterializeResult:
-    """Eval sets bound to the current index version. After every index change each item is
-    re-resolved (unchanged, remapped, stale, orphaned, contested), the version records that
-    changelog, and retrieval metrics are re-measured and keyed by (eval set version, index version,
-    config hash). Superseded baselines are marked; the holdout split is never shown here.
+    """Retrieval metrics (hit@k, recall@k, MRR, nDCG@k, ragas' ID-based and non-LLM context
+    precision/recall) of each eval set's latest version, keyed by (eval set version, index version,
+    config hash) and kept forever; superseded baselines are marked. Generation metrics are "not
+    measured" (no LLM judge). Also the amplification of AI-generated chunks in the top-k.
     """
     settings = corpusgov.settings()
-    with writer_lock(settings, wait_seconds=300):
-        reversions = reversion_eval_sets(settings, embedder.embedder(settings))
+    with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
+        reversions = baseline_eval_sets(settings, embedder.embedder(settings))
     ledger = Ledger(settings.ledger_path)
     metadata: dict[str, Any] = {"re_versioned": len(reversions)}
     for config in settings.evals.sets:
@@ -77,7 +121,6 @@ def eval_baselines(
             # Above 1: the retriever surfaces AI-generated chunks more than their share of the corpus.
             metadata[f"{config.name}_ai_amplification"] = dg.MetadataValue.float(round(amp.ratio, 3))
     for r in reversions:
-        metadata[f"{r.version.eval_set}_changelog"] = dg.MetadataValue.md(changelog_table(r.version))
         if r.event:
             context.log.warning(r.event)
             metadata[f"{r.version.eval_set}_event"] = r.event

@@ -2,13 +2,13 @@
 
 from typing import Any
 
+from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG
 from corpus_quality.safety import SAFETY_CODES
 from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder
-from pipelines.errors import CorpusgovError, first_line
-from pipelines.index import GRADES, ChunkIndex, SearchHit
+from pipelines.errors import CorpusgovError
+from pipelines.index import GRADES, ChunkIndex, SearchHit, manifest_versions
 from pipelines.ledger import IndexVersion, Ledger
-from pipelines.processing import HEURISTIC_AI_FLAG
 from pipelines.settings import Settings
 
 PROVENANCE_LABELS = ("human", "ai_assisted", "ai_generated", "unknown")
@@ -30,31 +30,28 @@ def corpus_status(settings: Settings) -> dict[str, Any]:
 
 
 def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None:
-    """A quick look that the index is where the ledger says (`corpusgov doctor` reads it all)."""
-    index = ChunkIndex(settings.lancedb_uri)
-    try:
-        table = index.table()
-    except (OSError, RuntimeError, ValueError) as err:
-        return f"the index at {settings.lancedb_uri} cannot be opened ({first_line(err)})"
+    """A quick look that the index is where the ledger says: its manifests, from file names
+    (`corpusgov doctor` reads every chunk)."""
+    versions = manifest_versions(settings.lancedb_uri)
     if latest is None:
-        return None if table is None else "the index holds a table no run committed"
-    if table is None:
+        return None if versions is None else "the index holds a table no run committed"
+    if versions is None:
         return None if not Ledger(settings.ledger_path).chunk_ids() else (
             f"the index table is missing; the ledger records index version {latest.index_version}"
         )
-    version = int(table.version)
-    if version < latest.lance_version:
+    newest = max(versions, default=0)
+    if latest.lance_version not in versions:
         return (
-            f"the index is at LanceDB version {version}, behind the ledger's {latest.lance_version}: "
-            "table files were removed"
+            f"the index is behind the ledger: LanceDB version {latest.lance_version}, which the "
+            f"ledger's latest index version needs, is not on disk (newest: {newest}); table files "
+            "were removed"
         )
-    if version > latest.lance_version:
+    if newest > latest.lance_version:
         return (
-            f"the index is at LanceDB version {version}, ahead of the ledger's {latest.lance_version}: "
+            f"the index is at LanceDB version {newest}, ahead of the ledger's {latest.lance_version}: "
             "a run was interrupted; the next ingest rolls it back"
         )
     return None
-
 
 def list_documents(
     settings: Settings, state: str | None = None, source: str | None = None, flag: str | None = None

@@ -7,17 +7,17 @@ assessment for its policies; `ContractCheck` is what the source's check reports.
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from contracts import BudgetVerdict, DocumentContract
-from contracts.enforcement import ContractVerdict
 from corpus_quality import grade_at_least
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
 from pipelines.settings import SourceConfig
 from pipelines.violations import Violation, is_contract_reason, violations_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,9 @@ def duplicate_of(
     return duplicates
 
 
-def contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) -> pd.DataFrame:
+def contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) -> "pd.DataFrame":
+    import pandas as pd
+
     readable = [o for o in outcomes if o.state is DocumentState.INDEXED]
     rows: list[dict[str, Any]] = []
     for o in readable:
@@ -132,7 +134,7 @@ def violates_contract(outcome: DocumentOutcome) -> bool:
 def apply_contract(
     contract: DocumentContract,
     outcomes: list[DocumentOutcome],
-    verdict: ContractVerdict,
+    rule_reasons: dict[str, tuple[str, ...]],
     releases: dict[str, tuple[str | None, str | None]],
 ) -> list[DocumentOutcome]:
     """Quarantine what breaks the contract, the quality route or a policy; keep every reason."""
@@ -141,7 +143,7 @@ def apply_contract(
         if o.state is not DocumentState.INDEXED:
             decided.append(o)
             continue
-        reasons = list(verdict.reasons.get(o.doc_id, ()))
+        reasons = list(rule_reasons.get(o.doc_id, ()))
         if o.route == "quarantine":
             reasons.extend(o.quality_reasons or ("quality.grade_f",))
         if contract.minimum_grade and o.grade and not grade_at_least(o.grade, contract.minimum_grade):

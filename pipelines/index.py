@@ -4,8 +4,10 @@ Governance columns (grade, provenance, safety flags) sit beside the vectors so a
 them in the same query; that is how "exclude what governance says to exclude" reaches retrieval.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,26 @@ from pipelines.ledger import IndexVersion
 
 TABLE_NAME = "chunks"
 GRADES = ("A", "B", "C", "F")
+
+
+_U64_MAX = 2**64 - 1
+
+
+def manifest_versions(uri: str) -> set[int] | None:
+    """The table versions whose manifests are on disk, read from file names only (no lancedb
+    import, which costs a second): what `corpusgov status` needs to notice a lost or extra
+    version. Lance names a manifest `<u64::MAX - version>.manifest` (older tables: `<version>`).
+    None when the table folder does not exist."""
+    folder = Path(uri) / f"{TABLE_NAME}.lance" / "_versions"
+    if not folder.parent.exists():
+        return None
+    versions: set[int] = set()
+    for name in os.listdir(folder) if folder.is_dir() else ():
+        stem, _, suffix = name.partition(".")
+        if suffix == "manifest" and stem.isdigit():
+            number = int(stem)
+            versions.add(_U64_MAX - number if number > 2**63 else number)
+    return versions
 
 
 def index_tag(index_version: int) -> str:

@@ -22,7 +22,6 @@ import numpy as np
 import pyarrow as pa
 
 from contracts import BudgetVerdict, ContractError, DocumentContract, load_contract
-from contracts.enforcement import enforce_contract
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.commit_protocol import (
@@ -178,11 +177,7 @@ def prepare_source(
     contract, source = loaded
     config_hash = document_config_hash(contract, embedding_model)
     source_known = ledger.documents(source=source.name)
-    corpus = CorpusContext(
-        registry=SelfOutputRegistry.from_rows(ledger.self_output_rows()),
-        near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
-        generation_depths=ledger.generation_depths(),
-    )
+    corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
     seen: set[str] = set()
     processed: list[DocumentOutcome] = []
     discovered = unchanged = 0
@@ -195,13 +190,25 @@ def prepare_source(
         if file.rejected or data is None:
             processed.append(rejected_outcome(file, config_hash, contract))
         else:
+            if corpus is None:
+                corpus = CorpusContext(
+                    registry=SelfOutputRegistry.from_rows(ledger.self_output_rows()),
+                    near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
+                    generation_depths=ledger.generation_depths(),
+                )
             processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
         if on_progress is not None:
             on_progress(f"assess {source.name}", len(processed), 0)
     duplicates = duplicate_of(processed, source_known)
     frame = contract_table(processed, duplicates)
-    verdict = enforce_contract(contract, frame, now=started_at)
-    decided = apply_contract(contract, processed, verdict, ledger.releases_in_force())
+    rule_reasons: dict[str, tuple[str, ...]] = {}
+    if len(frame):
+        # Imported here: Great Expectations takes seconds to import, and only a run with
+        # documents to check needs it (a no-op ingest and the read commands never do).
+        from contracts.enforcement import enforce_contract
+
+        rule_reasons = enforce_contract(contract, frame, now=started_at).reasons
+    decided = apply_contract(contract, processed, rule_reasons, ledger.releases_in_force())
     removed = [
         _removed_outcome(doc, config_hash, contract)
         for doc_id, doc in sorted(source_known.items())

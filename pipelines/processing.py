@@ -6,7 +6,7 @@ from datetime import datetime
 
 from contracts import DocumentContract
 from corpus_quality import QualityInput, assess_quality, detect_language, label_provenance
-from corpus_quality.ai_text_heuristic import score_ai_text
+from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG, score_ai_text
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.chunking import chunking_config_hash
@@ -16,7 +16,6 @@ from pipelines.extraction import ExtractionRefused, ExtractionRequest, extract_f
 from pipelines.parsing import PARSER_ID
 
 
-HEURISTIC_AI_FLAG = "provenance.heuristic_ai_suspected"
 
 
 @dataclass

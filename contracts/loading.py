@@ -105,8 +105,26 @@ _ITEM_NAME_KEYS = {
 
 
 def load_contract(path: Path) -> DocumentContract:
-    """Load and validate a contract; raise the first ContractError found."""
-    contract, problems = _inspect(Path(path))
+    """Load and validate a contract; raise the first ContractError found.
+
+    Parsed once per file version: a run, a sensor tick and every check that asks again get the
+    same (immutable) contract until the file changes on disk.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError:
+        return _load_contract_uncached(path)  # reports the unreadable file
+    return _load_contract_version(path.resolve(), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_contract_version(path: Path, mtime_ns: int, size: int) -> DocumentContract:
+    return _load_contract_uncached(path)
+
+
+def _load_contract_uncached(path: Path) -> DocumentContract:
+    contract, problems = _inspect(path)
     if problems:
         raise problems[0]
     assert contract is not None  # _inspect returns a contract whenever it found no problem

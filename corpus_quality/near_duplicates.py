@@ -166,16 +166,36 @@ class NearDuplicateIndex:
                 found.append(NearDuplicate(doc_id, round(jaccard, 4)))
         return sorted(found, key=lambda match: (-match.jaccard, match.doc_id))
 
+    def query_and_add(self, doc_id: str, text: str) -> tuple[list[NearDuplicate], dict[str, Any] | None]:
+        """`query` then `add` for one document, hashing its shingles once: its near-duplicates
+        among the documents indexed before it, and its own row for the ledger (None for a text
+        without words). The cost does not depend on how many documents are indexed."""
+        hashes = shingle_hashes(text)
+        if not hashes:
+            self.remove(doc_id)
+            return [], None
+        minhash = minhash_of(hashes)
+        found = []
+        if self._signatures:
+            for other in self._lsh.query(minhash):
+                if other == doc_id:
+                    continue
+                jaccard = float(minhash.jaccard(self._signatures[other]))
+                if jaccard >= self.threshold:
+                    found.append(NearDuplicate(other, round(jaccard, 4)))
+        self._insert(doc_id, minhash)
+        return sorted(found, key=lambda match: (-match.jaccard, match.doc_id)), self._row(doc_id, minhash)
+
+    def _row(self, doc_id: str, minhash: "MinHash") -> dict[str, Any]:
+        return {
+            "doc_id": doc_id,
+            "fingerprint_version": FINGERPRINT_VERSION,
+            "signature": [int(value) for value in minhash.hashvalues],
+        }
+
     def to_rows(self) -> list[dict[str, Any]]:
         """One JSON-able row per document: ``doc_id``, ``fingerprint_version``, ``signature``."""
-        return [
-            {
-                "doc_id": doc_id,
-                "fingerprint_version": FINGERPRINT_VERSION,
-                "signature": [int(value) for value in minhash.hashvalues],
-            }
-            for doc_id, minhash in self._signatures.items()
-        ]
+        return [self._row(doc_id, minhash) for doc_id, minhash in self._signatures.items()]
 
     @classmethod
     def from_rows(

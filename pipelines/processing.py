@@ -88,7 +88,8 @@ def process_file(
     corpus = corpus or CorpusContext()
     text = extracted.text
     language = detect_language(text) or declared.get("language")
-    near = corpus.near_duplicates.query(text, exclude=file.doc_id)
+    # Compared with the documents indexed before it, then added for the ones after it.
+    near, signature = corpus.near_duplicates.query_and_add(file.doc_id, text)
     quality = assess_quality(
         QualityInput(
             text=text, mime_type=file.mime_type, raw_size=file.size,
@@ -116,9 +117,6 @@ def process_file(
     if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
         # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
         extra_flags.add(HEURISTIC_AI_FLAG)
-    signature = None
-    if corpus.near_duplicates.add(file.doc_id, text):
-        signature = next(r for r in corpus.near_duplicates.to_rows() if r["doc_id"] == file.doc_id)
     return replace(
         base,
         title=title,

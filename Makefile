@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export CORPUSGOV_CONFIG ?= $(CURDIR)/corpusgov.yaml
 
-.PHONY: install browser run test bench clean
+.PHONY: install browser run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,11 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# Lint and types: ruff (rules pinned in pyproject.toml) and mypy; .ci/run runs it before the tests.
+lint: install
+	$(BIN)/ruff check pipelines contracts corpus_quality evals tests bench examples
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/ingest.py

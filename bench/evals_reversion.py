@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-import pipelines  # noqa: E402,F401 - offline switches first
 from ingest import PYTHON_DOCS, build_corpus  # noqa: E402
+
+import pipelines  # noqa: E402,F401 - offline switches first
 from pipelines.embedding import SentenceTransformerEmbedder  # noqa: E402
 from pipelines.evaluation import reversion_eval_sets  # noqa: E402
 from pipelines.index import ChunkIndex  # noqa: E402

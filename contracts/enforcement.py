@@ -100,10 +100,12 @@ def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame,
 
     found: dict[str, set[str]] = {}
     for outcome in result.results:
-        reason = outcome.expectation_config.meta[_REASON]
+        config = outcome.expectation_config
+        assert config is not None  # every result of a suite run carries its expectation
+        reason = config.meta[_REASON]
         if outcome.exception_info.get("raised_exception"):
             raise DocumentFrameError(
-                contract.path, outcome.expectation_config.kwargs.get("column"),
+                contract.path, config.kwargs.get("column"),
                 f"Great Expectations failed while checking {reason}: "
                 f"{outcome.exception_info.get('exception_message')}",
                 "Check the column's values and dtype in the documents frame")

@@ -171,7 +171,7 @@ def _local_server_name(contract: DocumentContract) -> str:
     document = yaml.safe_load(contract.path.read_text(encoding="utf-8"))
     servers = document.get("servers") or []
     index = next(i for i, server in enumerate(servers) if server.get("type") == "local")
-    return _field_path(document, ["servers", index])[len("servers["):-1]
+    return (_field_path(document, ["servers", index]) or "servers[?]")[len("servers["):-1]
 
 
 def _inspect(path: Path) -> tuple[DocumentContract | None, list[ContractError]]:
@@ -257,8 +257,8 @@ def _json_schema_problems(path: Path, document: dict[str, Any]) -> list[Contract
             problem, action = _describe_schema_error(error)
             problems.append(ContractSchemaError(path, _field_path(document, location), problem, action))
     unique: dict[tuple[str | None, str], ContractError] = {}
-    for problem in problems:
-        unique.setdefault((problem.field, problem.message), problem)
+    for found in problems:
+        unique.setdefault((found.field, found.message), found)
     return list(unique.values())
 
 

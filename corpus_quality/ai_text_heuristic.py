@@ -25,12 +25,12 @@ example corpus minus its two AI-declared documents), highest control score 0.20;
 AI-declared examples score above 0.7.
 """
 
-# The flag a document carries when this weak signal fires: it tags, it never quarantines.
-HEURISTIC_AI_FLAG = "provenance.heuristic_ai_suspected"
-
 import re
 import statistics
 from dataclasses import dataclass, field
+
+# The flag a document carries when this weak signal fires: it tags, it never quarantines.
+HEURISTIC_AI_FLAG = "provenance.heuristic_ai_suspected"
 
 DEFAULT_THRESHOLD = 0.5
 # Below this many words the features are noise.

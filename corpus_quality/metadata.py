@@ -10,7 +10,8 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import yaml
 from lxml import etree
@@ -139,7 +140,7 @@ def _pdf_date(text: str) -> str | None:
     try:
         tz: timezone | None = None
         if sign in ("Z", "z"):
-            tz = timezone.utc
+            tz = UTC
         elif sign in ("+", "-"):
             offset = timedelta(hours=int(tz_hours or 0), minutes=int(tz_minutes or 0))
             tz = timezone(offset if sign == "+" else -offset)
@@ -197,7 +198,7 @@ def _read_pdf(data: bytes, result: dict[str, str]) -> None:
     pypdf_logger.setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
         for pdf_key, key in (
             ("/Title", "title"),
             ("/Author", "author"),

@@ -215,7 +215,7 @@ def _ngram_repetition(words: list[str]) -> float:
     if len(words) < 30:
         return 1.0
     total = len(words) - 4
-    distinct = len(set(zip(words, words[1:], words[2:], words[3:], words[4:])))
+    distinct = len(set(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False)))
     # Share of 5-grams that repeat an earlier one (Gopher counts first occurrences too, so
     # its 0.15 limit is roughly 0.08 here). Procedures repeat phrases ("click Save to ...")
     # legitimately, hence full marks up to 10%; a document pasted twice over sits at 50%.

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -373,7 +373,7 @@ def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None
 
 def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None:
     path = Path(sink.path or "")
-    sent_at = datetime.now(timezone.utc).isoformat()
+    sent_at = datetime.now(UTC).isoformat()
     lines = "".join(
         json.dumps({
             "sent_at": sent_at, "kind": a.kind, "source": a.source, "doc_id": a.doc_id,
@@ -404,7 +404,7 @@ def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Ledger(settings.ledger_path).connect() as con:
         con.execute(_ALERTS_TABLE)
         con.executemany(

@@ -7,7 +7,7 @@ breaks (a source drifting to 40% AI-generated text, one grade-F page slipping th
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts import ContractError, load_contract
+from contracts import ContractError, DocumentContract, load_contract
 from corpus_quality import grade_at_least
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
@@ -44,7 +44,8 @@ def ai_generated_shares(settings: Settings) -> list[AiShare]:
     ledger = Ledger(settings.ledger_path)
     shares = []
     for source in settings.sources:
-        budget = _contract_value(source.contract, "max_ai_generated_share", 1.0)
+        contract = _contract(source.contract)
+        budget = contract.max_ai_generated_share if contract else 1.0
         rows = ledger.records(
             "SELECT count(*) AS indexed, count(*) FILTER (WHERE provenance = 'ai_generated') AS ai "
             "FROM documents WHERE state = 'indexed' AND source = ?",
@@ -58,9 +59,9 @@ def quality_floor(settings: Settings) -> QualityFloor:
     """Indexed documents graded F, or below their source contract's minimum grade (e.g. indexed
     under an older, looser contract and not yet re-checked)."""
     ledger = Ledger(settings.ledger_path)
-    minimums = {s.name: _contract_value(s.contract, "minimum_grade", None) for s in settings.sources}
+    minimums = {s.name: (c.minimum_grade if (c := _contract(s.contract)) else None) for s in settings.sources}
     rows = ledger.records("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'")
-    below = []
+    below: list[tuple[str, str, str]] = []
     for row in rows:
         minimum = minimums.get(row["source"]) or "C"
         if row["grade"] is not None and not grade_at_least(row["grade"], minimum):
@@ -68,9 +69,9 @@ def quality_floor(settings: Settings) -> QualityFloor:
     return QualityFloor(indexed=len(rows), below_floor=tuple(sorted(below)))
 
 
-def _contract_value(path: str, field: str, default: object) -> object:
+def _contract(path: str) -> DocumentContract | None:
     try:
-        return getattr(load_contract(Path(path)), field)
+        return load_contract(Path(path))
     except ContractError:
-        # A broken contract is reported by the blocking contract check; the budget falls back.
-        return default
+        # A broken contract is reported by the source's contract check; the budget falls back.
+        return None

@@ -282,7 +282,7 @@ def drop_table(settings: Settings, index: ChunkIndex) -> None:
 
 def tag_index_version(settings: Settings, version: IndexVersion) -> None:
     """Step 7: tag the committed version. Recovery sets the tag if this never runs."""
-    table = ChunkIndex(settings.lancedb_uri).table()
+    table = ChunkIndex(settings.lancedb_uri).require_table()
     try:
         table.tags.create(version.tag, version.lance_version)
     except (OSError, RuntimeError, ValueError) as err:

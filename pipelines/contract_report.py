@@ -9,7 +9,7 @@ the link in the Dagster UI opens it; the file itself opens from disk too.
 import html
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.contract_checks import ContractCheck, blocked_message
@@ -76,7 +76,7 @@ def render_contract_report(check: ContractCheck, run_id: str) -> str:
         f"<tr><td><code>{e(v.doc_id)}</code></td><td><code>{e(v.reason)}</code></td><td>{e(v.detail)}</td></tr>"
         for v in check.violations
     )
-    written = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    written = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -118,6 +118,8 @@ def _is_hidden(relative: Path) -> bool:
 
 
 def _candidate_paths(source: SourceConfig) -> Iterator[Path]:
+    if source.path is None:
+        raise ValueError(f"source {source.name} has no path yet: bind it to its contract first")
     if source.is_glob:
         for match in sorted(glob.glob(source.path, recursive=True)):
             yield Path(match)

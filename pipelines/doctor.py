@@ -20,7 +20,7 @@ Repair, under the writer lock, from the mildest step that works:
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +206,7 @@ def _ledger_readable(settings: Settings) -> bool:
 
 def _set_aside(settings: Settings, ledger: bool) -> Path:
     """Move the damaged stores out of the way, never delete them: a person may want them."""
-    folder = settings.data_dir / "damaged" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    folder = settings.data_dir / "damaged" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     folder.mkdir(parents=True, exist_ok=True)
     table = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance"
     if table.exists():

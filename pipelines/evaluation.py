@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -368,7 +368,7 @@ def record_eval_event(ledger: Ledger, eval_set: str, kind: str, message: str, de
     with ledger.connect() as con:
         con.execute(
             "INSERT INTO eval_events VALUES (?, ?, ?, ?, ?, ?)",
-            [uuid.uuid4().hex[:16], eval_set, kind, datetime.now(timezone.utc), message,
+            [uuid.uuid4().hex[:16], eval_set, kind, datetime.now(UTC), message,
              json.dumps(details, default=str)],
         )
 
@@ -430,7 +430,7 @@ def run_baseline(
         config_hash=result_config_hash(index_version, embedder.model_id, k),
         split=split,
         k=k,
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
         metrics={n: round(v, 6) for n, v in metrics.items()},
         per_item=rows,
         generation={"status": "not measured", "reason": "no LLM judge is configured"},
@@ -605,7 +605,7 @@ def _store_version(
     ledger: Ledger, eval_set: EvalSet, version: EvalSetVersion, number: int,
     contaminated: dict[str, list[str]],
 ) -> StoredVersion:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     log = changelog(version)
     splits = {item.id: item.split for item in eval_set.items}
     active = sum(1 for r in version.resolutions.values() if not r.excluded)
@@ -740,7 +740,7 @@ def result_on_index(ledger: Ledger, eval_set: str, index_version: int) -> Stored
 
 
 def _count_exposures(ledger: Ledger, eval_set: str, item_ids: list[str]) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ledger.connect() as con:
         con.executemany(
             "INSERT INTO holdout_exposures VALUES (?, ?, 1, ?) ON CONFLICT (eval_set, item_id) "

@@ -142,6 +142,15 @@ class ChunkIndex:
             "See `corpusgov index versions`."
         )
 
+    def require_table(self) -> Any:
+        """The table, for a writer that knows the index exists (a rollback, a cleanup)."""
+        table = self.table()
+        if table is None:
+            raise IndexDamagedError(
+                f"The index table at {self.uri} is missing. Run `corpusgov doctor --repair`."
+            )
+        return table
+
     def version(self) -> int | None:
         table = self.table()
         return None if table is None else int(table.version)

@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,6 @@ from pipelines.commit_protocol import (
     undo_interrupted_write,
     writer_lock,
 )
-from pipelines.discovery import discover_source
-from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.embedding import Embedder, embed_with_progress
-from pipelines.errors import CorpusgovError, IngestionConflictError, IndexStateError, first_line
-from pipelines.index import ChunkIndex, chunk_schema, index_tag
-from pipelines.stop_points import stop_point
-from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
-from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
-from pipelines.settings import Settings, SourceConfig
 from pipelines.contract_checks import (
     ContractCheck,
     apply_contract,
@@ -49,6 +40,15 @@ from pipelines.contract_checks import (
     violates_contract,
 )
 from pipelines.contract_report import write_contract_report
+from pipelines.discovery import discover_source
+from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.embedding import Embedder, embed_with_progress
+from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError, first_line
+from pipelines.index import ChunkIndex, chunk_schema, index_tag
+from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
+from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
+from pipelines.settings import Settings, SourceConfig
+from pipelines.stop_points import stop_point
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def prepare_ingestion(
     """Discover, parse, assess and contract-check what changed since the ledger's last run, source
     by source (`prepare_source`), as one run."""
     sources = selected_sources(settings, source_names)
-    run_id = new_run_id(datetime.now(timezone.utc))
+    run_id = new_run_id(datetime.now(UTC))
     parts = [prepare_source(settings, s.name, embedding_model, on_progress, run_id) for s in sources]
     return combine_prepared(parts, run_id)
 
@@ -154,7 +154,7 @@ def prepare_source(
 ) -> PreparedIngestion:
     """One source's part of a run: what the CLI does for each source, and what the source's own
     Dagster asset does. Each source is compared with the corpus as the ledger holds it."""
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     configured = settings.source(source_name)
     ledger = Ledger(settings.ledger_path)
     latest = ledger.latest_index_version()
@@ -435,7 +435,7 @@ def record_failed_run(
     kind = type(error).__name__ if isinstance(error, BaseException) else "error"
     try:
         Ledger(settings.ledger_path, busy_retry_seconds=5).record_run_without_changes(
-            run_id, datetime.now(timezone.utc), sources,
+            run_id, datetime.now(UTC), sources,
             {"failed": {"step": step, "error": message, "kind": kind}, "sources": list(sources)},
         )
     except CorpusgovError as err:
@@ -509,7 +509,7 @@ def _load_source_contract(
     if isinstance(bound, str):
         return broken(bound, contract)
     source = bound
-    if not source.is_glob and not Path(source.path).is_dir():
+    if source.path is None or (not source.is_glob and not Path(source.path).is_dir()):
         return broken(
             f"source '{source.name}' skipped: its folder {source.path} does not exist. "
             "Fix `path` in corpusgov.yaml.",
@@ -624,7 +624,7 @@ def _manifest(
         index_version=number,
         lance_version=lance_version,
         tag=index_tag(number),
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
         config_hash=config,
         embedding_model=prepared.embedding_model,
         added=tuple(added),

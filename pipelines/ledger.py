@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -300,7 +300,7 @@ class LedgerWriter:
         self.con.execute("DELETE FROM commit_intents")
         self.con.execute(
             "INSERT INTO commit_intents VALUES (?, ?, ?, ?)",
-            [run_id, kind, base_lance_version, datetime.now(timezone.utc)],
+            [run_id, kind, base_lance_version, datetime.now(UTC)],
         )
 
     def commit(self, commit: LedgerCommit) -> None:
@@ -514,7 +514,7 @@ class Ledger:
     def add_self_outputs(self, rows: list[dict[str, Any]], recheck_doc_ids: list[str]) -> None:
         """Register outputs; documents that reproduce one lose their processing key, so the next
         run labels them again."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             con.executemany(
@@ -578,7 +578,7 @@ class Ledger:
         with self.connect() as con:
             con.execute(
                 "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [run_id, started_at, datetime.now(timezone.utc), list(sources), None,
+                [run_id, started_at, datetime.now(UTC), list(sources), None,
                  json.dumps(summary)],
             )
 
@@ -621,7 +621,7 @@ class Ledger:
         Rows go in as Arrow tables in a few set-based statements: row-by-row inserts would cost
         seconds on a large first ingest, and everything but embedding must stay small.
         """
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         index_version = commit.index_version.index_version if commit.index_version else None
         outcomes = commit.outcomes
         doc_ids = [o.doc_id for o in outcomes]
@@ -855,7 +855,7 @@ class Ledger:
     def record_release(self, doc_id: str, released_by: str, reason: str) -> dict[str, Any]:
         """A recorded override: the document re-enters on the next run, for these exact bytes
         under this contract version. Changing either makes the override lapse."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.connect() as con:
             row = con.execute(
                 "SELECT content_hash, contract_version, reasons FROM quarantine WHERE doc_id = ?",
@@ -898,7 +898,7 @@ class Ledger:
         `quarantined` with `reason`. Both lose their processing key, so the next ingestion looks
         at them again against the sources as they are then.
         """
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         con.register("restored", restored)
         con.execute("BEGIN TRANSACTION")
         try:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus_quality.registry import RegisteredOutput, SelfOutputRegistry, load_outputs_jsonl
+from pipelines.commit_protocol import writer_lock
 from pipelines.errors import CorpusgovError
 from pipelines.index import ChunkIndex, read_columns
-from pipelines.commit_protocol import writer_lock
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
 

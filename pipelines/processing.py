@@ -16,8 +16,6 @@ from pipelines.extraction import ExtractionRefused, ExtractionRequest, extract_f
 from pipelines.parsing import PARSER_ID
 
 
-
-
 @dataclass
 class CorpusContext:
     """What one document is compared with: the corpus already indexed and the RAG app's outputs."""

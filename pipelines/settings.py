@@ -6,10 +6,9 @@ same whatever the working directory of the Dagster daemon or the CLI.
 
 import os
 from pathlib import Path
-
-import yaml
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

@@ -7,17 +7,17 @@ held (state `quarantined`, reason `index.rolled_back`) until the next ingestion 
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.errors import CorpusgovError
-from pipelines.index import ChunkIndex, index_tag, read_columns
 from pipelines.commit_protocol import (
     recover_index,
     tag_index_version,
     undo_interrupted_write,
     writer_lock,
 )
+from pipelines.errors import CorpusgovError
+from pipelines.index import ChunkIndex, index_tag, read_columns
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
@@ -111,7 +111,7 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
         try:
             with ledger.writer() as writer:
                 writer.record_intent(run_id, "rollback", latest.lance_version)
-                table = index.table()
+                table = index.require_table()
                 table.checkout_latest()
                 table.restore(target.lance_version)
                 stop_point("rollback.after_restore")
@@ -123,7 +123,7 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
                     index_version=new_number,
                     lance_version=int(table.version),
                     tag=index_tag(new_number),
-                    created_at=datetime.now(timezone.utc),
+                    created_at=datetime.now(UTC),
                     config_hash=target.config_hash,
                     embedding_model=target.embedding_model,
                     added=tuple(sorted(restored.keys() - current.keys())),
@@ -177,7 +177,7 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
             for split in ("dev", "holdout"):
                 live.update(r.index_version for r in eval_results(ledger, config.name, split)
                             if r.superseded_reason is None)
-        table = ChunkIndex(settings.lancedb_uri).table()
+        table = ChunkIndex(settings.lancedb_uri).require_table()
         stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
         now = datetime.now(stamps[int(table.version)].tzinfo)
         cutoff = now - older_than

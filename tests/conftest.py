@@ -62,8 +62,8 @@ def fake_embedder() -> FakeEmbedder:
 def dagster_definitions() -> "dg.Definitions":
     """The code location as Dagster loads it, with the fake embedder bound (the one place an
     embedder enters the Dagster path)."""
-    from pipelines.defs.resources import EmbedderResource
     from pipelines.definitions import build_definitions
+    from pipelines.defs.resources import EmbedderResource
 
     class FakeEmbedderResource(EmbedderResource):
         def embedder(self, settings: object) -> FakeEmbedder:

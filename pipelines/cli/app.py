@@ -58,7 +58,7 @@ def main() -> None:
             stdout.print(ctx.get_help(), highlight=False)
             sys.exit(0)
         command = ctx.command_path if ctx is not None else "corpusgov"
-        message = err.format_message().strip()  # type: ignore[attr-defined]
+        message = err.format_message().strip()
         fail(f"{message}{'' if message.endswith(('.', '?', '!')) else '.'} See `{command} --help`.")
     except (CorpusgovError, ContractError) as err:
         fail(str(err))

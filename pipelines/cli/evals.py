@@ -137,6 +137,7 @@ def compare_command(
         outcome = compare_index_versions(settings, embedder, name, old, new, split_delta=decompose)
     except IncomparableResultsError as err:
         fail(f"{err} (compare with --decompose to attribute the change)")
+    payload: dict[str, Any]
     if isinstance(outcome, Comparison):
         payload = {"comparable": True, "deltas": dict(outcome.deltas)}
     else:

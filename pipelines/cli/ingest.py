@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pipelines.cli.output import fail, print_json, stderr, stdout
-from pipelines.embedding import embedder_from_settings
-from pipelines.evaluation import reversion_eval_sets
 from pipelines.commit_protocol import writer_lock
+from pipelines.embedding import embedder_from_settings
 from pipelines.errors import IngestionConflictError, LedgerBusyError
+from pipelines.evaluation import reversion_eval_sets
 from pipelines.ingestion import IngestionReport, blocked_message, record_failed_run, run_ingestion
 from pipelines.settings import load_settings
 
@@ -40,7 +40,7 @@ def ingest(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=stderr, transient=True, disable=as_json,
     ) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

@@ -9,8 +9,8 @@ from corpus_quality import (
     UnknownGradeError,
     assess_quality,
     grade_at_least,
+    grading,
 )
-from corpus_quality import grading
 
 
 def test_weights_cover_every_signal() -> None:

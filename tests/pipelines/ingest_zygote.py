@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 import great_expectations  # noqa: F401 - warm the imports every child needs
 import lancedb  # noqa: F401
+import numpy as np
+
 from pipelines.ingestion import run_ingestion
 from pipelines.settings import load_settings
 from pipelines.stop_points import STOP_AT_ENV, STOP_MODE_ENV

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-
 from pipelines.catalog import list_documents
-from pipelines.quarantine import list_held_back
 from pipelines.index import ChunkIndex
 from pipelines.ingestion import run_ingestion
 from pipelines.ledger import Ledger
+from pipelines.quarantine import list_held_back
 from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc

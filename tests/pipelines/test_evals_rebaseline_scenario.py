@@ -7,8 +7,8 @@ orphaned, a plain comparison is refused, and the decomposition attributes the ch
 
 import json
 import re
-import time
 import shutil
+import time
 from pathlib import Path
 
 import pytest

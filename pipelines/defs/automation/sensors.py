@@ -10,7 +10,7 @@
 
 import hashlib
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -135,7 +135,7 @@ def contract_alert_sensor(
         context.log.warning(f"Alert sink {sink} failed: {error}")
     if not report.sent_alerts and not report.failures:
         return dg.SkipReason(report.summary())
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return dg.SensorResult(
         asset_events=[_alert_log_event(report)],
         # The tick list shows the cursor: the alert log in one line per evaluation.

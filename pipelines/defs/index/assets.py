@@ -9,6 +9,7 @@ from pipelines.catalog import corpus_status
 from pipelines.commit_protocol import writer_lock
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key
+from pipelines.index import GRADES
 from pipelines.ingestion import (
     IngestionReport,
     PreparedIngestion,
@@ -17,7 +18,6 @@ from pipelines.ingestion import (
     commit_ingestion,
     prepare_source,
 )
-from pipelines.index import GRADES
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 from pipelines.settings import Settings

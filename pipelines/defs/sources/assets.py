@@ -12,8 +12,8 @@ from pathlib import Path
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
-from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.reports import contract_check_result, source_metadata
+from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.errors import CorpusgovError
 from pipelines.ingestion import prepare_source
 from pipelines.settings import SourceConfig, load_settings

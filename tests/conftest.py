@@ -54,6 +54,23 @@ class FakeEmbedder:
         return out
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_model_export_per_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The ONNX export of the bundled model takes seconds: every data dir of the session (and
+    every subprocess) shares one instead of exporting into each."""
+    import os
+
+    from pipelines.embedding import MODEL_CACHE_ENV
+
+    previous = os.environ.get(MODEL_CACHE_ENV)
+    os.environ[MODEL_CACHE_ENV] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if previous is None:
+        os.environ.pop(MODEL_CACHE_ENV, None)
+    else:
+        os.environ[MODEL_CACHE_ENV] = previous
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.output import fail, print_json, stdout
+from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.doctor import DoctorReport, examine_data_dir, repair_data_dir
 from pipelines.embedding import embedder_from_settings
 from pipelines.settings import load_settings
@@ -36,7 +36,7 @@ def doctor(
         # Imported here: only a rebuild needs the evals, and they pull in ragas.
         from pipelines.evaluation import reversion_eval_sets
 
-        embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+        embedder = embedder_from_settings(settings, notice)
         report = repair_data_dir(settings, embedder)
         if report.rebuild is not None and report.rebuild.index_version is not None:
             reversion_eval_sets(settings, embedder)

@@ -7,7 +7,7 @@ import typer
 
 from evals import IncomparableResultsError
 from evals.comparison import Comparison
-from pipelines.cli.output import fail, print_json, stdout
+from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation import (
@@ -132,7 +132,7 @@ def compare_command(
     """Compare dev baselines measured on two index versions; refused unless they are comparable."""
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
-    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size) if decompose else None
+    embedder = embedder_from_settings(settings, notice) if decompose else None
     try:
         outcome = compare_index_versions(settings, embedder, name, old, new, split_delta=decompose)
     except IncomparableResultsError as err:
@@ -169,7 +169,7 @@ def rebaseline_command(
     """Re-version if the index moved, then score the latest eval set version again."""
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
-    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    embedder = embedder_from_settings(settings, notice)
     reversion_eval_sets(settings, embedder)
     result = rebaseline(settings, embedder, name, split=HOLDOUT if holdout else DEV)
     if as_json:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from pipelines.cli.output import fail, print_json, stderr, stdout
+from pipelines.cli.output import fail, notice, print_json, stderr, stdout
 from pipelines.commit_protocol import writer_lock
 from pipelines.embedding import embedder_from_settings
 from pipelines.errors import IngestionConflictError, LedgerBusyError
@@ -35,7 +35,7 @@ def ingest(
     if source:
         for name in source:
             settings.source(name)
-    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    embedder = embedder_from_settings(settings, notice)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=stderr, transient=True, disable=as_json,

@@ -17,3 +17,8 @@ def print_json(payload: Any) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     stderr.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
     raise SystemExit(code)
+
+
+def notice(message: str) -> None:
+    """A one-time note on stderr (the model export): never mixed into JSON on stdout."""
+    stderr.print(message, highlight=False, soft_wrap=True, style="dim")

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from pipelines.catalog import corpus_status, list_documents, search_corpus
-from pipelines.cli.output import fail, print_json, stdout
+from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.settings import load_settings
 
@@ -97,7 +97,7 @@ def search(
 ) -> None:
     """Semantic search over the index, with governance filters."""
     settings = load_settings(ctx.obj["config"])
-    embedder = embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+    embedder = embedder_from_settings(settings, notice)
     hits = search_corpus(
         settings, embedder, query, k=k, exclude_labels=tuple(exclude_label or ()),
         min_grade=min_grade, as_of=as_of, exclude_flags=tuple(exclude_flag or ()),

@@ -30,7 +30,7 @@ class EmbedderResource(dg.ConfigurableResource):
     """The embedding model of corpusgov.yaml's `embedding:` section, loaded once per process."""
 
     def embedder(self, settings: Settings) -> Embedder:
-        return embedder_from_settings(settings.embedding.model_path, settings.embedding.batch_size)
+        return embedder_from_settings(settings)
 
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:

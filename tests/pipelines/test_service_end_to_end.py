@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.catalog import list_documents, search_corpus
-from pipelines.embedding import SentenceTransformerEmbedder
+from pipelines.embedding import Embedder, embedder_from_settings
 from pipelines.ingestion import run_ingestion
 from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
@@ -33,8 +33,9 @@ def sample_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
+def real_embedder(sample_project: Path) -> Embedder:
+    """What a user gets: the default backend of corpusgov.yaml (OpenVINO) on the bundled model."""
+    return embedder_from_settings(load_settings(sample_project / "corpusgov.yaml"))
 
 
 def test_sample_corpus_with_the_real_model(sample_project: Path, real_embedder) -> None:

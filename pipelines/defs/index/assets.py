@@ -21,7 +21,7 @@ from pipelines.ingestion import (
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 from pipelines.settings import Settings
-from pipelines.staging import clear_staging, staged_part
+from pipelines.staging import clear_staging, staged_part, staged_vectors
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
 INDEX_GROUP = "index"
@@ -57,7 +57,14 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
 
         with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
             prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
-            report = commit_ingestion(settings, prepared, model, on_progress)
+            # Chunk ids name their text, so vectors staged by a source asset stay right even for
+            # a part prepared again here; commit embeds whatever is missing.
+            staged = {
+                chunk_id: vector
+                for source in prepared.sources
+                for chunk_id, vector in staged_vectors(settings, context.run_id, source, model.model_id).items()
+            }
+            report = commit_ingestion(settings, prepared, model, on_progress, precomputed=staged)
         clear_staging(settings, context.run_id)
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
         return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))

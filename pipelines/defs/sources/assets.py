@@ -14,10 +14,11 @@ import dagster as dg
 from contracts import ContractError, DocumentContract, load_contract
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
+from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError
 from pipelines.ingestion import prepare_source
 from pipelines.settings import SourceConfig, load_settings
-from pipelines.staging import stage_part
+from pipelines.staging import stage_part, stage_vectors
 
 SOURCES_GROUP = "sources"
 # Every asset that writes the ledger or the index is in this pool; dagster_home/dagster.yaml
@@ -83,10 +84,18 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
             if done % 100 == 0:
                 context.log.info(f"{stage}: {done} documents")
 
-        part = prepare_source(
-            settings, source.name, embedder.embedder(settings).model_id, on_progress, context.run_id
-        )
+        model = embedder.embedder(settings)
+        # Embedding runs beside parsing and assessment; chunk_index only writes the vectors.
+        prefetch = EmbeddingPrefetch(model)
+        try:
+            part = prepare_source(settings, source.name, model.model_id, on_progress, context.run_id, prefetch)
+            vectors = prefetch.finish()
+        except BaseException:
+            prefetch.cancel()
+            raise
+        stage_vectors(settings, context.run_id, source.name, model.model_id, vectors)
         stage_part(settings, context.run_id, part)
+        context.log.info(f"{source.name}: {len(vectors)} chunks embedded while preparing")
         [verdict] = part.contract_checks
         return dg.MaterializeResult(
             metadata=source_metadata(part),

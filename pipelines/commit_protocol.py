@@ -30,6 +30,7 @@ Each step is a named stop point (pipelines/stop_points.py): tests stop a writer 
 them, in-process and with a real process exit, and check that the next run recovers.
 """
 
+import json
 import logging
 import re
 import shutil
@@ -42,7 +43,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageError, first_line
-from pipelines.index import TABLE_NAME, ChunkIndex, read_columns
+from pipelines.index import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
@@ -130,6 +131,33 @@ def recover_index(settings: Settings) -> Recovery:
             f"The index at {settings.lancedb_uri} could not be brought back to the ledger's last "
             f"run ({first_line(err)}). Run `corpusgov doctor --repair` to rebuild it from the sources."
         ) from err
+
+
+def nothing_to_recover(settings: Settings) -> bool:
+    """True when no writer was interrupted, read from the ledger and file names alone (no LanceDB
+    import, which costs a second): no intent on record, the table's newest manifest is the
+    ledger's last version, and every index version's tag file names its version. A run that
+    writes nothing to the index (a no-op ingest) needs no more; any doubt means `recover_index`."""
+    ledger = Ledger(settings.ledger_path)
+    if ledger.commit_intent() is not None:
+        return False
+    versions = ledger.index_versions()
+    on_disk = manifest_versions(settings.lancedb_uri)
+    if not versions:
+        return on_disk is None
+    if not on_disk or max(on_disk) != versions[0].lance_version:
+        return False
+    # The tags as `_repair_tags` would leave them: the latest present, none stale or unknown.
+    expected = {v.tag: v.lance_version for v in versions}
+    folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance" / "_refs" / "tags"
+    try:
+        tag_files = [p for p in folder.iterdir() if _TAG.match(p.stem)] if folder.is_dir() else []
+        tagged = {p.stem: json.loads(p.read_text(encoding="utf-8")).get("version") for p in tag_files}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return tagged.get(versions[0].tag) == versions[0].lance_version and all(
+        expected.get(name) == version for name, version in tagged.items()
+    )
 
 
 def _recover(settings: Settings) -> Recovery:

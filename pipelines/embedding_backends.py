@@ -16,6 +16,7 @@ is never imported.
 import json
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -24,8 +25,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipelines.embedding import model_name, weights_hash
-from pipelines.errors import ConfigError
+from pipelines.embedding import MODEL_CACHE_ENV, model_name, weights_hash
+from pipelines.errors import ConfigError, StorageError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +274,26 @@ def _build_runner(
     model_dir: Path, backend: str, precision: str, cache_dir: Path, notify: Callable[[str], None]
 ) -> _Runner:
     folder = cache_dir / f"{weights_hash(model_dir)[:16]}-{EXPORT_RECIPE}"
-    onnx_path = export_onnx(model_dir, folder / "model.onnx", notify)
+    try:
+        onnx_path = export_onnx(model_dir, folder / "model.onnx", notify)
+        try:
+            return _open_runner(onnx_path, backend, precision, folder)
+        except ConfigError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any reader error means an unusable file
+            # A cached export that no longer loads (damaged on disk): export it again, once.
+            notify(f"The cached model export in {folder} does not load ({first_line(err)}); exporting again.")
+            shutil.rmtree(folder, ignore_errors=True)
+            onnx_path = export_onnx(model_dir, folder / "model.onnx", notify)
+            return _open_runner(onnx_path, backend, precision, folder)
+    except OSError as err:
+        raise StorageError(
+            f"Cannot write the embedding model export to {folder}: {err.strerror or err}. Free space "
+            f"there, or set {MODEL_CACHE_ENV} to a folder with about 200 MB free."
+        ) from err
+
+
+def _open_runner(onnx_path: Path, backend: str, precision: str, folder: Path) -> _Runner:
     if backend == "onnx":
         return _OnnxRuntime(onnx_path)
     return _OpenVino(onnx_path, precision, folder)

@@ -25,6 +25,7 @@ from contracts import BudgetVerdict, ContractError, DocumentContract, load_contr
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.commit_protocol import (
+    nothing_to_recover,
     recover_index,
     tag_index_version,
     undo_interrupted_write,
@@ -302,14 +303,6 @@ def commit_ingestion(
     blocked = {c.source for c in prepared.blocked_by}
     held_back = tuple(o for o in prepared.outcomes if o.source in blocked)
     prepared = replace(prepared, outcomes=tuple(o for o in prepared.outcomes if o.source not in blocked))
-    recover_index(settings)
-    index = ChunkIndex(settings.lancedb_uri)
-    latest = ledger.latest_index_version()
-    if (latest.index_version if latest else None) != prepared.base_index_version:
-        raise IngestionConflictError(
-            f"The index moved to version {latest.index_version if latest else None} after this run "
-            f"was prepared on {prepared.base_index_version}. Prepare the run again."
-        )
     known = ledger.documents()
     outcomes = prepared.outcomes
     was_indexed = {
@@ -317,6 +310,17 @@ def commit_ingestion(
         if (prev := known.get(o.doc_id)) is not None and prev.state is DocumentState.INDEXED
     }
     now_indexed = [o for o in outcomes if o.state is DocumentState.INDEXED]
+    if now_indexed or was_indexed or not nothing_to_recover(settings):
+        # A run that leaves the index as it is and finds no interrupted writer never opens
+        # LanceDB: a scheduled no-op ingest stays cheap.
+        recover_index(settings)
+    index = ChunkIndex(settings.lancedb_uri)
+    latest = ledger.latest_index_version()
+    if (latest.index_version if latest else None) != prepared.base_index_version:
+        raise IngestionConflictError(
+            f"The index moved to version {latest.index_version if latest else None} after this run "
+            f"was prepared on {prepared.base_index_version}. Prepare the run again."
+        )
     rows: pa.Table | None = None
     embedded = reused = chunks_added = chunks_removed = 0
     if now_indexed or was_indexed:

@@ -48,3 +48,17 @@ def test_read_commands_load_nothing_heavy(project: Path, args: list[str]) -> Non
     assert not loaded & set(HEAVY), f"{' '.join(args)} imported {sorted(loaded & set(HEAVY))}"
     if args == ["status"]:
         assert "lancedb" not in loaded, "status reads manifest names, not the table"
+
+
+def test_a_no_op_ingest_opens_neither_the_model_nor_lancedb(project: Path) -> None:
+    """What a schedule runs most: nothing changed, so no torch, no GE, and no LanceDB import (the
+    ledger and the table's file names show no interrupted writer)."""
+    from pipelines.embedding import embedder_from_settings
+
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    settings = load_settings()
+    # The model id the CLI's default backend records, with the fake's vectors.
+    run_ingestion(settings, FakeEmbedder(model_id=embedder_from_settings(settings).model_id))
+    loaded = _loaded(["ingest"])
+    assert not loaded & {*HEAVY, "lancedb"}, sorted(loaded & {*HEAVY, "lancedb"})
+    assert "openvino" in loaded, "the probe ran the ingest (it resolved the backend's precision)"

@@ -126,3 +126,18 @@ def test_an_openvino_index_names_backend_and_precision_when_refusing_a_precision
     with pytest.raises(IndexStateError) as other_model:
         search_corpus(settings, FakeEmbedder(model_id="my-model@sha256:fedcba9876543210"), "x")
     assert "One index holds one embedding model" in str(other_model.value)
+
+
+@pytest.mark.slow
+def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.embedding_backends as backends
+
+    notes: list[str] = []
+    first = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
+    expected = first.embed(["the receiving dock opens at six"])
+    exported = next(tmp_path.glob("*/model.onnx"))
+    exported.write_bytes(exported.read_bytes()[:4096])  # a disk that lost most of the file
+    monkeypatch.setattr(backends, "_RUNNERS", {})  # as a new process would start
+    again = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
+    assert np.allclose(again.embed(["the receiving dock opens at six"]), expected, atol=1e-6)
+    assert any("does not load" in note and "exporting again" in note for note in notes)

@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 
 # torch first and pinned: 2.13.0 is the CPU wheel on disk; anything looser pulls a CUDA build.
 # unstructured-inference goes in with --no-deps: partition_pdf(strategy="fast") imports it, but its
-# timm -> torchvision dependency breaks transformers beside the CPU torch (shared/STACK.md).
+# timm -> torchvision dependency breaks transformers beside the CPU torch (measured: transformers then fails to import).
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found). Set PYTHON=/path/to/python3.11."; exit 1; }
 	$(PYTHON) -m venv $(VENV)

@@ -27,6 +27,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from corpus_copy import PYTHON_DOCS  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
 from evals.metrics import hit_at_k, mrr_at_k, ndcg_at_k  # noqa: E402
@@ -35,15 +38,13 @@ from pipelines.embedding_backends import ExportedModelEmbedder  # noqa: E402
 from pipelines.ingestion import prepare_ingestion  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
-PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 K = 5
 _SENTENCE = re.compile(r"[^.!?\n]{40,200}[.!?]")
 
 
 def chunks_of(corpus: Path, limit: int | None, work: Path) -> list[tuple[str, str]]:
     """(doc id, chunk text) of every chunk corpusgov would index from `corpus`."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from ingest import build_corpus
+    from corpus_copy import build_corpus
 
     copy = work / "corpus"
     build_corpus(corpus, limit, copy)
@@ -111,7 +112,8 @@ def main() -> None:
             "openvino f32": ExportedModelEmbedder(model_dir, "openvino", "f32", cache_dir=work / "models", notify=print),
             "openvino auto": ExportedModelEmbedder(model_dir, "openvino", "auto", cache_dir=work / "models", notify=print),
         }
-        texts = sorted((t for _, t in big), key=len, reverse=True)
+        order = sorted(range(len(big)), key=lambda i: len(big[i][1]), reverse=True)
+        texts = [big[i][1] for i in order]
         print(f"{len(big)} chunks from {args.limit} documents of {args.corpus}; "
               f"{len(synthetic)} synthetic questions; {len(sample_questions())} sample questions")
         reference: dict[str, np.ndarray] = {}
@@ -128,8 +130,10 @@ def main() -> None:
             cosine = (vectors * reference["speed"]).sum(axis=1)
             line = (f"{name:14} {embedder.model_id.partition('+')[2] or 'reference':14} {rate:6.1f} chunks/s "
                     f"{rate / torch_rate:4.2f}x torch  cosine mean {cosine.mean():.6f} min {cosine.min():.6f}")
+            by_chunk = np.empty_like(vectors)
+            by_chunk[order] = vectors  # the speed run's vectors, back in the chunks' order
             for set_name, (chunks, questions) in sets.items():
-                chunk_vectors = embedder.embed([t for _, t in chunks])
+                chunk_vectors = by_chunk if chunks is big else embedder.embed([t for _, t in chunks])
                 question_vectors = embedder.embed([q for q, _ in questions])
                 scores = retrieval([d for d, _ in chunks], chunk_vectors, question_vectors, [g for _, g in questions])
                 baseline.setdefault(set_name, scores)

@@ -9,7 +9,10 @@ The CLI runs both with `run_ingestion`; the Dagster assets run one each. Same co
 """
 
 import hashlib
+import importlib
 import logging
+import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -200,6 +203,8 @@ def prepare_source(
                 )
             outcome = process_file(file, data, contract, config_hash, started_at, corpus)
             processed.append(outcome)
+            if len(processed) == 1:
+                _import_contract_checks_in_the_background()
             if prefetch is not None and outcome.chunks:
                 _prefetch_new_chunks(prefetch, ledger, outcome, source_known.get(file.doc_id))
         if on_progress is not None:
@@ -240,6 +245,18 @@ def prepare_source(
         contract_checks=(check,),
         config_hashes={source.name: config_hash},
     )
+
+
+def _import_contract_checks_in_the_background() -> None:
+    """Great Expectations takes seconds to import and a run with documents to check needs it at
+    the end of each source: import it while the files are parsed (the main thread mostly waits on
+    the extraction worker then). Started after the first document, whose assessment has made its
+    own lazy imports, so the two threads do not import the same modules at once."""
+    if "contracts.enforcement" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("contracts.enforcement",),
+            name="corpusgov-import-ge", daemon=True,
+        ).start()
 
 
 def _prefetch_new_chunks(

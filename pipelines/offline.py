@@ -8,7 +8,7 @@ imported (the `pipelines` package imports this first).
 import logging
 import os
 
-# Values from measurements in shared/STACK.md: ragas wants "true", not "1".
+# ragas reads RAGAS_DO_NOT_TRACK as "true" only ("1" leaves its telemetry on).
 OFFLINE_ENVIRONMENT: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",

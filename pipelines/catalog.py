@@ -24,6 +24,8 @@ def corpus_status(settings: Settings) -> dict[str, Any]:
         "index_version": latest.index_version if latest else None,
         "lance_version": latest.lance_version if latest else None,
         "chunks": latest.total_chunks if latest else 0,
+        # Model, weights, backend and precision: what a query must be embedded with.
+        "embedding_model": latest.embedding_model if latest else None,
         "documents": ledger.state_counts(),
         "index_problem": index_problem(settings, latest),
     }

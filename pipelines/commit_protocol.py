@@ -32,6 +32,7 @@ them, in-process and with a real process exit, and check that the next run recov
 
 import json
 import logging
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -147,6 +148,10 @@ def nothing_to_recover(settings: Settings) -> bool:
         return on_disk is None
     if not on_disk or max(on_disk) != versions[0].lance_version:
         return False
+    files = _table_files(settings)
+    if files is None or files != _noted_table_files(settings):
+        # A data file gone, changed or unknown since the last verified state: read the table.
+        return False
     # The tags as `_repair_tags` would leave them: the latest present, none stale or unknown.
     expected = {v.tag: v.lance_version for v in versions}
     folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance" / "_refs" / "tags"
@@ -158,6 +163,44 @@ def nothing_to_recover(settings: Settings) -> bool:
     return tagged.get(versions[0].tag) == versions[0].lance_version and all(
         expected.get(name) == version for name, version in tagged.items()
     )
+
+
+def _files_note(settings: Settings) -> Path:
+    return settings.data_dir / "index-files.json"
+
+
+def _table_files(settings: Settings) -> dict[str, int] | None:
+    """The table's data files and their sizes (None when they cannot be listed)."""
+    folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance" / "data"
+    try:
+        return {entry.name: entry.stat().st_size for entry in os.scandir(folder)}
+    except OSError:
+        return None
+
+
+def _noted_table_files(settings: Settings) -> dict[str, int] | None:
+    try:
+        noted = json.loads(_files_note(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return noted if isinstance(noted, dict) else None
+
+
+def note_table_files(settings: Settings) -> None:
+    """Note the table's data files after a verified recovery or a committed run, so a writer that
+    changes nothing can tell, from a directory listing, that none went missing since. Best effort:
+    without the note the next writer reads the table instead."""
+    files = _table_files(settings)
+    note = _files_note(settings)
+    try:
+        if files is None:
+            note.unlink(missing_ok=True)
+            return
+        partial = note.with_name(note.name + ".partial")
+        partial.write_text(json.dumps(files), encoding="utf-8")
+        os.replace(partial, note)
+    except OSError as err:
+        logger.debug("Could not note the index files in %s: %s", note, err)
 
 
 def _recover(settings: Settings) -> Recovery:
@@ -191,6 +234,7 @@ def _recover(settings: Settings) -> Recovery:
             )
         _repair_tags(table, [latest, *versions[1:]], recovery)
         verify_contents(settings, table, ledger)
+        note_table_files(settings)
     if intent is not None:
         ledger.clear_commit_intent()
     for action in recovery.actions:
@@ -316,4 +360,6 @@ def tag_index_version(settings: Settings, version: IndexVersion) -> None:
     except (OSError, RuntimeError, ValueError) as err:
         # The run is committed; the next writer's recovery creates the tag.
         logger.warning("Index version %s committed but not tagged yet (%s)", version.index_version, err)
+    else:
+        note_table_files(settings)
     stop_point("commit.after_tag")

@@ -50,6 +50,8 @@ class DocumentOutcome:
     derived_from: tuple[str, ...] = ()
     heuristic_ai_score: float | None = None  # weak signal: may tag, never quarantines
     near_duplicate_of: str | None = None
-    near_duplicate_signature: dict[str, Any] | None = None  # MinHash row for the corpus index
+    # The MinHash row for the corpus index, as its JSON text: a run holds one per changed
+    # document, and 128 Python ints take over three times the room of their text.
+    near_duplicate_signature: str | None = None
     chunks: tuple[Chunk, ...] = ()
     detail: str | None = None  # a sentence for a person: why rejected, what failed

@@ -657,7 +657,7 @@ class Ledger:
         signed = [o for o in outcomes if o.state is DocumentState.INDEXED and o.near_duplicate_signature]
         signatures = pa.table({
             "doc_id": pa.array([o.doc_id for o in signed], pa.string()),
-            "row": pa.array([json.dumps(o.near_duplicate_signature) for o in signed], pa.string()),
+            "row": pa.array([o.near_duplicate_signature for o in signed], pa.string()),
         })
         assessed = [o for o in outcomes if o.grade is not None]
         assessments = pa.table({

@@ -1,6 +1,7 @@
 """One file through parse and assess: the per-document work of a run, before the contract."""
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -139,6 +140,6 @@ def process_file(
         derived_from=tuple(provenance.derived_from),
         heuristic_ai_score=provenance.heuristic_ai_score,
         near_duplicate_of=near[0].doc_id if near else None,
-        near_duplicate_signature=signature,
+        near_duplicate_signature=json.dumps(signature, separators=(",", ":")) if signature else None,
         chunks=extracted.chunks,
     )

@@ -55,14 +55,17 @@ def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngesti
 
 def stage_vectors(
     settings: Settings, run_id: str, source: str, model_id: str, vectors: Mapping[str, np.ndarray]
-) -> Path:
-    """Write the vectors a source asset embedded; `chunk_index` writes them to the index."""
+) -> Path | None:
+    """Write the vectors a source asset embedded; `chunk_index` writes them to the index. A
+    source that embedded nothing stages nothing."""
+    if not vectors:
+        return None
     folder = staging_dir(settings, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_SAFE.sub('_', source)}.vectors.parquet"
     ids = list(vectors)
-    dimensions = len(next(iter(vectors.values()))) if ids else 0
-    matrix = np.stack([vectors[i] for i in ids]).astype(np.float32) if ids else np.zeros(0, np.float32)
+    dimensions = len(vectors[ids[0]])
+    matrix = np.stack([vectors[i] for i in ids]).astype(np.float32)
     table = pa.table(
         {"chunk_id": pa.array(ids, pa.string()),
          "vector": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), pa.float32()), dimensions)},

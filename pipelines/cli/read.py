@@ -39,6 +39,8 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         f"Index version: {version if version is not None else 'none yet (run corpusgov ingest)'}"
         + (f" (LanceDB version {payload['lance_version']}, {payload['chunks']} chunks)" if version else "")
     )
+    if payload["embedding_model"]:
+        stdout.print(f"Embedded with {payload['embedding_model']}", highlight=False)
     for state, count in payload["documents"].items():
         stdout.print(f"  {state:<12}{count}")
     if payload["index_problem"]:

@@ -44,6 +44,7 @@ def test_ingest_then_status_json(cli_project: Path) -> None:
         "index_version": 1,
         "lance_version": json.loads(out)["lance_version"],
         "chunks": json.loads(out)["chunks"],
+        "embedding_model": "fake-embedder@test",
         "documents": {"indexed": 2, "quarantined": 0, "rejected": 1, "removed": 0},
         "index_problem": None,
     }

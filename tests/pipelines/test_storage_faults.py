@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.catalog import corpus_status, list_documents, search_corpus
 from pipelines.doctor import examine_data_dir, repair_data_dir
+from pipelines.embedding import embedder_from_settings
 from pipelines.errors import IndexDamagedError, StorageError
 from pipelines.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
@@ -45,13 +46,14 @@ def _one_error_line(result: subprocess.CompletedProcess[str], *phrases: str) -> 
         assert phrase in result.stderr.replace("\n", " "), result.stderr
 
 
-def _repaired(settings: Settings, corpus: Path) -> None:
-    report = repair_data_dir(settings, FakeEmbedder())
+def _repaired(settings: Settings, corpus: Path, embedder: FakeEmbedder | None = None) -> None:
+    embedder = embedder or FakeEmbedder()
+    report = repair_data_dir(settings, embedder)
     assert report.healthy, report.as_json()
     assert report.set_aside and Path(report.set_aside).exists(), "the damaged store is kept aside"
     assert_invariants(settings, corpus)
     assert {r["state"] for r in list_documents(settings)} == {"indexed"}
-    assert not run_ingestion(settings, FakeEmbedder()).changed
+    assert not run_ingestion(settings, embedder).changed
 
 
 def test_a_truncated_ledger_is_one_error_line_and_doctor_rebuilds(project: Path) -> None:
@@ -96,16 +98,18 @@ def test_a_deleted_manifest_is_noticed_by_status_and_ingest(project: Path) -> No
 def test_a_deleted_data_file_is_noticed_by_ingest_and_search(project: Path) -> None:
     corpus = _corpus(project)
     settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
+    # The model id the CLI's default backend records (its search runs in a subprocess below).
+    embedder = FakeEmbedder(model_id=embedder_from_settings(settings).model_id)
+    run_ingestion(settings, embedder)
     data_files = sorted((Path(settings.lancedb_uri) / "chunks.lance" / "data").iterdir())
     data_files[0].unlink()
     with pytest.raises(IndexDamagedError, match="cannot be read"):
-        run_ingestion(settings, FakeEmbedder())  # never "No changes" on an unreadable index
+        run_ingestion(settings, embedder)  # never "No changes" on an unreadable index
     with pytest.raises(IndexDamagedError, match="doctor"):
-        search_corpus(settings, FakeEmbedder(), "receiving", k=50)
+        search_corpus(settings, embedder, "receiving", k=50)
     _one_error_line(_cli("search", "receiving", "--k", "50"), "cannot be read", "doctor")
-    _repaired(settings, corpus)
-    assert search_corpus(settings, FakeEmbedder(), "receiving", k=3)
+    _repaired(settings, corpus, embedder)
+    assert search_corpus(settings, embedder, "receiving", k=3)
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ def index_metadata(
         "index_version": status["index_version"],
         "lance_version": status["lance_version"],
         "chunks": status["chunks"],
+        "embedding_model": status["embedding_model"] or "none yet",
         "changed_this_run": "yes" if version else "no (nothing entered or left the index)",
         "not_updated": dg.MetadataValue.md(
             "\n".join(f"- not updated: {line}" for line in not_updated) or "every source updated"

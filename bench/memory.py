@@ -1,8 +1,8 @@
 """Memory benchmark: does a first ingest's peak RSS stay flat as the corpus grows?
 
 For each size N, a fresh process writes N synthetic documents (bench/scale.py's generator), then
-runs a whole first ingest (prepare, embed, commit) and prints its peak RSS and that of the largest
-extraction worker. The embedder is a small deterministic hash embedder, not the model: the model's
+runs a whole first ingest (prepare, embed, commit) and prints its peak RSS (the extraction worker
+is held to the contract's maxParseMemoryBytes on its own). The embedder is a small deterministic hash embedder, not the model: the model's
 few hundred MB are the same at every N and would hide what grows with it. Prints the ratio of the
 largest N to the smallest (target <= 1.3). Figures, not assertions.
 
@@ -12,7 +12,6 @@ largest N to the smallest (target <= 1.3). Figures, not assertions.
 import argparse
 import hashlib
 import json
-import random
 import resource
 import subprocess
 import sys
@@ -44,25 +43,14 @@ class HashEmbedder:
 
 
 def one_size(size: int) -> dict[str, float]:
-    from scale import synthetic_document
+    from scale import synthetic_project
 
     import pipelines  # noqa: F401 - offline switches first
     from pipelines.ingestion import run_ingestion
     from pipelines.settings import load_settings
 
-    rng = random.Random(size)
     with tempfile.TemporaryDirectory(prefix=f"corpusgov-memory-{size}-") as tmp:
-        corpus = Path(tmp) / "corpus"
-        for number in range(size):
-            folder = corpus / f"part{number // 1000:03d}"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"doc{number:06d}.md").write_text(synthetic_document(rng, number), encoding="utf-8")
-        config = Path(tmp) / "corpusgov.yaml"
-        config.write_text(
-            f"data_dir: {Path(tmp) / 'data'}\nsources:\n  - name: synthetic\n    path: {corpus}\n"
-            f"    contract: {REPO / 'contracts' / 'default.odcs.yaml'}\n",
-            encoding="utf-8",
-        )
+        config = synthetic_project(Path(tmp), size)
         started = time.perf_counter()
         report = run_ingestion(load_settings(config), HashEmbedder())
         seconds = time.perf_counter() - started
@@ -71,7 +59,6 @@ def one_size(size: int) -> dict[str, float]:
         "chunks": report.chunks_embedded,
         "seconds": seconds,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -90,8 +77,8 @@ def main() -> None:
                               text=True, check=True)
         results[size] = json.loads(done.stdout.strip().splitlines()[-1])
         r = results[size]
-        print(f"N={size:>6}: peak RSS {r['rss_mb']:.0f} MB (largest worker {r['worker_rss_mb']:.0f} MB), "
-              f"{r['chunks']} chunks, {r['seconds']:.0f} s", flush=True)
+        print(f"N={size:>6}: peak RSS {r['rss_mb']:.0f} MB, {r['chunks']} chunks, {r['seconds']:.0f} s",
+              flush=True)
     ratio = results[max(sizes)]["rss_mb"] / results[min(sizes)]["rss_mb"]
     print(f"ratio N={max(sizes)} / N={min(sizes)}: {ratio:.2f} (target <= 1.3)")
 

@@ -46,21 +46,26 @@ def synthetic_document(rng: random.Random, number: int) -> str:
     return title + "\n\n".join(paragraphs) + f"\n\nReference {number}-{rng.randint(0, 10**9)}.\n"
 
 
-def prepare_ms_per_document(size: int) -> float:
+def synthetic_project(root: Path, size: int) -> Path:
+    """`size` synthetic documents (seeded by `size`) in one source; returns corpusgov.yaml."""
     rng = random.Random(size)
+    corpus = root / "corpus"
+    for number in range(size):
+        folder = corpus / f"part{number // 1000:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"doc{number:06d}.md").write_text(synthetic_document(rng, number), encoding="utf-8")
+    config = root / "corpusgov.yaml"
+    config.write_text(
+        f"data_dir: {root / 'data'}\nsources:\n  - name: synthetic\n    path: {corpus}\n"
+        f"    contract: {REPO / 'contracts' / 'default.odcs.yaml'}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def prepare_ms_per_document(size: int) -> float:
     with tempfile.TemporaryDirectory(prefix=f"corpusgov-scale-{size}-") as tmp:
-        corpus = Path(tmp) / "corpus"
-        for number in range(size):
-            folder = corpus / f"part{number // 1000:03d}"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"doc{number:06d}.md").write_text(synthetic_document(rng, number), encoding="utf-8")
-        config = Path(tmp) / "corpusgov.yaml"
-        config.write_text(
-            f"data_dir: {Path(tmp) / 'data'}\nsources:\n  - name: synthetic\n    path: {corpus}\n"
-            f"    contract: {REPO / 'contracts' / 'default.odcs.yaml'}\n",
-            encoding="utf-8",
-        )
-        settings = load_settings(config)
+        settings = load_settings(synthetic_project(Path(tmp), size))
         started = time.perf_counter()
         prepared = prepare_ingestion(settings, "fake-embedder@bench")
         elapsed = time.perf_counter() - started

@@ -40,7 +40,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         + (f" (LanceDB version {payload['lance_version']}, {payload['chunks']} chunks)" if version else "")
     )
     if payload["embedding_model"]:
-        stdout.print(f"Embedded with {payload['embedding_model']}", highlight=False)
+        stdout.print(f"Embedded with {payload['embedding_model']}", highlight=False, soft_wrap=True)
     for state, count in payload["documents"].items():
         stdout.print(f"  {state:<12}{count}")
     if payload["index_problem"]:

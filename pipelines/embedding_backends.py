@@ -1,7 +1,7 @@
 """The bundled model on ONNX Runtime or OpenVINO: exported once from torch, cached, run offline.
 
 Measured on 2 cores (bench/ingest.py prints it for your machine): OpenVINO embeds 2.2x faster than
-torch in f32 and 3.5x in bf16, ONNX Runtime 1.9x; all at cosine >= 0.9999 to torch's vectors. The
+torch in f32 and 3.5x in bf16, ONNX Runtime 1.5x; all at cosine >= 0.9999 to torch's vectors. The
 vectors are close, not bit-identical, so the model id the index records carries the backend and
 the precision (`...@sha256:<weights>+openvino-bf16`): the index's one-model guard then refuses to
 mix them.
@@ -33,11 +33,9 @@ logger = logging.getLogger(__name__)
 # Bump when the exported graph changes: the cache key includes it, so old exports are not reused.
 EXPORT_RECIPE = "onnx1"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-POOLING_MODES = ("mean", "cls")
 
 
 class _Runner(Protocol):
-    precision: str
     input_names: tuple[str, ...]
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray: ...
@@ -127,8 +125,6 @@ def _trace_to_onnx(model_dir: Path, target: Path) -> None:
 
 
 class _OnnxRuntime:
-    precision = "f32"
-
     def __init__(self, onnx_path: Path) -> None:
         try:
             import onnxruntime as ort
@@ -184,7 +180,6 @@ class _OpenVino:
                 f"embedding.precision: {actual} in corpusgov.yaml (an index built in {precision} "
                 "then needs a new data_dir)."
             )
-        self.precision = precision
         self.request = compiled.create_infer_request()
         self.input_names = tuple(p.get_any_name() for p in compiled.inputs)
 

@@ -13,12 +13,13 @@ pipelines/staging.py) until the commit protocol writes the run.
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
 
 import numpy as np
 
 from pipelines.chunking import Chunk
-from pipelines.embedding import Embedder, ProgressCallback
+from pipelines.embedding import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ _DONE = object()
 
 
 class EmbeddingPrefetch:
-    """A background embedder fed chunk by chunk. `finish()` waits for it and returns the vectors."""
+    """A background embedder fed chunk by chunk. `finish()` waits for it and returns the vectors.
+    Use it as a context manager: leaving on an error stops the thread without waiting for it.
+    `on_progress` hears (chunks embedded, chunks submitted so far)."""
 
-    def __init__(self, embedder: Embedder, on_progress: ProgressCallback | None = None) -> None:
+    def __init__(self, embedder: Embedder, on_progress: Callable[[int, int], None] | None = None) -> None:
         self.embedder = embedder
         self.on_progress = on_progress
         self.vectors: dict[str, np.ndarray] = {}
@@ -63,6 +66,15 @@ class EmbeddingPrefetch:
         self._stop.set()
         self._queue.put(_DONE)
 
+    def __enter__(self) -> "EmbeddingPrefetch":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            self.cancel()
+
     def _work(self) -> None:
         batch: list[tuple[str, str]] = []
         done = False
@@ -88,4 +100,4 @@ class EmbeddingPrefetch:
         for (chunk_id, _), vector in zip(batch, vectors, strict=True):
             self.vectors[chunk_id] = vector
         if self.on_progress is not None:
-            self.on_progress(len(batch))
+            self.on_progress(len(self.vectors), self.submitted)

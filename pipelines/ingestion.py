@@ -442,21 +442,13 @@ def ingest_holding_lock(
 ) -> IngestionReport:
     """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`).
     Embedding runs beside parsing and assessment (pipelines/embedding_prefetch.py)."""
-    embedded = 0
-
-    def embed_progress(count: int) -> None:
-        nonlocal embedded
-        embedded += count
+    def embed_progress(done: int, total: int) -> None:
         if on_progress is not None:
-            on_progress("embed", embedded, prefetch.submitted)
+            on_progress("embed", done, total)
 
-    prefetch = EmbeddingPrefetch(embedder, embed_progress)
-    try:
+    with EmbeddingPrefetch(embedder, embed_progress) as prefetch:
         prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress, prefetch)
         vectors = prefetch.finish()
-    except BaseException:
-        prefetch.cancel()
-        raise
     return commit_ingestion(settings, prepared, embedder, on_progress, precomputed=vectors)
 
 

@@ -31,12 +31,15 @@ def staging_dir(settings: Settings, run_id: str) -> Path:
     return settings.data_dir / "staging" / _SAFE.sub("_", run_id)
 
 
+def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> Path:
+    return staging_dir(settings, run_id) / f"{_SAFE.sub('_', source)}{suffix}"
+
+
 def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> Path:
     """Write one source's part; a reader never sees half a file."""
-    folder = staging_dir(settings, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
     (source,) = part.sources
-    path = folder / f"{_SAFE.sub('_', source)}.pickle"
+    path = _staged_file(settings, run_id, source, ".pickle")
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     with partial.open("wb") as out:
         pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -45,7 +48,7 @@ def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> Path
 
 
 def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngestion | None:
-    path = staging_dir(settings, run_id) / f"{_SAFE.sub('_', source)}.pickle"
+    path = _staged_file(settings, run_id, source, ".pickle")
     if not path.is_file():
         return None
     with path.open("rb") as staged:
@@ -60,9 +63,8 @@ def stage_vectors(
     source that embedded nothing stages nothing."""
     if not vectors:
         return None
-    folder = staging_dir(settings, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_SAFE.sub('_', source)}.vectors.parquet"
+    path = _staged_file(settings, run_id, source, ".vectors.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
     ids = list(vectors)
     dimensions = len(vectors[ids[0]])
     matrix = np.stack([vectors[i] for i in ids]).astype(np.float32)
@@ -78,7 +80,7 @@ def stage_vectors(
 
 def staged_vectors(settings: Settings, run_id: str, source: str, model_id: str) -> dict[str, np.ndarray]:
     """The vectors staged for `source` by this run, if they come from `model_id`; else none."""
-    path = staging_dir(settings, run_id) / f"{_SAFE.sub('_', source)}.vectors.parquet"
+    path = _staged_file(settings, run_id, source, ".vectors.parquet")
     if not path.is_file():
         return {}
     table = pq.read_table(path)

@@ -86,13 +86,9 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
 
         model = embedder.embedder(settings)
         # Embedding runs beside parsing and assessment; chunk_index only writes the vectors.
-        prefetch = EmbeddingPrefetch(model)
-        try:
+        with EmbeddingPrefetch(model) as prefetch:
             part = prepare_source(settings, source.name, model.model_id, on_progress, context.run_id, prefetch)
             vectors = prefetch.finish()
-        except BaseException:
-            prefetch.cancel()
-            raise
         stage_vectors(settings, context.run_id, source.name, model.model_id, vectors)
         stage_part(settings, context.run_id, part)
         context.log.info(f"{source.name}: {len(vectors)} chunks embedded while preparing")

@@ -3,6 +3,7 @@
 import hashlib
 import re
 import socket
+import subprocess
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -150,3 +151,19 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
     monkeypatch.delenv("CORPUSGOV_DATA_DIR", raising=False)
     yield tmp_path
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 16 MiB tmpfs (root may mount one; elsewhere the tests skip)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

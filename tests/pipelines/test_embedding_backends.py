@@ -20,6 +20,7 @@ from pipelines.embedding import (
 from pipelines.embedding_backends import ExportedModelEmbedder
 from pipelines.errors import IndexStateError
 from pipelines.ingestion import run_ingestion
+from pipelines.ledger import Ledger
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
 
@@ -141,3 +142,26 @@ def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, monkeypatch: 
     again = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
     assert np.allclose(again.embed(["the receiving dock opens at six"]), expected, atol=1e-6)
     assert any("does not load" in note and "exporting again" in note for note in notes)
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committed(
+    project: Path, small_disk: Path
+) -> None:
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+
+    def ingest(cache: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "ingest"], capture_output=True, text=True,
+            env={**os.environ, MODEL_CACHE_ENV: str(cache)}, timeout=600, cwd=project,
+        )
+
+    full = ingest(small_disk / "models")  # the export is ~90 MB, the disk 16 MiB
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr[-2000:]
+    [error] = [line for line in full.stderr.splitlines() if line.startswith("Error:")]
+    assert "No space left on device" in error and MODEL_CACHE_ENV in error
+    assert not list((small_disk / "models").glob("*/*.partial-*")), "no half export left behind"
+    assert Ledger(load_settings().ledger_path).latest_index_version() is None
+    done = ingest(project / "models")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert Ledger(load_settings().ledger_path).latest_index_version() is not None

@@ -6,7 +6,6 @@ one `Error:` line that says what to do, nothing half-written stays behind, and
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -110,22 +109,6 @@ def test_a_deleted_data_file_is_noticed_by_ingest_and_search(project: Path) -> N
     _one_error_line(_cli("search", "receiving", "--k", "50"), "cannot be read", "doctor")
     _repaired(settings, corpus, embedder)
     assert search_corpus(settings, embedder, "receiving", k=3)
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 16 MiB tmpfs (root may mount one; elsewhere the tests skip)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _fill(disk: Path) -> Path:

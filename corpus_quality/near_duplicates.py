@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from corpus_quality.errors import CorpusQualityError, InvalidQualityInputError
 
 if TYPE_CHECKING:
@@ -85,17 +87,6 @@ def minhash_of(hashes: Iterable[int]) -> "MinHash":
     return minhash
 
 
-def _minhash_from_signature(signature: Iterable[int]) -> "MinHash":
-    template = _template()
-    return type(template)(
-        seed=_MINHASH_SEED,
-        hashfunc=_identity,
-        hashvalues=list(signature),
-        permutations=template.permutations,
-        scheme=_MINHASH_SCHEME,
-    )
-
-
 class NearDuplicate(NamedTuple):
     """An indexed document whose estimated Jaccard similarity to the query is high; unpacks as
     ``(doc_id, jaccard)``."""
@@ -105,7 +96,13 @@ class NearDuplicate(NamedTuple):
 
 
 class NearDuplicateIndex:
-    """MinHash LSH over the documents already in the corpus."""
+    """MinHash LSH over the documents already in the corpus.
+
+    The banding is datasketch's (its optimal bands and rows for the threshold), the storage is
+    compact: the signatures are rows of one uint32 array, and each band maps a hash of its slice
+    to row numbers. About 1 KB a document, where datasketch's MinHashLSH and MinHash objects took
+    about 5: a first ingest holds the whole corpus's index, and its memory must stay flat in N.
+    """
 
     def __init__(self, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> None:
         if not 0.0 < threshold <= 1.0:
@@ -114,14 +111,18 @@ class NearDuplicateIndex:
         _template()  # fail here, with the install hint, rather than on first add
         from datasketch import MinHashLSH
 
-        self._lsh: MinHashLSH = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self._signatures: dict[str, MinHash] = {}
+        bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._bands = [slice(i * bands.r, (i + 1) * bands.r) for i in range(bands.b)]
+        self._buckets: list[dict[int, int | list[int]]] = [{} for _ in self._bands]
+        self._values = np.zeros((64, NUM_PERM), dtype=np.uint32)
+        self._row_of: dict[str, int] = {}
+        self._ids: list[str] = []
 
     def __len__(self) -> int:
-        return len(self._signatures)
+        return len(self._row_of)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._signatures
+        return doc_id in self._row_of
 
     def add(self, doc_id: str, text: str) -> bool:
         """Index a document; re-adding a doc id replaces its signature.
@@ -133,18 +134,59 @@ class NearDuplicateIndex:
         if not hashes:
             self.remove(doc_id)
             return False
-        self._insert(doc_id, minhash_of(hashes))
+        self._insert(doc_id, _signature(minhash_of(hashes).hashvalues))
         return True
 
-    def _insert(self, doc_id: str, minhash: "MinHash") -> None:
+    def _insert(self, doc_id: str, values: np.ndarray) -> None:
         self.remove(doc_id)
-        self._lsh.insert(doc_id, minhash)
-        self._signatures[doc_id] = minhash
+        row = len(self._ids)
+        if row == len(self._values):
+            self._values = np.concatenate([self._values, np.zeros_like(self._values)])
+        self._values[row] = values
+        self._ids.append(doc_id)
+        self._row_of[doc_id] = row
+        for band, bucket in zip(self._bands, self._buckets, strict=True):
+            key = hash(values[band].tobytes())
+            held = bucket.get(key)
+            if held is None:
+                bucket[key] = row
+            elif isinstance(held, int):
+                bucket[key] = [held, row]
+            else:
+                held.append(row)
 
     def remove(self, doc_id: str) -> None:
         """Forget a document (deleted or quarantined); unknown ids are ignored."""
-        if self._signatures.pop(doc_id, None) is not None:
-            self._lsh.remove(doc_id)
+        row = self._row_of.pop(doc_id, None)
+        if row is None:
+            return
+        values = self._values[row]
+        for band, bucket in zip(self._bands, self._buckets, strict=True):
+            key = hash(values[band].tobytes())
+            held = bucket.get(key)
+            if held == row:
+                del bucket[key]
+            elif isinstance(held, list):
+                held.remove(row)
+                if len(held) == 1:
+                    bucket[key] = held[0]
+
+    def _matches(self, values: np.ndarray, exclude: str | None) -> list[NearDuplicate]:
+        rows: set[int] = set()
+        for band, bucket in zip(self._bands, self._buckets, strict=True):
+            held = bucket.get(hash(values[band].tobytes()))
+            if held is not None:
+                rows.update((held,) if isinstance(held, int) else held)
+        found = []
+        for row in rows:
+            other = self._ids[row]
+            if other == exclude:
+                continue
+            # datasketch's estimate: the share of equal signature values.
+            jaccard = float(np.count_nonzero(self._values[row] == values)) / NUM_PERM
+            if jaccard >= self.threshold:
+                found.append(NearDuplicate(other, round(jaccard, 4)))
+        return sorted(found, key=lambda match: (-match.jaccard, match.doc_id))
 
     def query(self, text: str, exclude: str | None = None) -> list[NearDuplicate]:
         """Indexed documents near-duplicating ``text``, most similar first.
@@ -154,48 +196,35 @@ class NearDuplicateIndex:
         estimated Jaccard reaches the threshold (LSH banding lets a few lower ones through).
         """
         hashes = shingle_hashes(text)
-        if not hashes or not self._signatures:
+        if not hashes or not self._row_of:
             return []
-        minhash = minhash_of(hashes)
-        found = []
-        for doc_id in self._lsh.query(minhash):
-            if doc_id == exclude:
-                continue
-            jaccard = float(minhash.jaccard(self._signatures[doc_id]))
-            if jaccard >= self.threshold:
-                found.append(NearDuplicate(doc_id, round(jaccard, 4)))
-        return sorted(found, key=lambda match: (-match.jaccard, match.doc_id))
+        return self._matches(_signature(minhash_of(hashes).hashvalues), exclude)
 
-    def query_and_add(self, doc_id: str, text: str) -> tuple[list[NearDuplicate], dict[str, Any] | None]:
+    def query_and_add(self, doc_id: str, text: str) -> tuple[list[NearDuplicate], bytes | None]:
         """`query` then `add` for one document, hashing its shingles once: its near-duplicates
-        among the documents indexed before it, and its own row for the ledger (None for a text
-        without words). The cost does not depend on how many documents are indexed."""
+        among the documents indexed before it, and its signature for the ledger (`NUM_PERM`
+        uint32 values as bytes, 512 of them; None for a text without words). The cost does not
+        depend on how many documents are indexed."""
         hashes = shingle_hashes(text)
         if not hashes:
             self.remove(doc_id)
             return [], None
-        minhash = minhash_of(hashes)
-        found = []
-        if self._signatures:
-            for other in self._lsh.query(minhash):
-                if other == doc_id:
-                    continue
-                jaccard = float(minhash.jaccard(self._signatures[other]))
-                if jaccard >= self.threshold:
-                    found.append(NearDuplicate(other, round(jaccard, 4)))
-        self._insert(doc_id, minhash)
-        return sorted(found, key=lambda match: (-match.jaccard, match.doc_id)), self._row(doc_id, minhash)
+        values = _signature(minhash_of(hashes).hashvalues)
+        found = self._matches(values, exclude=doc_id) if self._row_of else []
+        self._insert(doc_id, values)
+        return found, values.tobytes()
 
-    def _row(self, doc_id: str, minhash: "MinHash") -> dict[str, Any]:
+    @staticmethod
+    def _row(doc_id: str, values: np.ndarray) -> dict[str, Any]:
         return {
             "doc_id": doc_id,
             "fingerprint_version": FINGERPRINT_VERSION,
-            "signature": [int(value) for value in minhash.hashvalues],
+            "signature": values.tolist(),
         }
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One JSON-able row per document: ``doc_id``, ``fingerprint_version``, ``signature``."""
-        return [self._row(doc_id, minhash) for doc_id, minhash in self._signatures.items()]
+        return [self._row(doc_id, self._values[row]) for doc_id, row in self._row_of.items()]
 
     @classmethod
     def from_rows(
@@ -216,8 +245,18 @@ class NearDuplicateIndex:
                     f"near-duplicate row {number} (doc {row.get('doc_id')!r}) has {len(signature)} "
                     f"signature values, expected {NUM_PERM}"
                 )
-            index._insert(str(row["doc_id"]), _minhash_from_signature(signature))
+            index._insert(str(row["doc_id"]), _signature(signature))
         return index
+
+
+def _signature(values: Iterable[int] | np.ndarray) -> np.ndarray:
+    """MinHash values as uint32: the affine32 scheme's values are 32-bit."""
+    array = np.asarray(values, dtype=np.uint64)
+    if array.size and int(array.max()) >= 1 << 32:
+        raise InvalidQualityInputError(
+            f"near-duplicate signature values must be 32-bit ({_MINHASH_SCHEME}); re-index the corpus's texts"
+        )
+    return array.astype(np.uint32)
 
 
 def near_duplicate_signal(matches: Iterable[NearDuplicate]) -> float:

@@ -18,6 +18,21 @@ class Chunk:
     ordinal: int
     text: str
 
+    @property
+    def ref(self) -> "ChunkRef":
+        return ChunkRef(chunk_id=self.chunk_id, doc_id=self.doc_id, ordinal=self.ordinal, chars=len(self.text))
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRef:
+    """A chunk without its text: what a run's outcome keeps (the text is spooled,
+    pipelines/chunk_spool.py) and the ledger records."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    chars: int
+
 
 def chunking_config_hash(policy: ChunkingPolicy) -> str:
     payload = json.dumps({"strategy": "by_title", **asdict(policy)}, sort_keys=True)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pipelines.chunking import Chunk
+from pipelines.chunking import ChunkRef
 
 
 class DocumentState(StrEnum):
@@ -16,9 +16,10 @@ class DocumentState(StrEnum):
     REMOVED = "removed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentOutcome:
-    """One document's result in one run: its state, why, and what the assessment found."""
+    """One document's result in one run: its state, why, and what the assessment found. Slotted:
+    a run holds one per changed document, and a slotted instance takes a fifth of the room."""
 
     doc_id: str
     source: str
@@ -50,8 +51,8 @@ class DocumentOutcome:
     derived_from: tuple[str, ...] = ()
     heuristic_ai_score: float | None = None  # weak signal: may tag, never quarantines
     near_duplicate_of: str | None = None
-    # The MinHash row for the corpus index, as its JSON text: a run holds one per changed
-    # document, and 128 Python ints take over three times the room of their text.
-    near_duplicate_signature: str | None = None
-    chunks: tuple[Chunk, ...] = ()
+    # The MinHash signature for the corpus index, 128 uint32 values as bytes: a run holds one per
+    # changed document, and 128 Python ints (or their JSON text) take several times the room.
+    near_duplicate_signature: bytes | None = None
+    chunks: tuple[ChunkRef, ...] = ()  # the texts are spooled (pipelines/chunk_spool.py)
     detail: str | None = None  # a sentence for a person: why rejected, what failed

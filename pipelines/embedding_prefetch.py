@@ -1,23 +1,26 @@
 """Embed while the run still parses and assesses: the first ingest costs about its embedding alone.
 
 Parsing runs in the extraction workers (other processes) and assessment in this one; the model
-releases the GIL while it computes. So a thread takes each prepared document's new chunks and
-embeds them in length-sorted batches while the next files are parsed, and the commit finds their
-vectors ready. A document the contract later quarantines was embedded for nothing: that is the
-price of not waiting for the whole source's verdict, and violations are the exception.
+releases the GIL while it computes. So a thread takes each prepared document's chunks, embeds the
+new ones in length-sorted batches while the next files are parsed, and writes them with their
+vectors to the run's spool (pipelines/chunk_spool.py), where the commit finds them ready. A
+document the contract later quarantines was embedded for nothing: that is the price of not
+waiting for the whole source's verdict, and violations are the exception.
 
-Nothing here writes: vectors stay in memory (CLI) or in a staging file (Dagster,
-pipelines/staging.py) until the commit protocol writes the run.
+Nothing here writes the index: the spool is a staging file until the commit protocol writes the
+run.
 """
 
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
+from pipelines.chunk_spool import ChunkSpool
 from pipelines.chunking import Chunk
 from pipelines.embedding import Embedder
 
@@ -30,36 +33,46 @@ _DONE = object()
 
 
 class EmbeddingPrefetch:
-    """A background embedder fed chunk by chunk. `finish()` waits for it and returns the vectors.
-    Use it as a context manager: leaving on an error stops the thread without waiting for it.
-    `on_progress` hears (chunks embedded, chunks submitted so far)."""
+    """A background embedder fed chunk by chunk, writing them all to `spool` in the order they
+    came, with vectors for those it embedded. `finish()` waits for it and closes the spool. Use
+    it as a context manager: leaving on an error stops the thread without waiting for it and
+    discards the spool. `on_progress` hears (chunks embedded, chunks to embed so far)."""
 
-    def __init__(self, embedder: Embedder, on_progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, spool: ChunkSpool, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.embedder = embedder
+        self.spool = spool
         self.on_progress = on_progress
-        self.vectors: dict[str, np.ndarray] = {}
         self.submitted = 0
+        self.embedded = 0
         self._queue: queue.Queue[object] = queue.Queue()
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="corpusgov-embed", daemon=True)
         self._thread.start()
 
-    def submit(self, chunks: Iterable[Chunk], already_embedded: Iterable[str] = ()) -> None:
-        """Queue the chunks the index does not hold yet (`already_embedded`: ids it holds)."""
+    @property
+    def path(self) -> Path:
+        return self.spool.path
+
+    def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None:
+        """Queue a document's chunks; those in `already_embedded` (ids the index holds) are
+        spooled without a vector and not embedded again."""
         skip = set(already_embedded)
         for chunk in chunks:
-            if chunk.chunk_id not in skip:
-                self.submitted += 1
-                self._queue.put((chunk.chunk_id, chunk.text))
+            embed = chunk.chunk_id not in skip
+            self.submitted += embed
+            self._queue.put((chunk, embed))
 
-    def finish(self) -> Mapping[str, np.ndarray]:
-        """Every submitted chunk's vector. Re-raises what stopped the thread, if anything did."""
+    def finish(self) -> Path:
+        """Wait for every submitted chunk, close the spool and return its path. Re-raises what
+        stopped the thread, if anything did."""
         self._queue.put(_DONE)
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self.vectors
+        return self.spool.close()
 
     def cancel(self) -> None:
         """Stop without waiting for the queue (the run failed): the thread ends at its next batch."""
@@ -74,9 +87,12 @@ class EmbeddingPrefetch:
     ) -> None:
         if error is not None:
             self.cancel()
+            self._thread.join(timeout=60)
+            if not self._thread.is_alive():
+                self.spool.discard()
 
     def _work(self) -> None:
-        batch: list[tuple[str, str]] = []
+        batch: list[tuple[Chunk, bool]] = []
         done = False
         while not done:
             item = self._queue.get()
@@ -94,10 +110,13 @@ class EmbeddingPrefetch:
                     return
                 batch = []
 
-    def _embed(self, batch: list[tuple[str, str]]) -> None:
-        batch.sort(key=lambda item: len(item[1]), reverse=True)
-        vectors = self.embedder.embed([text for _, text in batch])
-        for (chunk_id, _), vector in zip(batch, vectors, strict=True):
-            self.vectors[chunk_id] = vector
-        if self.on_progress is not None:
-            self.on_progress(len(self.vectors), self.submitted)
+    def _embed(self, batch: list[tuple[Chunk, bool]]) -> None:
+        todo = sorted((c for c, embed in batch if embed), key=lambda c: len(c.text), reverse=True)
+        vectors: dict[str, np.ndarray] = {}
+        if todo:
+            vectors = dict(zip((c.chunk_id for c in todo), self.embedder.embed([c.text for c in todo]), strict=True))
+        chunks = [c for c, _ in batch]
+        self.spool.write(chunks, [vectors.get(c.chunk_id) for c in chunks])
+        self.embedded += len(todo)
+        if self.on_progress is not None and todo:
+            self.on_progress(self.embedded, self.submitted)

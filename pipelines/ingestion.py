@@ -5,6 +5,8 @@ Two phases, so Dagster can put a blocking contract check between them:
   (incremental by content hash and config hash);
 - `commit_ingestion` embeds the chunks the index does not have yet, writes them as ONE LanceDB
   version tagged `index-v<N>`, and records the run in the ledger in one transaction.
+Chunk texts and vectors do not stay in memory: they are spooled to Parquet as documents are
+prepared and streamed into LanceDB at the commit (pipelines/chunk_spool.py, pipelines/index_rows.py).
 The CLI runs both with `run_ingestion`; the Dagster assets run one each. Same code either way.
 """
 
@@ -15,18 +17,16 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
 from contracts import BudgetVerdict, ContractError, DocumentContract, load_contract
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
+from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, staging_dir
 from pipelines.commit_protocol import (
     nothing_to_recover,
     recover_index,
@@ -46,10 +46,11 @@ from pipelines.contract_checks import (
 from pipelines.contract_report import write_contract_report
 from pipelines.discovery import discover_source
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.embedding import Embedder, embed_with_progress, require_index_model
+from pipelines.embedding import Embedder, require_index_model
 from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError, first_line
-from pipelines.index import ChunkIndex, chunk_schema, index_tag
+from pipelines.index import ChunkIndex, index_tag
+from pipelines.index_rows import IndexRows, build_index_rows
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings, SourceConfig
@@ -75,6 +76,7 @@ class PreparedIngestion:
     unchanged: int
     contract_checks: tuple[ContractCheck, ...]
     config_hashes: dict[str, str] = field(default_factory=dict)  # source -> config hash
+    spools: tuple[str, ...] = ()  # the chunks' texts and vectors (pipelines/chunk_spool.py)
 
     @property
     def blocked_by(self) -> tuple[ContractCheck, ...]:
@@ -141,14 +143,16 @@ def prepare_ingestion(
     embedding_model: str,
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
-    prefetch: EmbeddingPrefetch | None = None,
+    sink: ChunkSink | None = None,
+    run_id: str | None = None,
 ) -> PreparedIngestion:
     """Discover, parse, assess and contract-check what changed since the ledger's last run, source
-    by source (`prepare_source`), as one run."""
+    by source (`prepare_source`), as one run. The chunks go to `sink` (the embedding thread, or a
+    spool: then the commit embeds them)."""
     sources = selected_sources(settings, source_names)
-    run_id = new_run_id(datetime.now(UTC))
+    run_id = run_id or new_run_id(datetime.now(UTC))
     parts = [
-        prepare_source(settings, s.name, embedding_model, on_progress, run_id, prefetch) for s in sources
+        prepare_source(settings, s.name, embedding_model, on_progress, run_id, sink) for s in sources
     ]
     return combine_prepared(parts, run_id)
 
@@ -159,10 +163,33 @@ def prepare_source(
     embedding_model: str,
     on_progress: ProgressReporter | None = None,
     run_id: str | None = None,
-    prefetch: EmbeddingPrefetch | None = None,
+    sink: ChunkSink | None = None,
 ) -> PreparedIngestion:
     """One source's part of a run: what the CLI does for each source, and what the source's own
-    Dagster asset does. Each source is compared with the corpus as the ledger holds it."""
+    Dagster asset does. Each source is compared with the corpus as the ledger holds it. Without a
+    `sink`, the source spools its chunks itself (unembedded)."""
+    started_at = datetime.now(UTC)
+    run_id = run_id or new_run_id(started_at)
+    if sink is not None:
+        return _prepare_source(settings, source_name, embedding_model, on_progress, run_id, sink)
+    spool = ChunkSpool(staging_dir(settings, run_id))
+    try:
+        part = _prepare_source(settings, source_name, embedding_model, on_progress, run_id, spool)
+        spool.close()
+    except BaseException:
+        spool.discard()
+        raise
+    return part
+
+
+def _prepare_source(
+    settings: Settings,
+    source_name: str,
+    embedding_model: str,
+    on_progress: ProgressReporter | None,
+    run_id: str,
+    sink: ChunkSink,
+) -> PreparedIngestion:
     started_at = datetime.now(UTC)
     configured = settings.source(source_name)
     ledger = Ledger(settings.ledger_path)
@@ -170,10 +197,10 @@ def prepare_source(
     if latest is not None:
         require_index_model(latest.embedding_model, embedding_model, settings.data_dir)
     part = PreparedIngestion(
-        run_id=run_id or new_run_id(started_at), started_at=started_at, sources=(configured.name,),
+        run_id=run_id, started_at=started_at, sources=(configured.name,),
         base_index_version=latest.index_version if latest else None,
         embedding_model=embedding_model, outcomes=(), discovered=0, unchanged=0,
-        contract_checks=(),
+        contract_checks=(), spools=(str(sink.path),),
     )
     shared = _sources_sharing_a_folder(settings, list(settings.sources))
     loaded = _load_source_contract(settings, configured, embedding_model, shared)
@@ -201,12 +228,15 @@ def prepare_source(
                     near_duplicates=NearDuplicateIndex.from_rows(ledger.near_duplicate_rows()),
                     generation_depths=ledger.generation_depths(),
                 )
-            outcome = process_file(file, data, contract, config_hash, started_at, corpus)
+            outcome, chunks = process_file(file, data, contract, config_hash, started_at, corpus)
             processed.append(outcome)
             if len(processed) == 1:
                 _import_contract_checks_in_the_background()
-            if prefetch is not None and outcome.chunks:
-                _prefetch_new_chunks(prefetch, ledger, outcome, source_known.get(file.doc_id))
+            if chunks:
+                # An edited document keeps the vectors of its unchanged chunks: not embedded again.
+                known = source_known.get(file.doc_id)
+                indexed_before = known is not None and known.state is DocumentState.INDEXED
+                sink.submit(chunks, ledger.chunk_ids([file.doc_id]) if indexed_before else ())
         if on_progress is not None:
             on_progress(f"assess {source.name}", len(processed), 0)
     duplicates = duplicate_of(processed, source_known)
@@ -259,15 +289,6 @@ def _import_contract_checks_in_the_background() -> None:
         ).start()
 
 
-def _prefetch_new_chunks(
-    prefetch: EmbeddingPrefetch, ledger: Ledger, outcome: DocumentOutcome, known: LedgerDocument | None
-) -> None:
-    """Hand a document's chunks to the background embedder, minus those the index holds already
-    (an edited document keeps the vectors of its unchanged chunks)."""
-    indexed_before = known is not None and known.state is DocumentState.INDEXED
-    prefetch.submit(outcome.chunks, ledger.chunk_ids([outcome.doc_id]) if indexed_before else ())
-
-
 def combine_prepared(parts: list[PreparedIngestion], run_id: str | None = None) -> PreparedIngestion:
     """The sources' parts as one run: one commit, one index version."""
     if not parts:
@@ -293,6 +314,7 @@ def combine_prepared(parts: list[PreparedIngestion], run_id: str | None = None) 
         unchanged=sum(p.unchanged for p in parts),
         contract_checks=tuple(c for p in parts for c in p.contract_checks),
         config_hashes={k: v for p in parts for k, v in p.config_hashes.items()},
+        spools=tuple(dict.fromkeys(s for p in parts for s in p.spools)),
     )
 
 
@@ -305,10 +327,9 @@ def commit_ingestion(
     prepared: PreparedIngestion,
     embedder: Embedder,
     on_progress: ProgressReporter | None = None,
-    precomputed: Mapping[str, np.ndarray] | None = None,
 ) -> IngestionReport:
     """Embed what is new and write the run: one LanceDB version (if the index changes) + the ledger.
-    `precomputed`: vectors the run embedded while it prepared (pipelines/embedding_prefetch.py)."""
+    The spooled chunks carry the vectors the run embedded while it prepared."""
     if embedder.model_id != prepared.embedding_model:
         raise IndexStateError(
             f"The run was prepared for {prepared.embedding_model} but the embedder is "
@@ -338,23 +359,21 @@ def commit_ingestion(
             f"The index moved to version {latest.index_version if latest else None} after this run "
             f"was prepared on {prepared.base_index_version}. Prepare the run again."
         )
-    rows: pa.Table | None = None
+    rows: IndexRows | None = None
     embedded = reused = chunks_added = chunks_removed = 0
     if now_indexed or was_indexed:
-        chunks = [c for o in now_indexed for c in o.chunks]
-        new_ids = {c.chunk_id for c in chunks}
+        new_ids = {c.chunk_id for o in now_indexed for c in o.chunks}
         previous_ids = ledger.chunk_ids(sorted(was_indexed | {o.doc_id for o in now_indexed}))
-        existing = index.vectors_for(sorted(previous_ids & new_ids))
-        to_embed = [c for c in chunks if c.chunk_id not in existing]
-        ready = precomputed or {}
-        remaining = [c for c in to_embed if c.chunk_id not in ready]
-        progress = _EmbeddingProgress(len(remaining), on_progress)
-        vectors = embed_with_progress(embedder, [c.text for c in remaining], progress.advance)
-        by_id = dict(existing)
-        by_id.update({c.chunk_id: ready[c.chunk_id] for c in to_embed if c.chunk_id in ready})
-        by_id.update({c.chunk_id: v for c, v in zip(remaining, vectors, strict=True)})
-        embedded, reused = len(to_embed), len(chunks) - len(to_embed)
-        rows = _chunk_rows(now_indexed, by_id, embedder.dimensions)
+
+        def embed_progress(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress("embed", done, total)
+
+        rows = build_index_rows(
+            staging_dir(settings, prepared.run_id) / "index-rows.parquet", prepared.spools,
+            {o.doc_id: o for o in now_indexed}, index, previous_ids, embedder, embed_progress,
+        )
+        embedded, reused = rows.embedded, rows.reused
         chunks_added, chunks_removed = len(new_ids - previous_ids), len(previous_ids - new_ids)
     summary = {**_run_summary(prepared), "blocked": bool(blocked), "chunks_embedded": embedded,
                "chunks_reused": reused, "held_back": len(held_back)}
@@ -377,7 +396,7 @@ def _write_run(
     index: ChunkIndex,
     prepared: PreparedIngestion,
     latest: IndexVersion | None,
-    rows: pa.Table | None,
+    rows: IndexRows | None,
     was_indexed: set[str],
     known: dict[str, LedgerDocument],
     chunks_added: int,
@@ -397,7 +416,7 @@ def _write_run(
                 )
                 stop_point("commit.after_intent")
                 touched_index = True
-                lance_version = index.write(rows, sorted(was_indexed))
+                lance_version = index.write(rows.reader(), sorted(was_indexed))
                 stop_point("commit.after_index_write")
                 number = (latest.index_version if latest else 0) + 1
                 index_version = _manifest(
@@ -446,10 +465,17 @@ def ingest_holding_lock(
         if on_progress is not None:
             on_progress("embed", done, total)
 
-    with EmbeddingPrefetch(embedder, embed_progress) as prefetch:
-        prepared = prepare_ingestion(settings, embedder.model_id, source_names, on_progress, prefetch)
-        vectors = prefetch.finish()
-    return commit_ingestion(settings, prepared, embedder, on_progress, precomputed=vectors)
+    run_id = new_run_id(datetime.now(UTC))
+    try:
+        spool = ChunkSpool(staging_dir(settings, run_id))
+        with EmbeddingPrefetch(embedder, spool, embed_progress) as prefetch:
+            prepared = prepare_ingestion(
+                settings, embedder.model_id, source_names, on_progress, prefetch, run_id
+            )
+            prefetch.finish()
+        return commit_ingestion(settings, prepared, embedder, on_progress)
+    finally:
+        clear_staging(settings, run_id)
 
 
 def _run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
@@ -591,46 +617,6 @@ def _removed_outcome(doc: LedgerDocument, config_hash: str, contract: DocumentCo
         size=0, config_hash=config_hash, contract_id=contract.id,
         contract_version=contract.version, detail="the file is no longer in the source",
     )
-
-
-def _chunk_rows(
-    outcomes: list[DocumentOutcome], vectors: dict[str, np.ndarray], dimensions: int
-) -> pa.Table:
-    records = [(o, c) for o in outcomes for c in o.chunks]
-    matrix = (
-        np.stack([vectors[c.chunk_id] for _, c in records]).astype(np.float32)
-        if records else np.zeros((0, dimensions), dtype=np.float32)
-    )
-    schema = chunk_schema(dimensions)
-    return pa.table(
-        {
-            "chunk_id": [c.chunk_id for _, c in records],
-            "doc_id": [c.doc_id for _, c in records],
-            "source": [o.source for o, _ in records],
-            "ordinal": pa.array([c.ordinal for _, c in records], pa.int32()),
-            "text": [c.text for _, c in records],
-            "vector": pa.FixedSizeListArray.from_arrays(
-                pa.array(matrix.reshape(-1), pa.float32()), dimensions
-            ),
-            "content_hash": [o.content_hash for o, _ in records],
-            "provenance": [o.provenance for o, _ in records],
-            "grade": [o.grade for o, _ in records],
-            "safety_flags": pa.array([list(o.safety_flags) for o, _ in records], pa.list_(pa.string())),
-            "contract_version": [o.contract_version for o, _ in records],
-            "config_hash": [o.config_hash for o, _ in records],
-        },
-        schema=schema,
-    )
-
-
-class _EmbeddingProgress:
-    def __init__(self, total: int, on_progress: ProgressReporter | None) -> None:
-        self.total, self.done, self.on_progress = total, 0, on_progress
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        if self.on_progress is not None:
-            self.on_progress("embed", self.done, self.total)
 
 
 def _state_counts_after(

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from corpus_quality.near_duplicates import FINGERPRINT_VERSION, NUM_PERM
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
 from pipelines.stop_points import stop_point
@@ -655,9 +657,12 @@ class Ledger:
             "derived_from": pa.array([list(o.derived_from) for o in outcomes], pa.list_(pa.string())),
         })
         signed = [o for o in outcomes if o.state is DocumentState.INDEXED and o.near_duplicate_signature]
+        values = np.frombuffer(b"".join(o.near_duplicate_signature or b"" for o in signed), dtype=np.uint32)
         signatures = pa.table({
             "doc_id": pa.array([o.doc_id for o in signed], pa.string()),
-            "row": pa.array([o.near_duplicate_signature for o in signed], pa.string()),
+            "signature": pa.ListArray.from_arrays(
+                pa.array(np.arange(0, values.size + 1, NUM_PERM, dtype=np.int32)), pa.array(values)
+            ),
         })
         assessed = [o for o in outcomes if o.grade is not None]
         assessments = pa.table({
@@ -684,7 +689,7 @@ class Ledger:
             "chunk_id": pa.array([c.chunk_id for c in indexed_chunks], pa.string()),
             "doc_id": pa.array([c.doc_id for c in indexed_chunks], pa.string()),
             "ordinal": pa.array([c.ordinal for c in indexed_chunks], pa.int32()),
-            "chars": pa.array([len(c.text) for c in indexed_chunks], pa.int32()),
+            "chars": pa.array([c.chars for c in indexed_chunks], pa.int32()),
         })
         con.register("run_documents", documents)
         con.register("run_assessments", assessments)
@@ -738,7 +743,12 @@ class Ledger:
             con.execute(
                 "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
             )
-            con.execute("INSERT INTO near_duplicate_signatures SELECT doc_id, row::JSON FROM run_signatures")
+            con.execute(
+                "INSERT INTO near_duplicate_signatures SELECT doc_id, "
+                "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
+                "signature) FROM run_signatures",
+                {"version": FINGERPRINT_VERSION},
+            )
             con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
             con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
             if commit.index_version is not None:

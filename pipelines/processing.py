@@ -1,7 +1,6 @@
 """One file through parse and assess: the per-document work of a run, before the contract."""
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -10,7 +9,7 @@ from corpus_quality import QualityInput, assess_quality, detect_language, label_
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG, score_ai_text
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
-from pipelines.chunking import chunking_config_hash
+from pipelines.chunking import Chunk, chunking_config_hash
 from pipelines.discovery import DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.extraction import ExtractionRefused, ExtractionRequest, extract_file
@@ -56,10 +55,11 @@ def process_file(
     config_hash: str,
     now: datetime,
     corpus: CorpusContext | None = None,
-) -> DocumentOutcome:
+) -> tuple[DocumentOutcome, list[Chunk]]:
     """Extract (in the bounded worker, pipelines/extraction.py), assess and chunk one readable file.
 
-    The outcome is provisionally `indexed`; the contract and policies may still quarantine it.
+    The outcome is provisionally `indexed`; the contract and policies may still quarantine it. It
+    holds `ChunkRef`s; the chunks themselves come beside it, for the run's spool.
     """
     base = DocumentOutcome(
         doc_id=file.doc_id, source=file.source, path=file.path, state=DocumentState.INDEXED,
@@ -75,10 +75,10 @@ def process_file(
         )
     )
     if isinstance(extracted, ExtractionRefused):
-        return replace(
-            base, state=DocumentState.REJECTED, reasons=(extracted.reason,),
-            detail=extracted.detail,
+        rejected = replace(
+            base, state=DocumentState.REJECTED, reasons=(extracted.reason,), detail=extracted.detail
         )
+        return rejected, []
     declared = extracted.declared
     title = declared.get("title") or extracted.title
     metadata = {k: v for k, v in declared.items() if v}
@@ -116,7 +116,7 @@ def process_file(
     if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
         # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
         extra_flags.add(HEURISTIC_AI_FLAG)
-    return replace(
+    outcome = replace(
         base,
         title=title,
         text_chars=len(text),
@@ -140,6 +140,7 @@ def process_file(
         derived_from=tuple(provenance.derived_from),
         heuristic_ai_score=provenance.heuristic_ai_score,
         near_duplicate_of=near[0].doc_id if near else None,
-        near_duplicate_signature=json.dumps(signature, separators=(",", ":")) if signature else None,
-        chunks=extracted.chunks,
+        near_duplicate_signature=signature,
+        chunks=tuple(c.ref for c in extracted.chunks),
     )
+    return outcome, list(extracted.chunks)

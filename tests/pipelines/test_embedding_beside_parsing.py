@@ -12,6 +12,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
+import pipelines.chunk_spool as chunk_spool
 import pipelines.embedding_prefetch as embedding_prefetch
 import pipelines.ingestion as ingestion
 from pipelines.definitions import build_definitions
@@ -122,3 +123,35 @@ def test_the_job_writes_the_vectors_its_source_assets_embedded(project: Path, sm
     settings = load_settings()
     assert not (settings.data_dir / "staging" / result.run_id).exists(), "staging removed with the run"
     assert reconcile(settings).consistent
+
+
+def test_a_run_larger_than_a_batch_streams_through_its_spool_into_one_index_version(
+    project: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five chunks a batch: the corpus's chunks cross many spool row groups and commit batches.
+    monkeypatch.setattr(chunk_spool, "SPOOL_ROWS", 5)
+    _corpus(project)
+    write_doc(project / "corpus", "stub.md", "Too short.")  # quarantined: spooled, never indexed
+    settings = load_settings()
+    report = run_ingestion(settings, ThreadRecordingEmbedder())
+
+    assert report.index_version is not None and report.index_version.lance_version >= 1
+    assert report.state_counts["indexed"] == len(TOPICS)
+    table = ChunkIndex(settings.lancedb_uri).table().to_arrow()
+    assert table.num_rows == report.chunks_embedded > 5 * 4
+    assert "docs/stub.md" not in set(table.column("doc_id").to_pylist())
+    texts, stored = table.column("text").to_pylist(), np.stack(table.column("vector").to_numpy(zero_copy_only=False))
+    assert np.allclose(stored, FakeEmbedder().embed(texts)), "each chunk keeps its own vector"
+    assert len(set(table.column("chunk_id").to_pylist())) == table.num_rows
+    assert not any((settings.data_dir / "staging").glob("*")), "the run's spools are removed with it"
+    assert reconcile(settings).consistent
+
+    # A failed run leaves no spool behind either, and the next run commits the whole corpus.
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving", steps=30))
+    with pytest.raises(CorpusgovError, match="embedding model stopped"):
+        run_ingestion(settings, ThreadRecordingEmbedder(fail_on_call=1))
+    assert not any((settings.data_dir / "staging").glob("*"))
+    assert reconcile(settings).consistent
+    report = run_ingestion(settings, ThreadRecordingEmbedder())
+    assert report.index_version is not None and report.index_version.modified == ("docs/receiving.md",)
+    assert report.chunks_reused > 0 and reconcile(settings).consistent

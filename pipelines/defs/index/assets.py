@@ -1,5 +1,6 @@
 """The index asset: every source's changes, embedded and committed as one LanceDB version."""
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,7 +22,7 @@ from pipelines.ingestion import (
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 from pipelines.settings import Settings
-from pipelines.staging import clear_staging, staged_part, staged_vectors
+from pipelines.staging import clear_staging, staged_part
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
 INDEX_GROUP = "index"
@@ -57,14 +58,9 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
 
         with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
             prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
-            # Chunk ids name their text, so vectors staged by a source asset stay right even for
-            # a part prepared again here; commit embeds whatever is missing.
-            staged = {
-                chunk_id: vector
-                for source in prepared.sources
-                for chunk_id, vector in staged_vectors(settings, context.run_id, source, model.model_id).items()
-            }
-            report = commit_ingestion(settings, prepared, model, on_progress, precomputed=staged)
+            # The parts' spools hold the vectors the source assets embedded; commit embeds the
+            # chunks of a part prepared here.
+            report = commit_ingestion(settings, prepared, model, on_progress)
         clear_staging(settings, context.run_id)
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
         return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))
@@ -80,7 +76,10 @@ def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -
     parts = []
     for source in settings.sources:
         part = staged_part(settings, run_id, source.name)
-        if part is None or part.base_index_version != base or part.embedding_model != model_id:
+        if (
+            part is None or part.base_index_version != base or part.embedding_model != model_id
+            or not all(Path(spool).is_file() for spool in part.spools)
+        ):
             part = prepare_source(settings, source.name, model_id, run_id=run_id)
         parts.append(part)
     return combine_prepared(parts, run_id=run_id)

@@ -12,13 +12,14 @@ from pathlib import Path
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
+from pipelines.chunk_spool import ChunkSpool
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError
 from pipelines.ingestion import prepare_source
 from pipelines.settings import SourceConfig, load_settings
-from pipelines.staging import stage_part, stage_vectors
+from pipelines.staging import stage_part, staging_dir
 
 SOURCES_GROUP = "sources"
 # Every asset that writes the ledger or the index is in this pool; dagster_home/dagster.yaml
@@ -86,12 +87,12 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
 
         model = embedder.embedder(settings)
         # Embedding runs beside parsing and assessment; chunk_index only writes the vectors.
-        with EmbeddingPrefetch(model) as prefetch:
+        spool = ChunkSpool(staging_dir(settings, context.run_id))
+        with EmbeddingPrefetch(model, spool) as prefetch:
             part = prepare_source(settings, source.name, model.model_id, on_progress, context.run_id, prefetch)
-            vectors = prefetch.finish()
-        stage_vectors(settings, context.run_id, source.name, model.model_id, vectors)
+            prefetch.finish()
         stage_part(settings, context.run_id, part)
-        context.log.info(f"{source.name}: {len(vectors)} chunks embedded while preparing")
+        context.log.info(f"{source.name}: {prefetch.embedded} chunks embedded while preparing")
         [verdict] = part.contract_checks
         return dg.MaterializeResult(
             metadata=source_metadata(part),

@@ -1,0 +1,144 @@
+"""The chunks of a run on disk, so a run never holds the corpus's text or vectors at once.
+
+A run prepares documents one by one; each document's chunks go to a spool file (Parquet under
+`<data_dir>/staging/<run id>/`) in row groups of `SPOOL_ROWS`, with their vectors where the run
+embedded them already (pipelines/embedding_prefetch.py) and none where it did not. The document's
+outcome keeps only `ChunkRef`s (id, ordinal, length). The commit reads the spools back batch by
+batch, keeps the chunks of documents that end `indexed`, fills the missing vectors (from the index
+for unchanged chunks, from the embedder for the rest) and writes the rows LanceDB takes, again in
+batches (`IndexRows`): what one run holds in memory is bounded by the batch, not by the corpus.
+
+The spool is also what a source's Dagster asset hands to `chunk_index`: a path, not a pickle.
+"""
+
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.chunking import Chunk
+from pipelines.settings import Settings
+
+# Rows per row group: small enough that a batch of text and vectors is a few MB, large enough
+# that Parquet's per-group cost does not show.
+SPOOL_ROWS = 1024
+
+# Ids and texts are unique: a dictionary encoding gains nothing, and pyarrow's writer keeps each
+# column's dictionary in memory until the file closes (measured: RSS grew with the file).
+PARQUET_OPTIONS = {"use_dictionary": False, "compression": "zstd"}
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+STALE_AFTER = timedelta(days=1)
+
+SPOOL_SCHEMA = pa.schema([
+    pa.field("chunk_id", pa.string(), nullable=False),
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("ordinal", pa.int32(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("vector", pa.list_(pa.float32())),  # null: not embedded yet
+])
+
+
+def staging_dir(settings: Settings, run_id: str) -> Path:
+    """One run's staging folder: its spools, staged parts (pipelines/staging.py) and index rows."""
+    return settings.data_dir / "staging" / _SAFE.sub("_", run_id)
+
+
+def clear_staging(settings: Settings, run_id: str) -> None:
+    """Remove this run's staging folder, and any left by runs that never committed (a source
+    asset materialized on its own, a run stopped by a crash) more than `STALE_AFTER` ago."""
+    shutil.rmtree(staging_dir(settings, run_id), ignore_errors=True)
+    root = settings.data_dir / "staging"
+    if not root.is_dir():
+        return
+    cutoff = time.time() - STALE_AFTER.total_seconds()
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+class ChunkSink(Protocol):
+    """Where a run's prepared chunks go: a spool, directly or through the embedding thread."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None: ...
+
+
+class ChunkSpool:
+    """Append-only chunks of one run (or one source's part of it); `close()` makes the file
+    visible at `path`, whole: a reader never sees a half-written spool. One thread writes."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"chunks-{uuid.uuid4().hex[:12]}.parquet"
+        self._partial = self.path.with_suffix(".partial")
+        self._writer: pq.ParquetWriter | None = None
+        self._rows: list[tuple[Chunk, np.ndarray | None]] = []
+        self.count = 0
+
+    def write(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray | None]) -> None:
+        self._rows.extend(zip(chunks, vectors, strict=True))
+        self.count += len(chunks)
+        if len(self._rows) >= SPOOL_ROWS:
+            self._flush()
+
+    def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None:
+        """Spool chunks without vectors: the commit embeds them (the `ChunkSink` of a run that
+        prepares without embedding)."""
+        self.write(chunks, [None] * len(chunks))
+
+    def close(self) -> Path:
+        self._flush()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
+        self._writer.close()
+        os.replace(self._partial, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        for path in (self._partial, self.path):
+            path.unlink(missing_ok=True)
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
+        rows, self._rows = self._rows, []
+        vectors = pa.array(
+            [None if v is None else np.asarray(v, dtype=np.float32) for _, v in rows],
+            pa.list_(pa.float32()),
+        )
+        self._writer.write_table(pa.table(
+            {
+                "chunk_id": pa.array([c.chunk_id for c, _ in rows], pa.string()),
+                "doc_id": pa.array([c.doc_id for c, _ in rows], pa.string()),
+                "ordinal": pa.array([c.ordinal for c, _ in rows], pa.int32()),
+                "text": pa.array([c.text for c, _ in rows], pa.string()),
+                "vector": vectors,
+            },
+            schema=SPOOL_SCHEMA,
+        ))
+
+
+def spooled_batches(paths: Iterable[str], columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """The spooled chunks, batch by batch, in the order they were written."""
+    for path in paths:
+        spool = pq.ParquetFile(path)
+        yield from spool.iter_batches(batch_size=SPOOL_ROWS, columns=columns)

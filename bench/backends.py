@@ -33,6 +33,7 @@ from corpus_copy import PYTHON_DOCS  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
 from evals.metrics import hit_at_k, mrr_at_k, ndcg_at_k  # noqa: E402
+from pipelines.chunk_spool import spooled_batches  # noqa: E402
 from pipelines.embedding import SentenceTransformerEmbedder, model_folder  # noqa: E402
 from pipelines.embedding_backends import ExportedModelEmbedder  # noqa: E402
 from pipelines.ingestion import prepare_ingestion  # noqa: E402
@@ -54,8 +55,13 @@ def chunks_of(corpus: Path, limit: int | None, work: Path) -> list[tuple[str, st
         f"    contract: {REPO / 'contracts' / 'default.odcs.yaml'}\n"
     )
     prepared = prepare_ingestion(load_settings(config), "bench")
-    return [(c.doc_id.split("/", 1)[1], c.text) for o in prepared.outcomes for c in o.chunks
-            if o.state.value == "indexed"]
+    indexed = {o.doc_id for o in prepared.outcomes if o.state.value == "indexed"}
+    return [
+        (doc_id.split("/", 1)[1], text)
+        for batch in spooled_batches(prepared.spools, columns=["doc_id", "text"])
+        for doc_id, text in zip(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True)
+        if doc_id in indexed
+    ]
 
 
 def synthetic_questions(chunks: list[tuple[str, str]], count: int) -> list[tuple[str, list[str]]]:

@@ -17,6 +17,7 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,11 +27,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from corpus_copy import PYTHON_DOCS, build_corpus  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
+from pipelines.chunk_spool import ChunkSpool, clear_staging, staging_dir  # noqa: E402
 from pipelines.commit_protocol import writer_lock  # noqa: E402
 from pipelines.embedding import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
 from pipelines.embedding_prefetch import EmbeddingPrefetch  # noqa: E402
 from pipelines.index import ChunkIndex  # noqa: E402
-from pipelines.ingestion import commit_ingestion, prepare_ingestion, run_ingestion  # noqa: E402
+from pipelines.ingestion import commit_ingestion, new_run_id, prepare_ingestion, run_ingestion  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
 
@@ -89,12 +91,14 @@ def main() -> None:
         # works beside prepare, and commit embeds what is left and writes.
         started = time.perf_counter()
         with writer_lock(settings):
-            prefetch = EmbeddingPrefetch(embedder)
-            prepared = prepare_ingestion(settings, embedder.model_id, prefetch=prefetch)
+            run_id = new_run_id(datetime.now(UTC))
+            prefetch = EmbeddingPrefetch(embedder, ChunkSpool(staging_dir(settings, run_id)))
+            prepared = prepare_ingestion(settings, embedder.model_id, sink=prefetch, run_id=run_id)
             prepare_seconds = time.perf_counter() - started
-            vectors = prefetch.finish()
+            prefetch.finish()
             embed_wait_seconds = time.perf_counter() - started - prepare_seconds
-            report = commit_ingestion(settings, prepared, embedder, precomputed=vectors)
+            report = commit_ingestion(settings, prepared, embedder)
+            clear_staging(settings, run_id)
         first_seconds = time.perf_counter() - started
         rss_own, rss_children = peak_rss_mb()
 

@@ -56,12 +56,14 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
             if stage == "embed" and (done == total or done % 1024 == 0):
                 context.log.info(f"embedded {done}/{total} chunks")
 
-        with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
-            prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
-            # The parts' spools hold the vectors the source assets embedded; commit embeds the
-            # chunks of a part prepared here.
-            report = commit_ingestion(settings, prepared, model, on_progress)
-        clear_staging(settings, context.run_id)
+        try:
+            with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
+                prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
+                # The parts' spools hold the vectors the source assets embedded; commit embeds
+                # the chunks of a part prepared here.
+                report = commit_ingestion(settings, prepared, model, on_progress)
+        finally:
+            clear_staging(settings, context.run_id)
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
         return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))
 

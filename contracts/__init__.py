@@ -12,6 +12,7 @@ from contracts.document_contract import (
     ContractProblem,
     DocumentContract,
     FileLimits,
+    contract_ref,
 )
 from contracts.errors import (
     ContractError,
@@ -38,6 +39,7 @@ __all__ = [
     "DocumentContract",
     "DocumentFrameError",
     "FileLimits",
+    "contract_ref",
     "lint_contract",
     "lint_contract_set",
     "load_contract",

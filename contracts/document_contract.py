@@ -81,6 +81,10 @@ class DocumentContract:
     max_generation_depth: int | None = None  # customProperties maxGenerationDepth
 
     @property
+    def ref(self) -> str:
+        return contract_ref(self.id, self.version)
+
+    @property
     def blocks_when_over_budget(self) -> bool:
         """True when a run over max_violation_rate is blocked; a "warning" contract only warns."""
         return self.severity == "error"
@@ -91,6 +95,11 @@ class DocumentContract:
         if self.minimum_grade is None:
             return None
         return GRADES[: GRADES.index(self.minimum_grade) + 1]
+
+
+def contract_ref(contract_id: str | None, version: str | None) -> str:
+    """How one version of a contract is named everywhere (ledger, reports, alerts): `id@version`."""
+    return f"{contract_id}@{version}"
 
 
 @dataclass(frozen=True)

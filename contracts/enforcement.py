@@ -118,7 +118,7 @@ def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame,
 def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
     """The GX suite for a contract; each expectation's meta names the reason code it reports."""
     _validation_runtime()  # GX refuses to build a suite before a context exists
-    suite = gx.ExpectationSuite(name=f"{contract.id}@{contract.version}")
+    suite = gx.ExpectationSuite(name=contract.ref)
 
     def add(expectation: Any, reason: str) -> None:
         expectation.meta = {_REASON: reason}

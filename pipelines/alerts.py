@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from contracts import contract_ref
 from pipelines.documents import DocumentState
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
@@ -249,7 +250,7 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
         ))
     for check in summary.get("contract_checks", []):
         source = check["source"]
-        contract = f"{check.get('contract_id')} v{check.get('contract_version')}"
+        contract = contract_ref(check.get("contract_id"), check.get("contract_version"))
         if check.get("error"):
             digest = hashlib.sha256(check["error"].encode()).hexdigest()[:16]
             alerts.append(Alert(

@@ -11,12 +11,14 @@ batches (`IndexRows`): what one run holds in memory is bounded by the batch, not
 The spool is also what a source's Dagster asset hands to `chunk_index`: a path, not a pickle.
 """
 
+import errno
 import os
 import re
 import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.chunking import Chunk
+from pipelines.errors import StorageError
 from pipelines.settings import Settings
 
 # Rows per row group: small enough that a batch of text and vectors is a few MB, large enough
@@ -46,6 +49,21 @@ SPOOL_SCHEMA = pa.schema([
     pa.field("text", pa.string(), nullable=False),
     pa.field("vector", pa.list_(pa.float32())),  # null: not embedded yet
 ])
+
+
+@contextmanager
+def staging_writes(folder: Path) -> Iterator[None]:
+    """A full disk while a run stages its chunks is a StorageError naming the folder, not a
+    traceback; nothing is committed then, and the run's staging folder is removed with it."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno == errno.ENOSPC or "No space left on device" in str(err):
+            raise StorageError(
+                f"The disk holding {folder} is full: this run could not stage its chunks. Free "
+                "space and run the command again; nothing of this run was committed."
+            ) from err
+        raise
 
 
 def staging_dir(settings: Settings, run_id: str) -> Path:
@@ -94,7 +112,8 @@ class ChunkSpool:
         self._rows.extend(zip(chunks, vectors, strict=True))
         self.count += len(chunks)
         if len(self._rows) >= SPOOL_ROWS:
-            self._flush()
+            with staging_writes(self.path.parent):
+                self._flush()
 
     def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None:
         """Spool chunks without vectors: the commit embeds them (the `ChunkSink` of a run that
@@ -102,16 +121,20 @@ class ChunkSpool:
         self.write(chunks, [None] * len(chunks))
 
     def close(self) -> Path:
-        self._flush()
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
-        self._writer.close()
-        os.replace(self._partial, self.path)
+        with staging_writes(self.path.parent):
+            self._flush()
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
+            self._writer.close()
+            os.replace(self._partial, self.path)
         return self.path
 
     def discard(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            try:
+                self._writer.close()
+            except OSError:
+                pass  # a full disk: the partial file goes below all the same
         for path in (self._partial, self.path):
             path.unlink(missing_ok=True)
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from contracts import BudgetVerdict, DocumentContract
+from contracts import BudgetVerdict, DocumentContract, contract_ref
 from corpus_quality import grade_at_least
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
@@ -52,7 +52,7 @@ class ContractCheck:
 
     @property
     def contract_ref(self) -> str:
-        return f"{self.contract_id}@{self.contract_version}"
+        return contract_ref(self.contract_id, self.contract_version)
 
 
 def blocked_message(check: ContractCheck) -> str:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts import BudgetVerdict, ContractError, DocumentContract, load_contract
+from contracts import BudgetVerdict, ContractError, DocumentContract, contract_ref, load_contract
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
 from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, staging_dir
@@ -671,7 +671,7 @@ def _manifest(
             "by_provenance": dict(Counter(v[2] or "unknown" for v in indexed)),
         },
         contract_versions={
-            c.source: f"{c.contract_id}@{c.contract_version}"
+            c.source: contract_ref(c.contract_id, c.contract_version)
             for c in prepared.contract_checks if c.error is None
         },
     )

@@ -4,6 +4,7 @@ import getpass
 import os
 from typing import Any
 
+from contracts import contract_ref
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
@@ -18,7 +19,7 @@ def list_quarantine(settings: Settings, source: str | None = None) -> list[dict[
             "doc_id": r["doc_id"],
             "source": r["source"],
             "reasons": list(r["reasons"]),
-            "contract": f"{r['contract_id']}@{r['contract_version']}",
+            "contract": contract_ref(r["contract_id"], r["contract_version"]),
             "first_seen": r["first_seen"].isoformat(),
             "last_seen": r["last_seen"].isoformat(),
         }
@@ -39,7 +40,7 @@ def list_held_back(settings: Settings, source: str | None = None) -> list[dict[s
             "would_be": r["would_be"],
             "reasons": list(r["reasons"]),
             "detail": r["detail"],
-            "contract": f"{r['contract_id']}@{r['contract_version']}",
+            "contract": contract_ref(r["contract_id"], r["contract_version"]),
             "recorded_at": r["recorded_at"].isoformat(),
         }
         for r in Ledger(settings.ledger_path).held_back_rows(source)

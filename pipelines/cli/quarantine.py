@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from contracts import contract_ref
 from pipelines.cli.output import print_json, stdout
 from pipelines.quarantine import list_held_back, list_quarantine, release_document, show_quarantined
 from pipelines.settings import load_settings
@@ -80,7 +81,7 @@ def show_command(
         print_json(row)
         return
     stdout.print(f"[bold]{row['doc_id']}[/]  grade {row['grade']}  provenance {row['provenance']}", highlight=False)
-    stdout.print(f"contract {row['contract_id']}@{row['contract_version']}; quarantined since {row['first_seen'][:19]}, last seen {row['last_seen'][:19]}")
+    stdout.print(f"contract {contract_ref(row['contract_id'], row['contract_version'])}; quarantined since {row['first_seen'][:19]}, last seen {row['last_seen'][:19]}")
     stdout.print("reasons: " + ", ".join(row["reasons"]), highlight=False)
     low = {k: v for k, v in row.get("quality_signals", {}).items() if v < 0.5}
     if low:

@@ -15,6 +15,7 @@ from pipelines.doctor import examine_data_dir, repair_data_dir
 from pipelines.embedding import embedder_from_settings
 from pipelines.errors import IndexDamagedError, StorageError
 from pipelines.ingestion import run_ingestion
+from pipelines.ledger import Ledger
 from pipelines.settings import Settings, load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
@@ -191,4 +192,45 @@ def test_a_full_disk_when_tagging_keeps_the_committed_run(
     for filler in fillers:
         filler.unlink()
     assert not run_ingestion(settings, FakeEmbedder()).changed
+    assert_invariants(settings, corpus)
+
+
+@pytest.mark.parametrize("stage", ["spooling chunks", "writing index rows"])
+def test_a_full_disk_while_the_run_stages_its_chunks_is_one_clear_error_and_commits_nothing(
+    project: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    import pipelines.chunk_spool as chunk_spool
+    import pipelines.ingestion as ingestion
+
+    corpus = _corpus(project)
+    settings = _on_disk(project, small_disk)
+    monkeypatch.setattr(chunk_spool, "SPOOL_ROWS", 2)  # the spool writes while documents are prepared
+    fillers: list[Path] = []
+    if stage == "spooling chunks":
+        real_process_file = ingestion.process_file
+
+        def process_file(*args: object, **kwargs: object) -> object:
+            if not fillers:
+                fillers.append(_fill(small_disk))
+            return real_process_file(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ingestion, "process_file", process_file)
+    else:
+        real_build = ingestion.build_index_rows
+
+        def build_index_rows(*args: object, **kwargs: object) -> object:
+            fillers.append(_fill(small_disk))
+            return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ingestion, "build_index_rows", build_index_rows)
+    with pytest.raises(StorageError, match="full") as raised:
+        run_ingestion(settings, FakeEmbedder())
+    assert "Free space" in str(raised.value) and "nothing of this run was committed" in str(raised.value)
+    assert Ledger(settings.ledger_path).latest_index_version() is None
+    assert not any((settings.data_dir / "staging").glob("*")), "the failed run's staging is removed"
+    monkeypatch.undo()
+    for filler in fillers:
+        filler.unlink()
+    report = run_ingestion(settings, FakeEmbedder())
+    assert report.index_version is not None and report.index_version.index_version == 1
     assert_invariants(settings, corpus)

@@ -13,11 +13,9 @@ import pickle
 import re
 from pathlib import Path
 
-from pipelines.chunk_spool import clear_staging, staging_dir
+from pipelines.chunk_spool import staging_dir
 from pipelines.ingestion import PreparedIngestion
 from pipelines.settings import Settings
-
-__all__ = ["clear_staging", "stage_part", "staged_part", "staging_dir"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

@@ -7,6 +7,7 @@ import dagster as dg
 
 from corpus_quality import PROVENANCE_LABELS
 from pipelines.catalog import corpus_status
+from pipelines.chunk_spool import clear_staging
 from pipelines.commit_protocol import writer_lock
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key
@@ -22,7 +23,7 @@ from pipelines.ingestion import (
 from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 from pipelines.settings import Settings
-from pipelines.staging import clear_staging, staged_part
+from pipelines.staging import staged_part
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
 INDEX_GROUP = "index"

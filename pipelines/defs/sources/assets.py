@@ -12,14 +12,14 @@ from pathlib import Path
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
-from pipelines.chunk_spool import ChunkSpool
+from pipelines.chunk_spool import ChunkSpool, staging_dir
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError
 from pipelines.ingestion import prepare_source
 from pipelines.settings import SourceConfig, load_settings
-from pipelines.staging import stage_part, staging_dir
+from pipelines.staging import stage_part
 
 SOURCES_GROUP = "sources"
 # Every asset that writes the ledger or the index is in this pool; dagster_home/dagster.yaml

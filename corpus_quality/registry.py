@@ -165,6 +165,8 @@ class SelfOutputRegistry:
         ``doc_id`` is the id of the document being assessed: outputs derived from it are
         not candidates.
         """
+        if not self._by_anchor:
+            return None  # the usual case, no outputs registered: no need to hash the text
         document = shingle_hashes(text)
         hits: Counter[str] = Counter()
         for shingle in document:

@@ -397,8 +397,8 @@ def _hidden_html(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     for element in root.iter():
         if not isinstance(element.tag, str) or element.tag in _NON_TEXT_TAGS:
             continue
-        if any(ancestor in flagged for ancestor in element.iterancestors()):
-            continue  # already reported as part of a hidden ancestor
+        if flagged and any(ancestor in flagged for ancestor in element.iterancestors()):
+            continue  # already reported as part of a hidden ancestor (walked only once one is)
         reason = _hiding_reason(element, classes, ids)
         if reason is None:
             continue

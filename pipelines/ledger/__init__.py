@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
-from corpus_quality.near_duplicates import FINGERPRINT_VERSION, NUM_PERM
+from corpus_quality.near_duplicates import FINGERPRINT_VERSION
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
+from pipelines.ledger.run_tables import (
+    assessments_table,
+    chunks_table,
+    documents_table,
+    signatures_table,
+)
 from pipelines.stop_points import stop_point
 
 _SCHEMA = """
@@ -312,6 +317,18 @@ class LedgerWriter:
         self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
     ) -> None:
         Ledger._apply_rollback(self.con, version, restored, run_id, reason)  # noqa: SLF001
+
+
+def _insert_run_rows(
+    con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table, statement: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Run `statement` over `rows` registered as `name`, then let go of them."""
+    con.register(name, rows)
+    try:
+        con.execute(statement, params)
+    finally:
+        con.unregister(name)
 
 
 def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
@@ -620,81 +637,14 @@ class Ledger:
     def _apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
         """Apply one run atomically: document rows, their history, chunks, the index version.
 
-        Rows go in as Arrow tables in a few set-based statements: row-by-row inserts would cost
-        seconds on a large first ingest, and everything but embedding must stay small.
+        Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
+        row-by-row inserts would cost seconds on a large first ingest. Each table is built just
+        before its statement and dropped after it, so a large run never holds them all at once.
         """
         now = datetime.now(UTC)
         index_version = commit.index_version.index_version if commit.index_version else None
         outcomes = commit.outcomes
-        doc_ids = [o.doc_id for o in outcomes]
-        documents = pa.table({
-            "doc_id": doc_ids,
-            "source": [o.source for o in outcomes],
-            "path": [o.path for o in outcomes],
-            "state": [o.state.value for o in outcomes],
-            "reasons": pa.array([list(o.reasons) for o in outcomes], pa.list_(pa.string())),
-            "detail": pa.array([o.detail for o in outcomes], pa.string()),
-            "content_hash": pa.array([o.content_hash for o in outcomes], pa.string()),
-            "mime_type": pa.array([o.mime_type for o in outcomes], pa.string()),
-            "size": pa.array([o.size for o in outcomes], pa.int64()),
-            "title": pa.array([o.title for o in outcomes], pa.string()),
-            "language": pa.array([o.language for o in outcomes], pa.string()),
-            "contract_id": pa.array([o.contract_id for o in outcomes], pa.string()),
-            "contract_version": pa.array([o.contract_version for o in outcomes], pa.string()),
-            "config_hash": pa.array([o.config_hash for o in outcomes], pa.string()),
-            "grade": pa.array([o.grade for o in outcomes], pa.string()),
-            "quality_score": pa.array([o.quality_score for o in outcomes], pa.float64()),
-            "provenance": pa.array([o.provenance for o in outcomes], pa.string()),
-            "provenance_confidence": pa.array(
-                [o.provenance_confidence for o in outcomes], pa.float64()
-            ),
-            "safety_flags": pa.array([list(o.safety_flags) for o in outcomes], pa.list_(pa.string())),
-            "chunk_count": pa.array(
-                [len(o.chunks) if o.state is DocumentState.INDEXED else 0 for o in outcomes],
-                pa.int32(),
-            ),
-            "generation_depth": pa.array([o.generation_depth for o in outcomes], pa.int32()),
-            "derived_from": pa.array([list(o.derived_from) for o in outcomes], pa.list_(pa.string())),
-        })
-        signed = [o for o in outcomes if o.state is DocumentState.INDEXED and o.near_duplicate_signature]
-        values = np.frombuffer(b"".join(o.near_duplicate_signature or b"" for o in signed), dtype=np.uint32)
-        signatures = pa.table({
-            "doc_id": pa.array([o.doc_id for o in signed], pa.string()),
-            "signature": pa.ListArray.from_arrays(
-                pa.array(np.arange(0, values.size + 1, NUM_PERM, dtype=np.int32)), pa.array(values)
-            ),
-        })
-        assessed = [o for o in outcomes if o.grade is not None]
-        assessments = pa.table({
-            "doc_id": pa.array([o.doc_id for o in assessed], pa.string()),
-            "content_hash": pa.array([o.content_hash for o in assessed], pa.string()),
-            "quality_signals": pa.array([json.dumps(o.quality_signals) for o in assessed], pa.string()),
-            "quality_score": pa.array([o.quality_score for o in assessed], pa.float64()),
-            "grade": pa.array([o.grade for o in assessed], pa.string()),
-            "route": pa.array([o.route for o in assessed], pa.string()),
-            "quality_reasons": pa.array([list(o.quality_reasons) for o in assessed], pa.list_(pa.string())),
-            "provenance": pa.array([o.provenance for o in assessed], pa.string()),
-            "digital_source_type": pa.array([o.digital_source_type for o in assessed], pa.string()),
-            "provenance_confidence": pa.array([o.provenance_confidence for o in assessed], pa.float64()),
-            "provenance_evidence": pa.array(
-                [json.dumps(list(o.provenance_evidence)) for o in assessed], pa.string()
-            ),
-            "safety": pa.array([json.dumps(list(o.safety_details)) for o in assessed], pa.string()),
-            "declared_metadata": pa.array([json.dumps(o.declared_metadata) for o in assessed], pa.string()),
-        })
-        indexed_chunks = [
-            c for o in outcomes if o.state is DocumentState.INDEXED for c in o.chunks
-        ]
-        chunks = pa.table({
-            "chunk_id": pa.array([c.chunk_id for c in indexed_chunks], pa.string()),
-            "doc_id": pa.array([c.doc_id for c in indexed_chunks], pa.string()),
-            "ordinal": pa.array([c.ordinal for c in indexed_chunks], pa.int32()),
-            "chars": pa.array([c.chars for c in indexed_chunks], pa.int32()),
-        })
-        con.register("run_documents", documents)
-        con.register("run_assessments", assessments)
-        con.register("run_chunks", chunks)
-        con.register("run_signatures", signatures)
+        con.register("run_documents", documents_table(outcomes))
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
@@ -727,7 +677,8 @@ class Ledger:
                 """,
                 {"now": now, "run_id": commit.run_id, "index_version": index_version},
             )
-            con.execute(
+            _insert_run_rows(
+                con, "run_assessments", assessments_table(outcomes),
                 """
                 INSERT INTO assessments
                 SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
@@ -743,14 +694,18 @@ class Ledger:
             con.execute(
                 "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
             )
-            con.execute(
+            _insert_run_rows(
+                con, "run_signatures", signatures_table(outcomes),
                 "INSERT INTO near_duplicate_signatures SELECT doc_id, "
                 "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
                 "signature) FROM run_signatures",
                 {"version": FINGERPRINT_VERSION},
             )
             con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
-            con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks")
+            _insert_run_rows(
+                con, "run_chunks", chunks_table(outcomes),
+                "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
+            )
             if commit.index_version is not None:
                 Ledger._write_index_version(con, commit.index_version, commit.run_id)
             con.execute(

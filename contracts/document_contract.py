@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-GRADES: tuple[str, ...] = ("A", "B", "C", "F")  # best first
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
+
 DETECTION_POLICIES: tuple[str, ...] = ("allow", "tag", "quarantine")
 PII_POLICIES: tuple[str, ...] = ("allow", "redact", "quarantine")
 SEVERITIES: tuple[str, ...] = ("warning", "error")
@@ -60,11 +61,11 @@ class DocumentContract:
     max_text_chars: int | None
     allowed_mime_types: tuple[str, ...] | None
     allowed_languages: tuple[str, ...] | None
-    minimum_grade: str | None
+    minimum_grade: Grade | None
     injection_policy: str = "tag"
     ai_generated_policy: str = "tag"
     pii_policy: str = "allow"
-    source_provenance: str | None = None
+    source_provenance: ProvenanceLabel | None = None
     chunking: ChunkingPolicy = ChunkingPolicy()
     limits: FileLimits = FileLimits()
     team: str | None = None  # ODCS `team.name`: who governs the source
@@ -90,11 +91,11 @@ class DocumentContract:
         return self.severity == "error"
 
     @property
-    def allowed_grades(self) -> tuple[str, ...] | None:
+    def allowed_grades(self) -> tuple[Grade, ...] | None:
         """Grades at or above minimum_grade, or None when grades are not constrained."""
         if self.minimum_grade is None:
             return None
-        return GRADES[: GRADES.index(self.minimum_grade) + 1]
+        return Grade.at_or_above(self.minimum_grade)
 
 
 def contract_ref(contract_id: str | None, version: str | None) -> str:

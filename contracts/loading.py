@@ -30,7 +30,6 @@ from open_data_contract_standard.model import (
 
 from contracts.document_contract import (
     DETECTION_POLICIES,
-    GRADES,
     PII_POLICIES,
     SEVERITIES,
     ChunkingPolicy,
@@ -44,6 +43,7 @@ from contracts.errors import (
     ContractSemanticError,
     ContractSyntaxError,
 )
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 
 DOCUMENTS_SCHEMA = "documents"
 # Properties the pipeline always fills itself; "required" on them is not a metadata check.
@@ -72,8 +72,6 @@ _LIMIT_KEYS = {
     "maxParseMemoryBytes": "max_parse_memory_bytes",
 }
 _FRACTIONAL_LIMITS = frozenset({"maxCompressionRatio", "maxParseSeconds"})
-# What a source may declare for all its documents (corpus_quality's labels, less "unknown").
-DECLARABLE_PROVENANCE = ("human", "ai_assisted", "ai_generated")
 _CUSTOM_PROPERTIES = (
     "minimumGrade",
     "injectionPolicy",
@@ -541,7 +539,8 @@ class _ContractReader:
             seen.add(name)
             value = custom.value
             if name == "minimumGrade":
-                settings["minimum_grade"] = self._choice(field, value, GRADES, "grade")
+                grade = self._choice(field, value, tuple(Grade), "grade")
+                settings["minimum_grade"] = Grade(grade) if grade else None
             elif name in ("injectionPolicy", "aiGeneratedPolicy"):
                 key = "injection_policy" if name == "injectionPolicy" else "ai_generated_policy"
                 settings[key] = self._choice(field, value, DETECTION_POLICIES, "policy")
@@ -550,7 +549,8 @@ class _ContractReader:
             elif name == "severity":
                 settings["severity"] = self._choice(field, value, SEVERITIES, "severity")
             elif name == "declaredProvenance":
-                settings["source_provenance"] = self._choice(field, value, DECLARABLE_PROVENANCE, "provenance label")
+                label = self._choice(field, value, ProvenanceLabel.declarable(), "provenance label")
+                settings["source_provenance"] = ProvenanceLabel(label) if label else None
             elif name == "maxViolationRate":
                 if (isinstance(value, (int, float)) and not isinstance(value, bool)
                         and math.isfinite(value) and 0 <= value <= 1):

@@ -14,13 +14,11 @@ from corpus_quality.grading import (
     SIGNAL_WEIGHTS,
     QualityAssessment,
     assess_quality,
-    grade_at_least,
 )
 from corpus_quality.language import detect_language
 from corpus_quality.metadata import read_declared_metadata
 from corpus_quality.near_duplicates import NearDuplicate, NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.provenance import (
-    PROVENANCE_LABELS,
     Evidence,
     ProvenanceAssessment,
     label_provenance,
@@ -36,9 +34,11 @@ from corpus_quality.registry import (
 )
 from corpus_quality.safety import SAFETY_CODES, SafetyFlag, redact_pii, scan_safety
 from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 
 __all__ = [
-    "PROVENANCE_LABELS",
+    "Grade",
+    "ProvenanceLabel",
     "QUALITY_SIGNALS",
     "SAFETY_CODES",
     "SIGNAL_WEIGHTS",
@@ -65,7 +65,6 @@ __all__ = [
     "detect_language",
     "evidence_from_manifest_store",
     "generation_depth",
-    "grade_at_least",
     "label_provenance",
     "load_outputs_jsonl",
     "near_duplicate_signal",

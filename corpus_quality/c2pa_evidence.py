@@ -24,6 +24,7 @@ from typing import Any
 from corpus_quality.errors import CorpusQualityError
 from corpus_quality.metadata import DOCX_MIME, PDF_MIME
 from corpus_quality.provenance import LABEL_SEVERITY, iptc_label, is_ai_generator
+from corpus_quality.vocabulary import ProvenanceLabel
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ VERIFIED_STATES: frozenset[str] = frozenset({"Valid", "Trusted"})
 class C2paEvidence:
     """What a document's active C2PA manifest says about how it was made."""
 
-    label: str | None  # "human" / "ai_assisted" / "ai_generated", None when it says nothing
+    label: ProvenanceLabel | None  # None when the manifest says nothing about authorship
     digital_source_types: tuple[str, ...]
     claim_generator: str | None
     validation_state: str | None
@@ -86,9 +87,9 @@ def evidence_from_manifest_store(store: Mapping[str, Any]) -> C2paEvidence | Non
     generator = _claim_generator(manifest)
     labels = [label for label in (iptc_label(value) for value in source_types) if label is not None]
     if labels:
-        label: str | None = max(labels, key=LABEL_SEVERITY.__getitem__)
+        label: ProvenanceLabel | None = max(labels, key=LABEL_SEVERITY.__getitem__)
     elif generator is not None and is_ai_generator(generator):
-        label = "ai_generated"
+        label = ProvenanceLabel.AI_GENERATED
     else:
         label = None
     signature = manifest.get("signature_info") or {}

@@ -10,11 +10,11 @@ class CorpusQualityError(Exception):
 
 
 class UnknownGradeError(CorpusQualityError, ValueError):
-    """A grade outside "A", "B", "C", "F" was given."""
+    """A grade outside corpus_quality.vocabulary.Grade was given."""
 
 
 class UnknownProvenanceLabelError(CorpusQualityError, ValueError):
-    """A provenance label outside PROVENANCE_LABELS was given."""
+    """A provenance label outside corpus_quality.vocabulary.ProvenanceLabel was given."""
 
 
 class InvalidQualityInputError(CorpusQualityError, ValueError):

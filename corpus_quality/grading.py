@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from corpus_quality.errors import UnknownGradeError
 from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
+from corpus_quality.vocabulary import Grade
 
 # Weights of the weighted mean. Signals that ruin retrieval outright (mojibake makes text
 # unmatchable, a 3-word document answers nothing) weigh most; the ones that describe the
@@ -28,9 +28,10 @@ SIGNAL_WEIGHTS: dict[str, float] = {
 }
 assert set(SIGNAL_WEIGHTS) == set(QUALITY_SIGNALS)
 
-GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("A", 0.85), ("B", 0.70), ("C", 0.50))
-GRADE_ORDER: dict[str, int] = {"F": 0, "C": 1, "B": 2, "A": 3}
-ROUTES: dict[str, str] = {"A": "index", "B": "index", "C": "index_with_flag", "F": "quarantine"}
+GRADE_THRESHOLDS: tuple[tuple[Grade, float], ...] = ((Grade.A, 0.85), (Grade.B, 0.70), (Grade.C, 0.50))
+ROUTES: dict[Grade, str] = {
+    Grade.A: "index", Grade.B: "index", Grade.C: "index_with_flag", Grade.F: "quarantine"
+}
 
 # A weighted mean lets one dreadful signal hide behind eleven fine ones (a page of mojibake
 # with tidy metadata). One of these below the floor caps the grade at C, so the document is
@@ -60,7 +61,7 @@ class QualityAssessment:
 
     signals: dict[str, float]
     score: float
-    grade: str
+    grade: Grade
     route: str
     reasons: tuple[str, ...]
 
@@ -70,19 +71,11 @@ def signal_reason(signal: str) -> str:
     return f"quality.low_{signal}"
 
 
-def _grade_for(score: float) -> str:
+def _grade_for(score: float) -> Grade:
     for grade, threshold in GRADE_THRESHOLDS:
         if score >= threshold:
             return grade
-    return "F"
-
-
-def grade_at_least(grade: str, minimum: str) -> bool:
-    """True when ``grade`` is as good as or better than ``minimum`` (A > B > C > F)."""
-    for value in (grade, minimum):
-        if value not in GRADE_ORDER:
-            raise UnknownGradeError(f"unknown grade {value!r}; expected one of A, B, C, F")
-    return GRADE_ORDER[grade] >= GRADE_ORDER[minimum]
+    return Grade.F
 
 
 def assess_quality(doc: QualityInput) -> QualityAssessment:
@@ -101,16 +94,16 @@ def assess_quality(doc: QualityInput) -> QualityAssessment:
     reasons = [signal_reason(name) for name in shortfalls if signals[name] < REASON_THRESHOLD]
 
     if not doc.text.strip():
-        grade = "F"
+        grade = Grade.F
         reasons = [EMPTY_TEXT_REASON]
     else:
         failed_gates = [name for name in GATING_SIGNALS if signals[name] < GATE_FLOOR]
         if len(failed_gates) >= 2 or "length" in failed_gates:
-            grade = "F"
-        elif failed_gates and grade_at_least(grade, "B"):
-            grade = "C"
+            grade = Grade.F
+        elif failed_gates and grade.at_least(Grade.B):
+            grade = Grade.C
 
-    if grade != "A" and not reasons:
+    if grade is not Grade.A and not reasons:
         # Every non-A grade must say why: name the signal that cost the most.
         reasons = [signal_reason(shortfalls[0])]
 

@@ -24,42 +24,42 @@ from corpus_quality.ai_text_heuristic import DEFAULT_THRESHOLD as HEURISTIC_TAG_
 from corpus_quality.ai_text_heuristic import HeuristicScore
 from corpus_quality.errors import UnknownProvenanceLabelError
 from corpus_quality.registry import RegistryMatch
+from corpus_quality.vocabulary import ProvenanceLabel
 
 if TYPE_CHECKING:
     # c2pa_evidence maps manifests with this module's IPTC vocabulary, so it imports us.
     from corpus_quality.c2pa_evidence import C2paEvidence
 
-PROVENANCE_LABELS: tuple[str, ...] = ("human", "ai_assisted", "ai_generated", "unknown")
 
 IPTC_DIGITAL_SOURCE_TYPE_BASE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # The IPTC code that describes each label when the document did not declare its own.
-LABEL_DIGITAL_SOURCE_TYPES: dict[str, str | None] = {
-    "human": IPTC_DIGITAL_SOURCE_TYPE_BASE + "digitalCreation",
-    "ai_assisted": IPTC_DIGITAL_SOURCE_TYPE_BASE + "compositeWithTrainedAlgorithmicMedia",
-    "ai_generated": IPTC_DIGITAL_SOURCE_TYPE_BASE + "trainedAlgorithmicMedia",
-    "unknown": None,
+LABEL_DIGITAL_SOURCE_TYPES: dict[ProvenanceLabel, str | None] = {
+    ProvenanceLabel.HUMAN: IPTC_DIGITAL_SOURCE_TYPE_BASE + "digitalCreation",
+    ProvenanceLabel.AI_ASSISTED: IPTC_DIGITAL_SOURCE_TYPE_BASE + "compositeWithTrainedAlgorithmicMedia",
+    ProvenanceLabel.AI_GENERATED: IPTC_DIGITAL_SOURCE_TYPE_BASE + "trainedAlgorithmicMedia",
+    ProvenanceLabel.UNKNOWN: None,
 }
 
 # IPTC codes (lower-cased) -> label. algorithmicMedia (procedural, no trained model) and
 # dataDrivenMedia say nothing about AI authorship, so they are absent on purpose.
-_IPTC_CODE_LABELS: dict[str, str] = {
-    "trainedalgorithmicmedia": "ai_generated",
-    "compositewithtrainedalgorithmicmedia": "ai_assisted",
-    "algorithmicallyenhanced": "ai_assisted",
-    "compositesynthetic": "ai_assisted",
-    "digitalcapture": "human",
-    "computationalcapture": "human",
-    "multiframecomputationalcapture": "human",
-    "screencapture": "human",
-    "negativefilm": "human",
-    "positivefilm": "human",
-    "print": "human",
-    "humanedits": "human",
-    "minorhumanedits": "human",
-    "compositecapture": "human",
-    "digitalcreation": "human",
-    "digitalart": "human",
-    "virtualrecording": "human",
+_IPTC_CODE_LABELS: dict[str, ProvenanceLabel] = {
+    "trainedalgorithmicmedia": ProvenanceLabel.AI_GENERATED,
+    "compositewithtrainedalgorithmicmedia": ProvenanceLabel.AI_ASSISTED,
+    "algorithmicallyenhanced": ProvenanceLabel.AI_ASSISTED,
+    "compositesynthetic": ProvenanceLabel.AI_ASSISTED,
+    "digitalcapture": ProvenanceLabel.HUMAN,
+    "computationalcapture": ProvenanceLabel.HUMAN,
+    "multiframecomputationalcapture": ProvenanceLabel.HUMAN,
+    "screencapture": ProvenanceLabel.HUMAN,
+    "negativefilm": ProvenanceLabel.HUMAN,
+    "positivefilm": ProvenanceLabel.HUMAN,
+    "print": ProvenanceLabel.HUMAN,
+    "humanedits": ProvenanceLabel.HUMAN,
+    "minorhumanedits": ProvenanceLabel.HUMAN,
+    "compositecapture": ProvenanceLabel.HUMAN,
+    "digitalcreation": ProvenanceLabel.HUMAN,
+    "digitalart": ProvenanceLabel.HUMAN,
+    "virtualrecording": ProvenanceLabel.HUMAN,
 }
 
 # Fields naming the software that produced the file.
@@ -85,17 +85,17 @@ _AI_GENERATOR_RE = re.compile(
 _AI_WHOLE_VALUE_RE = re.compile(r"^\s*(?:claude|mistral|llama|jasper|gpt)\s*$", re.IGNORECASE)
 
 _TRUE_VALUES = frozenset({"true", "yes", "1", "y"})
-_DECLARED_LABEL_ALIASES: dict[str, str] = {
-    "human": "human",
-    "human-written": "human",
-    "human_written": "human",
-    "ai_assisted": "ai_assisted",
-    "ai-assisted": "ai_assisted",
-    "ai assisted": "ai_assisted",
-    "ai_generated": "ai_generated",
-    "ai-generated": "ai_generated",
-    "ai generated": "ai_generated",
-    "unknown": "unknown",
+_DECLARED_LABEL_ALIASES: dict[str, ProvenanceLabel] = {
+    "human": ProvenanceLabel.HUMAN,
+    "human-written": ProvenanceLabel.HUMAN,
+    "human_written": ProvenanceLabel.HUMAN,
+    "ai_assisted": ProvenanceLabel.AI_ASSISTED,
+    "ai-assisted": ProvenanceLabel.AI_ASSISTED,
+    "ai assisted": ProvenanceLabel.AI_ASSISTED,
+    "ai_generated": ProvenanceLabel.AI_GENERATED,
+    "ai-generated": ProvenanceLabel.AI_GENERATED,
+    "ai generated": ProvenanceLabel.AI_GENERATED,
+    "unknown": ProvenanceLabel.UNKNOWN,
 }
 
 # How much each kind of declaration is trusted. A standard code the producer had to choose
@@ -115,7 +115,9 @@ _CONFIDENCE: dict[str, float] = {
 _CONFLICT_PENALTY = 0.6
 # Mislabelling AI text as human is the costly error (it would be trusted and re-ingested),
 # so among a document's declarations the most AI-ward wins.
-LABEL_SEVERITY: dict[str, int] = {"human": 0, "ai_assisted": 1, "ai_generated": 2}
+LABEL_SEVERITY: dict[str, int] = {
+    ProvenanceLabel.HUMAN: 0, ProvenanceLabel.AI_ASSISTED: 1, ProvenanceLabel.AI_GENERATED: 2
+}
 
 
 @dataclass(frozen=True)
@@ -125,14 +127,14 @@ class Evidence:
     kind: str
     field: str
     value: str
-    indicates: str
+    indicates: ProvenanceLabel
 
 
 @dataclass(frozen=True)
 class ProvenanceAssessment:
     """The provenance label of a document and the declarations behind it."""
 
-    label: str
+    label: ProvenanceLabel
     digital_source_type: str | None
     confidence: float
     evidence: tuple[Evidence, ...]
@@ -144,7 +146,7 @@ class ProvenanceAssessment:
     heuristic_ai_score: float | None = None
 
 
-def iptc_label(value: str) -> str | None:
+def iptc_label(value: str) -> ProvenanceLabel | None:
     """The label an IPTC digitalSourceType (URI, ``iptc:`` code or bare code) stands for."""
     code = value.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     code = code.lower().removesuffix("digitalsource")  # schema.org spells them ...DigitalSource
@@ -156,7 +158,7 @@ def is_ai_generator(value: str) -> bool:
     return bool(_AI_GENERATOR_RE.search(value) or _AI_WHOLE_VALUE_RE.match(value))
 
 
-def _normalise_label(value: str) -> str | None:
+def _normalise_label(value: str) -> ProvenanceLabel | None:
     return _DECLARED_LABEL_ALIASES.get(value.strip().lower())
 
 
@@ -172,18 +174,23 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
     provenance = declared.get("provenance")
     if provenance:
         label = _normalise_label(provenance)
-        if label is not None and label != "unknown":
+        if label is not None and label != ProvenanceLabel.UNKNOWN:
             found.append(
                 (Evidence("declared_metadata", "provenance", provenance, label), _CONFIDENCE["front_matter"])
             )
-    for flag, label in (("ai_generated", "ai_generated"), ("ai_assisted", "ai_assisted")):
+    for flag, label in (
+        ("ai_generated", ProvenanceLabel.AI_GENERATED), ("ai_assisted", ProvenanceLabel.AI_ASSISTED)
+    ):
         value = declared.get(flag)
         if value is not None and value.strip().lower() in _TRUE_VALUES:
             found.append((Evidence("declared_metadata", flag, value, label), _CONFIDENCE["front_matter"]))
     for field in GENERATOR_FIELDS:
         value = declared.get(field)
         if value and is_ai_generator(value):
-            found.append((Evidence("declared_metadata", field, value, "ai_generated"), _CONFIDENCE["generator"]))
+            found.append((
+                Evidence("declared_metadata", field, value, ProvenanceLabel.AI_GENERATED),
+                _CONFIDENCE["generator"],
+            ))
     return found
 
 
@@ -202,7 +209,7 @@ def _c2pa_evidence(c2pa: "C2paEvidence") -> Evidence | None:
 
 def _registry_evidence(match: RegistryMatch) -> Evidence:
     value = f"{match.output_id} ({match.match_kind}, similarity {match.similarity:.2f})"
-    return Evidence("self_output_registry", "output_id", value, "ai_generated")
+    return Evidence("self_output_registry", "output_id", value, ProvenanceLabel.AI_GENERATED)
 
 
 def label_provenance(
@@ -219,12 +226,13 @@ def label_provenance(
     a registry match decides and a C2PA, registry or document declaration disagrees, the
     confidence drops; a source's blanket declaration being overridden is expected and does not.
     """
-    source_label: str | None = None
+    source_label: ProvenanceLabel | None = None
     if source_declaration is not None:
         source_label = _normalise_label(source_declaration)
         if source_label is None:
             raise UnknownProvenanceLabelError(
-                f"unknown provenance label {source_declaration!r}; expected one of {PROVENANCE_LABELS}"
+                f"unknown provenance label {source_declaration!r}; "
+                f"expected one of {', '.join(ProvenanceLabel)}"
             )
 
     c2pa_item = _c2pa_evidence(c2pa) if c2pa is not None else None
@@ -232,11 +240,13 @@ def label_provenance(
     document = _document_evidence(declared)
     evidence = [item for item in (c2pa_item, registry_item) if item is not None]
     evidence.extend(item for item, _ in document)
-    if source_label is not None and source_label != "unknown":
+    if source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
         evidence.append(Evidence("source_declaration", "source", source_declaration or "", source_label))
     heuristic_score = heuristic.score if heuristic is not None else None
     if heuristic is not None and heuristic.suggests_ai(HEURISTIC_TAG_THRESHOLD):
-        evidence.append(Evidence("heuristic", "ai_text_score", f"{heuristic.score:.2f}", "ai_generated"))
+        evidence.append(
+            Evidence("heuristic", "ai_text_score", f"{heuristic.score:.2f}", ProvenanceLabel.AI_GENERATED)
+        )
 
     strong: Evidence | None = None
     if c2pa is not None and c2pa_item is not None and c2pa.verified:
@@ -250,7 +260,7 @@ def label_provenance(
     elif registry_match is not None and registry_item is not None:
         strong = registry_item
         confidence = _CONFIDENCE[f"registry_{registry_match.match_kind}"]
-        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES["ai_generated"]
+        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES[ProvenanceLabel.AI_GENERATED]
 
     if strong is not None:
         label = strong.indicates
@@ -267,12 +277,12 @@ def label_provenance(
             None,
         )
         digital_source_type = declared_type or LABEL_DIGITAL_SOURCE_TYPES[label]
-    elif source_label is not None and source_label != "unknown":
+    elif source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
         label = source_label
         confidence = _CONFIDENCE["source_declaration"]
         digital_source_type = LABEL_DIGITAL_SOURCE_TYPES[label]
     else:
-        label, confidence, digital_source_type = "unknown", 0.0, None
+        label, confidence, digital_source_type = ProvenanceLabel.UNKNOWN, 0.0, None
 
     return ProvenanceAssessment(
         label=label,

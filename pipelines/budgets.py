@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import ContractError, DocumentContract, load_contract
-from corpus_quality import grade_at_least
+from corpus_quality import Grade
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
 
@@ -64,7 +64,7 @@ def quality_floor(settings: Settings) -> QualityFloor:
     below: list[tuple[str, str, str]] = []
     for row in rows:
         minimum = minimums.get(row["source"]) or "C"
-        if row["grade"] is not None and not grade_at_least(row["grade"], minimum):
+        if row["grade"] is not None and not Grade.parse(row["grade"]).at_least(minimum):
             below.append((row["doc_id"], row["grade"], minimum))
     return QualityFloor(indexed=len(rows), below_floor=tuple(sorted(below)))
 

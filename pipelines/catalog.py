@@ -3,15 +3,16 @@
 from typing import Any
 
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG
+from corpus_quality.errors import UnknownGradeError
 from corpus_quality.safety import SAFETY_CODES
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder, require_index_model
 from pipelines.errors import CorpusgovError
-from pipelines.index import GRADES, ChunkIndex, SearchHit, manifest_versions
+from pipelines.index import ChunkIndex, SearchHit, manifest_versions
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 
-PROVENANCE_LABELS = ("human", "ai_assisted", "ai_generated", "unknown")
 # Every flag a chunk can carry: the safety scan's codes and the weak AI-text heuristic's tag.
 KNOWN_FLAGS: tuple[str, ...] = (*SAFETY_CODES, HEURISTIC_AI_FLAG)
 
@@ -96,10 +97,12 @@ def require_known_flags(flags: tuple[str, ...]) -> None:
         )
 
 
-def grades_at_least(minimum: str) -> tuple[str, ...]:
-    if minimum not in GRADES:
-        raise CorpusgovError(f"Unknown grade '{minimum}'. Use one of: {', '.join(GRADES)}.")
-    return GRADES[: GRADES.index(minimum) + 1]
+def grades_at_least(minimum: str) -> tuple[Grade, ...]:
+    """`--min-grade`'s allowed grades; a grade corpusgov does not know is the user's error."""
+    try:
+        return Grade.at_or_above(minimum)
+    except UnknownGradeError:
+        raise CorpusgovError(f"Unknown grade '{minimum}'. Use one of: {', '.join(Grade)}.") from None
 
 
 def search_corpus(
@@ -113,10 +116,10 @@ def search_corpus(
     exclude_flags: tuple[str, ...] = (),
 ) -> list[SearchHit]:
     """Nearest chunks to `query`, filtered by governance columns, optionally at an old version."""
-    unknown = [label for label in exclude_labels if label not in PROVENANCE_LABELS]
+    unknown = [label for label in exclude_labels if label not in tuple(ProvenanceLabel)]
     if unknown:
         raise CorpusgovError(
-            f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(PROVENANCE_LABELS)}."
+            f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(ProvenanceLabel)}."
         )
     require_known_flags(exclude_flags)
     if k < 1:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from contracts import BudgetVerdict, DocumentContract, contract_ref
-from corpus_quality import grade_at_least
+from corpus_quality import Grade
+from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
 from pipelines.settings import SourceConfig
@@ -146,11 +147,11 @@ def apply_contract(
         reasons = list(rule_reasons.get(o.doc_id, ()))
         if o.route == "quarantine":
             reasons.extend(o.quality_reasons or ("quality.grade_f",))
-        if contract.minimum_grade and o.grade and not grade_at_least(o.grade, contract.minimum_grade):
+        if contract.minimum_grade and o.grade and not Grade.parse(o.grade).at_least(contract.minimum_grade):
             reasons.append("contract.grade_below_minimum")
         if contract.injection_policy == "quarantine" and "safety.injection_like" in o.safety_flags:
             reasons.append("policy.injection_quarantined")
-        if contract.ai_generated_policy == "quarantine" and o.provenance == "ai_generated":
+        if contract.ai_generated_policy == "quarantine" and o.provenance == ProvenanceLabel.AI_GENERATED:
             reasons.append("policy.ai_generated_quarantined")
         if contract.max_generation_depth is not None and o.generation_depth > contract.max_generation_depth:
             reasons.append("policy.generation_depth_exceeded")

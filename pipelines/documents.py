@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.chunking import ChunkRef
 
 
@@ -35,12 +36,12 @@ class DocumentOutcome:
     title: str | None = None
     text_chars: int = 0
     language: str | None = None
-    grade: str | None = None
+    grade: Grade | None = None
     quality_score: float | None = None
     quality_signals: dict[str, float] = field(default_factory=dict)
     quality_reasons: tuple[str, ...] = ()
     route: str | None = None
-    provenance: str = "unknown"
+    provenance: ProvenanceLabel = ProvenanceLabel.UNKNOWN
     provenance_confidence: float = 0.0
     digital_source_type: str | None = None
     provenance_evidence: tuple[dict[str, Any], ...] = ()

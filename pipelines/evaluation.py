@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from corpus_quality.vocabulary import ProvenanceLabel
 from evals import (
     EvalResult,
     EvalSet,
@@ -824,7 +825,7 @@ def amplification(settings: Settings, result: StoredResult) -> Amplification:
         data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True
     ))
     retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row["retrieved"]]
-    ai = "ai_generated"
+    ai = ProvenanceLabel.AI_GENERATED
     in_results = sum(1 for c in retrieved if labels.get(c) == ai)
     in_corpus = sum(1 for label in labels.values() if label == ai)
     return Amplification(

@@ -24,7 +24,6 @@ from pipelines.errors import (
 from pipelines.ledger import IndexVersion
 
 TABLE_NAME = "chunks"
-GRADES = ("A", "B", "C", "F")
 
 
 _U64_MAX = 2**64 - 1

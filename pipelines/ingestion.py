@@ -26,6 +26,7 @@ from typing import Any
 from contracts import BudgetVerdict, ContractError, DocumentContract, contract_ref, load_contract
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
+from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, staging_dir
 from pipelines.commit_protocol import (
     nothing_to_recover,
@@ -668,7 +669,7 @@ def _manifest(
         counts={
             "by_state": dict(Counter(v[0] for v in after.values())),
             "by_grade": dict(Counter(v[1] or "none" for v in indexed)),
-            "by_provenance": dict(Counter(v[2] or "unknown" for v in indexed)),
+            "by_provenance": dict(Counter(v[2] or ProvenanceLabel.UNKNOWN for v in indexed)),
         },
         contract_versions={
             c.source: contract_ref(c.contract_id, c.contract_version)

@@ -9,6 +9,7 @@ from corpus_quality import QualityInput, assess_quality, detect_language, label_
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG, score_ai_text
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
+from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.chunking import Chunk, chunking_config_hash
 from pipelines.discovery import DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
@@ -113,7 +114,7 @@ def process_file(
             {"code": "pii.redacted", "detail": "redacted before embedding", "count": extracted.redacted}
         )
     extra_flags: set[str] = set()
-    if provenance.label == "unknown" and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
+    if provenance.label is ProvenanceLabel.UNKNOWN and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
         # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
         extra_flags.add(HEURISTIC_AI_FLAG)
     outcome = replace(

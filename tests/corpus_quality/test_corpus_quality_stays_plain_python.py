@@ -20,7 +20,7 @@ def test_public_api_is_reexported() -> None:
 
     for name in (
         "detect_language", "QualityInput", "QUALITY_SIGNALS", "compute_signals", "QualityAssessment",
-        "assess_quality", "grade_at_least", "read_declared_metadata", "PROVENANCE_LABELS", "Evidence",
+        "assess_quality", "Grade", "read_declared_metadata", "ProvenanceLabel", "Evidence",
         "ProvenanceAssessment", "label_provenance", "SafetyFlag", "scan_safety", "redact_pii",
     ):
         assert hasattr(corpus_quality, name), name

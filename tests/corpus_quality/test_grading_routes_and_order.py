@@ -7,8 +7,8 @@ from corpus_quality import (
     SIGNAL_WEIGHTS,
     QualityInput,
     UnknownGradeError,
+    Grade,
     assess_quality,
-    grade_at_least,
     grading,
 )
 
@@ -47,16 +47,25 @@ def test_one_failed_gate_caps_an_otherwise_good_document_at_c(monkeypatch: pytes
     assert assessment.reasons == ("quality.low_encoding_health",)
 
 
-def test_grade_at_least_orders_grades() -> None:
-    assert grade_at_least("A", "B")
-    assert grade_at_least("B", "B")
-    assert grade_at_least("C", "F")
-    assert not grade_at_least("C", "B")
-    assert not grade_at_least("F", "C")
+def test_grades_compare_best_first() -> None:
+    assert Grade.A.at_least("B")
+    assert Grade.B.at_least(Grade.B)
+    assert Grade.C.at_least("F")
+    assert not Grade.C.at_least("B")
+    assert not Grade.F.at_least(Grade.C)
+    assert Grade.at_or_above("B") == (Grade.A, Grade.B)
+    assert Grade.at_or_above("F") == tuple(Grade)
 
 
-def test_grade_at_least_rejects_unknown_grades() -> None:
-    with pytest.raises(UnknownGradeError):
-        grade_at_least("D", "C")
+def test_grades_are_stored_and_compared_as_their_letters() -> None:
+    assert Grade.B == "B"
+    assert f"share_grade_{Grade.C}" == "share_grade_C"
+    empty = QualityInput(text="", mime_type="text/plain", raw_size=0, language=None)
+    assert assess_quality(empty).grade is Grade.F
+
+
+def test_unknown_grades_are_refused_by_name() -> None:
+    with pytest.raises(UnknownGradeError, match="expected one of A, B, C, F"):
+        Grade.parse("D")
     with pytest.raises(ValueError):
-        grade_at_least("A", "a")
+        Grade.A.at_least("a")

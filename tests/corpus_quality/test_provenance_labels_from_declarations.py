@@ -2,7 +2,7 @@
 
 import pytest
 
-from corpus_quality import PROVENANCE_LABELS, UnknownProvenanceLabelError, label_provenance
+from corpus_quality import ProvenanceLabel, UnknownProvenanceLabelError, label_provenance
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
@@ -121,4 +121,7 @@ def test_unknown_source_declaration_is_neutral_and_invalid_one_raises() -> None:
 
 
 def test_labels_vocabulary() -> None:
-    assert PROVENANCE_LABELS == ("human", "ai_assisted", "ai_generated", "unknown")
+    assert tuple(ProvenanceLabel) == ("human", "ai_assisted", "ai_generated", "unknown")
+    assert ProvenanceLabel.declarable() == ("human", "ai_assisted", "ai_generated")
+    with pytest.raises(UnknownProvenanceLabelError, match="expected one of human, ai_assisted"):
+        ProvenanceLabel.parse("robot")

@@ -5,13 +5,12 @@ from typing import Any
 
 import dagster as dg
 
-from corpus_quality import PROVENANCE_LABELS
+from corpus_quality import Grade, ProvenanceLabel
 from pipelines.catalog import corpus_status
 from pipelines.chunk_spool import clear_staging
 from pipelines.commit_protocol import writer_lock
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key
-from pipelines.index import GRADES
 from pipelines.ingestion import (
     IngestionReport,
     PreparedIngestion,
@@ -131,11 +130,11 @@ def index_metadata(
         })
         indexed = sum(version.counts["by_grade"].values()) or 1
         # Numeric entries are plotted by the UI across materializations: the mix over index versions.
-        for grade in GRADES:
+        for grade in Grade:
             metadata[f"share_grade_{grade}"] = dg.MetadataValue.float(
                 round(version.counts["by_grade"].get(grade, 0) / indexed, 4)
             )
-        for label in PROVENANCE_LABELS:
+        for label in ProvenanceLabel:
             metadata[f"share_{label}"] = dg.MetadataValue.float(
                 round(version.counts["by_provenance"].get(label, 0) / indexed, 4)
             )

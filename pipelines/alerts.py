@@ -44,19 +44,6 @@ WEBHOOK_MAX_LINES = 20
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-_ALERTS_TABLE = """
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_key VARCHAR PRIMARY KEY,
-    kind VARCHAR,
-    source VARCHAR,
-    doc_id VARCHAR,
-    reason VARCHAR,
-    contract_version VARCHAR,
-    message VARCHAR,
-    first_sent_at TIMESTAMPTZ,
-    sinks VARCHAR[]
-)
-"""
 
 
 class AlertSinkError(CorpusgovError):
@@ -396,18 +383,12 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
 
 
 def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'alerts'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return set()
     return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
 
 
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
     now = datetime.now(UTC)
     with Ledger(settings.ledger_path).connect() as con:
-        con.execute(_ALERTS_TABLE)
         con.executemany(
             "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [[a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message, now,

@@ -497,10 +497,6 @@ def question_vectors(ledger: Ledger, embedder: Embedder, questions: Sequence[str
     """Embeddings of eval questions, cached in the ledger per model: re-versions embed nothing."""
     keys = {q: hashlib.sha256(q.encode()).hexdigest() for q in questions}
     with ledger.connect() as con:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS eval_question_vectors (model VARCHAR, question_hash VARCHAR, "
-            "vector FLOAT[], PRIMARY KEY (model, question_hash))"
-        )
         rows = con.execute(
             "SELECT question_hash, vector FROM eval_question_vectors WHERE model = ? "
             "AND list_contains(?, question_hash)",

@@ -26,193 +26,14 @@ from pipelines.ledger.run_tables import (
     documents_table,
     signatures_table,
 )
+from pipelines.ledger.schema import (
+    SCHEMA_VERSION,
+    has_table,
+    migrate,
+    require_known_version,
+    schema_version,
+)
 from pipelines.stop_points import stop_point
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id VARCHAR PRIMARY KEY,
-    source VARCHAR NOT NULL,
-    path VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    reasons VARCHAR[] NOT NULL,
-    detail VARCHAR,
-    content_hash VARCHAR,
-    mime_type VARCHAR,
-    size BIGINT,
-    title VARCHAR,
-    language VARCHAR,
-    contract_id VARCHAR,
-    contract_version VARCHAR,
-    config_hash VARCHAR,
-    grade VARCHAR,
-    quality_score DOUBLE,
-    provenance VARCHAR,
-    provenance_confidence DOUBLE,
-    safety_flags VARCHAR[],
-    chunk_count INTEGER,
-    generation_depth INTEGER,
-    derived_from VARCHAR[],
-    first_seen TIMESTAMPTZ NOT NULL,
-    last_changed TIMESTAMPTZ NOT NULL,
-    index_version INTEGER
-);
-CREATE TABLE IF NOT EXISTS document_versions (
-    doc_id VARCHAR NOT NULL,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    run_id VARCHAR NOT NULL,
-    index_version INTEGER,
-    content_hash VARCHAR,
-    state VARCHAR NOT NULL,
-    reasons VARCHAR[] NOT NULL,
-    grade VARCHAR,
-    provenance VARCHAR,
-    contract_version VARCHAR
-);
-CREATE TABLE IF NOT EXISTS assessments (
-    doc_id VARCHAR NOT NULL,
-    content_hash VARCHAR,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    quality_signals JSON,
-    quality_score DOUBLE,
-    grade VARCHAR,
-    route VARCHAR,
-    quality_reasons VARCHAR[],
-    provenance VARCHAR,
-    digital_source_type VARCHAR,
-    provenance_confidence DOUBLE,
-    provenance_evidence JSON,
-    safety JSON,
-    declared_metadata JSON
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id VARCHAR PRIMARY KEY,
-    doc_id VARCHAR NOT NULL,
-    ordinal INTEGER NOT NULL,
-    chars INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS index_versions (
-    index_version INTEGER PRIMARY KEY,
-    lance_version BIGINT NOT NULL,
-    tag VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    run_id VARCHAR NOT NULL,
-    config_hash VARCHAR NOT NULL,
-    embedding_model VARCHAR NOT NULL,
-    added VARCHAR[] NOT NULL,
-    modified VARCHAR[] NOT NULL,
-    removed VARCHAR[] NOT NULL,
-    chunks_added INTEGER NOT NULL,
-    chunks_removed INTEGER NOT NULL,
-    total_chunks BIGINT NOT NULL,
-    counts JSON NOT NULL,
-    contract_versions JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS self_outputs (
-    output_id VARCHAR PRIMARY KEY,
-    registered_at TIMESTAMPTZ NOT NULL,
-    row JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS near_duplicate_signatures (
-    doc_id VARCHAR PRIMARY KEY,
-    row JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    doc_id VARCHAR PRIMARY KEY,
-    source VARCHAR NOT NULL,
-    reasons VARCHAR[] NOT NULL,
-    contract_id VARCHAR,
-    contract_version VARCHAR,
-    content_hash VARCHAR,
-    first_seen TIMESTAMPTZ NOT NULL,
-    last_seen TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine_releases (
-    doc_id VARCHAR NOT NULL,
-    content_hash VARCHAR,
-    contract_version VARCHAR,
-    reasons VARCHAR[] NOT NULL,
-    released_at TIMESTAMPTZ NOT NULL,
-    released_by VARCHAR NOT NULL,
-    release_reason VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS eval_set_versions (
-    version_hash VARCHAR PRIMARY KEY,
-    eval_set VARCHAR NOT NULL,
-    number INTEGER NOT NULL,
-    eval_set_hash VARCHAR NOT NULL,
-    index_version INTEGER NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    changelog JSON NOT NULL,
-    changed_share DOUBLE NOT NULL,
-    items INTEGER NOT NULL,
-    active_items INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS eval_item_resolutions (
-    version_hash VARCHAR NOT NULL,
-    item_id VARCHAR NOT NULL,
-    split VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,
-    gold_chunk_ids VARCHAR[] NOT NULL,
-    contested_by VARCHAR[] NOT NULL,
-    detail VARCHAR,
-    contaminated_by VARCHAR[] NOT NULL
-);
-CREATE TABLE IF NOT EXISTS eval_results (
-    result_id VARCHAR PRIMARY KEY,
-    eval_set VARCHAR NOT NULL,
-    eval_set_version INTEGER NOT NULL,
-    eval_set_version_hash VARCHAR NOT NULL,
-    index_version INTEGER NOT NULL,
-    config_hash VARCHAR NOT NULL,
-    split VARCHAR NOT NULL,
-    k INTEGER NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    metrics JSON NOT NULL,
-    per_item JSON NOT NULL,
-    generation JSON NOT NULL,
-    superseded_reason VARCHAR
-);
-CREATE TABLE IF NOT EXISTS holdout_exposures (
-    eval_set VARCHAR NOT NULL,
-    item_id VARCHAR NOT NULL,
-    exposures INTEGER NOT NULL,
-    last_exposed_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (eval_set, item_id)
-);
-CREATE TABLE IF NOT EXISTS eval_events (
-    event_id VARCHAR PRIMARY KEY,
-    eval_set VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    message VARCHAR NOT NULL,
-    details JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS held_back (
-    doc_id VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    run_id VARCHAR NOT NULL,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    would_be VARCHAR NOT NULL,
-    reasons VARCHAR[] NOT NULL,
-    detail VARCHAR,
-    contract_id VARCHAR,
-    contract_version VARCHAR
-);
-CREATE TABLE IF NOT EXISTS commit_intents (
-    run_id VARCHAR PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    base_lance_version BIGINT,
-    started_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ingestion_runs (
-    run_id VARCHAR PRIMARY KEY,
-    started_at TIMESTAMPTZ NOT NULL,
-    finished_at TIMESTAMPTZ NOT NULL,
-    sources VARCHAR[] NOT NULL,
-    index_version INTEGER,
-    summary JSON NOT NULL
-);
-"""
 
 _BUSY_RETRY_SECONDS = 30.0
 
@@ -369,13 +190,6 @@ def _damaged(path: Path, err: Exception) -> IndexDamagedError:
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def fetch_records(
     con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -394,7 +208,7 @@ class Ledger:
         if read_only and not self.path.exists():
             # Nothing ingested yet: an empty in-memory ledger answers every read the same way.
             con = duckdb.connect(":memory:")
-            con.execute(_SCHEMA)
+            migrate(con, "in memory")
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -409,13 +223,28 @@ class Ledger:
             con.execute("SET autoinstall_known_extensions=false")
             con.execute("SET autoload_known_extensions=false")
             if not read_only:
-                con.execute(_SCHEMA)
+                migrate(con, str(self.path))
+            else:
+                found = schema_version(con)
+                require_known_version(found, str(self.path))
+                if found < SCHEMA_VERSION:
+                    # A ledger an older corpusgov wrote: upgrade it once, then read.
+                    con.close()
+                    self._upgrade()
+                    con = self._connect_with_retry(read_only)
             yield con
         except duckdb.Error as err:
             mapped = _storage_error(self.path, err)
             if mapped is err:
                 raise
             raise mapped from err
+        finally:
+            con.close()
+
+    def _upgrade(self) -> None:
+        con = self._connect_with_retry(read_only=False)
+        try:
+            migrate(con, str(self.path))
         finally:
             con.close()
 
@@ -604,7 +433,7 @@ class Ledger:
     def commit_intent(self) -> "CommitIntent | None":
         """The write a process started and did not finish, if any (see pipelines/commit_protocol.py)."""
         with self.connect(read_only=True) as con:
-            if not _has_table(con, "commit_intents"):
+            if not has_table(con, "commit_intents"):
                 return None
             row = con.execute(
                 "SELECT run_id, kind, base_lance_version, started_at FROM commit_intents "

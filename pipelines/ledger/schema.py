@@ -1,0 +1,317 @@
+"""The ledger's tables, versioned, so that a data dir written by an older corpusgov keeps working.
+
+`MIGRATIONS[n - 1]` takes a ledger from version n - 1 to n. Each runs in one transaction with the
+row that records it in `ledger_schema`; a write connection applies what is missing before it
+does anything else, and a read of an older ledger upgrades it first. Released migrations are
+never edited: a change to the schema is a new one at the end.
+
+Version 1 is the schema from before versioning, when every write connection ran these same
+`CREATE TABLE IF NOT EXISTS` statements: a ledger without `ledger_schema` is version 0, and
+migration 1 fills in whatever tables it lacks, whatever release wrote it. Version 2 brings in the
+tables `alerts` and `eval_question_vectors`, which pipelines/alerts.py and pipelines/evaluation.py
+used to create on their own.
+"""
+
+import duckdb
+
+from pipelines.errors import CorpusgovError
+
+
+class LedgerSchemaError(CorpusgovError):
+    """The ledger was written by a newer corpusgov than this one."""
+
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the schema before versioning
+        """
+        CREATE TABLE IF NOT EXISTS documents (
+            doc_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            state VARCHAR NOT NULL,
+            reasons VARCHAR[] NOT NULL,
+            detail VARCHAR,
+            content_hash VARCHAR,
+            mime_type VARCHAR,
+            size BIGINT,
+            title VARCHAR,
+            language VARCHAR,
+            contract_id VARCHAR,
+            contract_version VARCHAR,
+            config_hash VARCHAR,
+            grade VARCHAR,
+            quality_score DOUBLE,
+            provenance VARCHAR,
+            provenance_confidence DOUBLE,
+            safety_flags VARCHAR[],
+            chunk_count INTEGER,
+            generation_depth INTEGER,
+            derived_from VARCHAR[],
+            first_seen TIMESTAMPTZ NOT NULL,
+            last_changed TIMESTAMPTZ NOT NULL,
+            index_version INTEGER
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS document_versions (
+            doc_id VARCHAR NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            run_id VARCHAR NOT NULL,
+            index_version INTEGER,
+            content_hash VARCHAR,
+            state VARCHAR NOT NULL,
+            reasons VARCHAR[] NOT NULL,
+            grade VARCHAR,
+            provenance VARCHAR,
+            contract_version VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS assessments (
+            doc_id VARCHAR NOT NULL,
+            content_hash VARCHAR,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            quality_signals JSON,
+            quality_score DOUBLE,
+            grade VARCHAR,
+            route VARCHAR,
+            quality_reasons VARCHAR[],
+            provenance VARCHAR,
+            digital_source_type VARCHAR,
+            provenance_confidence DOUBLE,
+            provenance_evidence JSON,
+            safety JSON,
+            declared_metadata JSON
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS chunks (
+            chunk_id VARCHAR PRIMARY KEY,
+            doc_id VARCHAR NOT NULL,
+            ordinal INTEGER NOT NULL,
+            chars INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS index_versions (
+            index_version INTEGER PRIMARY KEY,
+            lance_version BIGINT NOT NULL,
+            tag VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            run_id VARCHAR NOT NULL,
+            config_hash VARCHAR NOT NULL,
+            embedding_model VARCHAR NOT NULL,
+            added VARCHAR[] NOT NULL,
+            modified VARCHAR[] NOT NULL,
+            removed VARCHAR[] NOT NULL,
+            chunks_added INTEGER NOT NULL,
+            chunks_removed INTEGER NOT NULL,
+            total_chunks BIGINT NOT NULL,
+            counts JSON NOT NULL,
+            contract_versions JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS self_outputs (
+            output_id VARCHAR PRIMARY KEY,
+            registered_at TIMESTAMPTZ NOT NULL,
+            row JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS near_duplicate_signatures (
+            doc_id VARCHAR PRIMARY KEY,
+            row JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS quarantine (
+            doc_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            reasons VARCHAR[] NOT NULL,
+            contract_id VARCHAR,
+            contract_version VARCHAR,
+            content_hash VARCHAR,
+            first_seen TIMESTAMPTZ NOT NULL,
+            last_seen TIMESTAMPTZ NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS quarantine_releases (
+            doc_id VARCHAR NOT NULL,
+            content_hash VARCHAR,
+            contract_version VARCHAR,
+            reasons VARCHAR[] NOT NULL,
+            released_at TIMESTAMPTZ NOT NULL,
+            released_by VARCHAR NOT NULL,
+            release_reason VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_set_versions (
+            version_hash VARCHAR PRIMARY KEY,
+            eval_set VARCHAR NOT NULL,
+            number INTEGER NOT NULL,
+            eval_set_hash VARCHAR NOT NULL,
+            index_version INTEGER NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            changelog JSON NOT NULL,
+            changed_share DOUBLE NOT NULL,
+            items INTEGER NOT NULL,
+            active_items INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_item_resolutions (
+            version_hash VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            split VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            gold_chunk_ids VARCHAR[] NOT NULL,
+            contested_by VARCHAR[] NOT NULL,
+            detail VARCHAR,
+            contaminated_by VARCHAR[] NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_results (
+            result_id VARCHAR PRIMARY KEY,
+            eval_set VARCHAR NOT NULL,
+            eval_set_version INTEGER NOT NULL,
+            eval_set_version_hash VARCHAR NOT NULL,
+            index_version INTEGER NOT NULL,
+            config_hash VARCHAR NOT NULL,
+            split VARCHAR NOT NULL,
+            k INTEGER NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            metrics JSON NOT NULL,
+            per_item JSON NOT NULL,
+            generation JSON NOT NULL,
+            superseded_reason VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS holdout_exposures (
+            eval_set VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            exposures INTEGER NOT NULL,
+            last_exposed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (eval_set, item_id)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_events (
+            event_id VARCHAR PRIMARY KEY,
+            eval_set VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            message VARCHAR NOT NULL,
+            details JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS held_back (
+            doc_id VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            would_be VARCHAR NOT NULL,
+            reasons VARCHAR[] NOT NULL,
+            detail VARCHAR,
+            contract_id VARCHAR,
+            contract_version VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS commit_intents (
+            run_id VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            base_lance_version BIGINT,
+            started_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS ingestion_runs (
+            run_id VARCHAR PRIMARY KEY,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ NOT NULL,
+            sources VARCHAR[] NOT NULL,
+            index_version INTEGER,
+            summary JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS ledger_schema (
+            version INTEGER PRIMARY KEY,
+            applied_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+    ),
+    (  # 2: every table in one place
+        """
+        CREATE TABLE IF NOT EXISTS alerts (
+            alert_key VARCHAR PRIMARY KEY,
+            kind VARCHAR,
+            source VARCHAR,
+            doc_id VARCHAR,
+            reason VARCHAR,
+            contract_version VARCHAR,
+            message VARCHAR,
+            first_sent_at TIMESTAMPTZ,
+            sinks VARCHAR[]
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_question_vectors (
+            model VARCHAR,
+            question_hash VARCHAR,
+            vector FLOAT[],
+            PRIMARY KEY (model, question_hash)
+        )
+        """,
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    # fetchall, not fetchone: a result left half-read blocks the connection's next statement.
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The ledger's version: 0 for a new file or one written before versioning."""
+    if not has_table(con, "ledger_schema"):
+        return 0
+    rows = con.execute("SELECT max(version) FROM ledger_schema").fetchall()
+    return int(rows[0][0]) if rows[0][0] is not None else 0
+
+
+def require_known_version(version: int, where: str) -> None:
+    if version > SCHEMA_VERSION:
+        raise LedgerSchemaError(
+            f"The ledger {where} has schema version {version}, written by a newer corpusgov; this "
+            f"one knows up to version {SCHEMA_VERSION}. Upgrade corpusgov (make install on the newer "
+            "release), or point data_dir in corpusgov.yaml at another folder."
+        )
+
+
+def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
+    """Bring the ledger on `con` (a write connection) to SCHEMA_VERSION; returns the version it
+    had. Cheap when there is nothing to do: one query."""
+    found = schema_version(con)
+    require_known_version(found, where)
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version - 1]:
+                con.execute(statement)
+            con.execute("INSERT INTO ledger_schema VALUES (?, now())", [version])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return found

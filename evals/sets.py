@@ -24,6 +24,8 @@ from evals.errors import EvalSetError
 
 Split = Literal["dev", "holdout"]
 SPLITS: tuple[str, ...] = get_args(Split)
+DEV: Split = "dev"  # scored on every index change, compared, shown by item
+HOLDOUT: Split = "holdout"  # scored only when asked, counted, never shown by item
 _ITEM_KEYS = frozenset({"id", "question", "reference_answer", "gold", "split"})
 _GOLD_KEYS = frozenset({"doc_id", "passage"})
 

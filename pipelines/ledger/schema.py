@@ -8,7 +8,7 @@ never edited: a change to the schema is a new one at the end.
 Version 1 is the schema from before versioning, when every write connection ran these same
 `CREATE TABLE IF NOT EXISTS` statements: a ledger without `ledger_schema` is version 0, and
 migration 1 fills in whatever tables it lacks, whatever release wrote it. Version 2 brings in the
-tables `alerts` and `eval_question_vectors`, which pipelines/alerts.py and pipelines/evaluation.py
+tables `alerts` and `eval_question_vectors`, which the alert sender and the eval code
 used to create on their own.
 """
 

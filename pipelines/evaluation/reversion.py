@@ -1,0 +1,210 @@
+"""Re-versioning: every index change binds each eval set to the new index version, and scores it.
+
+Called after each index commit (the Dagster `eval_set_versions` and `eval_baselines` assets,
+`corpusgov ingest`). An index that did not change re-versions nothing. When more than
+`evals.rebaseline_share` of the items changed status, the older baselines are superseded; a
+metric that moved is split into what the eval set change and the index change each did before
+anyone calls it a regression.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from evals import EvalSet, EvalSetVersion, IndexSnapshot, find_contamination, resolve_eval_set
+from evals.sets import DEV
+from pipelines.embedding import Embedder
+from pipelines.evaluation.baseline import run_baseline
+from pipelines.evaluation.compare import decompose_results
+from pipelines.evaluation.configured import counts_text, load_configured_set
+from pipelines.evaluation.snapshots import index_snapshot, narrowed, removed_chunks
+from pipelines.ledger import IndexVersion, Ledger
+from pipelines.ledger.evals import (
+    StoredResult,
+    StoredVersion,
+    eval_results,
+    item_resolutions,
+    latest_eval_version,
+    record_eval_event,
+    resolutions_of,
+    store_version,
+    supersede_results,
+)
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class Reversion:
+    """What one index change did to one eval set."""
+
+    version: StoredVersion
+    superseded_previous: bool
+    result: StoredResult | None
+    rescored_items: int
+    reused_items: int
+    contaminated: dict[str, list[str]]
+    event: str | None  # the human sentence recorded (and alerted) for this re-version, if any
+
+
+def reversion_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
+    """Bind every eval set to the latest index version, then score what is new: the two steps
+    the Dagster assets `eval_set_versions` and `eval_baselines` take, in one call (the CLI)."""
+    version_eval_sets(settings)
+    return baseline_eval_sets(settings, embedder)
+
+
+def version_eval_sets(settings: Settings) -> list[StoredVersion]:
+    """Step 1: re-resolve each eval set against the latest index version and store the new
+    version (a no-op when it is already bound to it). Needs no model. When more than
+    `rebaseline_share` of the items changed status, the older baselines are superseded."""
+    ledger = Ledger(settings.ledger_path)
+    latest = ledger.latest_index_version()
+    if latest is None:
+        return []
+    done: list[StoredVersion] = []
+    for config in settings.evals.sets:
+        eval_set = load_configured_set(config)
+        last = latest_eval_version(ledger, config.name)
+        if last and last.index_version == latest.index_version and last.eval_set_hash == eval_set.content_hash:
+            continue
+        done.append(_new_version(settings, ledger, eval_set, latest, last))
+    return done
+
+
+def _new_version(
+    settings: Settings, ledger: Ledger, eval_set: EvalSet, latest: IndexVersion,
+    last: StoredVersion | None,
+) -> StoredVersion:
+    versions = {v.index_version: v for v in ledger.index_versions()}
+    previous_index = versions.get(last.index_version) if last else None
+    snapshot = index_snapshot(settings, latest, previous_index)
+    if last is None:
+        version = resolve_eval_set(eval_set, snapshot, None)
+        contaminated = find_contamination(eval_set, snapshot.chunks)
+    else:
+        # Incremental: gold documents and the chunks that entered are all a re-version can need
+        # (competitors only come from added chunks), so the cost follows the change, not the corpus.
+        previous = resolutions_of(ledger, last.version_hash)
+        version = resolve_eval_set(eval_set, narrowed(snapshot, eval_set), previous)
+        contaminated = _carried_contamination(ledger, last, snapshot, eval_set)
+    stored = store_version(ledger, eval_set, version, (last.number + 1) if last else 1, contaminated)
+    if last is not None and stored.changed_share > settings.evals.rebaseline_share:
+        _supersede(ledger, eval_set.name, stored, stored.changed_share)
+    return stored
+
+
+def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
+    """Step 2: score each eval set's latest version on its index, once (a no-op when that
+    result exists). Unchanged items reuse the previous live baseline's top-k where they can."""
+    ledger = Ledger(settings.ledger_path)
+    indexes = {v.index_version: v for v in ledger.index_versions()}
+    done: list[Reversion] = []
+    for config in settings.evals.sets:
+        stored = latest_eval_version(ledger, config.name)
+        if stored is None or stored.index_version not in indexes:
+            continue
+        results = eval_results(ledger, config.name, DEV)
+        if any(r.version_hash == stored.version_hash and r.index_version == stored.index_version for r in results):
+            continue
+        eval_set = load_configured_set(config)
+        if eval_set.content_hash != stored.eval_set_hash:
+            continue  # the file changed since: step 1 re-versions it first
+        done.append(_baseline(settings, ledger, embedder, eval_set, stored, indexes, results))
+    return done
+
+
+def _baseline(
+    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet,
+    stored: StoredVersion, indexes: dict[int, IndexVersion], results: list[StoredResult],
+) -> Reversion:
+    latest = indexes[stored.index_version]
+    previous_result = results[0] if results else None
+    superseded = previous_result is not None and previous_result.superseded_reason is not None
+    previous_index = indexes.get(previous_result.index_version) if previous_result else None
+    snapshot = index_snapshot(settings, latest, previous_index)
+    version = EvalSetVersion(
+        eval_set.name, eval_set.content_hash, stored.index_version,
+        resolutions_of(ledger, stored.version_hash), stored.version_hash,
+    )
+    result, rescored, reused = run_baseline(
+        settings, embedder, eval_set, stored, version, snapshot, latest, DEV,
+        reuse=None if superseded else previous_result,
+        removed_chunk_ids=removed_chunks(settings, previous_index, snapshot),
+    )
+    event = _record_reversion_event(
+        settings, ledger, embedder, eval_set, stored, stored.changed_share, superseded,
+        previous_result, result,
+    )
+    contaminated = {
+        row["item_id"]: list(row["contaminated_by"])
+        for row in item_resolutions(ledger, stored.version_hash) if row["contaminated_by"]
+    }
+    return Reversion(stored, superseded, result, rescored, reused, contaminated, event)
+
+
+def _carried_contamination(
+    ledger: Ledger, last: StoredVersion, snapshot: IndexSnapshot, eval_set: EvalSet
+) -> dict[str, list[str]]:
+    """Earlier flags whose chunks are still indexed, plus flags from the chunks that entered."""
+    live = {c.chunk_id for c in snapshot.chunks}
+    flagged: dict[str, set[str]] = {}
+    for row in item_resolutions(ledger, last.version_hash):
+        kept = {c for c in row["contaminated_by"] if c in live}
+        if kept:
+            flagged[row["item_id"]] = kept
+    added = [c for c in snapshot.chunks if c.chunk_id in snapshot.added_chunk_ids]
+    for item_id, chunk_ids in find_contamination(eval_set, added).items():
+        flagged.setdefault(item_id, set()).update(chunk_ids)
+    return {item_id: sorted(ids) for item_id, ids in sorted(flagged.items())}
+
+
+def _supersede(ledger: Ledger, eval_set: str, version: StoredVersion, share: float) -> None:
+    counts = {status: len(ids) for status, ids in version.changelog.items() if ids}
+    reason = (
+        f"eval set {eval_set} v{version.number} on index v{version.index_version}: "
+        f"{share:.0%} of items changed status ({counts_text(counts)})"
+    )
+    supersede_results(ledger, eval_set, version.number, reason)
+
+
+def _record_reversion_event(
+    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet, version: StoredVersion,
+    share: float, superseded: bool, previous: StoredResult | None, result: StoredResult,
+) -> str | None:
+    """Say what happened in words a person reads in an alert: a re-baseline, or a delta explained."""
+    if previous is None:
+        return None
+    metric = f"ndcg@{result.k}"
+    delta = result.metrics.get(metric, 0.0) - previous.metrics.get(metric, 0.0)
+    details: dict[str, Any] = {
+        "eval_set_version": version.number, "index_version": version.index_version,
+        "changed_share": share, "changelog": version.routine_changelog(),
+        "holdout_by_status": version.holdout_counts(),
+        "previous_result": previous.result_id, "result": result.result_id,
+        "plain_delta": {metric: round(delta, 4)},
+    }
+    kind, message = None, None
+    if superseded:
+        kind = "rebaseline"
+        message = (
+            f"Eval set {eval_set.name} re-baselined on index v{version.index_version}: {share:.0%} of "
+            f"items changed status ({counts_text({s: len(i) for s, i in version.changelog.items() if i})}); "
+            f"the baseline from index v{previous.index_version} is superseded and not comparable."
+        )
+    elif delta < -settings.evals.regression_threshold:
+        # Not comparable as-is (different keys): split the delta before anyone calls it a regression.
+        split = decompose_results(settings, embedder, previous, result)
+        parts = split.deltas[metric]
+        details["decomposition"] = {
+            "eval_set_changed": round(parts.eval_set_changed, 4),
+            "index_changed": round(parts.index_changed, 4),
+        }
+        kind = "index_change_delta"
+        message = (
+            f"Eval set {eval_set.name}: {metric} moved {delta:+.3f} from index v{previous.index_version} "
+            f"to v{version.index_version}; {parts.eval_set_changed:+.3f} from the eval set changing, "
+            f"{parts.index_changed:+.3f} from the index changing (same eval set on both indexes)."
+        )
+    if kind is None or message is None:
+        return None
+    record_eval_event(ledger, eval_set.name, kind, message, details)
+    return message

@@ -1,0 +1,302 @@
+"""Eval set versions, results, holdout exposures and eval events: the ledger's eval tables.
+
+Every statement about them is here; pipelines/evaluation/ decides what to store and when.
+Results are append-only: a result is superseded (with the reason), never rewritten.
+"""
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from evals import EvalResult, EvalSet, EvalSetVersion, ItemResolution, ResultKey, changed_share, changelog
+from evals.sets import DEV, HOLDOUT
+from pipelines.errors import CorpusgovError
+from pipelines.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """An eval result as the ledger keeps it (append-only)."""
+
+    result_id: str
+    eval_set: str
+    eval_set_version: int
+    version_hash: str
+    index_version: int
+    config_hash: str
+    split: str
+    k: int
+    created_at: datetime
+    metrics: dict[str, float]
+    per_item: list[dict[str, Any]]
+    generation: dict[str, Any]
+    superseded_reason: str | None
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey(self.version_hash, self.index_version, self.config_hash)
+
+    def as_eval_result(self) -> EvalResult:
+        return EvalResult(key=self.key, metrics=self.metrics)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "result_id": self.result_id,
+            "eval_set": self.eval_set,
+            "eval_set_version": self.eval_set_version,
+            "eval_set_version_hash": self.version_hash,
+            "index_version": self.index_version,
+            "config_hash": self.config_hash,
+            "split": self.split,
+            "k": self.k,
+            "created_at": self.created_at.isoformat(),
+            "metrics": self.metrics,
+            "generation": self.generation,
+            "superseded": self.superseded_reason is not None,
+            "superseded_reason": self.superseded_reason,
+        }
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    eval_set: str
+    number: int
+    version_hash: str
+    eval_set_hash: str
+    index_version: int
+    created_at: datetime
+    changelog: dict[str, list[str]]
+    changed_share: float
+    items: int
+    active_items: int
+    holdout_ids: frozenset[str] = frozenset()
+
+    def routine_changelog(self) -> dict[str, list[str]]:
+        """Dev item ids by status: what routine output may show (the holdout never by id)."""
+        return {
+            status: [i for i in ids if i not in self.holdout_ids]
+            for status, ids in self.changelog.items()
+            if any(i not in self.holdout_ids for i in ids)
+        }
+
+    def holdout_counts(self) -> dict[str, int]:
+        """How many holdout items are in each status: counted, never named."""
+        counts = {s: sum(1 for i in ids if i in self.holdout_ids) for s, ids in self.changelog.items()}
+        return {status: n for status, n in counts.items() if n}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "eval_set": self.eval_set, "version": self.number, "version_hash": self.version_hash,
+            "eval_set_hash": self.eval_set_hash, "index_version": self.index_version,
+            "created_at": self.created_at.isoformat(), "changelog": self.routine_changelog(),
+            "holdout_by_status": self.holdout_counts(),
+            "changed_share": round(self.changed_share, 4), "items": self.items,
+            "active_items": self.active_items,
+        }
+
+
+def store_version(
+    ledger: Ledger, eval_set: EvalSet, version: EvalSetVersion, number: int,
+    contaminated: dict[str, list[str]],
+) -> StoredVersion:
+    now = datetime.now(UTC)
+    log = changelog(version)
+    splits = {item.id: item.split for item in eval_set.items}
+    active = sum(1 for r in version.resolutions.values() if not r.excluded)
+    with ledger.connect() as con:
+        exists = con.execute(
+            "SELECT 1 FROM eval_set_versions WHERE version_hash = ?", [version.version_hash]
+        ).fetchone()
+        if exists is None:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT INTO eval_set_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [version.version_hash, eval_set.name, number, eval_set.content_hash,
+                 version.index_version, now, json.dumps(log), changed_share(version),
+                 len(version.resolutions), active],
+            )
+            resolutions = list(version.resolutions.values())
+            # One set-based insert: row-by-row inserts cost more than the resolution itself.
+            con.register("new_resolutions", pa.table({
+                "version_hash": [version.version_hash] * len(resolutions),
+                "item_id": [r.item_id for r in resolutions],
+                "split": [splits[r.item_id] for r in resolutions],
+                "status": [r.status for r in resolutions],
+                "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
+                "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
+                "detail": pa.array([r.detail for r in resolutions], pa.string()),
+                "contaminated_by": pa.array(
+                    [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
+                ),
+            }))
+            con.execute("INSERT INTO eval_item_resolutions SELECT * FROM new_resolutions")
+            con.execute("COMMIT")
+    return StoredVersion(eval_set.name, number, version.version_hash, eval_set.content_hash,
+                         version.index_version, now, log, changed_share(version),
+                         len(version.resolutions), active,
+                         frozenset(i for i, split in splits.items() if split == HOLDOUT))
+
+
+def latest_eval_version(ledger: Ledger, eval_set: str) -> StoredVersion | None:
+    versions = eval_versions(ledger, eval_set)
+    return versions[0] if versions else None
+
+
+def eval_versions(ledger: Ledger, eval_set: str) -> list[StoredVersion]:
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT eval_set, number, version_hash, eval_set_hash, index_version, created_at, changelog, "
+            "changed_share, items, active_items, (SELECT list(item_id) FROM eval_item_resolutions r "
+            "WHERE r.version_hash = v.version_hash AND r.split = ?) FROM eval_set_versions v "
+            "WHERE eval_set = ? ORDER BY number DESC",
+            [HOLDOUT, eval_set],
+        ).fetchall()
+    return [
+        StoredVersion(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9],
+                      frozenset(r[10] or ()))
+        for r in rows
+    ]
+
+
+def stored_version(ledger: Ledger, version_hash: str) -> StoredVersion:
+    with ledger.connect(read_only=True) as con:
+        name = con.execute(
+            "SELECT eval_set FROM eval_set_versions WHERE version_hash = ?", [version_hash]
+        ).fetchone()
+    if name is None:
+        raise CorpusgovError(f"No eval set version {version_hash[:12]} in the ledger.")
+    return next(v for v in eval_versions(ledger, name[0]) if v.version_hash == version_hash)
+
+
+def resolutions_of(ledger: Ledger, version_hash: str) -> dict[str, ItemResolution]:
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT item_id, status, gold_chunk_ids, detail, contested_by FROM eval_item_resolutions "
+            "WHERE version_hash = ?",
+            [version_hash],
+        ).fetchall()
+    return {
+        r[0]: ItemResolution(item_id=r[0], status=r[1], gold_chunk_ids=tuple(r[2]), detail=r[3] or "",
+                             contested_by=tuple(r[4]))
+        for r in rows
+    }
+
+
+def item_resolutions(ledger: Ledger, version_hash: str) -> list[dict[str, Any]]:
+    return ledger.records(
+        "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
+        "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
+        [version_hash],
+    )
+
+
+def store_result(ledger: Ledger, result: StoredResult) -> None:
+    with ledger.connect() as con:
+        con.execute(
+            "INSERT INTO eval_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.result_id, result.eval_set, result.eval_set_version, result.version_hash,
+             result.index_version, result.config_hash, result.split, result.k, result.created_at,
+             json.dumps(result.metrics), json.dumps(result.per_item), json.dumps(result.generation),
+             result.superseded_reason],
+        )
+
+
+def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[StoredResult]:
+    """Results of one split, newest first."""
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT result_id, eval_set, eval_set_version, eval_set_version_hash, index_version, "
+            "config_hash, split, k, created_at, metrics, per_item, generation, superseded_reason "
+            "FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
+            [eval_set, split],
+        ).fetchall()
+    return [
+        StoredResult(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]),
+                     json.loads(r[10]), json.loads(r[11]), r[12])
+        for r in rows
+    ]
+
+
+def latest_result(ledger: Ledger, eval_set: str, split: str) -> StoredResult | None:
+    results = eval_results(ledger, eval_set, split)
+    return results[0] if results else None
+
+
+def result_on_index(ledger: Ledger, eval_set: str, index_version: int) -> StoredResult:
+    for result in eval_results(ledger, eval_set, DEV):
+        if result.index_version == index_version:
+            return result
+    measured = sorted({r.index_version for r in eval_results(ledger, eval_set, DEV)})
+    raise CorpusgovError(
+        f"No {eval_set} baseline on index version {index_version}. Baselines exist on: "
+        f"{', '.join(map(str, measured)) or 'none'}."
+    )
+
+
+def count_exposures(ledger: Ledger, eval_set: str, item_ids: list[str]) -> None:
+    now = datetime.now(UTC)
+    with ledger.connect() as con:
+        con.executemany(
+            "INSERT INTO holdout_exposures VALUES (?, ?, 1, ?) ON CONFLICT (eval_set, item_id) "
+            "DO UPDATE SET exposures = exposures + 1, last_exposed_at = excluded.last_exposed_at",
+            [[eval_set, item_id, now] for item_id in item_ids],
+        )
+
+
+def holdout_exposures(ledger: Ledger, eval_set: str) -> dict[str, int]:
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT item_id, exposures FROM holdout_exposures WHERE eval_set = ?", [eval_set]
+        ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def eval_events(ledger: Ledger) -> list[dict[str, Any]]:
+    return ledger.records(
+        "SELECT event_id, eval_set, kind, created_at, message, details FROM eval_events ORDER BY created_at"
+    )
+
+
+def record_eval_event(ledger: Ledger, eval_set: str, kind: str, message: str, details: dict[str, Any]) -> None:
+    with ledger.connect() as con:
+        con.execute(
+            "INSERT INTO eval_events VALUES (?, ?, ?, ?, ?, ?)",
+            [uuid.uuid4().hex[:16], eval_set, kind, datetime.now(UTC), message,
+             json.dumps(details, default=str)],
+        )
+
+
+def supersede_results(ledger: Ledger, eval_set: str, before_version: int, reason: str) -> None:
+    """Mark the live results of `eval_set` versions before `before_version` superseded: too many
+    items changed status for them to be compared with what comes next."""
+    with ledger.connect() as con:
+        con.execute(
+            "UPDATE eval_results SET superseded_reason = ? WHERE eval_set = ? AND superseded_reason IS NULL "
+            "AND eval_set_version < ?",
+            [reason, eval_set, before_version],
+        )
+
+
+def cached_question_vectors(ledger: Ledger, model_id: str, question_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    """The question vectors the ledger holds for `model_id`, by question hash."""
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT question_hash, vector FROM eval_question_vectors WHERE model = ? "
+            "AND list_contains(?, question_hash)",
+            [model_id, list(question_hashes)],
+        ).fetchall()
+    return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+
+
+def store_question_vectors(ledger: Ledger, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+    with ledger.connect() as con:
+        con.executemany(
+            "INSERT OR REPLACE INTO eval_question_vectors VALUES (?, ?, ?)",
+            [[model_id, question_hash, v.tolist()] for question_hash, v in vectors.items()],
+        )

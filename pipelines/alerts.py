@@ -29,6 +29,7 @@ from contracts import contract_ref
 from pipelines.documents import DocumentState
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
+from pipelines.ledger.schema import has_table
 from pipelines.settings import AlertSinkConfig, Settings
 
 logger = logging.getLogger(__name__)
@@ -383,6 +384,8 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
 
 
 def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
+    if not has_table(con, "alerts"):
+        return set()  # a ledger an older corpusgov wrote, that this reader could not upgrade
     return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import ContractError, DocumentContract, load_contract
-from corpus_quality import Grade
+from corpus_quality import Grade, ProvenanceLabel
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
 
@@ -47,9 +47,9 @@ def ai_generated_shares(settings: Settings) -> list[AiShare]:
         contract = _contract(source.contract)
         budget = contract.max_ai_generated_share if contract else 1.0
         rows = ledger.records(
-            "SELECT count(*) AS indexed, count(*) FILTER (WHERE provenance = 'ai_generated') AS ai "
+            "SELECT count(*) AS indexed, count(*) FILTER (WHERE provenance = ?) AS ai "
             "FROM documents WHERE state = 'indexed' AND source = ?",
-            [source.name],
+            [ProvenanceLabel.AI_GENERATED, source.name],
         )[0]
         shares.append(AiShare(source.name, rows["indexed"], rows["ai"], budget))
     return shares
@@ -63,7 +63,7 @@ def quality_floor(settings: Settings) -> QualityFloor:
     rows = ledger.records("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'")
     below: list[tuple[str, str, str]] = []
     for row in rows:
-        minimum = minimums.get(row["source"]) or "C"
+        minimum = minimums.get(row["source"]) or Grade.C  # F is never good enough to stay
         if row["grade"] is not None and not Grade.parse(row["grade"]).at_least(minimum):
             below.append((row["doc_id"], row["grade"], minimum))
     return QualityFloor(indexed=len(rows), below_floor=tuple(sorted(below)))

@@ -61,11 +61,13 @@ def parse_document(data: bytes, mime_type: str, file_name: str) -> ParsedDocumen
     return ParsedDocument(text=text, elements=elements, title=title)
 
 
-# unstructured runs langdetect over the whole text of every file to fill each element's
-# metadata.languages, which nothing here reads: the run detects a document's language once, on a
-# window of its text (corpus_quality/language.py). [""] is unstructured's "skip detection"; it
-# was a fifth of the parse time of an HTML page.
-_NO_LANGUAGE_DETECTION = [""]
+def _no_language_detection() -> list[str]:
+    """unstructured runs langdetect over the whole text of every file to fill each element's
+    metadata.languages, which nothing here reads: the run detects a document's language once, on
+    a window of its text (corpus_quality/language.py). [""] is unstructured's "skip detection"; it
+    was a fifth of the parse time of an HTML page. (For PDFs unstructured reads it as "English",
+    as before.) A new list each call: unstructured rewrites the one it is given."""
+    return [""]
 
 
 def _partition(data: bytes, mime_type: str) -> list[Any]:
@@ -74,24 +76,24 @@ def _partition(data: bytes, mime_type: str) -> list[Any]:
     if mime_type == HTML:
         from unstructured.partition.html import partition_html
 
-        return partition_html(text=decode_text(data), languages=_NO_LANGUAGE_DETECTION)
+        return partition_html(text=decode_text(data), languages=_no_language_detection())
     if mime_type == MARKDOWN:
         from unstructured.partition.md import partition_md
 
-        return partition_md(text=_strip_front_matter(decode_text(data)), languages=_NO_LANGUAGE_DETECTION)
+        return partition_md(text=_strip_front_matter(decode_text(data)), languages=_no_language_detection())
     if mime_type == PLAIN_TEXT:
         from unstructured.partition.text import partition_text
 
-        return partition_text(text=decode_text(data), languages=_NO_LANGUAGE_DETECTION)
+        return partition_text(text=decode_text(data), languages=_no_language_detection())
     if mime_type == PDF:
         from unstructured.partition.pdf import partition_pdf
 
         _check_pdf_structure(data)
-        return partition_pdf(file=BytesIO(data), strategy="fast", languages=_NO_LANGUAGE_DETECTION)
+        return partition_pdf(file=BytesIO(data), strategy="fast", languages=_no_language_detection())
     if mime_type == DOCX:
         from unstructured.partition.docx import partition_docx
 
-        return partition_docx(file=BytesIO(data), languages=_NO_LANGUAGE_DETECTION)
+        return partition_docx(file=BytesIO(data), languages=_no_language_detection())
     raise ParseError(f"no parser for {mime_type}")
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from corpus_quality.vocabulary import Grade
 from pipelines.catalog import corpus_status, list_documents, search_corpus
 from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding import embedder_from_settings
@@ -86,7 +87,7 @@ def search(
         typer.Option("--exclude-label", help="Leave out chunks with this provenance label (repeatable)."),
     ] = None,
     min_grade: Annotated[
-        str | None, typer.Option("--min-grade", help="Only chunks of documents graded this or better (A, B, C, F).")
+        str | None, typer.Option("--min-grade", help=f"Only chunks of documents graded this or better ({', '.join(Grade)}).")
     ] = None,
     exclude_flag: Annotated[
         list[str] | None,

@@ -6,6 +6,7 @@ briefly while an ingestion commits instead of failing.
 """
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,14 @@ from pipelines.ledger.schema import (
     has_table,
     migrate,
     require_known_version,
+    rollback_quietly,
     schema_version,
 )
 from pipelines.stop_points import stop_point
 
 _BUSY_RETRY_SECONDS = 30.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -152,14 +156,11 @@ def _insert_run_rows(
         con.unregister(name)
 
 
-def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back after a failure without hiding it: when the COMMIT itself failed (a full disk),
-    DuckDB has already ended the transaction and ROLLBACK would raise "no transaction is active"
-    over the error that matters."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
+def _without_network(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Never fetch extensions from the network: DuckDB would try to download them.
+    con.execute("SET autoinstall_known_extensions=false")
+    con.execute("SET autoload_known_extensions=false")
+    return con
 
 
 def _is_lock_conflict(message: str) -> bool:
@@ -207,7 +208,7 @@ class Ledger:
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if read_only and not self.path.exists():
             # Nothing ingested yet: an empty in-memory ledger answers every read the same way.
-            con = duckdb.connect(":memory:")
+            con = _without_network(duckdb.connect(":memory:"))
             migrate(con, "in memory")
         else:
             try:
@@ -219,18 +220,14 @@ class Ledger:
                 ) from err
             con = self._connect_with_retry(read_only)
         try:
-            # Never fetch extensions from the network: DuckDB would try to download them.
-            con.execute("SET autoinstall_known_extensions=false")
-            con.execute("SET autoload_known_extensions=false")
             if not read_only:
                 migrate(con, str(self.path))
             else:
                 found = schema_version(con)
                 require_known_version(found, str(self.path))
                 if found < SCHEMA_VERSION:
-                    # A ledger an older corpusgov wrote: upgrade it once, then read.
-                    con.close()
-                    self._upgrade()
+                    con.close()  # one process cannot hold a file read-only and writable at once
+                    self._upgrade_for_reading()
                     con = self._connect_with_retry(read_only)
             yield con
         except duckdb.Error as err:
@@ -241,10 +238,19 @@ class Ledger:
         finally:
             con.close()
 
-    def _upgrade(self) -> None:
-        con = self._connect_with_retry(read_only=False)
+    def _upgrade_for_reading(self) -> None:
+        """Upgrade a ledger an older corpusgov wrote, for a reader: one try, no waiting. When the
+        file cannot be written (a read-only mount, another reader holding it), the read goes on
+        against the older schema, never a "damaged ledger" error; the next write upgrades it."""
+        try:
+            con = _without_network(duckdb.connect(str(self.path)))
+        except (duckdb.Error, OSError):
+            return
         try:
             migrate(con, str(self.path))
+        except duckdb.Error as err:
+            logger.warning("The ledger %s could not be upgraded for reading: %s", self.path, first_line(str(err)))
+            return
         finally:
             con.close()
 
@@ -260,7 +266,7 @@ class Ledger:
         deadline = time.monotonic() + self.busy_retry_seconds
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return _without_network(duckdb.connect(str(self.path), read_only=read_only))
             except duckdb.IOException as err:
                 message = str(err)
                 if _is_lock_conflict(message):
@@ -433,7 +439,7 @@ class Ledger:
     def commit_intent(self) -> "CommitIntent | None":
         """The write a process started and did not finish, if any (see pipelines/commit_protocol.py)."""
         with self.connect(read_only=True) as con:
-            if not has_table(con, "commit_intents"):
+            if not has_table(con, "commit_intents"):  # an older ledger this reader could not upgrade
                 return None
             row = con.execute(
                 "SELECT run_id, kind, base_lance_version, started_at FROM commit_intents "
@@ -561,6 +567,8 @@ class Ledger:
         except BaseException:
             rollback_quietly(con)
             raise
+        finally:
+            con.unregister("run_documents")
 
     @staticmethod
     def _update_quarantine(

@@ -7,7 +7,8 @@ never edited: a change to the schema is a new one at the end.
 
 Version 1 is the schema from before versioning, when every write connection ran these same
 `CREATE TABLE IF NOT EXISTS` statements: a ledger without `ledger_schema` is version 0, and
-migration 1 fills in whatever tables it lacks, whatever release wrote it. Version 2 brings in the
+migration 1 creates the tables it lacks and adds the two `documents` columns that came after
+its first release (`generation_depth`, `derived_from`). Version 2 brings in the
 tables `alerts` and `eval_question_vectors`, which the alert sender and the eval code
 used to create on their own.
 """
@@ -240,6 +241,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             summary JSON NOT NULL
         )
         """,
+        "ALTER TABLE documents ADD COLUMN IF NOT EXISTS generation_depth INTEGER",
+        "ALTER TABLE documents ADD COLUMN IF NOT EXISTS derived_from VARCHAR[]",
         """
         CREATE TABLE IF NOT EXISTS ledger_schema (
             version INTEGER PRIMARY KEY,
@@ -299,19 +302,32 @@ def require_known_version(version: int, where: str) -> None:
         )
 
 
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure without hiding it: when the COMMIT itself failed (a full disk),
+    DuckDB has already ended the transaction and ROLLBACK would raise "no transaction is active"
+    over the error that matters."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
     """Bring the ledger on `con` (a write connection) to SCHEMA_VERSION; returns the version it
-    had. Cheap when there is nothing to do: one query."""
+    had. Cheap when there is nothing to do: the version is read, nothing is written. Another
+    process cannot migrate at the same time (DuckDB lets one process write a file); another
+    connection of this one could, so each step re-reads the version inside its transaction."""
     found = schema_version(con)
     require_known_version(found, where)
     for version in range(found + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN TRANSACTION")
         try:
-            for statement in MIGRATIONS[version - 1]:
-                con.execute(statement)
-            con.execute("INSERT INTO ledger_schema VALUES (?, now())", [version])
+            if schema_version(con) < version:
+                for statement in MIGRATIONS[version - 1]:
+                    con.execute(statement)
+                con.execute("INSERT INTO ledger_schema VALUES (?, now())", [version])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback_quietly(con)
             raise
     return found

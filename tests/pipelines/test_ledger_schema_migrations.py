@@ -3,6 +3,8 @@ upgraded in place (pipelines/ledger/schema.py); one written by a newer corpusgov
 the fix, never half-read."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -99,3 +101,31 @@ def test_a_ledger_from_a_newer_corpusgov_is_refused_with_the_fix(
     with pytest.raises(LedgerSchemaError):
         run_ingestion(load_settings(), fake_embedder)
     assert json.dumps(_versions(ledger_path)) == json.dumps(list(range(1, SCHEMA_VERSION + 2)))
+
+
+def test_a_reader_that_cannot_upgrade_an_older_ledger_still_reads_it(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """Another process holds the file read-only (a notebook, a `duckdb -readonly` shell): the
+    upgrade cannot take the write lock, so the read goes on against the older schema, at once and
+    without an error that would send anyone to `doctor --repair`. The next write upgrades it."""
+    ledger_path = _ingested(project, fake_embedder)
+    settings = load_settings()
+    _as_before_versioning(ledger_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('held', flush=True); time.sleep(120)", str(ledger_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        status = corpus_status(settings)
+        assert status["documents"]["indexed"] == 3
+        assert Ledger(ledger_path).commit_intent() is None
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(duckdb.CatalogException):
+        _versions(ledger_path)  # not upgraded by the reader
+    run_ingestion(settings, fake_embedder)
+    assert _versions(ledger_path) == list(range(1, SCHEMA_VERSION + 1))

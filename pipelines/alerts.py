@@ -23,13 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from contracts import contract_ref
-from pipelines.documents import DocumentState
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
-from pipelines.ledger.schema import has_table
+from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
 from pipelines.settings import AlertSinkConfig, Settings
 
 logger = logging.getLogger(__name__)
@@ -97,8 +94,7 @@ class DispatchReport:
 def collect_alerts(settings: Settings) -> list[Alert]:
     """Every alert the ledger supports now, already sent or not: blocked runs and broken sources
     first, then one per (document, reason, contract version) of quarantined documents."""
-    with Ledger(settings.ledger_path).connect(read_only=True) as con:
-        return _ledger_alerts(con)
+    return _ledger_alerts(alert_inputs(Ledger(settings.ledger_path)))
 
 
 def send_alerts(
@@ -149,11 +145,9 @@ def dispatch_alerts(
         return DispatchReport(sent=0, skipped_already_sent=0)
     if not settings.ledger_path.exists():
         return DispatchReport(sent=0, skipped_already_sent=0, sinks=len(settings.alerts))
-    # Read-only until there is something to record: the ingestion writer is not held up.
-    with Ledger(settings.ledger_path).connect(read_only=True) as con:
-        alerts = _ledger_alerts(con)
-        already_sent = _sent_keys(con)
-    new = [a for a in alerts if a.key not in already_sent]
+    inputs = alert_inputs(Ledger(settings.ledger_path))
+    alerts = _ledger_alerts(inputs)
+    new = [a for a in alerts if a.key not in inputs.sent_keys]
     report = send_alerts(settings, new, backoff_seconds, deadline_seconds)
     if report.sent:
         names = [sink_name(s, i) for i, s in enumerate(settings.alerts, start=1)]
@@ -187,30 +181,19 @@ def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
     return {"text": "\n".join(lines)}
 
 
-def _ledger_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
-    runs = con.execute(
-        "SELECT run_id, finished_at, summary FROM ingestion_runs ORDER BY finished_at"
-    ).fetchall()
-    documents = con.execute(
-        "SELECT doc_id, source, path, reasons, detail, contract_id, contract_version "
-        "FROM documents WHERE state = ? ORDER BY doc_id",
-        [DocumentState.QUARANTINED.value],
-    ).fetchall()
-    events = con.execute(
-        "SELECT event_id, eval_set, kind, message, details FROM eval_events ORDER BY created_at"
-    ).fetchall()
+def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
     alerts: dict[str, Alert] = {}
-    for event_id, eval_set, kind, message, details in events:
+    for event_id, eval_set, kind, message, details in inputs.eval_events:
         # Re-baselines, index-change deltas explained, regressions between comparable results.
         key = f"eval:{event_id}"
         alerts[key] = Alert(
             key=key, kind=f"eval_{kind}", source=eval_set, doc_id=None, reason=kind,
-            contract_version=None, message=message, details=json.loads(details),
+            contract_version=None, message=message, details=details,
         )
-    for run_id, finished_at, summary in runs:
-        for alert in _run_alerts(run_id, finished_at, json.loads(summary)):
+    for run_id, finished_at, summary in inputs.runs:
+        for alert in _run_alerts(run_id, finished_at, summary):
             alerts.setdefault(alert.key, alert)
-    for doc_id, source, path, reasons, detail, contract_id, contract_version in documents:
+    for doc_id, source, path, reasons, detail, contract_id, contract_version in inputs.quarantined:
         for reason in reasons:
             if not reason.startswith(VIOLATION_REASON_PREFIXES):
                 continue
@@ -383,20 +366,12 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
         ) from err
 
 
-def _sent_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
-    if not has_table(con, "alerts"):
-        return set()  # a ledger an older corpusgov wrote, that this reader could not upgrade
-    return {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
-
-
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
-    now = datetime.now(UTC)
-    with Ledger(settings.ledger_path).connect() as con:
-        con.executemany(
-            "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [[a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message, now,
-              sink_names] for a in alerts],
-        )
+    record_sent_alerts(
+        Ledger(settings.ledger_path),
+        [SentAlert(a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message) for a in alerts],
+        sink_names, datetime.now(UTC),
+    )
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import ContractError, DocumentContract, load_contract
-from corpus_quality import Grade, ProvenanceLabel
+from corpus_quality import Grade
 from pipelines.ledger import Ledger
+from pipelines.ledger.health import ai_generated_counts, indexed_grades
 from pipelines.settings import Settings
 
 
@@ -46,12 +47,8 @@ def ai_generated_shares(settings: Settings) -> list[AiShare]:
     for source in settings.sources:
         contract = _contract(source.contract)
         budget = contract.max_ai_generated_share if contract else 1.0
-        rows = ledger.records(
-            "SELECT count(*) AS indexed, count(*) FILTER (WHERE provenance = ?) AS ai "
-            "FROM documents WHERE state = 'indexed' AND source = ?",
-            [ProvenanceLabel.AI_GENERATED, source.name],
-        )[0]
-        shares.append(AiShare(source.name, rows["indexed"], rows["ai"], budget))
+        indexed, ai = ai_generated_counts(ledger, source.name)
+        shares.append(AiShare(source.name, indexed, ai, budget))
     return shares
 
 
@@ -60,12 +57,12 @@ def quality_floor(settings: Settings) -> QualityFloor:
     under an older, looser contract and not yet re-checked)."""
     ledger = Ledger(settings.ledger_path)
     minimums = {s.name: (c.minimum_grade if (c := _contract(s.contract)) else None) for s in settings.sources}
-    rows = ledger.records("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'")
+    rows = indexed_grades(ledger)
     below: list[tuple[str, str, str]] = []
     for row in rows:
-        minimum = minimums.get(row["source"]) or Grade.C  # F is never good enough to stay
-        if row["grade"] is not None and not Grade.parse(row["grade"]).at_least(minimum):
-            below.append((row["doc_id"], row["grade"], minimum))
+        minimum = minimums.get(row.source) or Grade.C  # F is never good enough to stay
+        if row.grade is not None and not Grade.parse(row.grade).at_least(minimum):
+            below.append((row.doc_id, row.grade, minimum))
     return QualityFloor(indexed=len(rows), below_floor=tuple(sorted(below)))
 
 

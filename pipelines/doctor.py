@@ -36,6 +36,7 @@ from pipelines.errors import IndexDamagedError, IndexStateError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex
 from pipelines.ingestion import IngestionReport, ProgressReporter, ingest_holding_lock
 from pipelines.ledger import Ledger
+from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count
 from pipelines.settings import Settings
 
 
@@ -174,21 +175,14 @@ def repair_data_dir(
 def _check_conservation(ledger: Ledger, states: dict[str, int], add: Any) -> None:
     known = {s.value for s in DocumentState}
     unknown = {s: n for s, n in states.items() if s not in known and n}
-    rows = ledger.records(
-        "SELECT d.doc_id, d.state, d.chunk_count, count(c.chunk_id) AS chunks FROM documents d "
-        "LEFT JOIN chunks c USING (doc_id) GROUP BY ALL "
-        "HAVING (d.state = 'indexed' AND count(c.chunk_id) <> coalesce(d.chunk_count, 0)) "
-        "OR (d.state <> 'indexed' AND count(c.chunk_id) > 0) ORDER BY d.doc_id LIMIT 5"
-    )
-    orphans = ledger.records(
-        "SELECT count(*) AS n FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
-    )[0]["n"]
+    rows = chunk_count_mismatches(ledger)
+    orphans = orphan_chunk_count(ledger)
     ok = not unknown and not rows and not orphans
     detail = ", ".join(f"{n} {s}" for s, n in states.items() if n) or "no documents"
     if unknown:
         detail += f"; unknown states {unknown}"
     if rows:
-        detail += "; chunks disagree with the state of " + ", ".join(r["doc_id"] for r in rows)
+        detail += "; chunks disagree with the state of " + ", ".join(rows)
     if orphans:
         detail += f"; {orphans} chunks of no document"
     add(Finding("conservation", ok, detail))

@@ -5,9 +5,9 @@ import pytest
 from corpus_quality import (
     QUALITY_SIGNALS,
     SIGNAL_WEIGHTS,
+    Grade,
     QualityInput,
     UnknownGradeError,
-    Grade,
     assess_quality,
     grading,
 )

@@ -71,17 +71,17 @@ def list_documents(
     rows = Ledger(settings.ledger_path).document_rows(state=state, source=source, flag=flag)
     return [
         {
-            "doc_id": r["doc_id"],
-            "source": r["source"],
-            "path": r["path"],
-            "state": r["state"],
-            "reasons": list(r["reasons"]),
-            "content_hash": r["content_hash"],
-            "grade": r["grade"],
-            "quality_score": r["quality_score"],
-            "provenance": r["provenance"],
-            "safety_flags": list(r["safety_flags"] or []),
-            "contract_version": r["contract_version"],
+            "doc_id": r.doc_id,
+            "source": r.source,
+            "path": r.path,
+            "state": r.state.value,
+            "reasons": list(r.reasons),
+            "content_hash": r.content_hash,
+            "grade": r.grade,
+            "quality_score": r.quality_score,
+            "provenance": r.provenance,
+            "safety_flags": list(r.safety_flags),
+            "contract_version": r.contract_version,
         }
         for r in rows
     ]

@@ -96,19 +96,19 @@ def diff_command(
     for number in (old, new):
         if number not in by_number:
             raise CorpusgovError(f"Eval set {name} has no version {number}; versions: {sorted(by_number)}.")
-    before = {r["item_id"]: r for r in item_resolutions(ledger, by_number[old].version_hash)}
-    after = {r["item_id"]: r for r in item_resolutions(ledger, by_number[new].version_hash)}
+    before = {r.item_id: r for r in item_resolutions(ledger, by_number[old].version_hash)}
+    after = {r.item_id: r for r in item_resolutions(ledger, by_number[new].version_hash)}
     rows = [
         {
             "item_id": item_id,
-            "split": after[item_id]["split"],
-            "status": after[item_id]["status"],
-            "gold_chunks_changed": before.get(item_id, {}).get("gold_chunk_ids") != after[item_id]["gold_chunk_ids"],
-            "contested_by": list(after[item_id]["contested_by"]),
-            "detail": after[item_id]["detail"],
+            "split": row.split,
+            "status": row.status,
+            "gold_chunks_changed": item_id not in before or before[item_id].gold_chunk_ids != row.gold_chunk_ids,
+            "contested_by": list(row.contested_by),
+            "detail": row.detail,
         }
-        for item_id in sorted(after)
-        if after[item_id]["split"] == DEV
+        for item_id, row in sorted(after.items())
+        if row.split == DEV
     ]
     if as_json:
         print_json({"eval_set": name, "from": old, "to": new,

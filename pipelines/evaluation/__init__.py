@@ -27,7 +27,6 @@ from pipelines.evaluation.snapshots import index_snapshot, result_config_hash
 from pipelines.ledger.evals import (
     StoredResult,
     StoredVersion,
-    eval_events,
     eval_results,
     eval_versions,
     holdout_exposures,
@@ -40,7 +39,7 @@ from pipelines.ledger.evals import (
 
 __all__ = [
     "DEV", "HOLDOUT", "Amplification", "Reversion", "StoredResult", "StoredVersion", "amplification",
-    "baseline_eval_sets", "compare_index_versions", "decompose_results", "eval_events", "eval_results",
+    "baseline_eval_sets", "compare_index_versions", "decompose_results", "eval_results",
     "eval_versions", "holdout_exposures", "index_snapshot", "item_resolutions", "latest_eval_version",
     "latest_result", "question_vectors", "rebaseline", "record_eval_event", "result_config_hash",
     "result_on_index", "reversion_eval_sets", "run_baseline", "version_eval_sets",

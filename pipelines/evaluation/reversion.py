@@ -135,8 +135,8 @@ def _baseline(
         previous_result, result,
     )
     contaminated = {
-        row["item_id"]: list(row["contaminated_by"])
-        for row in item_resolutions(ledger, stored.version_hash) if row["contaminated_by"]
+        row.item_id: list(row.contaminated_by)
+        for row in item_resolutions(ledger, stored.version_hash) if row.contaminated_by
     }
     return Reversion(stored, superseded, result, rescored, reused, contaminated, event)
 
@@ -148,9 +148,9 @@ def _carried_contamination(
     live = {c.chunk_id for c in snapshot.chunks}
     flagged: dict[str, set[str]] = {}
     for row in item_resolutions(ledger, last.version_hash):
-        kept = {c for c in row["contaminated_by"] if c in live}
+        kept = {c for c in row.contaminated_by if c in live}
         if kept:
-            flagged[row["item_id"]] = kept
+            flagged[row.item_id] = kept
     added = [c for c in snapshot.chunks if c.chunk_id in snapshot.added_chunk_ids]
     for item_id, chunk_ids in find_contamination(eval_set, added).items():
         flagged.setdefault(item_id, set()).update(chunk_ids)

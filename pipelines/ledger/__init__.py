@@ -10,22 +10,21 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from corpus_quality.near_duplicates import FINGERPRINT_VERSION
-from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.documents import DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
-from pipelines.ledger.run_tables import (
-    assessments_table,
-    chunks_table,
-    documents_table,
-    signatures_table,
+from pipelines.ledger.commits import LedgerWriter
+from pipelines.ledger.records import (
+    CommitIntent,
+    DocumentRow,
+    IndexVersion,
+    LedgerCommit,
+    LedgerDocument,
 )
 from pipelines.ledger.schema import (
     SCHEMA_VERSION,
@@ -35,125 +34,20 @@ from pipelines.ledger.schema import (
     rollback_quietly,
     schema_version,
 )
-from pipelines.stop_points import stop_point
+
+__all__ = [
+    "CommitIntent",
+    "DocumentRow",
+    "IndexVersion",
+    "Ledger",
+    "LedgerCommit",
+    "LedgerDocument",
+    "LedgerWriter",
+]
 
 _BUSY_RETRY_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LedgerDocument:
-    """A document's current row."""
-
-    doc_id: str
-    source: str
-    path: str
-    state: DocumentState
-    reasons: tuple[str, ...]
-    content_hash: str | None
-    config_hash: str | None
-    grade: str | None
-    provenance: str | None
-    contract_version: str | None
-    chunk_count: int
-
-
-@dataclass(frozen=True)
-class IndexVersion:
-    """One commit of the LanceDB table, with its manifest."""
-
-    index_version: int
-    lance_version: int
-    tag: str
-    created_at: datetime
-    config_hash: str
-    embedding_model: str
-    added: tuple[str, ...]
-    modified: tuple[str, ...]
-    removed: tuple[str, ...]
-    chunks_added: int
-    chunks_removed: int
-    total_chunks: int
-    counts: dict[str, Any]
-    contract_versions: dict[str, str]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "index_version": self.index_version,
-            "lance_version": self.lance_version,
-            "tag": self.tag,
-            "created_at": self.created_at.isoformat(),
-            "config_hash": self.config_hash,
-            "embedding_model": self.embedding_model,
-            "added": list(self.added),
-            "modified": list(self.modified),
-            "removed": list(self.removed),
-            "chunks_added": self.chunks_added,
-            "chunks_removed": self.chunks_removed,
-            "total_chunks": self.total_chunks,
-            "counts": self.counts,
-            "contract_versions": self.contract_versions,
-        }
-
-
-@dataclass(frozen=True)
-class LedgerCommit:
-    """Everything one run writes, applied in one transaction."""
-
-    run_id: str
-    started_at: datetime
-    sources: tuple[str, ...]
-    outcomes: tuple[DocumentOutcome, ...]
-    index_version: IndexVersion | None
-    summary: dict[str, Any]
-    # Changes of sources over their error budget: recorded for people, not applied.
-    held_back: tuple[DocumentOutcome, ...] = ()
-
-
-@dataclass(frozen=True)
-class CommitIntent:
-    """A write that started (step 4 of the commit protocol) and has not committed yet."""
-
-    run_id: str
-    kind: str  # ingestion | rollback | cleanup
-    base_lance_version: int | None
-    started_at: datetime
-
-
-class LedgerWriter:
-    """The held write connection of one commit (see `Ledger.writer`)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    def record_intent(self, run_id: str, kind: str, base_lance_version: int | None) -> None:
-        """Written before LanceDB is touched; deleted by the transaction that commits the run."""
-        self.con.execute("DELETE FROM commit_intents")
-        self.con.execute(
-            "INSERT INTO commit_intents VALUES (?, ?, ?, ?)",
-            [run_id, kind, base_lance_version, datetime.now(UTC)],
-        )
-
-    def commit(self, commit: LedgerCommit) -> None:
-        Ledger._apply_commit(self.con, commit)  # noqa: SLF001 - the writer is the ledger's own
-
-    def apply_rollback(
-        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
-    ) -> None:
-        Ledger._apply_rollback(self.con, version, restored, run_id, reason)  # noqa: SLF001
-
-
-def _insert_run_rows(
-    con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table, statement: str,
-    params: dict[str, Any] | None = None,
-) -> None:
-    """Run `statement` over `rows` registered as `name`, then let go of them."""
-    con.register(name, rows)
-    try:
-        con.execute(statement, params)
-    finally:
-        con.unregister(name)
 
 
 def _without_network(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -189,14 +83,6 @@ def _damaged(path: Path, err: Exception) -> IndexDamagedError:
         f"The ledger {path} cannot be opened ({first_line(str(err))}). Restore it from a backup, "
         "or run `corpusgov doctor --repair` to set it aside and rebuild from the sources."
     )
-
-
-def fetch_records(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
-) -> list[dict[str, Any]]:
-    cursor = con.execute(query, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 class Ledger:
@@ -282,11 +168,6 @@ class Ledger:
             except duckdb.Error as err:
                 mapped = _storage_error(self.path, err)
                 raise (mapped if mapped is not err else _damaged(self.path, err)) from err
-
-    def records(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of a read query as dicts keyed by column name (for JSON output and reports)."""
-        with self.connect(read_only=True) as con:
-            return fetch_records(con, query, params)
 
     def documents(self, source: str | None = None) -> dict[str, LedgerDocument]:
         query = (
@@ -400,7 +281,7 @@ class Ledger:
 
     def document_rows(
         self, state: str | None = None, source: str | None = None, flag: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[DocumentRow]:
         """Current document rows for people and JSON output, ordered by doc id."""
         clauses, params = [], []
         if state is not None:
@@ -413,12 +294,22 @@ class Ledger:
             clauses.append("list_contains(safety_flags, ?)")
             params.append(flag)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return self.records(
-            "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
-            "quality_score, provenance, safety_flags, contract_id, contract_version, chunk_count "
-            f"FROM documents {where} ORDER BY doc_id",
-            params,
-        )
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
+                "quality_score, provenance, safety_flags, contract_id, contract_version, "
+                f"chunk_count FROM documents {where} ORDER BY doc_id",
+                params,
+            ).fetchall()
+        return [
+            DocumentRow(
+                doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]), reasons=tuple(r[4]),
+                detail=r[5], content_hash=r[6], grade=r[7], quality_score=r[8], provenance=r[9],
+                safety_flags=tuple(r[10] or ()), contract_id=r[11], contract_version=r[12],
+                chunk_count=r[13] or 0,
+            )
+            for r in rows
+        ]
 
     def commit(self, commit: LedgerCommit) -> None:
         """Apply one run atomically (a run that changes no index version)."""
@@ -468,215 +359,6 @@ class Ledger:
         with self.connect() as con:
             con.execute("DELETE FROM commit_intents")
 
-    @staticmethod
-    def _apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
-        """Apply one run atomically: document rows, their history, chunks, the index version.
-
-        Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
-        row-by-row inserts would cost seconds on a large first ingest. Each table is built just
-        before its statement and dropped after it, so a large run never holds them all at once.
-        """
-        now = datetime.now(UTC)
-        index_version = commit.index_version.index_version if commit.index_version else None
-        outcomes = commit.outcomes
-        con.register("run_documents", documents_table(outcomes))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                """
-                CREATE TEMP TABLE run_first_seen AS
-                SELECT r.doc_id, coalesce(d.first_seen, $now) AS first_seen
-                FROM run_documents r LEFT JOIN documents d USING (doc_id)
-                """,
-                {"now": now},
-            )
-            con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
-            con.execute(
-                """
-                INSERT INTO documents
-                SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
-                       r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
-                       r.config_hash, r.grade, r.quality_score, r.provenance,
-                       r.provenance_confidence, r.safety_flags, r.chunk_count,
-                       r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
-                FROM run_documents r JOIN run_first_seen f USING (doc_id)
-                """,
-                {"now": now, "index_version": index_version},
-            )
-            con.execute(
-                """
-                INSERT INTO document_versions
-                SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
-                       grade, provenance, contract_version
-                FROM run_documents
-                """,
-                {"now": now, "run_id": commit.run_id, "index_version": index_version},
-            )
-            _insert_run_rows(
-                con, "run_assessments", assessments_table(outcomes),
-                """
-                INSERT INTO assessments
-                SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
-                       route, quality_reasons, provenance, digital_source_type,
-                       provenance_confidence, provenance_evidence::JSON, safety::JSON,
-                       declared_metadata::JSON
-                FROM run_assessments
-                """,
-                {"now": now},
-            )
-            Ledger._update_quarantine(con, now, commit.sources)
-            # The corpus a new document is compared with: indexed documents only.
-            con.execute(
-                "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
-            )
-            _insert_run_rows(
-                con, "run_signatures", signatures_table(outcomes),
-                "INSERT INTO near_duplicate_signatures SELECT doc_id, "
-                "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
-                "signature) FROM run_signatures",
-                {"version": FINGERPRINT_VERSION},
-            )
-            con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
-            _insert_run_rows(
-                con, "run_chunks", chunks_table(outcomes),
-                "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
-            )
-            if commit.index_version is not None:
-                Ledger._write_index_version(con, commit.index_version, commit.run_id)
-            con.execute(
-                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-                [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
-                 json.dumps(commit.summary)],
-            )
-            # A source's held-back changes are those of its latest run; a run that lets them
-            # through clears them.
-            con.execute(
-                "DELETE FROM held_back WHERE list_contains($sources, source)",
-                {"sources": list(commit.sources)},
-            )
-            if commit.held_back:
-                con.executemany(
-                    "INSERT INTO held_back VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[o.doc_id, o.source, commit.run_id, now, o.state.value, list(o.reasons),
-                      o.detail, o.contract_id, o.contract_version] for o in commit.held_back],
-                )
-            # The intent of this run is done when the run is: same transaction.
-            con.execute("DELETE FROM commit_intents")
-            stop_point("commit.before_ledger_commit")
-            con.execute("COMMIT")
-        except BaseException:
-            rollback_quietly(con)
-            raise
-        finally:
-            con.unregister("run_documents")
-
-    @staticmethod
-    def _update_quarantine(
-        con: duckdb.DuckDBPyConnection, now: datetime, sources: tuple[str, ...]
-    ) -> None:
-        """Quarantined documents of this run enter (or stay, keeping first_seen); the others leave."""
-        con.execute(
-            """
-            DELETE FROM quarantine WHERE doc_id IN (
-                SELECT doc_id FROM run_documents WHERE state <> 'quarantined')
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO quarantine
-            SELECT r.doc_id, r.source, r.reasons, r.contract_id, r.contract_version,
-                   r.content_hash, coalesce(q.first_seen, $now), $now
-            FROM run_documents r LEFT JOIN quarantine q USING (doc_id)
-            WHERE r.state = 'quarantined'
-            ON CONFLICT (doc_id) DO UPDATE SET reasons = excluded.reasons,
-                contract_id = excluded.contract_id, contract_version = excluded.contract_version,
-                content_hash = excluded.content_hash, last_seen = excluded.last_seen
-            """,
-            {"now": now},
-        )
-        # Still quarantined and looked at again this run (unchanged files are not re-processed).
-        con.execute(
-            "UPDATE quarantine SET last_seen = $now WHERE list_contains($sources, source)",
-            {"now": now, "sources": list(sources)},
-        )
-
-    def quarantine_rows(self, source: str | None = None) -> list[dict[str, Any]]:
-        where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        return self.records(
-            "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
-            f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
-            params,
-        )
-
-    def held_back_rows(self, source: str | None = None) -> list[dict[str, Any]]:
-        where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        return self.records(
-            "SELECT doc_id, source, run_id, recorded_at, would_be, reasons, detail, contract_id, "
-            f"contract_version FROM held_back {where} ORDER BY source, doc_id",
-            params,
-        )
-
-    def quarantined_document(self, doc_id: str) -> dict[str, Any] | None:
-        """The quarantine row with the latest assessment and every release, for `quarantine show`."""
-        with self.connect(read_only=True) as con:
-            cursor = con.execute(
-                "SELECT q.doc_id, q.source, d.path, q.reasons, d.detail, q.contract_id, "
-                "q.contract_version, q.content_hash, q.first_seen, q.last_seen, d.grade, "
-                "d.quality_score, d.provenance, d.safety_flags FROM quarantine q "
-                "JOIN documents d USING (doc_id) WHERE q.doc_id = ?",
-                [doc_id],
-            )
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            result = dict(zip([d[0] for d in cursor.description], row, strict=True))
-            assessment = con.execute(
-                "SELECT quality_signals, quality_reasons, provenance_evidence, safety, "
-                "declared_metadata FROM assessments WHERE doc_id = ? AND content_hash IS NOT "
-                "DISTINCT FROM ? ORDER BY recorded_at DESC LIMIT 1",
-                [doc_id, result["content_hash"]],
-            ).fetchone()
-            if assessment is not None:
-                result["quality_signals"] = json.loads(assessment[0]) if assessment[0] else {}
-                result["quality_reasons"] = list(assessment[1] or [])
-                result["provenance_evidence"] = json.loads(assessment[2]) if assessment[2] else []
-                result["safety"] = json.loads(assessment[3]) if assessment[3] else []
-                result["declared_metadata"] = json.loads(assessment[4]) if assessment[4] else {}
-            result["releases"] = self._releases(con, doc_id)
-            return result
-
-    @staticmethod
-    def _releases(con: duckdb.DuckDBPyConnection, doc_id: str) -> list[dict[str, Any]]:
-        return fetch_records(
-            con,
-            "SELECT content_hash, contract_version, reasons, released_at, released_by, "
-            "release_reason FROM quarantine_releases WHERE doc_id = ? ORDER BY released_at",
-            [doc_id],
-        )
-
-    def record_release(self, doc_id: str, released_by: str, reason: str) -> dict[str, Any]:
-        """A recorded override: the document re-enters on the next run, for these exact bytes
-        under this contract version. Changing either makes the override lapse."""
-        now = datetime.now(UTC)
-        with self.connect() as con:
-            row = con.execute(
-                "SELECT content_hash, contract_version, reasons FROM quarantine WHERE doc_id = ?",
-                [doc_id],
-            ).fetchone()
-            if row is None:
-                return {}
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "INSERT INTO quarantine_releases VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [doc_id, row[0], row[1], row[2], now, released_by, reason],
-            )
-            # Forget the processing key so the next run looks at the document again.
-            con.execute("UPDATE documents SET config_hash = NULL WHERE doc_id = ?", [doc_id])
-            con.execute("COMMIT")
-        return {"doc_id": doc_id, "content_hash": row[0], "contract_version": row[1],
-                "overridden_reasons": list(row[2]), "released_at": now.isoformat(),
-                "released_by": released_by, "release_reason": reason}
-
     def releases_in_force(self) -> dict[str, tuple[str | None, str | None]]:
         """doc_id -> (content_hash, contract_version) of its latest release."""
         with self.connect(read_only=True) as con:
@@ -685,106 +367,3 @@ class Ledger:
                 "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
             ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
-
-    @staticmethod
-    def _apply_rollback(
-        con: duckdb.DuckDBPyConnection,
-        version: IndexVersion,
-        restored: pa.Table,
-        run_id: str,
-        reason: str,
-    ) -> None:
-        """Make document states and chunks match a restored index, as one new index version.
-
-        Documents back in the index are `indexed`; documents that left it are held as
-        `quarantined` with `reason`. Both lose their processing key, so the next ingestion looks
-        at them again against the sources as they are then.
-        """
-        now = datetime.now(UTC)
-        con.register("restored", restored)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                """
-                CREATE TEMP TABLE restored_docs AS
-                SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
-                       any_value(provenance) AS provenance, count(*) AS chunk_count
-                FROM restored GROUP BY doc_id
-                """
-            )
-            con.execute(
-                """
-                CREATE TEMP TABLE left_index AS
-                SELECT doc_id FROM documents WHERE state = 'indexed'
-                AND doc_id NOT IN (SELECT doc_id FROM restored_docs)
-                """
-            )
-            con.execute(
-                """
-                UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
-                    content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
-                    chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
-                    index_version = $version
-                FROM restored_docs r WHERE documents.doc_id = r.doc_id
-                """,
-                {"now": now, "version": version.index_version},
-            )
-            con.execute(
-                """
-                UPDATE documents SET state = 'quarantined', reasons = [$reason],
-                    detail = 'left the index in a rollback', chunk_count = 0,
-                    config_hash = NULL, last_changed = $now, index_version = $version
-                WHERE doc_id IN (SELECT doc_id FROM left_index)
-                """,
-                {"now": now, "version": version.index_version, "reason": reason},
-            )
-            con.execute(
-                """
-                INSERT INTO document_versions
-                SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
-                       provenance, contract_version
-                FROM documents WHERE index_version = $version AND last_changed = $now
-                """,
-                {"now": now, "run_id": run_id, "version": version.index_version},
-            )
-            con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
-            con.execute(
-                """
-                INSERT OR REPLACE INTO quarantine
-                SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
-                       $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
-                """,
-                {"now": now},
-            )
-            con.execute("DELETE FROM chunks")
-            con.execute(
-                "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored"
-            )
-            by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
-            by_grade = dict(con.execute("SELECT coalesce(grade, 'none'), count(*) FROM restored_docs GROUP BY 1").fetchall())
-            by_provenance = dict(con.execute("SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1").fetchall())
-            counts = {**version.counts, "by_state": by_state, "by_grade": by_grade,
-                      "by_provenance": by_provenance}
-            Ledger._write_index_version(con, replace(version, counts=counts), run_id)
-            con.execute(
-                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-                [run_id, now, now, [], version.index_version,
-                 json.dumps({"rollback": version.counts})],
-            )
-            con.execute("DELETE FROM commit_intents")
-            con.execute("COMMIT")
-        except BaseException:
-            rollback_quietly(con)
-            raise
-
-    @staticmethod
-    def _write_index_version(
-        con: duckdb.DuckDBPyConnection, v: IndexVersion, run_id: str
-    ) -> None:
-        con.execute(
-            "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [v.index_version, v.lance_version, v.tag, v.created_at, run_id, v.config_hash,
-             v.embedding_model, list(v.added), list(v.modified), list(v.removed), v.chunks_added,
-             v.chunks_removed, v.total_chunks, json.dumps(v.counts),
-             json.dumps(v.contract_versions)],
-        )

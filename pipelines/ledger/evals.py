@@ -188,12 +188,30 @@ def resolutions_of(ledger: Ledger, version_hash: str) -> dict[str, ItemResolutio
     }
 
 
-def item_resolutions(ledger: Ledger, version_hash: str) -> list[dict[str, Any]]:
-    return ledger.records(
-        "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
-        "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
-        [version_hash],
-    )
+@dataclass(frozen=True)
+class ItemResolutionRow:
+    """One item's resolution in one stored eval set version (`evals diff`, contamination)."""
+
+    item_id: str
+    split: str
+    status: str
+    gold_chunk_ids: tuple[str, ...]
+    contested_by: tuple[str, ...]
+    detail: str
+    contaminated_by: tuple[str, ...]
+
+
+def item_resolutions(ledger: Ledger, version_hash: str) -> list[ItemResolutionRow]:
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
+            "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
+            [version_hash],
+        ).fetchall()
+    return [
+        ItemResolutionRow(r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5] or "", tuple(r[6] or ()))
+        for r in rows
+    ]
 
 
 def store_result(ledger: Ledger, result: StoredResult) -> None:
@@ -255,12 +273,6 @@ def holdout_exposures(ledger: Ledger, eval_set: str) -> dict[str, int]:
             "SELECT item_id, exposures FROM holdout_exposures WHERE eval_set = ?", [eval_set]
         ).fetchall()
     return {r[0]: r[1] for r in rows}
-
-
-def eval_events(ledger: Ledger) -> list[dict[str, Any]]:
-    return ledger.records(
-        "SELECT event_id, eval_set, kind, created_at, message, details FROM eval_events ORDER BY created_at"
-    )
 
 
 def record_eval_event(ledger: Ledger, eval_set: str, kind: str, message: str, details: dict[str, Any]) -> None:

@@ -15,37 +15,39 @@ class IndexedGrade(NamedTuple):
 
 def ai_generated_counts(ledger: Ledger, source: str) -> tuple[int, int]:
     """(indexed documents, of which labelled ai_generated) in `source`."""
-    row = ledger.records(
-        "SELECT count(*) AS indexed, count(*) FILTER (WHERE provenance = ?) AS ai "
-        "FROM documents WHERE state = 'indexed' AND source = ?",
-        [ProvenanceLabel.AI_GENERATED, source],
-    )[0]
-    return int(row["indexed"]), int(row["ai"])
+    with ledger.connect(read_only=True) as con:
+        row = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE provenance = ?) "
+            "FROM documents WHERE state = 'indexed' AND source = ?",
+            [ProvenanceLabel.AI_GENERATED, source],
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def indexed_grades(ledger: Ledger) -> list[IndexedGrade]:
-    return [
-        IndexedGrade(r["doc_id"], r["source"], r["grade"])
-        for r in ledger.records("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'")
-    ]
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'").fetchall()
+    return [IndexedGrade(*r) for r in rows]
 
 
 def chunk_count_mismatches(ledger: Ledger, limit: int = 5) -> list[str]:
     """Documents whose chunks disagree with their state: an indexed one whose chunk rows do not
     number its chunk_count, or another state that still has chunk rows (ids, at most `limit`)."""
-    rows = ledger.records(
-        "SELECT d.doc_id FROM documents d "
-        "LEFT JOIN chunks c USING (doc_id) GROUP BY ALL "
-        "HAVING (d.state = 'indexed' AND count(c.chunk_id) <> coalesce(d.chunk_count, 0)) "
-        "OR (d.state <> 'indexed' AND count(c.chunk_id) > 0) ORDER BY d.doc_id LIMIT ?",
-        [limit],
-    )
-    return [r["doc_id"] for r in rows]
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT d.doc_id FROM documents d "
+            "LEFT JOIN chunks c USING (doc_id) GROUP BY ALL "
+            "HAVING (d.state = 'indexed' AND count(c.chunk_id) <> coalesce(d.chunk_count, 0)) "
+            "OR (d.state <> 'indexed' AND count(c.chunk_id) > 0) ORDER BY d.doc_id LIMIT ?",
+            [limit],
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def orphan_chunk_count(ledger: Ledger) -> int:
     """Chunk rows whose document the ledger does not know."""
-    row = ledger.records(
-        "SELECT count(*) AS n FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
-    )[0]
-    return int(row["n"])
+    with ledger.connect(read_only=True) as con:
+        row = con.execute(
+            "SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+        ).fetchone()
+    return int(row[0]) if row else 0

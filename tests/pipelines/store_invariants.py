@@ -9,6 +9,17 @@ import lancedb
 from pipelines.settings import Settings
 
 
+def ledger_records(settings: Settings, query: str, params: list[object] | None = None) -> list[dict[str, object]]:
+    """Rows of a read query straight on the ledger file, as a user's `duckdb` shell sees them."""
+    con = duckdb.connect(str(settings.ledger_path), read_only=True)
+    try:
+        cursor = con.execute(query, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
 def store_state(settings: Settings) -> dict[str, object]:
     """What the ledger and the index hold, read with plain duckdb and lancedb."""
     con = duckdb.connect(str(settings.ledger_path), read_only=True)

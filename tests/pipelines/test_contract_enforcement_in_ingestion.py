@@ -108,8 +108,8 @@ def test_new_contract_version_rechecks_indexed_documents_in_the_same_commit(
     assert report.index_version.removed == ("docs/medium.md",)
     assert states(settings)["docs/medium.md"] == ("quarantined", ["contract.text_too_short"])
     assert report.index_version.contract_versions == {"docs": "corpusgov-default@1.1.0"}
-    rows = {r["doc_id"]: r for r in Ledger(settings.ledger_path).document_rows()}
-    assert rows["docs/long.md"]["contract_version"] == "1.1.0"
+    rows = {r.doc_id: r for r in Ledger(settings.ledger_path).document_rows()}
+    assert rows["docs/long.md"].contract_version == "1.1.0"
     assert fake_embedder.embedded_texts.count(fake_embedder.calls[0][0]) == 1, "unchanged chunks reused"
     assert reconcile(settings).consistent
 

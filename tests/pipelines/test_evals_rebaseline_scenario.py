@@ -99,8 +99,8 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
     assert sorted(version.changelog["stale"]) == sorted(stale)
     assert version.changelog["orphaned"] == [orphaned]
     assert version.active_items == 15 - 3
-    rows = {r["item_id"]: r for r in item_resolutions(Ledger(settings.ledger_path), version.version_hash)}
-    assert all(rows[i]["contested_by"] for i in contested)
+    rows = {r.item_id: r for r in item_resolutions(Ledger(settings.ledger_path), version.version_hash)}
+    assert all(rows[i].contested_by for i in contested)
 
     with pytest.raises(IncomparableResultsError, match="eval set version"):
         compare_index_versions(settings, fake_embedder, "sample", 1, 2, split_delta=False)
@@ -224,8 +224,8 @@ def test_an_eval_question_copied_into_the_corpus_is_flagged(sample: Path, fake_e
     run_ingestion(settings, fake_embedder)
     second = reversion_eval_sets(settings, fake_embedder)[0]
     assert list(second.contaminated) == ["q07"]
-    rows = {r["item_id"]: r for r in item_resolutions(Ledger(settings.ledger_path), second.version.version_hash)}
-    assert rows["q07"]["contaminated_by"]
+    rows = {r.item_id: r for r in item_resolutions(Ledger(settings.ledger_path), second.version.version_hash)}
+    assert rows["q07"].contaminated_by
 
 
 def test_amplification_compares_ai_share_in_results_with_the_corpus(sample: Path, fake_embedder: FakeEmbedder) -> None:

@@ -9,11 +9,11 @@ from pipelines.budgets import ai_generated_shares, quality_floor
 from pipelines.catalog import list_documents
 from pipelines.index import ChunkIndex
 from pipelines.ingestion import run_ingestion
-from pipelines.ledger import Ledger
 from pipelines.outputs import register_outputs
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.contract_files import use_contract, write_contract
+from tests.pipelines.store_invariants import ledger_records
 
 ANSWER = (
     "To return a damaged parcel, photograph the damage before you open the inner packaging, then "
@@ -39,11 +39,11 @@ def test_a_registered_output_reingested_is_labelled_with_lineage(project: Path, 
 
     row = doc(settings, "docs/wiki/damaged-parcels.md")
     assert row["provenance"] == "ai_generated"
-    detail = Ledger(settings.ledger_path).records(
+    detail = ledger_records(settings, 
         "SELECT generation_depth, derived_from FROM documents WHERE doc_id = ?", ["docs/wiki/damaged-parcels.md"]
     )[0]
     assert detail["generation_depth"] == 1 and detail["derived_from"] == ["docs/returns.md"]
-    evidence = json.loads(Ledger(settings.ledger_path).records(
+    evidence = json.loads(ledger_records(settings, 
         "SELECT provenance_evidence FROM assessments WHERE doc_id = ? ORDER BY recorded_at DESC LIMIT 1",
         ["docs/wiki/damaged-parcels.md"],
     )[0]["provenance_evidence"])
@@ -94,11 +94,11 @@ def test_a_near_copy_of_an_indexed_document_is_scored_against_the_existing_corpu
 
     run_ingestion(settings, fake_embedder)
 
-    signals = json.loads(Ledger(settings.ledger_path).records(
+    signals = json.loads(ledger_records(settings, 
         "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving-copy.md"]
     )[0]["quality_signals"])
     assert signals["near_duplicate"] < 0.3
-    original = json.loads(Ledger(settings.ledger_path).records(
+    original = json.loads(ledger_records(settings, 
         "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving.md"]
     )[0]["quality_signals"])
     assert original["near_duplicate"] == 1.0

@@ -1,0 +1,329 @@
+"""The ledger's writes of a commit: one run, or one rollback, applied in one transaction.
+
+Both run inside the write connection `Ledger.writer` holds for the whole commit protocol
+(pipelines/commit_protocol.py), and both delete the run's commit intent in the same transaction,
+so the ledger either has all of a run or none of it.
+"""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from corpus_quality.near_duplicates import FINGERPRINT_VERSION
+from pipelines.ledger.records import IndexVersion, LedgerCommit
+from pipelines.ledger.run_tables import (
+    assessments_table,
+    chunks_table,
+    documents_table,
+    signatures_table,
+)
+from pipelines.ledger.schema import rollback_quietly
+from pipelines.stop_points import stop_point
+
+
+class LedgerWriter:
+    """The held write connection of one commit (see `Ledger.writer`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def record_intent(self, run_id: str, kind: str, base_lance_version: int | None) -> None:
+        """Written before LanceDB is touched; deleted by the transaction that commits the run."""
+        self.con.execute("DELETE FROM commit_intents")
+        self.con.execute(
+            "INSERT INTO commit_intents VALUES (?, ?, ?, ?)",
+            [run_id, kind, base_lance_version, datetime.now(UTC)],
+        )
+
+    def commit(self, commit: LedgerCommit) -> None:
+        apply_commit(self.con, commit)
+
+    def apply_rollback(
+        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
+    ) -> None:
+        apply_rollback(self.con, version, restored, run_id, reason)
+
+
+def _insert_run_rows(
+    con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table, statement: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Run `statement` over `rows` registered as `name`, then let go of them."""
+    con.register(name, rows)
+    try:
+        con.execute(statement, params)
+    finally:
+        con.unregister(name)
+
+
+def apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
+    """Apply one run atomically: document rows, their history, chunks, the index version.
+
+    Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
+    row-by-row inserts would cost seconds on a large first ingest. Each table is built just
+    before its statement and dropped after it, so a large run never holds them all at once.
+    """
+    now = datetime.now(UTC)
+    index_version = commit.index_version.index_version if commit.index_version else None
+    con.register("run_documents", documents_table(commit.outcomes))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _replace_documents(con, now, commit.run_id, index_version)
+        _record_assessments(con, now, commit)
+        _update_quarantine(con, now, commit.sources)
+        _replace_signatures_and_chunks(con, commit)
+        if commit.index_version is not None:
+            write_index_version(con, commit.index_version, commit.run_id)
+        _record_run(con, now, commit, index_version)
+        # The intent of this run is done when the run is: same transaction.
+        con.execute("DELETE FROM commit_intents")
+        stop_point("commit.before_ledger_commit")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_quietly(con)
+        raise
+    finally:
+        con.unregister("run_documents")
+
+
+def _replace_documents(
+    con: duckdb.DuckDBPyConnection, now: datetime, run_id: str, index_version: int | None
+) -> None:
+    """The run's documents replace their rows (keeping first_seen) and join their history."""
+    con.execute(
+        """
+        CREATE TEMP TABLE run_first_seen AS
+        SELECT r.doc_id, coalesce(d.first_seen, $now) AS first_seen
+        FROM run_documents r LEFT JOIN documents d USING (doc_id)
+        """,
+        {"now": now},
+    )
+    con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+    con.execute(
+        """
+        INSERT INTO documents
+        SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
+               r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
+               r.config_hash, r.grade, r.quality_score, r.provenance,
+               r.provenance_confidence, r.safety_flags, r.chunk_count,
+               r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
+        FROM run_documents r JOIN run_first_seen f USING (doc_id)
+        """,
+        {"now": now, "index_version": index_version},
+    )
+    con.execute(
+        """
+        INSERT INTO document_versions
+        SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
+               grade, provenance, contract_version
+        FROM run_documents
+        """,
+        {"now": now, "run_id": run_id, "index_version": index_version},
+    )
+
+
+def _record_assessments(con: duckdb.DuckDBPyConnection, now: datetime, commit: LedgerCommit) -> None:
+    _insert_run_rows(
+        con, "run_assessments", assessments_table(commit.outcomes),
+        """
+        INSERT INTO assessments
+        SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
+               route, quality_reasons, provenance, digital_source_type,
+               provenance_confidence, provenance_evidence::JSON, safety::JSON,
+               declared_metadata::JSON
+        FROM run_assessments
+        """,
+        {"now": now},
+    )
+
+
+def _update_quarantine(con: duckdb.DuckDBPyConnection, now: datetime, sources: tuple[str, ...]) -> None:
+    """Quarantined documents of this run enter (or stay, keeping first_seen); the others leave."""
+    con.execute(
+        """
+        DELETE FROM quarantine WHERE doc_id IN (
+            SELECT doc_id FROM run_documents WHERE state <> 'quarantined')
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO quarantine
+        SELECT r.doc_id, r.source, r.reasons, r.contract_id, r.contract_version,
+               r.content_hash, coalesce(q.first_seen, $now), $now
+        FROM run_documents r LEFT JOIN quarantine q USING (doc_id)
+        WHERE r.state = 'quarantined'
+        ON CONFLICT (doc_id) DO UPDATE SET reasons = excluded.reasons,
+            contract_id = excluded.contract_id, contract_version = excluded.contract_version,
+            content_hash = excluded.content_hash, last_seen = excluded.last_seen
+        """,
+        {"now": now},
+    )
+    # Still quarantined and looked at again this run (unchanged files are not re-processed).
+    con.execute(
+        "UPDATE quarantine SET last_seen = $now WHERE list_contains($sources, source)",
+        {"now": now, "sources": list(sources)},
+    )
+
+
+def _replace_signatures_and_chunks(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
+    # The corpus a new document is compared with: indexed documents only.
+    con.execute(
+        "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
+    )
+    _insert_run_rows(
+        con, "run_signatures", signatures_table(commit.outcomes),
+        "INSERT INTO near_duplicate_signatures SELECT doc_id, "
+        "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
+        "signature) FROM run_signatures",
+        {"version": FINGERPRINT_VERSION},
+    )
+    con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
+    _insert_run_rows(
+        con, "run_chunks", chunks_table(commit.outcomes),
+        "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
+    )
+
+
+def _record_run(
+    con: duckdb.DuckDBPyConnection, now: datetime, commit: LedgerCommit, index_version: int | None
+) -> None:
+    con.execute(
+        "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+        [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
+         json.dumps(commit.summary)],
+    )
+    # A source's held-back changes are those of its latest run; a run that lets them
+    # through clears them.
+    con.execute(
+        "DELETE FROM held_back WHERE list_contains($sources, source)",
+        {"sources": list(commit.sources)},
+    )
+    if commit.held_back:
+        con.executemany(
+            "INSERT INTO held_back VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[o.doc_id, o.source, commit.run_id, now, o.state.value, list(o.reasons),
+              o.detail, o.contract_id, o.contract_version] for o in commit.held_back],
+        )
+
+
+def apply_rollback(
+    con: duckdb.DuckDBPyConnection,
+    version: IndexVersion,
+    restored: pa.Table,
+    run_id: str,
+    reason: str,
+) -> None:
+    """Make document states and chunks match a restored index, as one new index version.
+
+    Documents back in the index are `indexed`; documents that left it are held as
+    `quarantined` with `reason`. Both lose their processing key, so the next ingestion looks
+    at them again against the sources as they are then.
+    """
+    now = datetime.now(UTC)
+    con.register("restored", restored)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _restore_documents(con, now, version.index_version, run_id, reason)
+        _restore_quarantine_and_chunks(con, now)
+        write_index_version(con, replace(version, counts=_rollback_counts(con, version)), run_id)
+        con.execute(
+            "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, now, now, [], version.index_version,
+             json.dumps({"rollback": version.counts})],
+        )
+        con.execute("DELETE FROM commit_intents")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_quietly(con)
+        raise
+
+
+def _restore_documents(
+    con: duckdb.DuckDBPyConnection, now: datetime, version: int, run_id: str, reason: str
+) -> None:
+    """Documents in `restored` become indexed; indexed ones that are not, quarantined."""
+    con.execute(
+        """
+        CREATE TEMP TABLE restored_docs AS
+        SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
+               any_value(provenance) AS provenance, count(*) AS chunk_count
+        FROM restored GROUP BY doc_id
+        """
+    )
+    con.execute(
+        """
+        CREATE TEMP TABLE left_index AS
+        SELECT doc_id FROM documents WHERE state = 'indexed'
+        AND doc_id NOT IN (SELECT doc_id FROM restored_docs)
+        """
+    )
+    con.execute(
+        """
+        UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
+            content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
+            chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
+            index_version = $version
+        FROM restored_docs r WHERE documents.doc_id = r.doc_id
+        """,
+        {"now": now, "version": version},
+    )
+    con.execute(
+        """
+        UPDATE documents SET state = 'quarantined', reasons = [$reason],
+            detail = 'left the index in a rollback', chunk_count = 0,
+            config_hash = NULL, last_changed = $now, index_version = $version
+        WHERE doc_id IN (SELECT doc_id FROM left_index)
+        """,
+        {"now": now, "version": version, "reason": reason},
+    )
+    con.execute(
+        """
+        INSERT INTO document_versions
+        SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
+               provenance, contract_version
+        FROM documents WHERE index_version = $version AND last_changed = $now
+        """,
+        {"now": now, "run_id": run_id, "version": version},
+    )
+
+
+def _restore_quarantine_and_chunks(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
+    con.execute(
+        """
+        INSERT OR REPLACE INTO quarantine
+        SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
+               $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
+        """,
+        {"now": now},
+    )
+    con.execute("DELETE FROM chunks")
+    con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored")
+
+
+def _rollback_counts(con: duckdb.DuckDBPyConnection, version: IndexVersion) -> dict[str, Any]:
+    """The restored version's counts, with states as they are after the rollback."""
+    by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
+    by_grade = dict(
+        con.execute("SELECT coalesce(grade, 'none'), count(*) FROM restored_docs GROUP BY 1").fetchall()
+    )
+    by_provenance = dict(
+        con.execute(
+            "SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1"
+        ).fetchall()
+    )
+    return {**version.counts, "by_state": by_state, "by_grade": by_grade, "by_provenance": by_provenance}
+
+
+def write_index_version(con: duckdb.DuckDBPyConnection, v: IndexVersion, run_id: str) -> None:
+    con.execute(
+        "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [v.index_version, v.lance_version, v.tag, v.created_at, run_id, v.config_hash,
+         v.embedding_model, list(v.added), list(v.modified), list(v.removed), v.chunks_added,
+         v.chunks_removed, v.total_chunks, json.dumps(v.counts),
+         json.dumps(v.contract_versions)],
+    )

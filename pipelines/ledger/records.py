@@ -1,0 +1,112 @@
+"""The ledger's rows as types: what a read returns and what a commit writes.
+
+Every read of pipelines/ledger/ returns one of these (or a plain count), never a dict keyed by
+column name, so a renamed column fails in the type checker instead of in a user's report.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pipelines.documents import DocumentOutcome, DocumentState
+
+
+@dataclass(frozen=True)
+class LedgerDocument:
+    """A document's current row."""
+
+    doc_id: str
+    source: str
+    path: str
+    state: DocumentState
+    reasons: tuple[str, ...]
+    content_hash: str | None
+    config_hash: str | None
+    grade: str | None
+    provenance: str | None
+    contract_version: str | None
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """One commit of the LanceDB table, with its manifest."""
+
+    index_version: int
+    lance_version: int
+    tag: str
+    created_at: datetime
+    config_hash: str
+    embedding_model: str
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+    chunks_added: int
+    chunks_removed: int
+    total_chunks: int
+    counts: dict[str, Any]
+    contract_versions: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index_version": self.index_version,
+            "lance_version": self.lance_version,
+            "tag": self.tag,
+            "created_at": self.created_at.isoformat(),
+            "config_hash": self.config_hash,
+            "embedding_model": self.embedding_model,
+            "added": list(self.added),
+            "modified": list(self.modified),
+            "removed": list(self.removed),
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "total_chunks": self.total_chunks,
+            "counts": self.counts,
+            "contract_versions": self.contract_versions,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerCommit:
+    """Everything one run writes, applied in one transaction."""
+
+    run_id: str
+    started_at: datetime
+    sources: tuple[str, ...]
+    outcomes: tuple[DocumentOutcome, ...]
+    index_version: IndexVersion | None
+    summary: dict[str, Any]
+    # Changes of sources over their error budget: recorded for people, not applied.
+    held_back: tuple[DocumentOutcome, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommitIntent:
+    """A write that started (step 4 of the commit protocol) and has not committed yet."""
+
+    run_id: str
+    kind: str  # ingestion | rollback | cleanup
+    base_lance_version: int | None
+    started_at: datetime
+
+
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """A document's current row as people see it (`corpusgov documents`), ordered by doc id."""
+
+    doc_id: str
+    source: str
+    path: str
+    state: DocumentState
+    reasons: tuple[str, ...]
+    detail: str | None
+    content_hash: str | None
+    grade: str | None
+    quality_score: float | None
+    provenance: str | None
+    safety_flags: tuple[str, ...]
+    contract_id: str | None
+    contract_version: str | None
+    chunk_count: int

@@ -18,7 +18,7 @@ Nothing is called "human" without a declaration saying so.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from corpus_quality.ai_text_heuristic import DEFAULT_THRESHOLD as HEURISTIC_TAG_THRESHOLD
 from corpus_quality.ai_text_heuristic import HeuristicScore
@@ -212,6 +212,101 @@ def _registry_evidence(match: RegistryMatch) -> Evidence:
     return Evidence("self_output_registry", "output_id", value, ProvenanceLabel.AI_GENERATED)
 
 
+class _Decision(NamedTuple):
+    """The label a tier of evidence settles on, how sure it is, and the IPTC code to record."""
+
+    label: ProvenanceLabel
+    confidence: float
+    digital_source_type: str | None
+
+
+def _source_label(source_declaration: str | None) -> ProvenanceLabel | None:
+    """The label a source contract declares for all its documents; an unrecognised word is an error."""
+    if source_declaration is None:
+        return None
+    source_label = _normalise_label(source_declaration)
+    if source_label is None:
+        raise UnknownProvenanceLabelError(
+            f"unknown provenance label {source_declaration!r}; "
+            f"expected one of {', '.join(ProvenanceLabel)}"
+        )
+    return source_label
+
+
+def _collect_evidence(
+    c2pa_item: Evidence | None,
+    registry_item: Evidence | None,
+    document: list[tuple[Evidence, float]],
+    source_declaration: str | None,
+    source_label: ProvenanceLabel | None,
+    heuristic: HeuristicScore | None,
+) -> list[Evidence]:
+    """Every piece of evidence, strongest tier first, as it is kept on the assessment."""
+    evidence = [item for item in (c2pa_item, registry_item) if item is not None]
+    evidence.extend(item for item, _ in document)
+    if source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
+        evidence.append(Evidence("source_declaration", "source", source_declaration or "", source_label))
+    if heuristic is not None and heuristic.suggests_ai(HEURISTIC_TAG_THRESHOLD):
+        evidence.append(
+            Evidence("heuristic", "ai_text_score", f"{heuristic.score:.2f}", ProvenanceLabel.AI_GENERATED)
+        )
+    return evidence
+
+
+def _strong_decision(
+    c2pa: "C2paEvidence | None",
+    c2pa_item: Evidence | None,
+    registry_match: RegistryMatch | None,
+    registry_item: Evidence | None,
+    evidence: list[Evidence],
+) -> _Decision | None:
+    """The decision of a verified C2PA manifest, else of a registry match; None without either."""
+    if c2pa is not None and c2pa_item is not None and c2pa.verified:
+        strong = c2pa_item
+        confidence = _CONFIDENCE["c2pa_trusted" if c2pa.validation_state == "Trusted" else "c2pa_valid"]
+        digital_source_type = (
+            c2pa_item.value
+            if c2pa_item.field == "digital_source_type"
+            else LABEL_DIGITAL_SOURCE_TYPES[c2pa_item.indicates]
+        )
+    elif registry_match is not None and registry_item is not None:
+        strong = registry_item
+        confidence = _CONFIDENCE[f"registry_{registry_match.match_kind}"]
+        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES[ProvenanceLabel.AI_GENERATED]
+    else:
+        return None
+    label = strong.indicates
+    rivals = [item for item in evidence if item.kind in ("c2pa", "self_output_registry", "declared_metadata")]
+    if any(item.indicates != label for item in rivals):
+        confidence *= _CONFLICT_PENALTY
+    return _Decision(label, confidence, digital_source_type)
+
+
+def _declared_decision(document: list[tuple[Evidence, float]]) -> _Decision:
+    """The most AI-ward of the document's own declarations (``document`` is not empty)."""
+    label = max((item.indicates for item, _ in document), key=LABEL_SEVERITY.__getitem__)
+    confidence = max(weight for item, weight in document if item.indicates == label)
+    if any(item.indicates != label for item, _ in document):
+        confidence *= _CONFLICT_PENALTY
+    declared_type = next(
+        (item.value for item, _ in document if item.field == "digital_source_type" and item.indicates == label),
+        None,
+    )
+    return _Decision(label, confidence, declared_type or LABEL_DIGITAL_SOURCE_TYPES[label])
+
+
+def _weaker_decision(
+    document: list[tuple[Evidence, float]], source_label: ProvenanceLabel | None
+) -> _Decision:
+    """Without a manifest or registry match: the document's declarations, then the source's."""
+    if document:
+        return _declared_decision(document)
+    if source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
+        confidence = _CONFIDENCE["source_declaration"]
+        return _Decision(source_label, confidence, LABEL_DIGITAL_SOURCE_TYPES[source_label])
+    return _Decision(ProvenanceLabel.UNKNOWN, 0.0, None)
+
+
 def label_provenance(
     declared: Mapping[str, str],
     source_declaration: str | None = None,
@@ -226,70 +321,23 @@ def label_provenance(
     a registry match decides and a C2PA, registry or document declaration disagrees, the
     confidence drops; a source's blanket declaration being overridden is expected and does not.
     """
-    source_label: ProvenanceLabel | None = None
-    if source_declaration is not None:
-        source_label = _normalise_label(source_declaration)
-        if source_label is None:
-            raise UnknownProvenanceLabelError(
-                f"unknown provenance label {source_declaration!r}; "
-                f"expected one of {', '.join(ProvenanceLabel)}"
-            )
-
+    source_label = _source_label(source_declaration)
     c2pa_item = _c2pa_evidence(c2pa) if c2pa is not None else None
     registry_item = _registry_evidence(registry_match) if registry_match is not None else None
     document = _document_evidence(declared)
-    evidence = [item for item in (c2pa_item, registry_item) if item is not None]
-    evidence.extend(item for item, _ in document)
-    if source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
-        evidence.append(Evidence("source_declaration", "source", source_declaration or "", source_label))
-    heuristic_score = heuristic.score if heuristic is not None else None
-    if heuristic is not None and heuristic.suggests_ai(HEURISTIC_TAG_THRESHOLD):
-        evidence.append(
-            Evidence("heuristic", "ai_text_score", f"{heuristic.score:.2f}", ProvenanceLabel.AI_GENERATED)
-        )
-
-    strong: Evidence | None = None
-    if c2pa is not None and c2pa_item is not None and c2pa.verified:
-        strong = c2pa_item
-        confidence = _CONFIDENCE["c2pa_trusted" if c2pa.validation_state == "Trusted" else "c2pa_valid"]
-        digital_source_type = (
-            c2pa_item.value
-            if c2pa_item.field == "digital_source_type"
-            else LABEL_DIGITAL_SOURCE_TYPES[c2pa_item.indicates]
-        )
-    elif registry_match is not None and registry_item is not None:
-        strong = registry_item
-        confidence = _CONFIDENCE[f"registry_{registry_match.match_kind}"]
-        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES[ProvenanceLabel.AI_GENERATED]
-
-    if strong is not None:
-        label = strong.indicates
-        rivals = [item for item in evidence if item.kind in ("c2pa", "self_output_registry", "declared_metadata")]
-        if any(item.indicates != label for item in rivals):
-            confidence *= _CONFLICT_PENALTY
-    elif document:
-        label = max((item.indicates for item, _ in document), key=LABEL_SEVERITY.__getitem__)
-        confidence = max(weight for item, weight in document if item.indicates == label)
-        if any(item.indicates != label for item, _ in document):
-            confidence *= _CONFLICT_PENALTY
-        declared_type = next(
-            (item.value for item, _ in document if item.field == "digital_source_type" and item.indicates == label),
-            None,
-        )
-        digital_source_type = declared_type or LABEL_DIGITAL_SOURCE_TYPES[label]
-    elif source_label is not None and source_label != ProvenanceLabel.UNKNOWN:
-        label = source_label
-        confidence = _CONFIDENCE["source_declaration"]
-        digital_source_type = LABEL_DIGITAL_SOURCE_TYPES[label]
-    else:
-        label, confidence, digital_source_type = ProvenanceLabel.UNKNOWN, 0.0, None
+    evidence = _collect_evidence(
+        c2pa_item, registry_item, document, source_declaration, source_label, heuristic
+    )
+    decision = _strong_decision(c2pa, c2pa_item, registry_match, registry_item, evidence)
+    if decision is None:
+        decision = _weaker_decision(document, source_label)
 
     return ProvenanceAssessment(
-        label=label,
-        digital_source_type=digital_source_type,
-        confidence=round(confidence, 3),
+        label=decision.label,
+        digital_source_type=decision.digital_source_type,
+        confidence=round(decision.confidence, 3),
         evidence=tuple(evidence),
         derived_from=registry_match.derived_from if registry_match is not None else (),
         generation_depth=registry_match.generation_depth if registry_match is not None else 0,
-        heuristic_ai_score=heuristic_score,
+        heuristic_ai_score=heuristic.score if heuristic is not None else None,
     )

@@ -61,7 +61,7 @@ def quality_floor(settings: Settings) -> QualityFloor:
     below: list[tuple[str, str, str]] = []
     for row in rows:
         minimum = minimums.get(row.source) or Grade.C  # F is never good enough to stay
-        if row.grade is not None and not Grade.parse(row.grade).at_least(minimum):
+        if row.grade is not None and not row.grade.at_least(minimum):
             below.append((row.doc_id, row.grade, minimum))
     return QualityFloor(indexed=len(rows), below_floor=tuple(sorted(below)))
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from contracts import BudgetVerdict, DocumentContract, contract_ref
-from corpus_quality import Grade
 from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
@@ -147,7 +146,7 @@ def apply_contract(
         reasons = list(rule_reasons.get(o.doc_id, ()))
         if o.route == "quarantine":
             reasons.extend(o.quality_reasons or ("quality.grade_f",))
-        if contract.minimum_grade and o.grade and not Grade.parse(o.grade).at_least(contract.minimum_grade):
+        if contract.minimum_grade and o.grade and not o.grade.at_least(contract.minimum_grade):
             reasons.append("contract.grade_below_minimum")
         if contract.injection_policy == "quarantine" and "safety.injection_like" in o.safety_flags:
             reasons.append("policy.injection_quarantined")

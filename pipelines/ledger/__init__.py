@@ -25,6 +25,8 @@ from pipelines.ledger.records import (
     IndexVersion,
     LedgerCommit,
     LedgerDocument,
+    grade_of,
+    label_of,
 )
 from pipelines.ledger.schema import (
     SCHEMA_VERSION,
@@ -183,8 +185,8 @@ class Ledger:
         return {
             r[0]: LedgerDocument(
                 doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]),
-                reasons=tuple(r[4]), content_hash=r[5], config_hash=r[6], grade=r[7],
-                provenance=r[8], contract_version=r[9], chunk_count=r[10] or 0,
+                reasons=tuple(r[4]), content_hash=r[5], config_hash=r[6], grade=grade_of(r[7]),
+                provenance=label_of(r[8]), contract_version=r[9], chunk_count=r[10] or 0,
             )
             for r in rows
         }
@@ -304,7 +306,8 @@ class Ledger:
         return [
             DocumentRow(
                 doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]), reasons=tuple(r[4]),
-                detail=r[5], content_hash=r[6], grade=r[7], quality_score=r[8], provenance=r[9],
+                detail=r[5], content_hash=r[6], grade=grade_of(r[7]), quality_score=r[8],
+                provenance=label_of(r[9]),
                 safety_flags=tuple(r[10] or ()), contract_id=r[11], contract_version=r[12],
                 chunk_count=r[13] or 0,
             )

@@ -3,14 +3,15 @@ checks compare with what the contracts allow."""
 
 from typing import NamedTuple
 
-from corpus_quality.vocabulary import ProvenanceLabel
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.ledger import Ledger
+from pipelines.ledger.records import grade_of
 
 
 class IndexedGrade(NamedTuple):
     doc_id: str
     source: str
-    grade: str | None
+    grade: Grade | None
 
 
 def ai_generated_counts(ledger: Ledger, source: str) -> tuple[int, int]:
@@ -27,7 +28,7 @@ def ai_generated_counts(ledger: Ledger, source: str) -> tuple[int, int]:
 def indexed_grades(ledger: Ledger) -> list[IndexedGrade]:
     with ledger.connect(read_only=True) as con:
         rows = con.execute("SELECT doc_id, source, grade FROM documents WHERE state = 'indexed'").fetchall()
-    return [IndexedGrade(*r) for r in rows]
+    return [IndexedGrade(r[0], r[1], grade_of(r[2])) for r in rows]
 
 
 def chunk_count_mismatches(ledger: Ledger, limit: int = 5) -> list[str]:

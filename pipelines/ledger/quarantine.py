@@ -8,7 +8,9 @@ from typing import Any
 
 import duckdb
 
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.ledger import Ledger
+from pipelines.ledger.records import grade_of, label_of
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,9 @@ class QuarantinedDocument:
     quarantine: QuarantineRow
     path: str
     detail: str | None
-    grade: str | None
+    grade: Grade | None
     quality_score: float | None
-    provenance: str | None
+    provenance: ProvenanceLabel | None
     safety_flags: tuple[str, ...]
     assessment: LatestAssessment | None
     releases: tuple[Release, ...]
@@ -118,9 +120,9 @@ def quarantined_document(ledger: Ledger, doc_id: str) -> QuarantinedDocument | N
             quarantine=quarantine,
             path=row[8],
             detail=row[9],
-            grade=row[10],
+            grade=grade_of(row[10]),
             quality_score=row[11],
-            provenance=row[12],
+            provenance=label_of(row[12]),
             safety_flags=tuple(row[13] or ()),
             assessment=_latest_assessment(con, doc_id, quarantine.content_hash),
             releases=_releases(con, doc_id),

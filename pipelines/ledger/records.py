@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.documents import DocumentOutcome, DocumentState
 
 
@@ -22,8 +23,8 @@ class LedgerDocument:
     reasons: tuple[str, ...]
     content_hash: str | None
     config_hash: str | None
-    grade: str | None
-    provenance: str | None
+    grade: Grade | None
+    provenance: ProvenanceLabel | None
     contract_version: str | None
     chunk_count: int
 
@@ -103,10 +104,18 @@ class DocumentRow:
     reasons: tuple[str, ...]
     detail: str | None
     content_hash: str | None
-    grade: str | None
+    grade: Grade | None
     quality_score: float | None
-    provenance: str | None
+    provenance: ProvenanceLabel | None
     safety_flags: tuple[str, ...]
     contract_id: str | None
     contract_version: str | None
     chunk_count: int
+
+
+def grade_of(value: str | None) -> Grade | None:
+    return Grade.parse(value) if value is not None else None
+
+
+def label_of(value: str | None) -> ProvenanceLabel | None:
+    return ProvenanceLabel.parse(value) if value is not None else None

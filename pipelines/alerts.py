@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts import contract_ref
+from pipelines.contract_checks import ContractCheck
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
@@ -219,38 +219,38 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
                               f"{failed.get('error')}"),
             details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failed},
         ))
-    for check in summary.get("contract_checks", []):
-        source = check["source"]
-        contract = contract_ref(check.get("contract_id"), check.get("contract_version"))
-        if check.get("error"):
-            digest = hashlib.sha256(check["error"].encode()).hexdigest()[:16]
+    for stored in summary.get("contract_checks", []):
+        # Summaries of older runs have no per-check "blocked": the run's own says it.
+        check = ContractCheck.from_json({"blocked": summary.get("blocked", False), **stored})
+        when = {"run_id": run_id, "finished_at": finished_at.isoformat()}
+        if check.error:
+            digest = hashlib.sha256(check.error.encode()).hexdigest()[:16]
             alerts.append(Alert(
-                key=f"source_error:{source}:{digest}", kind=SOURCE_ERROR, source=source,
-                doc_id=None, reason=None, contract_version=check.get("contract_version"),
-                message=_one_line(check["error"]),
-                details={"run_id": run_id, "finished_at": finished_at.isoformat(),
-                         "error": check["error"]},
+                key=f"source_error:{check.source}:{digest}", kind=SOURCE_ERROR, source=check.source,
+                doc_id=None, reason=None, contract_version=check.contract_version,
+                message=_one_line(check.error), details={**when, "error": check.error},
             ))
-        elif check.get("blocked", summary.get("blocked") and not check.get("within_budget", True)):
-            top = ", ".join(
-                f"{reason} ({count})"
-                for reason, count in Counter(check.get("violations_by_reason", {})).most_common(3)
-            )
-            governed = check.get("governed") or check["checked"]
-            alerts.append(Alert(
-                key=f"check_failed:{run_id}:{source}", kind=CHECK_FAILED, source=source,
-                doc_id=None, reason=None, contract_version=check.get("contract_version"),
-                message=f"run blocked for source '{source}', its changes held back: "
-                f"{check['violation_rate']:.0%} of {governed} governed documents violate {contract} "
-                f"(budget {check['max_violation_rate']:.0%}); top reasons: {top or 'none'}. "
-                "See `corpusgov quarantine list --blocked`.",
-                details={"run_id": run_id, "finished_at": finished_at.isoformat(),
-                         "checked": check["checked"],
-                         "violation_rate": check["violation_rate"],
-                         "max_violation_rate": check["max_violation_rate"],
-                         "violations_by_reason": check.get("violations_by_reason", {})},
-            ))
+        elif check.blocked:
+            alerts.append(_blocked_alert(run_id, check, when))
     return alerts
+
+
+def _blocked_alert(run_id: str, check: ContractCheck, when: dict[str, str]) -> Alert:
+    top = ", ".join(
+        f"{reason} ({count})" for reason, count in Counter(check.violations_by_reason).most_common(3)
+    )
+    governed = check.governed or check.checked
+    return Alert(
+        key=f"check_failed:{run_id}:{check.source}", kind=CHECK_FAILED, source=check.source,
+        doc_id=None, reason=None, contract_version=check.contract_version,
+        message=f"run blocked for source '{check.source}', its changes held back: "
+        f"{check.violation_rate:.0%} of {governed} governed documents violate {check.contract_ref} "
+        f"(budget {check.max_violation_rate:.0%}); top reasons: {top or 'none'}. "
+        "See `corpusgov quarantine list --blocked`.",
+        details={**when, "checked": check.checked, "violation_rate": check.violation_rate,
+                 "max_violation_rate": check.max_violation_rate,
+                 "violations_by_reason": check.violations_by_reason},
+    )
 
 
 def _resolve_url(sink: AlertSinkConfig, name: str) -> str:

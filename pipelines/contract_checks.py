@@ -54,6 +54,43 @@ class ContractCheck:
     def contract_ref(self) -> str:
         return contract_ref(self.contract_id, self.contract_version)
 
+    def as_json(self, with_evidence: bool = True) -> dict[str, Any]:
+        """The check as JSON: a run's summary in the ledger keeps it without the evidence (the
+        report and every violation), a staged part (pipelines/staging.py) with it."""
+        payload: dict[str, Any] = {
+            "source": self.source, "contract": self.contract_path, "contract_id": self.contract_id,
+            "contract_version": self.contract_version, "checked": self.checked,
+            "violations_by_reason": self.violations_by_reason, "violation_rate": self.violation_rate,
+            "max_violation_rate": self.max_violation_rate, "within_budget": self.within_budget,
+            "error": self.error, "blocked": self.blocked,
+            "blocks_when_over_budget": self.blocks_when_over_budget,
+            "governed": self.governed, "violating": self.violating,
+        }
+        if with_evidence:
+            payload["report"] = self.report
+            payload["violations"] = [v.as_json() for v in self.violations]
+        return payload
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> "ContractCheck":
+        """The inverse of `as_json`, also for summaries older runs wrote: those have no
+        `blocks_when_over_budget`, and their `blocked` says what it was."""
+        return cls(
+            source=payload["source"], contract_path=payload.get("contract", ""),
+            contract_id=payload.get("contract_id"), contract_version=payload.get("contract_version"),
+            checked=payload.get("checked", 0),
+            violations_by_reason=dict(payload.get("violations_by_reason") or {}),
+            violation_rate=payload.get("violation_rate", 0.0),
+            max_violation_rate=payload.get("max_violation_rate", 0.0),
+            within_budget=payload.get("within_budget", True), error=payload.get("error"),
+            blocks_when_over_budget=payload.get(
+                "blocks_when_over_budget", payload.get("blocked", True)
+            ),
+            report=payload.get("report"), governed=payload.get("governed", 0),
+            violating=payload.get("violating", 0),
+            violations=tuple(Violation(**v) for v in payload.get("violations", ())),
+        )
+
 
 def blocked_message(check: ContractCheck) -> str:
     """One sentence: which source is held back, why, and what to do."""

@@ -2,22 +2,43 @@
 
 The source assets and `chunk_index` may run in different processes; what passes between them are
 files under `<data_dir>/staging/<run id>/`, written atomically, read once and removed with the run:
-the prepared part (each document's outcome: state, reasons, grade, provenance, chunk ids; a few
-hundred bytes a document) and, by path, the spool of its chunks' texts and the vectors the source
-asset embedded while it prepared (Parquet, pipelines/chunk_spool.py). A `chunk_index` that finds no
-part for a source (it was materialized on its own from the UI) prepares that source itself.
+- `<source>.outcomes.parquet`: each document's outcome (state, reasons, grade, provenance,
+  evidence, chunk references; a few hundred bytes to a KB a document), one row each;
+- `<source>.part.json`, written last: the run's counts, the source's contract check with its
+  evidence, and the paths of the spools that hold the chunks' texts and the vectors the source
+  asset embedded while it prepared (Parquet, pipelines/chunk_spool.py).
+Plain Parquet and JSON, not a pickle: any Python (or a person) can read a staged part, and a part
+written by another corpusgov version fails loudly instead of unpickling into the wrong class.
+A `chunk_index` that finds no part for a source (it was materialized on its own from the UI)
+prepares that source itself.
 """
 
+import json
 import os
-import pickle
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pipelines.chunk_spool import staging_dir
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus_quality.vocabulary import Grade, ProvenanceLabel
+from pipelines.chunk_spool import PARQUET_OPTIONS, staging_dir
+from pipelines.chunking import ChunkRef
+from pipelines.contract_checks import ContractCheck
+from pipelines.documents import DocumentOutcome, DocumentState
 from pipelines.ingestion import PreparedIngestion
 from pipelines.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Outcome fields kept as JSON text: free-form evidence whose keys differ by detector.
+_JSON_FIELDS = ("quality_signals", "provenance_evidence", "safety_details", "declared_metadata")
+_TUPLE_FIELDS = ("reasons", "quality_reasons", "safety_flags", "derived_from")
+# A version of the staged layout: a part from another layout is prepared again, not misread.
+_LAYOUT = 1
 
 
 def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> Path:
@@ -25,21 +46,115 @@ def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> P
 
 
 def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> Path:
-    """Write one source's part; a reader never sees half a file."""
+    """Write one source's part; a reader never sees half of it (the JSON is written last)."""
     (source,) = part.sources
-    path = _staged_file(settings, run_id, source, ".pickle")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with partial.open("wb") as out:
-        pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, path)
-    return path
+    outcomes = _staged_file(settings, run_id, source, ".outcomes.parquet")
+    outcomes.parent.mkdir(parents=True, exist_ok=True)
+    table = outcomes_table(part.outcomes)
+    _write_atomically(outcomes, lambda path: pq.write_table(table, path, **PARQUET_OPTIONS))
+    header = _staged_file(settings, run_id, source, ".part.json")
+    _write_atomically(header, lambda path: path.write_text(json.dumps(_header(part, outcomes.name))))
+    return header
 
 
 def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngestion | None:
-    path = _staged_file(settings, run_id, source, ".pickle")
-    if not path.is_file():
+    """The part a source asset of this run staged, or None (then the caller prepares it)."""
+    header_path = _staged_file(settings, run_id, source, ".part.json")
+    if not header_path.is_file():
         return None
-    with path.open("rb") as staged:
-        part = pickle.load(staged)  # noqa: S301 - written by this run, under the data dir
-    return part if isinstance(part, PreparedIngestion) else None
+    header = json.loads(header_path.read_text())
+    if header.get("layout") != _LAYOUT:
+        return None
+    table = pq.read_table(header_path.parent / header["outcomes"])
+    return PreparedIngestion(
+        run_id=header["run_id"],
+        started_at=datetime.fromisoformat(header["started_at"]),
+        sources=tuple(header["sources"]),
+        base_index_version=header["base_index_version"],
+        embedding_model=header["embedding_model"],
+        outcomes=outcomes_from_table(table),
+        discovered=header["discovered"],
+        unchanged=header["unchanged"],
+        contract_checks=tuple(ContractCheck.from_json(c) for c in header["contract_checks"]),
+        config_hashes=dict(header["config_hashes"]),
+        spools=tuple(header["spools"]),
+    )
+
+
+def _header(part: PreparedIngestion, outcomes_name: str) -> dict[str, Any]:
+    return {
+        "layout": _LAYOUT,
+        "run_id": part.run_id,
+        "started_at": part.started_at.isoformat(),
+        "sources": list(part.sources),
+        "base_index_version": part.base_index_version,
+        "embedding_model": part.embedding_model,
+        "discovered": part.discovered,
+        "unchanged": part.unchanged,
+        "contract_checks": [c.as_json() for c in part.contract_checks],
+        "config_hashes": part.config_hashes,
+        "spools": list(part.spools),
+        "outcomes": outcomes_name,
+    }
+
+
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    os.replace(partial, path)
+
+
+def outcomes_table(outcomes: Sequence[DocumentOutcome]) -> pa.Table:
+    """Every field of every outcome, one row each; `outcomes_from_table` reads it back."""
+    return pa.Table.from_pylist([_outcome_row(o) for o in outcomes], schema=_OUTCOME_SCHEMA)
+
+
+def _outcome_row(o: DocumentOutcome) -> dict[str, Any]:
+    row: dict[str, Any] = {f.name: getattr(o, f.name) for f in fields(DocumentOutcome)}
+    for name in _JSON_FIELDS:
+        row[name] = json.dumps(row[name])
+    for name in _TUPLE_FIELDS:
+        row[name] = list(row[name])
+    row["chunks"] = [{"chunk_id": c.chunk_id, "ordinal": c.ordinal, "chars": c.chars} for c in o.chunks]
+    return row
+
+
+def outcomes_from_table(table: pa.Table) -> tuple[DocumentOutcome, ...]:
+    return tuple(_outcome_from_row(row) for row in table.to_pylist())
+
+
+def _outcome_from_row(row: dict[str, Any]) -> DocumentOutcome:
+    for name in _JSON_FIELDS:
+        row[name] = json.loads(row[name])
+    for name in _TUPLE_FIELDS:
+        row[name] = tuple(row[name])
+    row["provenance_evidence"] = tuple(row["provenance_evidence"])
+    row["safety_details"] = tuple(row["safety_details"])
+    row["state"] = DocumentState(row["state"])
+    row["grade"] = Grade.parse(row["grade"]) if row["grade"] is not None else None
+    row["provenance"] = ProvenanceLabel.parse(row["provenance"])
+    row["chunks"] = tuple(
+        ChunkRef(chunk_id=c["chunk_id"], doc_id=row["doc_id"], ordinal=c["ordinal"], chars=c["chars"])
+        for c in row["chunks"]
+    )
+    return DocumentOutcome(**row)
+
+
+_STRINGS = pa.list_(pa.string())
+_OUTCOME_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("source", pa.string()), ("path", pa.string()),
+    ("state", pa.string()), ("reasons", _STRINGS), ("content_hash", pa.string()),
+    ("mime_type", pa.string()), ("size", pa.int64()), ("config_hash", pa.string()),
+    ("contract_id", pa.string()), ("contract_version", pa.string()), ("title", pa.string()),
+    ("text_chars", pa.int64()), ("language", pa.string()), ("grade", pa.string()),
+    ("quality_score", pa.float64()), ("quality_signals", pa.string()),
+    ("quality_reasons", _STRINGS), ("route", pa.string()), ("provenance", pa.string()),
+    ("provenance_confidence", pa.float64()), ("digital_source_type", pa.string()),
+    ("provenance_evidence", pa.string()), ("safety_flags", _STRINGS),
+    ("safety_details", pa.string()), ("declared_metadata", pa.string()),
+    ("generation_depth", pa.int32()), ("derived_from", _STRINGS),
+    ("heuristic_ai_score", pa.float64()), ("near_duplicate_of", pa.string()),
+    ("near_duplicate_signature", pa.binary()),
+    ("chunks", pa.list_(pa.struct([("chunk_id", pa.string()), ("ordinal", pa.int32()), ("chars", pa.int64())]))),
+    ("detail", pa.string()),
+])

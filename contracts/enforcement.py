@@ -163,13 +163,8 @@ def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
     return suite
 
 
-def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
-                     now: datetime | None = None) -> pandas.DataFrame:
-    """The frame the suite validates: only the columns it reads, absent optional columns as all-null.
-
-    Typed fields are passed as text (a date or number the parser already converted is written back
-    in ISO form), and freshness becomes age_days, measured at now.
-    """
+def _require_frame_columns(contract: DocumentContract, documents: pandas.DataFrame) -> None:
+    """A frame the suite cannot judge is the caller's error, named before anything runs."""
     if "doc_id" not in documents.columns:
         raise DocumentFrameError(contract.path, "doc_id", "the documents frame has no doc_id column",
                                  "Pass one row per document with its doc_id")
@@ -192,6 +187,17 @@ def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
                                  f"{DUPLICATE_OF_COLUMN} column",
                                  "Add the doc_id of an earlier document with the same content hash, or null")
 
+
+def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
+                     now: datetime | None = None) -> pandas.DataFrame:
+    """The frame the suite validates: only the columns it reads, absent optional columns as all-null.
+
+    Typed fields are passed as text (a date or number the parser already converted is written back
+    in ISO form), and freshness becomes age_days, measured at now.
+    """
+    _require_frame_columns(contract, documents)
+    doc_ids = documents["doc_id"]
+    needs_text = contract.min_text_chars is not None or contract.max_text_chars is not None
     columns: dict[str, Any] = {"doc_id": doc_ids.astype(str)}
     if needs_text:
         columns["text_chars"] = documents["text_chars"]

@@ -212,7 +212,6 @@ def _resolve_item(
     new_competitors: set[str],
     live_chunk_ids: frozenset[str],
 ) -> ItemResolution:
-    version = f"index v{snapshot.index_version}"
     orphaned: list[str] = []
     stale: list[str] = []
     found: list[str] = []
@@ -229,12 +228,22 @@ def _resolve_item(
     carried = {c for c in (previous.contested_by if previous else ()) if c in live_chunk_ids}
     contested_by = tuple(sorted(new_competitors | carried))
     gold_chunk_ids = tuple(found)
+    status, detail = _status(snapshot, previous, orphaned, stale, new_competitors, gold_chunk_ids)
+    return ItemResolution(item.id, status, gold_chunk_ids, detail, contested_by)
 
-    def resolution(status: ResolutionStatus, detail: str) -> ItemResolution:
-        return ItemResolution(item.id, status, gold_chunk_ids, detail, contested_by)
 
+def _status(
+    snapshot: IndexSnapshot,
+    previous: ItemResolution | None,
+    orphaned: list[str],
+    stale: list[str],
+    new_competitors: set[str],
+    gold_chunk_ids: tuple[str, ...],
+) -> tuple[ResolutionStatus, str]:
+    """The item's status at this index version and the sentence that says why, worst first."""
+    version = f"index v{snapshot.index_version}"
     if orphaned:
-        return resolution(
+        return (
             "orphaned",
             f"gold document(s) {', '.join(orphaned)} not indexed at {version}: "
             "point the gold evidence at an indexed document or drop the item",
@@ -242,21 +251,21 @@ def _resolve_item(
     if stale:
         hashes = ", ".join(f"{d} (content {snapshot.doc_hashes[d][:12]})" for d in stale)
         cause = "the gold passage is no longer in" if previous and previous.gold_chunk_ids else "the gold passage is not in"
-        return resolution(
+        return (
             "stale",
             f"{cause} {hashes} at {version}: excluded from metrics until the passage is re-quoted",
         )
     if new_competitors:
-        return resolution(
+        return (
             "contested",
             f"{len(new_competitors)} chunk(s) from other documents contain the gold passage near-verbatim "
             f"at {version}: retrieval may rank them above the gold chunk",
         )
     if previous is None:
-        return resolution("resolved", f"gold passage found in {len(gold_chunk_ids)} chunk(s) at {version}")
+        return "resolved", f"gold passage found in {len(gold_chunk_ids)} chunk(s) at {version}"
     if set(gold_chunk_ids) == set(previous.gold_chunk_ids):
-        return resolution("unchanged", f"gold chunks unchanged at {version}")
-    return resolution(
+        return "unchanged", f"gold chunks unchanged at {version}"
+    return (
         "remapped",
         f"gold passage moved from {len(previous.gold_chunk_ids)} to {len(gold_chunk_ids)} chunk(s) "
         f"with other ids at {version}",

@@ -6,7 +6,7 @@ Results are append-only: a result is superseded (with the reason), never rewritt
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,26 +121,32 @@ def store_version(
                  version.index_version, now, json.dumps(log), changed_share(version),
                  len(version.resolutions), active],
             )
-            resolutions = list(version.resolutions.values())
             # One set-based insert: row-by-row inserts cost more than the resolution itself.
-            con.register("new_resolutions", pa.table({
-                "version_hash": [version.version_hash] * len(resolutions),
-                "item_id": [r.item_id for r in resolutions],
-                "split": [splits[r.item_id] for r in resolutions],
-                "status": [r.status for r in resolutions],
-                "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
-                "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
-                "detail": pa.array([r.detail for r in resolutions], pa.string()),
-                "contaminated_by": pa.array(
-                    [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
-                ),
-            }))
+            con.register("new_resolutions", _resolutions_table(version, splits, contaminated))
             con.execute("INSERT INTO eval_item_resolutions SELECT * FROM new_resolutions")
             con.execute("COMMIT")
     return StoredVersion(eval_set.name, number, version.version_hash, eval_set.content_hash,
                          version.index_version, now, log, changed_share(version),
                          len(version.resolutions), active,
                          frozenset(i for i, split in splits.items() if split == HOLDOUT))
+
+
+def _resolutions_table(
+    version: EvalSetVersion, splits: Mapping[str, str], contaminated: Mapping[str, list[str]]
+) -> pa.Table:
+    resolutions = list(version.resolutions.values())
+    return pa.table({
+        "version_hash": [version.version_hash] * len(resolutions),
+        "item_id": [r.item_id for r in resolutions],
+        "split": [splits[r.item_id] for r in resolutions],
+        "status": [r.status for r in resolutions],
+        "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
+        "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
+        "detail": pa.array([r.detail for r in resolutions], pa.string()),
+        "contaminated_by": pa.array(
+            [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
+        ),
+    })
 
 
 def latest_eval_version(ledger: Ledger, eval_set: str) -> StoredVersion | None:

@@ -46,26 +46,21 @@ def list_command(
         if as_json:
             print_json(held)
             return
-        table = Table("source", "would be", "contract")
-        table.add_column("reasons", overflow="fold")
-        table.add_column("doc_id", overflow="fold")
-        table.columns.insert(0, table.columns.pop())
-        for r in held:
-            table.add_row(r["doc_id"], r["source"], r["would_be"], r["contract"], ", ".join(r["reasons"]))
-        stdout.print(table)
+        _print_documents(
+            ("source", "would be", "contract"),
+            [(r["doc_id"], r["source"], r["would_be"], r["contract"], ", ".join(r["reasons"])) for r in held],
+        )
         stdout.print(f"{len(held)} changes held back by blocked sources")
         return
     rows = list_quarantine(settings, source)
     if as_json:
         print_json(rows)
         return
-    table = Table("contract", "first seen", "last seen")
-    table.add_column("reasons", overflow="fold")
-    table.add_column("doc_id", overflow="fold")
-    table.columns.insert(0, table.columns.pop())
-    for r in rows:
-        table.add_row(r["doc_id"], r["contract"], r["first_seen"][:19], r["last_seen"][:19], ", ".join(r["reasons"]))
-    stdout.print(table)
+    _print_documents(
+        ("contract", "first seen", "last seen"),
+        [(r["doc_id"], r["contract"], r["first_seen"][:19], r["last_seen"][:19], ", ".join(r["reasons"]))
+         for r in rows],
+    )
     stdout.print(f"{len(rows)} quarantined")
 
 
@@ -120,3 +115,14 @@ def release_command(
         f"Released {doc_id} (overrides {', '.join(released['overridden_reasons'])}). It is indexed "
         "on the next `corpusgov ingest`.", highlight=False,
     )
+
+
+def _print_documents(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A table of documents: doc_id first, `columns`, then the reasons (both may wrap)."""
+    table = Table(*columns)
+    table.add_column("reasons", overflow="fold")
+    table.add_column("doc_id", overflow="fold")
+    table.columns.insert(0, table.columns.pop())
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)

@@ -78,14 +78,19 @@ class QuarantinedDocument:
 
 
 def quarantine_rows(ledger: Ledger, source: str | None = None) -> list[QuarantineRow]:
+    rows = _rows_of_source(
+        ledger, source,
+        "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, first_seen, "
+        "last_seen FROM quarantine {where} ORDER BY doc_id",
+    )
+    return [_quarantine_row(r) for r in rows]
+
+
+def _rows_of_source(ledger: Ledger, source: str | None, query: str) -> list[tuple[Any, ...]]:
+    """`query`'s rows, of one source when `source` is given ({where} in the query)."""
     where, params = ("WHERE source = ?", [source]) if source else ("", [])
     with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, "
-            f"first_seen, last_seen FROM quarantine {where} ORDER BY doc_id",
-            params,
-        ).fetchall()
-    return [_quarantine_row(r) for r in rows]
+        return con.execute(query.format(where=where), params).fetchall()
 
 
 def _quarantine_row(r: tuple[Any, ...]) -> QuarantineRow:
@@ -93,13 +98,11 @@ def _quarantine_row(r: tuple[Any, ...]) -> QuarantineRow:
 
 
 def held_back_rows(ledger: Ledger, source: str | None = None) -> list[HeldBackRow]:
-    where, params = ("WHERE source = ?", [source]) if source else ("", [])
-    with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT doc_id, source, run_id, recorded_at, would_be, reasons, detail, contract_id, "
-            f"contract_version FROM held_back {where} ORDER BY source, doc_id",
-            params,
-        ).fetchall()
+    rows = _rows_of_source(
+        ledger, source,
+        "SELECT doc_id, source, run_id, recorded_at, would_be, reasons, detail, contract_id, "
+        "contract_version FROM held_back {where} ORDER BY source, doc_id",
+    )
     return [HeldBackRow(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), r[6], r[7], r[8]) for r in rows]
 
 

@@ -10,7 +10,7 @@ import os
 import stat
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 
@@ -171,6 +171,7 @@ def printable_relative_path(relative: Path) -> str:
 def _read_candidate(
     source: SourceConfig, root: Path, candidate: Path, relative: Path, max_file_bytes: int | None
 ) -> tuple[DiscoveredFile, bytes | None]:
+    """The candidate with its bytes, or rejected with the first reason that applies."""
     rel = printable_relative_path(relative)
     doc_id = f"{source.name}/{rel}"
 
@@ -186,16 +187,9 @@ def _read_candidate(
             "the file name is not valid UTF-8; rename the file so its name can be stored and shown",
         )
     if candidate.is_symlink():
-        try:
-            target = candidate.resolve()
-        except (RuntimeError, OSError):
-            # Path.resolve raises RuntimeError("Symlink loop ...") on Python 3.11, OSError ELOOP later.
-            return rejected("discover.symlink_loop", "a symlink loop: the link never reaches a file")
-        if not target.is_relative_to(root):
-            return rejected(
-                "discover.symlink_outside_source",
-                f"symlink points outside the source root to {target}",
-            )
+        refused = _symlink_rejection(candidate, root)
+        if refused is not None:
+            return rejected(*refused)
     try:
         info = candidate.stat()
     except OSError as err:
@@ -220,22 +214,44 @@ def _read_candidate(
             f"grew past {max_file_bytes:,} bytes while being read (limits.maxFileBytes in the contract)",
             info.st_size,
         )
+    return _by_content(DiscoveredFile(doc_id, source.name, rel, candidate, len(data), None, None), data)
+
+
+def _symlink_rejection(candidate: Path, root: Path) -> tuple[str, str] | None:
+    """The reason code and detail that reject a symlink, or None when it stays inside the root."""
+    try:
+        target = candidate.resolve()
+    except (RuntimeError, OSError):
+        # Path.resolve raises RuntimeError("Symlink loop ...") on Python 3.11, OSError ELOOP later.
+        return "discover.symlink_loop", "a symlink loop: the link never reaches a file"
+    if not target.is_relative_to(root):
+        return (
+            "discover.symlink_outside_source",
+            f"symlink points outside the source root to {target}",
+        )
+    return None
+
+
+def _by_content(read: DiscoveredFile, data: bytes) -> tuple[DiscoveredFile, bytes | None]:
+    """The file that was read, with its hash and the MIME type of its bytes: rejected (without
+    its bytes) when they are binary or a format corpusgov does not parse."""
     content_hash = hashlib.sha256(data).hexdigest()
-    mime_type = sniff_mime_type(data, candidate.name)
+    mime_type = sniff_mime_type(data, read.absolute_path.name)
     if mime_type is None:
         return (
-            DiscoveredFile(
-                doc_id, source.name, rel, candidate, len(data), content_hash, None,
-                "discover.binary_content", "binary content that is not a supported document format",
+            replace(
+                read, content_hash=content_hash, rejection="discover.binary_content",
+                rejection_detail="binary content that is not a supported document format",
             ),
             None,
         )
     if mime_type not in PARSEABLE_MIME_TYPES:
         return (
-            DiscoveredFile(
-                doc_id, source.name, rel, candidate, len(data), content_hash, mime_type,
-                "discover.unsupported_format", f"{mime_type} is not a format corpusgov parses",
+            replace(
+                read, content_hash=content_hash, mime_type=mime_type,
+                rejection="discover.unsupported_format",
+                rejection_detail=f"{mime_type} is not a format corpusgov parses",
             ),
             None,
         )
-    return DiscoveredFile(doc_id, source.name, rel, candidate, len(data), content_hash, mime_type), data
+    return replace(read, content_hash=content_hash, mime_type=mime_type), data

@@ -19,6 +19,7 @@ Repair, under the writer lock, from the mildest step that works:
 """
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from pipelines.embedding import Embedder
 from pipelines.errors import IndexDamagedError, IndexStateError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex
 from pipelines.ingestion import IngestionReport, ProgressReporter, ingest_holding_lock
-from pipelines.ledger import Ledger
+from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count
 from pipelines.settings import Settings
 
@@ -48,6 +49,10 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         return {"check": self.check, "ok": self.ok, "detail": self.detail}
+
+
+# Puts one finding on the report.
+AddFinding = Callable[[Finding], None]
 
 
 @dataclass
@@ -98,22 +103,30 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
         "did not finish; the next run (or --repair) rolls it back",
     ))
     _check_conservation(ledger, states, add)
+    _check_index(settings, ledger, versions, add)
+    return report
+
+
+def _check_index(
+    settings: Settings, ledger: Ledger, versions: list[IndexVersion], add: AddFinding
+) -> None:
+    """The LanceDB table against the ledger: its version, its tags and its chunk ids."""
     latest = versions[0] if versions else None
     if latest is None:
         exists = table_exists(settings)
         add(Finding("index", not exists, "an index table no run committed" if exists else "no index yet"))
-        return report
+        return
     if not table_exists(settings) and not ledger.chunk_ids():
         add(Finding("index", True, "empty: the next ingest builds it"))
-        return report
+        return
     try:
         table = ChunkIndex(settings.lancedb_uri).table()
     except (OSError, RuntimeError, ValueError) as err:
         add(Finding("index", False, f"cannot be opened: {first_line(err)}"))
-        return report
+        return
     if table is None:
         add(Finding("index", False, f"the table is missing; the ledger records index version {latest.index_version}"))
-        return report
+        return
     current = int(table.version)
     add(Finding(
         "index version", current == latest.lance_version,
@@ -135,7 +148,6 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
         add(Finding("chunks", True, f"{len(ledger.chunk_ids())} chunks, the same ids in the ledger and the index"))
     except IndexDamagedError as err:
         add(Finding("chunks", False, str(err)))
-    return report
 
 
 def repair_data_dir(
@@ -172,7 +184,7 @@ def repair_data_dir(
     return report
 
 
-def _check_conservation(ledger: Ledger, states: dict[str, int], add: Any) -> None:
+def _check_conservation(ledger: Ledger, states: dict[str, int], add: AddFinding) -> None:
     known = {s.value for s in DocumentState}
     unknown = {s: n for s, n in states.items() if s not in known and n}
     rows = chunk_count_mismatches(ledger)

@@ -3,9 +3,17 @@
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from contracts import DocumentContract
-from corpus_quality import QualityInput, assess_quality, detect_language, label_provenance
+from corpus_quality import (
+    HeuristicScore,
+    ProvenanceAssessment,
+    QualityInput,
+    assess_quality,
+    detect_language,
+    label_provenance,
+)
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG, score_ai_text
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
@@ -13,7 +21,7 @@ from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.chunking import Chunk, chunking_config_hash
 from pipelines.discovery import DiscoveredFile
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.extraction import ExtractionRefused, ExtractionRequest, extract_file
+from pipelines.extraction import Extraction, ExtractionRefused, ExtractionRequest, extract_file
 from pipelines.parsing import PARSER_ID
 
 
@@ -80,44 +88,37 @@ def process_file(
             base, state=DocumentState.REJECTED, reasons=(extracted.reason,), detail=extracted.detail
         )
         return rejected, []
+    outcome = _assessed_outcome(base, file.mime_type, extracted, contract, now, corpus or CorpusContext())
+    return outcome, list(extracted.chunks)
+
+
+def _assessed_outcome(
+    base: DocumentOutcome,
+    mime_type: str,
+    extracted: Extraction,
+    contract: DocumentContract,
+    now: datetime,
+    corpus: CorpusContext,
+) -> DocumentOutcome:
+    """The outcome of a file that was read: its quality, provenance and safety flags."""
     declared = extracted.declared
     title = declared.get("title") or extracted.title
     metadata = {k: v for k, v in declared.items() if v}
     if title:
         metadata["title"] = title
-    corpus = corpus or CorpusContext()
     text = extracted.text
     language = detect_language(text) or declared.get("language")
     # Compared with the documents indexed before it, then added for the ones after it.
-    near, signature = corpus.near_duplicates.query_and_add(file.doc_id, text)
+    near, signature = corpus.near_duplicates.query_and_add(base.doc_id, text)
     quality = assess_quality(
         QualityInput(
-            text=text, mime_type=file.mime_type, raw_size=file.size,
+            text=text, mime_type=mime_type, raw_size=base.size,
             language=language, metadata=metadata, now=now,
             near_duplicate=near_duplicate_signal(near),
         )
     )
-    registry_match = corpus.registry.match(text, doc_id=file.doc_id)
-    if registry_match is not None:
-        registry_match = registry_match.at_depth(
-            [corpus.generation_depths.get(d, 0) for d in registry_match.derived_from]
-        )
-    heuristic = score_ai_text(text)
-    provenance = label_provenance(
-        declared, contract.source_provenance, c2pa=extracted.c2pa,
-        registry_match=registry_match, heuristic=heuristic,
-    )
-    flags = extracted.safety_flags
-    safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
-    if extracted.redacted:
-        safety_details.append(
-            {"code": "pii.redacted", "detail": "redacted before embedding", "count": extracted.redacted}
-        )
-    extra_flags: set[str] = set()
-    if provenance.label is ProvenanceLabel.UNKNOWN and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
-        # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
-        extra_flags.add(HEURISTIC_AI_FLAG)
-    outcome = replace(
+    provenance, heuristic = _label_provenance(base.doc_id, extracted, contract, corpus)
+    return replace(
         base,
         title=title,
         text_chars=len(text),
@@ -134,8 +135,8 @@ def process_file(
             {"kind": e.kind, "field": e.field, "value": e.value, "indicates": e.indicates}
             for e in provenance.evidence
         ),
-        safety_flags=tuple(sorted({f.code for f in flags} | extra_flags)),
-        safety_details=tuple(safety_details),
+        safety_flags=_safety_flags(extracted, provenance, heuristic),
+        safety_details=_safety_details(extracted),
         declared_metadata=metadata,
         generation_depth=provenance.generation_depth,
         derived_from=tuple(provenance.derived_from),
@@ -144,4 +145,41 @@ def process_file(
         near_duplicate_signature=signature,
         chunks=tuple(c.ref for c in extracted.chunks),
     )
-    return outcome, list(extracted.chunks)
+
+
+def _label_provenance(
+    doc_id: str, extracted: Extraction, contract: DocumentContract, corpus: CorpusContext
+) -> tuple[ProvenanceAssessment, HeuristicScore]:
+    """The document's provenance label, from its C2PA manifest, a match in the RAG app's own
+    outputs, its declarations and the source's; and the AI-text heuristic's score beside it."""
+    registry_match = corpus.registry.match(extracted.text, doc_id=doc_id)
+    if registry_match is not None:
+        registry_match = registry_match.at_depth(
+            [corpus.generation_depths.get(d, 0) for d in registry_match.derived_from]
+        )
+    heuristic = score_ai_text(extracted.text)
+    provenance = label_provenance(
+        extracted.declared, contract.source_provenance, c2pa=extracted.c2pa,
+        registry_match=registry_match, heuristic=heuristic,
+    )
+    return provenance, heuristic
+
+
+def _safety_flags(
+    extracted: Extraction, provenance: ProvenanceAssessment, heuristic: HeuristicScore
+) -> tuple[str, ...]:
+    extra_flags: set[str] = set()
+    if provenance.label is ProvenanceLabel.UNKNOWN and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
+        # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
+        extra_flags.add(HEURISTIC_AI_FLAG)
+    return tuple(sorted({f.code for f in extracted.safety_flags} | extra_flags))
+
+
+def _safety_details(extracted: Extraction) -> tuple[dict[str, Any], ...]:
+    flags = extracted.safety_flags
+    safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
+    if extracted.redacted:
+        safety_details.append(
+            {"code": "pii.redacted", "detail": "redacted before embedding", "count": extracted.redacted}
+        )
+    return tuple(safety_details)

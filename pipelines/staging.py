@@ -30,7 +30,7 @@ from pipelines.chunk_spool import PARQUET_OPTIONS, staging_dir
 from pipelines.chunking import ChunkRef
 from pipelines.contract_checks import ContractCheck
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.ingestion import PreparedIngestion
+from pipelines.ingestion_records import PreparedIngestion
 from pipelines.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")

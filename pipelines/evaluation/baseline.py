@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evals import EvalSet, EvalSetVersion, IndexSnapshot, RetrievedChunk, detect_regression
+from evals import EvalItem, EvalSet, EvalSetVersion, IndexSnapshot, RetrievedChunk, detect_regression
 from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import active_items
 from evals.sets import DEV, HOLDOUT
@@ -60,6 +60,36 @@ def run_baseline(
     vectors = question_vectors(ledger, embedder, [item.question for item in items])
     reusable = _reusable_rows(reuse, version, items, vectors, snapshot, removed_chunk_ids, settings, k)
     to_score = [item for item in items if item.id not in reusable]
+    scored = _scored_rows(settings, index_version, version, snapshot, to_score, vectors, k)
+    rows = list(reusable.values()) + scored
+    rows.sort(key=lambda r: r["item_id"])
+    metrics = _mean_metrics(rows, k)
+    result = StoredResult(
+        result_id=uuid.uuid4().hex[:12],
+        eval_set=eval_set.name,
+        eval_set_version=stored.number,
+        version_hash=version.version_hash,
+        index_version=index_version.index_version,
+        config_hash=result_config_hash(index_version, embedder.model_id, k),
+        split=split,
+        k=k,
+        created_at=datetime.now(UTC),
+        metrics=metrics,
+        per_item=rows,
+        generation={"status": "not measured", "reason": "no LLM judge is configured"},
+        superseded_reason=None,
+    )
+    store_result(ledger, result)
+    if split == HOLDOUT:
+        count_exposures(ledger, eval_set.name, [item.id for item in items])
+    return result, len(to_score), len(reusable)
+
+
+def _scored_rows(
+    settings: Settings, index_version: IndexVersion, version: EvalSetVersion, snapshot: IndexSnapshot,
+    to_score: Sequence[EvalItem], vectors: dict[str, np.ndarray], k: int,
+) -> list[dict[str, Any]]:
+    """Retrieve the top k of each item's question on `index_version` and score it."""
     search = ChunkIndex(settings.lancedb_uri).searcher(index_version)
     retrieved: dict[str, list[RetrievedChunk]] = {}
 
@@ -74,37 +104,23 @@ def run_baseline(
         to_score, version.resolutions, retrieve, k,
         reference_texts={cid: texts[cid] for cid in gold_ids if cid in texts},
     )
-    rows: list[dict[str, Any]] = list(reusable.values())
-    for row, item in zip(report.rows, to_score, strict=True):
-        rows.append({
+    return [
+        {
             "item_id": row.item_id,
             "status": row.status,
             "retrieved": [[r.chunk_id, round(r.score, 6)] for r in retrieved.get(item.question, [])],
             "scores": dict(row.scores),
             "contested_retrieved": list(row.contested_retrieved),
-        })
-    rows.sort(key=lambda r: r["item_id"])
+        }
+        for row, item in zip(report.rows, to_score, strict=True)
+    ]
+
+
+def _mean_metrics(rows: list[dict[str, Any]], k: int) -> dict[str, float]:
+    """Each retrieval metric averaged over the rows (0 without rows), rounded for storage."""
     names = retrieval_metric_names(k)
     metrics = {n: (sum(r["scores"][n] for r in rows) / len(rows) if rows else 0.0) for n in names}
-    result = StoredResult(
-        result_id=uuid.uuid4().hex[:12],
-        eval_set=eval_set.name,
-        eval_set_version=stored.number,
-        version_hash=version.version_hash,
-        index_version=index_version.index_version,
-        config_hash=result_config_hash(index_version, embedder.model_id, k),
-        split=split,
-        k=k,
-        created_at=datetime.now(UTC),
-        metrics={n: round(v, 6) for n, v in metrics.items()},
-        per_item=rows,
-        generation={"status": "not measured", "reason": "no LLM judge is configured"},
-        superseded_reason=None,
-    )
-    store_result(ledger, result)
-    if split == HOLDOUT:
-        count_exposures(ledger, eval_set.name, [item.id for item in items])
-    return result, len(to_score), len(reusable)
+    return {n: round(v, 6) for n, v in metrics.items()}
 
 
 def _reusable_rows(

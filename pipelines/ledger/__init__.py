@@ -361,12 +361,3 @@ class Ledger:
     def clear_commit_intent(self) -> None:
         with self.connect() as con:
             con.execute("DELETE FROM commit_intents")
-
-    def releases_in_force(self) -> dict[str, tuple[str | None, str | None]]:
-        """doc_id -> (content_hash, contract_version) of its latest release."""
-        with self.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT doc_id, arg_max(content_hash, released_at), "
-                "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
-            ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}

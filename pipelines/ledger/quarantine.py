@@ -183,3 +183,12 @@ def record_release(ledger: Ledger, doc_id: str, released_by: str, reason: str) -
         con.execute("COMMIT")
     return Release(doc_id, row[0], row[1], tuple(row[2]), now, released_by, reason)
 
+
+def releases_in_force(ledger: Ledger) -> dict[str, tuple[str | None, str | None]]:
+    """doc_id -> (content_hash, contract_version) of its latest release."""
+    with ledger.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT doc_id, arg_max(content_hash, released_at), "
+            "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
+        ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}

@@ -34,9 +34,10 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-# Lint and types: ruff (rules pinned in pyproject.toml) and mypy; .ci/run runs it before the tests.
+# Lint, format and types: ruff (rules pinned in pyproject.toml), ruff format and mypy; .ci/run runs it before the tests.
 lint: install
 	$(BIN)/ruff check pipelines contracts corpus_quality evals tests bench examples
+	$(BIN)/ruff format --check pipelines contracts corpus_quality evals tests bench examples
 	$(BIN)/mypy
 
 bench: install

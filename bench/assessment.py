@@ -40,10 +40,16 @@ from pipelines.parsing import parse_document  # noqa: E402
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
 CONTROL_GROUP = "human_control"
 AI_LABELS = frozenset({ProvenanceLabel.AI_GENERATED, ProvenanceLabel.AI_ASSISTED})
-HIDDEN_CODES = frozenset({
-    "safety.hidden_zero_width", "safety.hidden_unicode_tags", "safety.bidi_override",
-    "safety.html_hidden_text", "safety.html_comment_instructions", "safety.pdf_invisible_text",
-})
+HIDDEN_CODES = frozenset(
+    {
+        "safety.hidden_zero_width",
+        "safety.hidden_unicode_tags",
+        "safety.bidi_override",
+        "safety.html_hidden_text",
+        "safety.html_comment_instructions",
+        "safety.pdf_invisible_text",
+    }
+)
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z@+]")
 
 
@@ -88,7 +94,9 @@ class DetectorScore:
     false_negatives: list[str] = field(default_factory=list)
     false_positives: list[str] = field(default_factory=list)
 
-    def count(self, path: str, expected: bool, predicted: bool, correct: bool = True, control: bool = False) -> None:
+    def count(
+        self, path: str, expected: bool, predicted: bool, correct: bool = True, control: bool = False
+    ) -> None:
         """Record one document; ``correct`` is False when a positive answer names the wrong thing."""
         if control:
             self.controls += 1
@@ -148,28 +156,33 @@ def assess_fixture_set(fixtures: Path = FIXTURES) -> list[DocumentResult]:
         registry_match = registry.match(parsed.text, doc_id=doc_id)
         heuristic = score_ai_text(parsed.text)
         c2pa = read_c2pa(data, mime_type)
-        provenance = label_provenance(declared, None, c2pa=c2pa, registry_match=registry_match, heuristic=heuristic)
+        provenance = label_provenance(
+            declared, None, c2pa=c2pa, registry_match=registry_match, heuristic=heuristic
+        )
         flags = scan_safety(parsed.text, data if mime_type in (HTML, PDF) else None, mime_type)
         near_duplicates.add(doc_id, parsed.text)
         done = time.perf_counter()
 
-        results.append(DocumentResult(
-            labels=labels,
-            declared_ai=any(
-                item.kind == "declared_metadata" and item.indicates in AI_LABELS for item in provenance.evidence
-            ),
-            c2pa_label=c2pa.label if c2pa is not None and c2pa.verified else None,
-            registry_output=registry_match.output_id if registry_match is not None else None,
-            registry_kind=registry_match.match_kind if registry_match is not None else None,
-            safety_codes=frozenset(flag.code for flag in flags),
-            pii_found=[(match.kind, match.value) for match in find_pii(parsed.text)],
-            near_duplicate_of=path_of_doc_id.get(near[0].doc_id, near[0].doc_id) if near else None,
-            heuristic_score=heuristic.score,
-            heuristic_suggests_ai=heuristic.suggests_ai(),
-            provenance_label=provenance.label,
-            parse_ms=(parsed_at - started) * 1000,
-            assess_ms=(done - parsed_at) * 1000,
-        ))
+        results.append(
+            DocumentResult(
+                labels=labels,
+                declared_ai=any(
+                    item.kind == "declared_metadata" and item.indicates in AI_LABELS
+                    for item in provenance.evidence
+                ),
+                c2pa_label=c2pa.label if c2pa is not None and c2pa.verified else None,
+                registry_output=registry_match.output_id if registry_match is not None else None,
+                registry_kind=registry_match.match_kind if registry_match is not None else None,
+                safety_codes=frozenset(flag.code for flag in flags),
+                pii_found=[(match.kind, match.value) for match in find_pii(parsed.text)],
+                near_duplicate_of=path_of_doc_id.get(near[0].doc_id, near[0].doc_id) if near else None,
+                heuristic_score=heuristic.score,
+                heuristic_suggests_ai=heuristic.suggests_ai(),
+                provenance_label=provenance.label,
+                parse_ms=(parsed_at - started) * 1000,
+                assess_ms=(done - parsed_at) * 1000,
+            )
+        )
     return results
 
 
@@ -197,28 +210,47 @@ def compute_scores(results: Iterable[DocumentResult] | None = None) -> dict[str,
         score("declared_metadata").count(path, labels["declared_ai"], result.declared_ai, control=control)
 
         expected_c2pa = labels["c2pa"] in AI_LABELS
-        score("c2pa").count(path, expected_c2pa, result.c2pa_label in AI_LABELS,
-                            correct=result.c2pa_label == labels["c2pa"], control=control)
+        score("c2pa").count(
+            path,
+            expected_c2pa,
+            result.c2pa_label in AI_LABELS,
+            correct=result.c2pa_label == labels["c2pa"],
+            control=control,
+        )
 
         if labels["registry"] == "paraphrase":
-            score("registry_paraphrase").count(path, True, result.registry_output == labels["registered_output"])
+            score("registry_paraphrase").count(
+                path, True, result.registry_output == labels["registered_output"]
+            )
         else:
             expected = labels["registry"] in ("verbatim", "lightly_edited")
-            score("registry").count(path, expected, result.registry_output is not None,
-                                    correct=result.registry_output == labels["registered_output"], control=control)
+            score("registry").count(
+                path,
+                expected,
+                result.registry_output is not None,
+                correct=result.registry_output == labels["registered_output"],
+                control=control,
+            )
 
-        score("injection").count(path, labels["injection"], "safety.injection_like" in result.safety_codes,
-                                 control=control)
+        score("injection").count(
+            path, labels["injection"], "safety.injection_like" in result.safety_codes, control=control
+        )
         hidden = bool(result.safety_codes & HIDDEN_CODES)
         score("hidden_text").count(path, labels["hidden_text"], hidden, control=control)
         if labels["hidden_trick"]:
             score(f"hidden_text:{labels['hidden_trick']}").count(path, True, hidden)
 
         for kind in PII_KINDS:
-            score(f"pii_{kind}").count(path, kind in labels["pii_kinds"], f"safety.pii_{kind}" in result.safety_codes,
-                                       control=control)
+            score(f"pii_{kind}").count(
+                path,
+                kind in labels["pii_kinds"],
+                f"safety.pii_{kind}" in result.safety_codes,
+                control=control,
+            )
             expected_values = [_normalised(item["value"]) for item in labels["pii"] if item["kind"] == kind]
-            found_values = [_normalised(value) for found_kind, value in result.pii_found if found_kind == kind]
+            found_values = [
+                _normalised(value) for found_kind, value in result.pii_found if found_kind == kind
+            ]
             values = score(f"pii_{kind}_values")
             for value in expected_values:
                 values.count(f"{path} [{value}]", True, value in found_values)
@@ -227,8 +259,13 @@ def compute_scores(results: Iterable[DocumentResult] | None = None) -> dict[str,
                     values.count(f"{path} [{value}]", False, True)
 
         expected_near = labels["near_duplicate_of"]
-        score("near_duplicate").count(path, expected_near is not None, result.near_duplicate_of is not None,
-                                      correct=result.near_duplicate_of == expected_near, control=control)
+        score("near_duplicate").count(
+            path,
+            expected_near is not None,
+            result.near_duplicate_of is not None,
+            correct=result.near_duplicate_of == expected_near,
+            control=control,
+        )
 
         ai_written = labels["declared_ai"] or labels["c2pa"] in AI_LABELS or labels["registry"] is not None
         score("heuristic_ai_text").count(path, ai_written, result.heuristic_suggests_ai, control=control)
@@ -240,9 +277,13 @@ def _ratio(value: float | None) -> str:
 
 
 def _table_row(score: DetectorScore, counts_tn: bool = True) -> str:
-    control = f"{score.control_fp}/{score.controls} = {_ratio(score.control_fp_rate)}" if score.controls else "-"
-    return (f"{score.name:<28} {score.tp:>4} {score.fp:>4} {score.fn:>4} "
-            f"{score.tn if counts_tn else '-':>4} {_ratio(score.precision):>9} {_ratio(score.recall):>7}  {control}")
+    control = (
+        f"{score.control_fp}/{score.controls} = {_ratio(score.control_fp_rate)}" if score.controls else "-"
+    )
+    return (
+        f"{score.name:<28} {score.tp:>4} {score.fp:>4} {score.fn:>4} "
+        f"{score.tn if counts_tn else '-':>4} {_ratio(score.precision):>9} {_ratio(score.recall):>7}  {control}"
+    )
 
 
 def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> str:
@@ -281,7 +322,9 @@ def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> s
     for result in results:
         expected_kind = result.labels["registry"]
         if result.registry_kind is not None and expected_kind != result.registry_kind:
-            lines.append(f"  registry kind        {result.registry_kind} (labelled {expected_kind})  {result.path}")
+            lines.append(
+                f"  registry kind        {result.registry_kind} (labelled {expected_kind})  {result.path}"
+            )
     controls = [r for r in results if r.is_control]
     top = max(controls, key=lambda r: r.heuristic_score)
     lines += [
@@ -297,7 +340,9 @@ def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="folder holding labels.jsonl and docs/")
+    parser.add_argument(
+        "--fixtures", type=Path, default=FIXTURES, help="folder holding labels.jsonl and docs/"
+    )
     args = parser.parse_args(argv)
     results = assess_fixture_set(args.fixtures)
     print(report(results, compute_scores(results)))

@@ -59,7 +59,9 @@ def chunks_of(corpus: Path, limit: int | None, work: Path) -> list[tuple[str, st
     return [
         (doc_id.split("/", 1)[1], text)
         for batch in spooled_batches(prepared.spools, columns=["doc_id", "text"])
-        for doc_id, text in zip(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True)
+        for doc_id, text in zip(
+            batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True
+        )
         if doc_id in indexed
     ]
 
@@ -77,12 +79,17 @@ def synthetic_questions(chunks: list[tuple[str, str]], count: int) -> list[tuple
 
 
 def sample_questions() -> list[tuple[str, list[str]]]:
-    items = [json.loads(line) for line in (REPO / "examples" / "evals" / "sample.jsonl").read_text().splitlines() if line.strip()]
+    items = [
+        json.loads(line)
+        for line in (REPO / "examples" / "evals" / "sample.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     return [(i["question"], [g["doc_id"].split("/", 1)[1] for g in i["gold"]]) for i in items]
 
 
-def retrieval(doc_ids: list[str], chunk_vectors: np.ndarray, question_vectors: np.ndarray,
-              gold: list[list[str]]) -> dict[str, float]:
+def retrieval(
+    doc_ids: list[str], chunk_vectors: np.ndarray, question_vectors: np.ndarray, gold: list[list[str]]
+) -> dict[str, float]:
     scores = question_vectors @ chunk_vectors.T
     totals = {"hit@5": 0.0, "mrr@5": 0.0, "ndcg@5": 0.0}
     for row, wanted in zip(scores, gold, strict=True):
@@ -99,8 +106,12 @@ def retrieval(doc_ids: list[str], chunk_vectors: np.ndarray, question_vectors: n
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus"
+    )
     parser.add_argument("--limit", type=int, default=120, help="documents of the corpus (default 120)")
     parser.add_argument("--questions", type=int, default=300)
     args = parser.parse_args()
@@ -115,13 +126,19 @@ def main() -> None:
         backends = {
             "torch": SentenceTransformerEmbedder(),
             "onnx f32": ExportedModelEmbedder(model_dir, "onnx", cache_dir=work / "models", notify=print),
-            "openvino f32": ExportedModelEmbedder(model_dir, "openvino", "f32", cache_dir=work / "models", notify=print),
-            "openvino auto": ExportedModelEmbedder(model_dir, "openvino", "auto", cache_dir=work / "models", notify=print),
+            "openvino f32": ExportedModelEmbedder(
+                model_dir, "openvino", "f32", cache_dir=work / "models", notify=print
+            ),
+            "openvino auto": ExportedModelEmbedder(
+                model_dir, "openvino", "auto", cache_dir=work / "models", notify=print
+            ),
         }
         order = sorted(range(len(big)), key=lambda i: len(big[i][1]), reverse=True)
         texts = [big[i][1] for i in order]
-        print(f"{len(big)} chunks from {args.limit} documents of {args.corpus}; "
-              f"{len(synthetic)} synthetic questions; {len(sample_questions())} sample questions")
+        print(
+            f"{len(big)} chunks from {args.limit} documents of {args.corpus}; "
+            f"{len(synthetic)} synthetic questions; {len(sample_questions())} sample questions"
+        )
         reference: dict[str, np.ndarray] = {}
         baseline: dict[str, dict[str, float]] = {}
         torch_rate = 0.0
@@ -134,18 +151,25 @@ def main() -> None:
             if name == "torch":
                 reference["speed"] = vectors
             cosine = (vectors * reference["speed"]).sum(axis=1)
-            line = (f"{name:14} {embedder.model_id.partition('+')[2] or 'reference':14} {rate:6.1f} chunks/s "
-                    f"{rate / torch_rate:4.2f}x torch  cosine mean {cosine.mean():.6f} min {cosine.min():.6f}")
+            line = (
+                f"{name:14} {embedder.model_id.partition('+')[2] or 'reference':14} {rate:6.1f} chunks/s "
+                f"{rate / torch_rate:4.2f}x torch  cosine mean {cosine.mean():.6f} min {cosine.min():.6f}"
+            )
             by_chunk = np.empty_like(vectors)
             by_chunk[order] = vectors  # the speed run's vectors, back in the chunks' order
             for set_name, (chunks, questions) in sets.items():
                 chunk_vectors = by_chunk if chunks is big else embedder.embed([t for _, t in chunks])
                 question_vectors = embedder.embed([q for q, _ in questions])
-                scores = retrieval([d for d, _ in chunks], chunk_vectors, question_vectors, [g for _, g in questions])
+                scores = retrieval(
+                    [d for d, _ in chunks], chunk_vectors, question_vectors, [g for _, g in questions]
+                )
                 baseline.setdefault(set_name, scores)
                 worst = max(abs(scores[m] - baseline[set_name][m]) for m in scores)
-                line += (f"\n    {set_name:16} " + "  ".join(f"{m} {v:.4f}" for m, v in scores.items())
-                         + f"  (largest gap to torch {worst:.4f}; target <= 0.005)")
+                line += (
+                    f"\n    {set_name:16} "
+                    + "  ".join(f"{m} {v:.4f}" for m, v in scores.items())
+                    + f"  (largest gap to torch {worst:.4f}; target <= 0.005)"
+                )
             print(line)
 
 

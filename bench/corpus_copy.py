@@ -11,8 +11,10 @@ SUFFIXES = {".html", ".htm", ".md", ".txt", ".pdf", ".docx"}
 def build_corpus(source: Path, limit: int | None, into: Path) -> list[Path]:
     """Copy the first `limit` documents (sorted by path) of `source` into `into`."""
     files = sorted(
-        p for p in source.rglob("*")
-        if p.is_file() and not any(part.startswith(("_", ".")) for part in p.relative_to(source).parts)
+        p
+        for p in source.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(source).parts)
         and p.suffix.lower() in SUFFIXES
     )
     copied = []

@@ -49,13 +49,15 @@ def synthetic_eval_set(settings, count: int, path: Path) -> int:
             continue
         passage = " ".join(match.group(0).split())
         words = passage.split()
-        items.append({
-            "id": f"q{len(items):04d}",
-            "question": "What does the documentation say: " + " ".join(words[:10]) + "?",
-            "reference_answer": passage,
-            "gold": [{"doc_id": row["doc_id"], "passage": passage}],
-            "split": "dev" if len(items) % 5 else "holdout",
-        })
+        items.append(
+            {
+                "id": f"q{len(items):04d}",
+                "question": "What does the documentation say: " + " ".join(words[:10]) + "?",
+                "reference_answer": passage,
+                "gold": [{"doc_id": row["doc_id"], "passage": passage}],
+                "split": "dev" if len(items) % 5 else "holdout",
+            }
+        )
         if len(items) == count:
             break
     path.write_text("".join(json.dumps(i) + "\n" for i in items))
@@ -63,8 +65,12 @@ def synthetic_eval_set(settings, count: int, path: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
     parser.add_argument("--items", type=int, default=200, help="eval items to synthesise")
     args = parser.parse_args()
@@ -91,13 +97,22 @@ def main() -> None:
         full_seconds = time.perf_counter() - started
 
         documents = sorted(p for p in corpus.rglob("*") if p.is_file())
-        changed = documents[:: max(1, len(documents) // max(1, len(documents) // 100))][: max(1, len(documents) // 100)]
+        changed = documents[:: max(1, len(documents) // max(1, len(documents) // 100))][
+            : max(1, len(documents) // 100)
+        ]
         for path in changed:
             if path.suffix.lower() in (".html", ".htm"):
-                path.write_text(path.read_text(errors="replace").replace(
-                    "</body>", "<p>Release note: this page was reviewed for the 2026 documentation refresh.</p></body>", 1))
+                path.write_text(
+                    path.read_text(errors="replace").replace(
+                        "</body>",
+                        "<p>Release note: this page was reviewed for the 2026 documentation refresh.</p></body>",
+                        1,
+                    )
+                )
             else:
-                path.write_text(path.read_text(errors="replace") + "\n\nReviewed for the 2026 documentation refresh.\n")
+                path.write_text(
+                    path.read_text(errors="replace") + "\n\nReviewed for the 2026 documentation refresh.\n"
+                )
         started = time.perf_counter()
         report = run_ingestion(settings, embedder)
         ingest_seconds = time.perf_counter() - started
@@ -106,14 +121,20 @@ def main() -> None:
         incremental = reversion_eval_sets(settings, embedder)[0]
         incremental_seconds = time.perf_counter() - started
 
-    print(f"corpus              {args.corpus} ({files} files), eval set {items} items "
-          f"({full.version.active_items} active)")
+    print(
+        f"corpus              {args.corpus} ({files} files), eval set {items} items "
+        f"({full.version.active_items} active)"
+    )
     print(f"full eval           {full_seconds:.2f} s (resolve all, embed questions, retrieve all)")
-    print(f"1% change           {len(changed)} documents changed; ingest {ingest_seconds:.1f} s, "
-          f"index v{report.index_version.index_version if report.index_version else '-'}")
-    print(f"re-version+baseline {incremental_seconds:.2f} s: {incremental.rescored_items} items re-scored, "
-          f"{incremental.reused_items} reused; changelog "
-          + ", ".join(f"{s}={len(i)}" for s, i in incremental.version.changelog.items() if i))
+    print(
+        f"1% change           {len(changed)} documents changed; ingest {ingest_seconds:.1f} s, "
+        f"index v{report.index_version.index_version if report.index_version else '-'}"
+    )
+    print(
+        f"re-version+baseline {incremental_seconds:.2f} s: {incremental.rescored_items} items re-scored, "
+        f"{incremental.reused_items} reused; changelog "
+        + ", ".join(f"{s}={len(i)}" for s, i in incremental.version.changelog.items() if i)
+    )
     print(f"ratio               {incremental_seconds / full_seconds:.1%} of a full eval (target <= 10%)")
 
 

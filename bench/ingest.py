@@ -65,11 +65,19 @@ def encode_seconds(embed, texts: list[str]) -> float:  # noqa: ANN001 - any Embe
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
-    parser.add_argument("--backend", choices=("openvino", "onnx", "torch"), default=None,
-                        help="default: corpusgov.yaml's default (openvino)")
+    parser.add_argument(
+        "--backend",
+        choices=("openvino", "onnx", "torch"),
+        default=None,
+        help="default: corpusgov.yaml's default (openvino)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="corpusgov-bench-") as tmp:
@@ -117,7 +125,9 @@ def main() -> None:
 
         texts = ChunkIndex(settings.lancedb_uri).table().to_arrow().column("text").to_pylist()
         raw_seconds = encode_seconds(embedder.embed, texts)
-        torch_seconds = encode_seconds(SentenceTransformerEmbedder(batch_size=settings.embedding.batch_size).embed, texts)
+        torch_seconds = encode_seconds(
+            SentenceTransformerEmbedder(batch_size=settings.embedding.batch_size).embed, texts
+        )
 
         started = time.perf_counter()
         noop = run_ingestion(settings, embedder)
@@ -133,20 +143,32 @@ def main() -> None:
     print(f"corpus             {args.corpus} ({len(files)} files)")
     print(f"documents          {report.discovered} discovered, {report.state_counts}")
     print(f"model              {embedder.model_id}; load {load_seconds:.1f} s (not counted below)")
-    print(f"first ingest       {first_seconds:.1f} s: {report.discovered / first_seconds:.1f} docs/s, "
-          f"{pipeline_rate:.1f} chunks/s ({chunks} chunks): parse, assess and contract {prepare_seconds:.1f} s "
-          f"with embedding beside them, then {embed_wait_seconds:.1f} s waiting for the embedder, "
-          f"{first_seconds - prepare_seconds - embed_wait_seconds:.1f} s to commit")
-    print(f"raw encode         {raw_rate:.1f} chunks/s on {embedder.model_id.partition('+')[2] or 'torch'}, "
-          f"{torch_rate:.1f} chunks/s on torch: {raw_rate / torch_rate:.2f}x torch")
-    print(f"ratio pipeline/raw {pipeline_rate / raw_rate:.2f} (target >= 0.95) in a fresh process; "
-          f"{chunks / warm_seconds / raw_rate:.2f} in a warm one ({warm_seconds:.1f} s: "
-          f"{first_seconds - warm_seconds:.1f} s of the first was start-up)")
-    print(f"peak RSS           {rss_own:.0f} MB this process, {rss_children:.0f} MB the largest extraction worker")
-    print(f"no-op re-run       {noop_seconds:.2f} s = {noop_seconds / first_seconds:.1%} of the first ingest; "
-          f"changed: {noop.changed}")
-    print(f"2% edited re-run   {change_seconds:.2f} s for {edited} edited files, "
-          f"{change.chunks_embedded} chunks embedded, {change.chunks_reused} reused")
+    print(
+        f"first ingest       {first_seconds:.1f} s: {report.discovered / first_seconds:.1f} docs/s, "
+        f"{pipeline_rate:.1f} chunks/s ({chunks} chunks): parse, assess and contract {prepare_seconds:.1f} s "
+        f"with embedding beside them, then {embed_wait_seconds:.1f} s waiting for the embedder, "
+        f"{first_seconds - prepare_seconds - embed_wait_seconds:.1f} s to commit"
+    )
+    print(
+        f"raw encode         {raw_rate:.1f} chunks/s on {embedder.model_id.partition('+')[2] or 'torch'}, "
+        f"{torch_rate:.1f} chunks/s on torch: {raw_rate / torch_rate:.2f}x torch"
+    )
+    print(
+        f"ratio pipeline/raw {pipeline_rate / raw_rate:.2f} (target >= 0.95) in a fresh process; "
+        f"{chunks / warm_seconds / raw_rate:.2f} in a warm one ({warm_seconds:.1f} s: "
+        f"{first_seconds - warm_seconds:.1f} s of the first was start-up)"
+    )
+    print(
+        f"peak RSS           {rss_own:.0f} MB this process, {rss_children:.0f} MB the largest extraction worker"
+    )
+    print(
+        f"no-op re-run       {noop_seconds:.2f} s = {noop_seconds / first_seconds:.1%} of the first ingest; "
+        f"changed: {noop.changed}"
+    )
+    print(
+        f"2% edited re-run   {change_seconds:.2f} s for {edited} edited files, "
+        f"{change.chunks_embedded} chunks embedded, {change.chunks_reused} reused"
+    )
 
 
 if __name__ == "__main__":

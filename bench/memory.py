@@ -73,12 +73,15 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     for size in sizes:
-        done = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True, check=True
+        )
         results[size] = json.loads(done.stdout.strip().splitlines()[-1])
         r = results[size]
-        print(f"N={size:>6}: peak RSS {r['rss_mb']:.0f} MB, {r['chunks']} chunks, {r['seconds']:.0f} s",
-              flush=True)
+        print(
+            f"N={size:>6}: peak RSS {r['rss_mb']:.0f} MB, {r['chunks']} chunks, {r['seconds']:.0f} s",
+            flush=True,
+        )
     ratio = results[max(sizes)]["rss_mb"] / results[min(sizes)]["rss_mb"]
     print(f"ratio N={max(sizes)} / N={min(sizes)}: {ratio:.2f} (target <= 1.3)")
 

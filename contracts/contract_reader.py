@@ -51,12 +51,18 @@ class ContractReader:
     def read(self) -> DocumentContract:
         model = self.model
         if model.apiVersion is not None and not model.apiVersion.startswith("v3."):
-            self.problem("apiVersion", f"{model.apiVersion} is not an ODCS v3 version",
-                         "Use apiVersion v3.2.0 and the v3 contract layout")
+            self.problem(
+                "apiVersion",
+                f"{model.apiVersion} is not an ODCS v3 version",
+                "Use apiVersion v3.2.0 and the v3 contract layout",
+            )
         version = model.version or ""
         if model.version is not None and not _SEMVER.match(model.version):
-            self.problem("version", f"{model.version!r} is not a semantic version",
-                         "Write MAJOR.MINOR.PATCH, e.g. 1.0.0, and bump it when the contract changes")
+            self.problem(
+                "version",
+                f"{model.version!r} is not a semantic version",
+                "Write MAJOR.MINOR.PATCH, e.g. 1.0.0, and bump it when the contract changes",
+            )
         if not model.name:
             self.problem("name", "the contract has no name", "Add a human-readable name")
 
@@ -66,10 +72,16 @@ class ContractReader:
         embedding_model, embedding_dimensions = self._embedding(properties)
         settings = CustomPropertiesReader(self.problem).read(model.customProperties or [])
 
-        field_types = {name: prop.logicalType for name, prop in properties.items()
-                       if prop.logicalType in _FIELD_LOGICAL_TYPES}
-        required = tuple(name for name, prop in properties.items()
-                         if prop.required and name not in _INTRINSIC_PROPERTIES and prop.logicalType != _VECTOR)
+        field_types = {
+            name: prop.logicalType
+            for name, prop in properties.items()
+            if prop.logicalType in _FIELD_LOGICAL_TYPES
+        }
+        required = tuple(
+            name
+            for name, prop in properties.items()
+            if prop.required and name not in _INTRINSIC_PROPERTIES and prop.logicalType != _VECTOR
+        )
         return DocumentContract(
             path=self.path,
             id=model.id or "",
@@ -104,31 +116,46 @@ class ContractReader:
     def _source_path(self) -> str | None:
         local = [(i, s) for i, s in enumerate(self.model.servers or []) if s.type == "local"]
         if len(local) > 1:
-            self.problem("servers", f"{len(local)} servers have type local",
-                         "Keep one local server: it is where this contract's documents are read from")
+            self.problem(
+                "servers",
+                f"{len(local)} servers have type local",
+                "Keep one local server: it is where this contract's documents are read from",
+            )
             return None
         if not local:
             return None
         index, server = local[0]
         if not server.path or not server.path.strip():
-            self.problem(f"servers[{server.server or index}].path", "the local server has no path",
-                         "Set path to the corpus folder or glob, e.g. examples/corpus")
+            self.problem(
+                f"servers[{server.server or index}].path",
+                "the local server has no path",
+                "Set path to the corpus folder or glob, e.g. examples/corpus",
+            )
             return None
         return server.path
 
     def _documents_schema(self) -> SchemaObject | None:
         matches = [o for o in self.model.schema_ or [] if o.name == DOCUMENTS_SCHEMA]
         if not matches:
-            self.problem("schema", f"no schema object named {DOCUMENTS_SCHEMA!r}",
-                         f"Add a schema entry with name: {DOCUMENTS_SCHEMA} describing one document")
+            self.problem(
+                "schema",
+                f"no schema object named {DOCUMENTS_SCHEMA!r}",
+                f"Add a schema entry with name: {DOCUMENTS_SCHEMA} describing one document",
+            )
             return None
         if len(matches) > 1:
-            self.problem(f"schema[{DOCUMENTS_SCHEMA}]", f"{len(matches)} schema objects are named {DOCUMENTS_SCHEMA!r}",
-                         "Merge them into one")
+            self.problem(
+                f"schema[{DOCUMENTS_SCHEMA}]",
+                f"{len(matches)} schema objects are named {DOCUMENTS_SCHEMA!r}",
+                "Merge them into one",
+            )
         documents = matches[0]
         if documents.quality:
-            self.problem(f"schema[{DOCUMENTS_SCHEMA}].quality", "corpusgov does not enforce object-level quality rules",
-                         "Move value rules to the mime_type or language property, or remove them")
+            self.problem(
+                f"schema[{DOCUMENTS_SCHEMA}].quality",
+                "corpusgov does not enforce object-level quality rules",
+                "Move value rules to the mime_type or language property, or remove them",
+            )
         return documents
 
     def _properties(self, documents: SchemaObject) -> dict[str, SchemaProperty]:
@@ -145,25 +172,42 @@ class ContractReader:
                 continue
             properties[name] = prop
             if prop.logicalType is None:
-                self.problem(f"{field}.logicalType", "the property has no logicalType",
-                             f"Set one of: {', '.join((*_FIELD_LOGICAL_TYPES, _VECTOR))}")
+                self.problem(
+                    f"{field}.logicalType",
+                    "the property has no logicalType",
+                    f"Set one of: {', '.join((*_FIELD_LOGICAL_TYPES, _VECTOR))}",
+                )
             elif prop.logicalType not in (*_FIELD_LOGICAL_TYPES, _VECTOR):
-                self.problem(f"{field}.logicalType", f"documents cannot carry {prop.logicalType} fields",
-                             f"Use one of: {', '.join((*_FIELD_LOGICAL_TYPES, _VECTOR))}")
+                self.problem(
+                    f"{field}.logicalType",
+                    f"documents cannot carry {prop.logicalType} fields",
+                    f"Use one of: {', '.join((*_FIELD_LOGICAL_TYPES, _VECTOR))}",
+                )
             if prop.enum:
-                self.problem(f"{field}.enum", "corpusgov does not enforce enum",
-                             "Declare allowed values as a quality rule (metric: invalidValues, "
-                             "arguments.validValues, mustBe: 0) on mime_type or language")
+                self.problem(
+                    f"{field}.enum",
+                    "corpusgov does not enforce enum",
+                    "Declare allowed values as a quality rule (metric: invalidValues, "
+                    "arguments.validValues, mustBe: 0) on mime_type or language",
+                )
             if prop.logicalTypeOptions and name != "text" and prop.logicalType != _VECTOR:
-                self.problem(f"{field}.logicalTypeOptions",
-                             "corpusgov enforces logicalTypeOptions only on text and the vector property",
-                             "Remove them so the contract claims nothing that is not checked")
+                self.problem(
+                    f"{field}.logicalTypeOptions",
+                    "corpusgov enforces logicalTypeOptions only on text and the vector property",
+                    "Remove them so the contract claims nothing that is not checked",
+                )
             if prop.quality and name not in _VALUE_SET_PROPERTIES:
-                self.problem(f"{field}.quality", f"corpusgov does not enforce quality rules on {name}",
-                             f"Remove them; allowed-value rules go on {' or '.join(_VALUE_SET_PROPERTIES)}")
+                self.problem(
+                    f"{field}.quality",
+                    f"corpusgov does not enforce quality rules on {name}",
+                    f"Remove them; allowed-value rules go on {' or '.join(_VALUE_SET_PROPERTIES)}",
+                )
         if "doc_id" not in properties:
-            self.problem(base, "no doc_id property",
-                         "Declare doc_id (logicalType: string, primaryKey: true, required: true)")
+            self.problem(
+                base,
+                "no doc_id property",
+                "Declare doc_id (logicalType: string, primaryKey: true, required: true)",
+            )
         return properties
 
     def _text_bounds(self, text: SchemaProperty | None) -> tuple[int | None, int | None]:
@@ -171,24 +215,35 @@ class ContractReader:
             return None, None
         field = f"schema[{DOCUMENTS_SCHEMA}].properties[text]"
         if text.logicalType != "string":
-            self.problem(f"{field}.logicalType", "text must have logicalType string", "Set logicalType: string")
+            self.problem(
+                f"{field}.logicalType", "text must have logicalType string", "Set logicalType: string"
+            )
         options = text.logicalTypeOptions or {}
         bounds: list[int | None] = []
         for key in ("minLength", "maxLength"):
             value = options.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                self.problem(f"{field}.logicalTypeOptions.{key}", f"{value!r} is not a character count",
-                             "Use a whole number of characters, 0 or more")
+                self.problem(
+                    f"{field}.logicalTypeOptions.{key}",
+                    f"{value!r} is not a character count",
+                    "Use a whole number of characters, 0 or more",
+                )
                 value = None
             bounds.append(value)
         low, high = bounds
         if low is not None and high is not None and low > high:
-            self.problem(f"{field}.logicalTypeOptions", f"minLength {low} is above maxLength {high}",
-                         "Swap or correct the bounds")
+            self.problem(
+                f"{field}.logicalTypeOptions",
+                f"minLength {low} is above maxLength {high}",
+                "Swap or correct the bounds",
+            )
         unknown = sorted(set(options) - {"minLength", "maxLength"})
         if unknown:
-            self.problem(f"{field}.logicalTypeOptions.{unknown[0]}", "corpusgov does not enforce this option on text",
-                         "Keep only minLength and maxLength")
+            self.problem(
+                f"{field}.logicalTypeOptions.{unknown[0]}",
+                "corpusgov does not enforce this option on text",
+                "Keep only minLength and maxLength",
+            )
         return low, high
 
     def _value_set(self, prop: SchemaProperty | None) -> tuple[str, ...] | None:
@@ -196,24 +251,36 @@ class ContractReader:
             return None
         field = f"schema[{DOCUMENTS_SCHEMA}].properties[{prop.name}].quality"
         if len(prop.quality) > 1:
-            self.problem(field, f"{len(prop.quality)} quality rules on {prop.name}",
-                         "Keep one invalidValues rule listing every allowed value")
+            self.problem(
+                field,
+                f"{len(prop.quality)} quality rules on {prop.name}",
+                "Keep one invalidValues rule listing every allowed value",
+            )
         return self._valid_values(f"{field}[0]", prop.quality[0])
 
     def _valid_values(self, field: str, rule: DataQuality) -> tuple[str, ...] | None:
         if rule.metric != "invalidValues":
-            self.problem(f"{field}.metric", f"corpusgov does not enforce metric {rule.metric!r}",
-                         "Use metric: invalidValues with arguments.validValues and mustBe: 0")
+            self.problem(
+                f"{field}.metric",
+                f"corpusgov does not enforce metric {rule.metric!r}",
+                "Use metric: invalidValues with arguments.validValues and mustBe: 0",
+            )
             return None
         values = (rule.arguments or {}).get("validValues")
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
-            self.problem(f"{field}.arguments.validValues", "validValues must be a non-empty list of strings",
-                         "List every allowed value, e.g. [en, de]")
+            self.problem(
+                f"{field}.arguments.validValues",
+                "validValues must be a non-empty list of strings",
+                "List every allowed value, e.g. [en, de]",
+            )
             return None
         operators = {k: v for k, v in rule.model_dump(exclude_none=True).items() if k.startswith("must")}
         if operators != {"mustBe": 0}:
-            self.problem(f"{field}.mustBe", "corpusgov enforces allowed values per document, not as a tolerance",
-                         "Write mustBe: 0 and no other mustBe* operator; use maxViolationRate for a budget")
+            self.problem(
+                f"{field}.mustBe",
+                "corpusgov enforces allowed values per document, not as a tolerance",
+                "Write mustBe: 0 and no other mustBe* operator; use maxViolationRate for a budget",
+            )
             return None
         return tuple(dict.fromkeys(values))
 
@@ -222,18 +289,27 @@ class ContractReader:
         if not vectors:
             return None, None
         if len(vectors) > 1:
-            self.problem(f"schema[{DOCUMENTS_SCHEMA}].properties[{vectors[1].name}]",
-                         "more than one vector property", "Declare one embedding vector per contract")
+            self.problem(
+                f"schema[{DOCUMENTS_SCHEMA}].properties[{vectors[1].name}]",
+                "more than one vector property",
+                "Declare one embedding vector per contract",
+            )
         field = f"schema[{DOCUMENTS_SCHEMA}].properties[{vectors[0].name}].logicalTypeOptions"
         options = vectors[0].logicalTypeOptions or {}
         dimensions = options.get("dimensions")
         if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
-            self.problem(f"{field}.dimensions", f"{dimensions!r} is not a vector length",
-                         "Set dimensions to the embedding model's output size, e.g. 384")
+            self.problem(
+                f"{field}.dimensions",
+                f"{dimensions!r} is not a vector length",
+                "Set dimensions to the embedding model's output size, e.g. 384",
+            )
             dimensions = None
         model_name = options.get("embeddingModel")
         if model_name is not None and (not isinstance(model_name, str) or not model_name.strip()):
-            self.problem(f"{field}.embeddingModel", f"{model_name!r} is not a model identifier",
-                         "Name the model, e.g. sentence-transformers/all-MiniLM-L6-v2")
+            self.problem(
+                f"{field}.embeddingModel",
+                f"{model_name!r} is not a model identifier",
+                "Name the model, e.g. sentence-transformers/all-MiniLM-L6-v2",
+            )
             model_name = None
         return model_name, dimensions

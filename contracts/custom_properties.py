@@ -84,8 +84,11 @@ class CustomPropertiesReader:
                 continue
             seen.add(name)
             if name not in self._readers:
-                self.problem(field, f"unknown custom property {name!r}",
-                             f"Use one of: {', '.join(self._readers)} (or fix its spelling)")
+                self.problem(
+                    field,
+                    f"unknown custom property {name!r}",
+                    f"Use one of: {', '.join(self._readers)} (or fix its spelling)",
+                )
                 continue
             keyword, read_value = self._readers[name]
             settings[keyword] = read_value(field, custom.value)
@@ -115,17 +118,29 @@ class CustomPropertiesReader:
         return None
 
     def _violation_rate(self, field: str, value: Any) -> float | None:
-        return self._fraction(field, value, "rate",
-                              "Write a number such as 0.2 (20% of documents may violate); 1.0 never blocks")
+        return self._fraction(
+            field,
+            value,
+            "rate",
+            "Write a number such as 0.2 (20% of documents may violate); 1.0 never blocks",
+        )
 
     def _ai_generated_share(self, field: str, value: Any) -> float | None:
-        return self._fraction(field, value, "share",
-                              "Write a number such as 0.1 (at most 10% of indexed documents AI-generated)")
+        return self._fraction(
+            field,
+            value,
+            "share",
+            "Write a number such as 0.1 (at most 10% of indexed documents AI-generated)",
+        )
 
     def _fraction(self, field: str, value: Any, what: str, action: str) -> float | None:
         """A finite number from 0 to 1, as a float."""
-        if (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value) and 0 <= value <= 1):
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0 <= value <= 1
+        ):
             return float(value)
         self.problem(field, f"{value!r} is not a {what} between 0 and 1", action)
         return None
@@ -133,29 +148,45 @@ class CustomPropertiesReader:
     def _generation_depth(self, field: str, value: Any) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
-        self.problem(field, f"{value!r} is not a whole number >= 0",
-                     "Write 1 to admit the RAG app's own outputs but not outputs built on them")
+        self.problem(
+            field,
+            f"{value!r} is not a whole number >= 0",
+            "Write 1 to admit the RAG app's own outputs but not outputs built on them",
+        )
         return None
 
     def _no_duplicate_content(self, field: str, value: Any) -> bool | None:
         if isinstance(value, bool):
             return value
-        self.problem(field, f"{value!r} is not true or false",
-                     "Write true to quarantine documents whose content repeats another's in the source")
+        self.problem(
+            field,
+            f"{value!r} is not true or false",
+            "Write true to quarantine documents whose content repeats another's in the source",
+        )
         return None
 
     def _duration(self, field: str, value: Any) -> timedelta | None:
         match = _ISO_DURATION.match(value) if isinstance(value, str) else None
         if match is None:
-            self.problem(field, f"{shorten(repr(value))} is not an ISO 8601 duration",
-                         "Write a duration such as P365D, P2Y or P18M (a year counts as 365 days, a month as 30)")
+            self.problem(
+                field,
+                f"{shorten(repr(value))} is not an ISO 8601 duration",
+                "Write a duration such as P365D, P2Y or P18M (a year counts as 365 days, a month as 30)",
+            )
             return None
         parts = {k: float(v) for k, v in match.groupdict(default="0").items()}
-        age = timedelta(days=parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"],
-                        hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+        age = timedelta(
+            days=parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"],
+            hours=parts["hours"],
+            minutes=parts["minutes"],
+            seconds=parts["seconds"],
+        )
         if age <= timedelta(0):
-            self.problem(field, f"{value!r} is zero: every document would be stale",
-                         "Write a positive duration such as P365D, or remove maxAge")
+            self.problem(
+                field,
+                f"{value!r} is zero: every document would be stale",
+                "Write a positive duration such as P365D, or remove maxAge",
+            )
             return None
         return age
 
@@ -171,8 +202,11 @@ class CustomPropertiesReader:
         """A mapping of known keys to positive numbers (whole unless the key is in `fractional`),
         as attribute -> number; None after reporting every problem."""
         if not isinstance(value, dict):
-            self.problem(field, f"{shorten(repr(value))} is not a mapping",
-                         f"Write a mapping with any of {', '.join(keys)}")
+            self.problem(
+                field,
+                f"{shorten(repr(value))} is not a mapping",
+                f"Write a mapping with any of {', '.join(keys)}",
+            )
             return None
         ok = True
         for key in sorted(set(value) - set(keys)):
@@ -195,8 +229,12 @@ class CustomPropertiesReader:
 
     def _limits(self, field: str, value: Any) -> FileLimits | None:
         arguments = self._positive_numbers(
-            field, value, _LIMIT_KEYS, "limit",
-            "maxFileBytes: 67108864 (64 MiB) or maxParseSeconds: 60", _FRACTIONAL_LIMITS,
+            field,
+            value,
+            _LIMIT_KEYS,
+            "limit",
+            "maxFileBytes: 67108864 (64 MiB) or maxParseSeconds: 60",
+            _FRACTIONAL_LIMITS,
         )
         return None if arguments is None else FileLimits(**arguments)  # type: ignore[arg-type]
 
@@ -208,10 +246,15 @@ class CustomPropertiesReader:
         if arguments is None:
             return None
         policy = ChunkingPolicy(**arguments)  # type: ignore[arg-type]
-        for key, attribute in (("newAfterNChars", "new_after_n_chars"),
-                               ("combineTextUnderNChars", "combine_text_under_n_chars")):
+        for key, attribute in (
+            ("newAfterNChars", "new_after_n_chars"),
+            ("combineTextUnderNChars", "combine_text_under_n_chars"),
+        ):
             if getattr(policy, attribute) > policy.max_characters:
-                self.problem(f"{field}.{key}", f"{getattr(policy, attribute)} is above maxCharacters "
-                             f"{policy.max_characters}", "Keep it at or below maxCharacters")
+                self.problem(
+                    f"{field}.{key}",
+                    f"{getattr(policy, attribute)} is above maxCharacters {policy.max_characters}",
+                    "Keep it at or below maxCharacters",
+                )
                 ok = False
         return policy if ok else None

@@ -83,8 +83,9 @@ class ContractVerdict:
     expectations: int  # expectations GX evaluated
 
 
-def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame,
-                     now: datetime | None = None) -> ContractVerdict:
+def enforce_contract(
+    contract: DocumentContract, documents: pandas.DataFrame, now: datetime | None = None
+) -> ContractVerdict:
     """Validate one row per document against the contract; raise DocumentFrameError on a malformed frame.
 
     now is when freshness is judged (default: the current time; a naive value is UTC).
@@ -105,10 +106,12 @@ def enforce_contract(contract: DocumentContract, documents: pandas.DataFrame,
         reason = config.meta[_REASON]
         if outcome.exception_info.get("raised_exception"):
             raise DocumentFrameError(
-                contract.path, config.kwargs.get("column"),
+                contract.path,
+                config.kwargs.get("column"),
                 f"Great Expectations failed while checking {reason}: "
                 f"{outcome.exception_info.get('exception_message')}",
-                "Check the column's values and dtype in the documents frame")
+                "Check the column's values and dtype in the documents frame",
+            )
         for row in outcome.result.get("unexpected_index_list") or []:
             found.setdefault(str(row["doc_id"]), set()).add(reason)
     reasons = {doc_id: tuple(sorted(codes)) for doc_id, codes in sorted(found.items())}
@@ -133,30 +136,43 @@ def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
             add(gxe.ExpectColumnValuesToBeDateutilParseable(column=field), invalid_type_reason(field))
     # Two expectations, not one "between", so a document says which bound it broke.
     if contract.min_text_chars is not None:
-        add(gxe.ExpectColumnValuesToBeBetween(column="text_chars", min_value=contract.min_text_chars),
-            REASON_TEXT_TOO_SHORT)
+        add(
+            gxe.ExpectColumnValuesToBeBetween(column="text_chars", min_value=contract.min_text_chars),
+            REASON_TEXT_TOO_SHORT,
+        )
     if contract.max_text_chars is not None:
-        add(gxe.ExpectColumnValuesToBeBetween(column="text_chars", max_value=contract.max_text_chars),
-            REASON_TEXT_TOO_LONG)
+        add(
+            gxe.ExpectColumnValuesToBeBetween(column="text_chars", max_value=contract.max_text_chars),
+            REASON_TEXT_TOO_LONG,
+        )
     # GX set expectations skip nulls, so a null is checked separately wherever values are constrained.
     if contract.allowed_mime_types is not None:
-        add(gxe.ExpectColumnValuesToBeInSet(column="mime_type", value_set=list(contract.allowed_mime_types)),
-            REASON_MIME_TYPE_NOT_ALLOWED)
+        add(
+            gxe.ExpectColumnValuesToBeInSet(column="mime_type", value_set=list(contract.allowed_mime_types)),
+            REASON_MIME_TYPE_NOT_ALLOWED,
+        )
         add(gxe.ExpectColumnValuesToNotBeNull(column="mime_type"), REASON_MIME_TYPE_NOT_ALLOWED)
     if contract.allowed_languages is not None:
-        add(gxe.ExpectColumnValuesToBeInSet(column="language", value_set=list(contract.allowed_languages)),
-            REASON_LANGUAGE_NOT_ALLOWED)
+        add(
+            gxe.ExpectColumnValuesToBeInSet(column="language", value_set=list(contract.allowed_languages)),
+            REASON_LANGUAGE_NOT_ALLOWED,
+        )
         # A null language means detection failed; that is a different fix from a wrong language.
         add(gxe.ExpectColumnValuesToNotBeNull(column="language"), REASON_LANGUAGE_UNKNOWN)
     allowed_grades = contract.allowed_grades
     if allowed_grades is not None:
-        add(gxe.ExpectColumnValuesToBeInSet(column="grade", value_set=list(allowed_grades)),
-            REASON_GRADE_BELOW_MINIMUM)
+        add(
+            gxe.ExpectColumnValuesToBeInSet(column="grade", value_set=list(allowed_grades)),
+            REASON_GRADE_BELOW_MINIMUM,
+        )
         # Minimum F admits every graded and ungraded document; a stricter one needs a grade.
         if contract.minimum_grade != "F":
             add(gxe.ExpectColumnValuesToNotBeNull(column="grade"), REASON_GRADE_UNKNOWN)
     if contract.max_age is not None:
-        add(gxe.ExpectColumnValuesToBeBetween(column=_AGE_DAYS, max_value=contract.max_age / _DAY), REASON_STALE)
+        add(
+            gxe.ExpectColumnValuesToBeBetween(column=_AGE_DAYS, max_value=contract.max_age / _DAY),
+            REASON_STALE,
+        )
         add(gxe.ExpectColumnValuesToNotBeNull(column=_AGE_DAYS), REASON_FRESHNESS_UNKNOWN)
     if contract.no_duplicate_content:
         add(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE_OF_COLUMN), REASON_DUPLICATE_CONTENT)
@@ -166,30 +182,50 @@ def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
 def _require_frame_columns(contract: DocumentContract, documents: pandas.DataFrame) -> None:
     """A frame the suite cannot judge is the caller's error, named before anything runs."""
     if "doc_id" not in documents.columns:
-        raise DocumentFrameError(contract.path, "doc_id", "the documents frame has no doc_id column",
-                                 "Pass one row per document with its doc_id")
+        raise DocumentFrameError(
+            contract.path,
+            "doc_id",
+            "the documents frame has no doc_id column",
+            "Pass one row per document with its doc_id",
+        )
     doc_ids = documents["doc_id"]
     if doc_ids.isna().any():
-        raise DocumentFrameError(contract.path, "doc_id", f"{int(doc_ids.isna().sum())} rows have no doc_id",
-                                 "Give every document its doc_id before enforcement")
+        raise DocumentFrameError(
+            contract.path,
+            "doc_id",
+            f"{int(doc_ids.isna().sum())} rows have no doc_id",
+            "Give every document its doc_id before enforcement",
+        )
     if doc_ids.duplicated().any():
         duplicate = doc_ids[doc_ids.duplicated()].iloc[0]
-        raise DocumentFrameError(contract.path, "doc_id", f"doc_id {duplicate!r} appears more than once",
-                                 "Pass one row per document; reasons are reported per doc_id")
+        raise DocumentFrameError(
+            contract.path,
+            "doc_id",
+            f"doc_id {duplicate!r} appears more than once",
+            "Pass one row per document; reasons are reported per doc_id",
+        )
     needs_text = contract.min_text_chars is not None or contract.max_text_chars is not None
     if needs_text and "text_chars" not in documents.columns:
-        raise DocumentFrameError(contract.path, "text_chars", "the documents frame has no text_chars column",
-                                 "Add each document's extracted text length in characters")
+        raise DocumentFrameError(
+            contract.path,
+            "text_chars",
+            "the documents frame has no text_chars column",
+            "Add each document's extracted text length in characters",
+        )
     # Unlike a metadata field, a missing duplicate_of would silently pass every document.
     if contract.no_duplicate_content and DUPLICATE_OF_COLUMN not in documents.columns:
-        raise DocumentFrameError(contract.path, DUPLICATE_OF_COLUMN,
-                                 "the contract sets noDuplicateContent but the documents frame has no "
-                                 f"{DUPLICATE_OF_COLUMN} column",
-                                 "Add the doc_id of an earlier document with the same content hash, or null")
+        raise DocumentFrameError(
+            contract.path,
+            DUPLICATE_OF_COLUMN,
+            "the contract sets noDuplicateContent but the documents frame has no "
+            f"{DUPLICATE_OF_COLUMN} column",
+            "Add the doc_id of an earlier document with the same content hash, or null",
+        )
 
 
-def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
-                     now: datetime | None = None) -> pandas.DataFrame:
+def validation_frame(
+    contract: DocumentContract, documents: pandas.DataFrame, now: datetime | None = None
+) -> pandas.DataFrame:
     """The frame the suite validates: only the columns it reads, absent optional columns as all-null.
 
     Typed fields are passed as text (a date or number the parser already converted is written back
@@ -223,8 +259,11 @@ def validation_frame(contract: DocumentContract, documents: pandas.DataFrame,
 
 def _typed_fields(contract: DocumentContract) -> dict[str, str]:
     """Field -> the pattern its values must match, for every field whose logicalType is checkable."""
-    return {field: _LOGICAL_TYPE_PATTERNS[kind] for field, kind in contract.field_types.items()
-            if kind in _LOGICAL_TYPE_PATTERNS}
+    return {
+        field: _LOGICAL_TYPE_PATTERNS[kind]
+        for field, kind in contract.field_types.items()
+        if kind in _LOGICAL_TYPE_PATTERNS
+    }
 
 
 def _as_text(value: Any) -> str | None:
@@ -250,8 +289,9 @@ def _age_days(documents: pandas.DataFrame, now: datetime | None) -> pandas.Serie
     return pandas.Series(ages.to_numpy(dtype=float), index=pandas.RangeIndex(len(documents)))
 
 
-def _verdict(contract: DocumentContract, checked: int, reasons: dict[str, tuple[str, ...]],
-             expectations: int) -> ContractVerdict:
+def _verdict(
+    contract: DocumentContract, checked: int, reasons: dict[str, tuple[str, ...]], expectations: int
+) -> ContractVerdict:
     by_reason = Counter(code for codes in reasons.values() for code in codes)
     rate = len(reasons) / checked if checked else 0.0
     return ContractVerdict(

@@ -82,11 +82,15 @@ def lint_contract_set(paths: Sequence[Path], project_dir: Path) -> list[Contract
         folder = (project_dir / Path(contract.source_path).expanduser()).resolve()
         first = folders.setdefault(folder, contract)
         if first is not contract:
-            problems.append(ContractProblem(
-                path=path, field=f"servers[{_local_server_name(contract)}].path",
-                message=f"servers[].path {contract.source_path!r} is the same folder ({folder}) as the local "
-                        f"server of {first.path}. Give each contract its own folder, or let the sources "
-                        "share one contract file."))
+            problems.append(
+                ContractProblem(
+                    path=path,
+                    field=f"servers[{_local_server_name(contract)}].path",
+                    message=f"servers[].path {contract.source_path!r} is the same folder ({folder}) as the local "
+                    f"server of {first.path}. Give each contract its own folder, or let the sources "
+                    "share one contract file.",
+                )
+            )
     return problems
 
 
@@ -95,7 +99,7 @@ def _local_server_name(contract: DocumentContract) -> str:
     document = yaml.safe_load(contract.path.read_text(encoding="utf-8"))
     servers = document.get("servers") or []
     index = next(i for i, server in enumerate(servers) if server.get("type") == "local")
-    return (field_path(document, ["servers", index]) or "servers[?]")[len("servers["):-1]
+    return (field_path(document, ["servers", index]) or "servers[?]")[len("servers[") : -1]
 
 
 def _inspect(path: Path) -> tuple[DocumentContract | None, list[ContractError]]:
@@ -104,8 +108,12 @@ def _inspect(path: Path) -> tuple[DocumentContract | None, list[ContractError]]:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return None, [
-            ContractSyntaxError(path, None, f"cannot read the contract file ({reason})",
-                                "Check the contract path in your config")
+            ContractSyntaxError(
+                path,
+                None,
+                f"cannot read the contract file ({reason})",
+                "Check the contract path in your config",
+            )
         ]
     document, syntax_problem = _parse_yaml(path, raw)
     if syntax_problem is not None:
@@ -130,18 +138,23 @@ def _parse_yaml(path: Path, raw: bytes) -> tuple[dict[str, Any], ContractError |
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return {}, ContractSyntaxError(path, None, f"the file is not UTF-8 (byte {exc.start})",
-                                       "Save the contract as UTF-8")
+        return {}, ContractSyntaxError(
+            path, None, f"the file is not UTF-8 (byte {exc.start})", "Save the contract as UTF-8"
+        )
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        return {}, ContractSyntaxError(path, None, f"invalid YAML{where}: {problem}",
-                                       "Fix the YAML syntax there")
+        return {}, ContractSyntaxError(
+            path, None, f"invalid YAML{where}: {problem}", "Fix the YAML syntax there"
+        )
     if not isinstance(document, dict):
         return {}, ContractSyntaxError(
-            path, None, f"the file holds a YAML {type(document).__name__}, not a mapping",
-            "Write an ODCS v3 contract: a mapping with apiVersion, kind, id, version and schema")
+            path,
+            None,
+            f"the file holds a YAML {type(document).__name__}, not a mapping",
+            "Write an ODCS v3 contract: a mapping with apiVersion, kind, id, version and schema",
+        )
     return document, None

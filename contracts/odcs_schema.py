@@ -30,7 +30,8 @@ _ITEM_NAME_KEYS = {
 @functools.cache
 def _odcs_validator() -> jsonschema.protocols.Validator:
     schema_text = (importlib.resources.files("open_data_contract_standard") / "schema.json").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     schema = json.loads(schema_text)
     validator_class = jsonschema.validators.validator_for(schema)
     return validator_class(schema)
@@ -44,20 +45,36 @@ def json_schema_problems(path: Path, document: dict[str, Any]) -> list[ContractE
     for error in errors:
         location = list(error.absolute_path)
         if error.validator == "required":
-            missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+            missing = [
+                k
+                for k in error.validator_value
+                if isinstance(error.instance, dict) and k not in error.instance
+            ]
             for key in missing:
-                problems.append(ContractSchemaError(
-                    path, field_path(document, [*location, key]),
-                    "required by the ODCS v3 schema but missing", f"Add {key}"))
+                problems.append(
+                    ContractSchemaError(
+                        path,
+                        field_path(document, [*location, key]),
+                        "required by the ODCS v3 schema but missing",
+                        f"Add {key}",
+                    )
+                )
         elif error.validator in ("additionalProperties", "unevaluatedProperties"):
             # A failed if/then branch leaves its fields "unevaluated": that report repeats the
             # real error at or below this location, so only a lone one is a stray field.
-            if error.validator == "unevaluatedProperties" and any(o[: len(location)] == location for o in located):
+            if error.validator == "unevaluatedProperties" and any(
+                o[: len(location)] == location for o in located
+            ):
                 continue
             for key in _unexpected_keys(error.message):
-                problems.append(ContractSchemaError(
-                    path, field_path(document, [*location, key]), "ODCS v3 does not define this field here",
-                    "Remove it or fix its spelling"))
+                problems.append(
+                    ContractSchemaError(
+                        path,
+                        field_path(document, [*location, key]),
+                        "ODCS v3 does not define this field here",
+                        "Remove it or fix its spelling",
+                    )
+                )
         else:
             problem, action = _describe_schema_error(error)
             problems.append(ContractSchemaError(path, field_path(document, location), problem, action))
@@ -79,21 +96,30 @@ def _describe_schema_error(error: jsonschema.ValidationError) -> tuple[str, str]
         return f"{instance} is not an ODCS v3 value here", f"Use one of: {allowed}"
     if error.validator == "type":
         wanted = error.validator_value
-        return (f"{instance} is a {type(error.instance).__name__}, the ODCS v3 schema wants {wanted}",
-                f"Write it as {wanted} (quote numbers and dates that are meant as text)")
+        return (
+            f"{instance} is a {type(error.instance).__name__}, the ODCS v3 schema wants {wanted}",
+            f"Write it as {wanted} (quote numbers and dates that are meant as text)",
+        )
     if error.validator in ("oneOf", "anyOf"):
         how_many = "several" if "each of" in error.message else "none"
-        return (f"this entry matches {how_many} of the forms ODCS v3 allows here",
-                "Keep exactly one form (a quality rule takes exactly one mustBe* operator)")
+        return (
+            f"this entry matches {how_many} of the forms ODCS v3 allows here",
+            "Keep exactly one form (a quality rule takes exactly one mustBe* operator)",
+        )
     return shorten(error.message), "Fix the value to match the ODCS v3 schema"
 
 
-def pydantic_problems(path: Path, document: dict[str, Any], exc: pydantic.ValidationError) -> list[ContractError]:
+def pydantic_problems(
+    path: Path, document: dict[str, Any], exc: pydantic.ValidationError
+) -> list[ContractError]:
     """What the ODCS pydantic model refused, one problem per refused value."""
     return [
-        ContractSchemaError(path, field_path(document, list(err["loc"])) or None,
-                            f"the ODCS model refuses {shorten(repr(err.get('input')))}: {err['msg']}",
-                            "Fix the value to match the ODCS v3 model")
+        ContractSchemaError(
+            path,
+            field_path(document, list(err["loc"])) or None,
+            f"the ODCS model refuses {shorten(repr(err.get('input')))}: {err['msg']}",
+            "Fix the value to match the ODCS v3 model",
+        )
         for err in exc.errors()
     ]
 

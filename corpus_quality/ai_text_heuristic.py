@@ -58,7 +58,11 @@ _PHRASES: tuple[tuple[tuple[str, ...], str, float], ...] = (
     (("realm",), r"\bin the realm of\b", 1.0),
     (("dive",), r"\blet(?:'|’)s dive\b|\bdive (?:deep )?into\b|\bdeep dive\b", 1.0),
     (("changer",), r"\bgame[- ]changer\b", 1.0),
-    (("unlock",), r"\bunlock(?:ing)? (?:the |your |a )?(?:full |true )?(?:potential|power|success|deeper)\b", 1.0),
+    (
+        ("unlock",),
+        r"\bunlock(?:ing)? (?:the |your |a )?(?:full |true )?(?:potential|power|success|deeper)\b",
+        1.0,
+    ),
     (("whether you",), r"\bwhether you(?:'|’)re (?:a|an|just)\b", 1.0),
     (("got you covered",), r"\bwe(?:'|’)ve got you covered\b", 1.0),
     (("hesitate",), r"\bdon(?:'|’)t hesitate to (?:reach out|contact)\b", 1.0),

@@ -16,7 +16,9 @@ def anchor_windows(
     for anchor in anchors:
         position = text.find(anchor)
         while position != -1:
-            windows.append((max(0, position - reach_before), min(len(text), position + len(anchor) + reach_after)))
+            windows.append(
+                (max(0, position - reach_before), min(len(text), position + len(anchor) + reach_after))
+            )
             position = text.find(anchor, position + 1)
     if not windows:
         return []

@@ -63,7 +63,9 @@ def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
 def _digital_source_types(manifest: Mapping[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
     for assertion in manifest.get("assertions") or ():
-        if not isinstance(assertion, Mapping) or not str(assertion.get("label", "")).startswith("c2pa.actions"):
+        if not isinstance(assertion, Mapping) or not str(assertion.get("label", "")).startswith(
+            "c2pa.actions"
+        ):
             continue
         for action in (assertion.get("data") or {}).get("actions") or ():
             value = action.get("digitalSourceType") if isinstance(action, Mapping) else None

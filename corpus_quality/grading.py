@@ -30,7 +30,10 @@ assert set(SIGNAL_WEIGHTS) == set(QUALITY_SIGNALS)
 
 GRADE_THRESHOLDS: tuple[tuple[Grade, float], ...] = ((Grade.A, 0.85), (Grade.B, 0.70), (Grade.C, 0.50))
 ROUTES: dict[Grade, str] = {
-    Grade.A: "index", Grade.B: "index", Grade.C: "index_with_flag", Grade.F: "quarantine"
+    Grade.A: "index",
+    Grade.B: "index",
+    Grade.C: "index_with_flag",
+    Grade.F: "quarantine",
 }
 
 # A weighted mean lets one dreadful signal hide behind eleven fine ones (a page of mojibake

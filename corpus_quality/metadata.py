@@ -57,8 +57,17 @@ _HTML_META_ALIASES: dict[str, str] = {
 }
 # Browser plumbing, not statements about the document.
 _HTML_META_IGNORED = frozenset(
-    {"viewport", "theme-color", "format-detection", "referrer", "robots", "googlebot",
-     "color-scheme", "msapplication-tilecolor", "apple-mobile-web-app-capable"}
+    {
+        "viewport",
+        "theme-color",
+        "format-detection",
+        "referrer",
+        "robots",
+        "googlebot",
+        "color-scheme",
+        "msapplication-tilecolor",
+        "apple-mobile-web-app-capable",
+    }
 )
 
 _FRONT_MATTER_ALIASES: dict[str, str] = {
@@ -145,8 +154,13 @@ def _pdf_date(text: str) -> str | None:
             offset = timedelta(hours=int(tz_hours or 0), minutes=int(tz_minutes or 0))
             tz = timezone(offset if sign == "+" else -offset)
         stamp = datetime(
-            int(year), int(month or 1), int(day or 1),
-            int(hour or 0), int(minute or 0), int(second or 0), tzinfo=tz,
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=tz,
         )
     except ValueError:
         return None

@@ -55,9 +55,7 @@ def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
         return frozenset()
     if len(words) <= size:
         return frozenset({zlib.crc32(" ".join(words).encode())})
-    return frozenset(
-        zlib.crc32(" ".join(words[i : i + size]).encode()) for i in range(len(words) - size + 1)
-    )
+    return frozenset(zlib.crc32(" ".join(words[i : i + size]).encode()) for i in range(len(words) - size + 1))
 
 
 @cache

@@ -116,7 +116,9 @@ _CONFLICT_PENALTY = 0.6
 # Mislabelling AI text as human is the costly error (it would be trusted and re-ingested),
 # so among a document's declarations the most AI-ward wins.
 LABEL_SEVERITY: dict[str, int] = {
-    ProvenanceLabel.HUMAN: 0, ProvenanceLabel.AI_ASSISTED: 1, ProvenanceLabel.AI_GENERATED: 2
+    ProvenanceLabel.HUMAN: 0,
+    ProvenanceLabel.AI_ASSISTED: 1,
+    ProvenanceLabel.AI_GENERATED: 2,
 }
 
 
@@ -169,7 +171,10 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
         label = iptc_label(source_type)
         if label is not None:
             found.append(
-                (Evidence("declared_metadata", "digital_source_type", source_type, label), _CONFIDENCE["iptc"])
+                (
+                    Evidence("declared_metadata", "digital_source_type", source_type, label),
+                    _CONFIDENCE["iptc"],
+                )
             )
     provenance = declared.get("provenance")
     if provenance:
@@ -179,7 +184,8 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
                 (Evidence("declared_metadata", "provenance", provenance, label), _CONFIDENCE["front_matter"])
             )
     for flag, label in (
-        ("ai_generated", ProvenanceLabel.AI_GENERATED), ("ai_assisted", ProvenanceLabel.AI_ASSISTED)
+        ("ai_generated", ProvenanceLabel.AI_GENERATED),
+        ("ai_assisted", ProvenanceLabel.AI_ASSISTED),
     ):
         value = declared.get(flag)
         if value is not None and value.strip().lower() in _TRUE_VALUES:
@@ -187,19 +193,25 @@ def _document_evidence(declared: Mapping[str, str]) -> list[tuple[Evidence, floa
     for field in GENERATOR_FIELDS:
         value = declared.get(field)
         if value and is_ai_generator(value):
-            found.append((
-                Evidence("declared_metadata", field, value, ProvenanceLabel.AI_GENERATED),
-                _CONFIDENCE["generator"],
-            ))
+            found.append(
+                (
+                    Evidence("declared_metadata", field, value, ProvenanceLabel.AI_GENERATED),
+                    _CONFIDENCE["generator"],
+                )
+            )
     return found
 
 
 def _c2pa_evidence(c2pa: "C2paEvidence") -> Evidence | None:
     if c2pa.label is None:
         return None
-    declared_type = next((value for value in c2pa.digital_source_types if iptc_label(value) == c2pa.label), None)
+    declared_type = next(
+        (value for value in c2pa.digital_source_types if iptc_label(value) == c2pa.label), None
+    )
     field, value = (
-        ("digital_source_type", declared_type) if declared_type else ("claim_generator", c2pa.claim_generator or "")
+        ("digital_source_type", declared_type)
+        if declared_type
+        else ("claim_generator", c2pa.claim_generator or "")
     )
     if not c2pa.verified:
         # Recorded for the reviewer, never decisive: the claim does not belong to these bytes.
@@ -227,8 +239,7 @@ def _source_label(source_declaration: str | None) -> ProvenanceLabel | None:
     source_label = _normalise_label(source_declaration)
     if source_label is None:
         raise UnknownProvenanceLabelError(
-            f"unknown provenance label {source_declaration!r}; "
-            f"expected one of {', '.join(ProvenanceLabel)}"
+            f"unknown provenance label {source_declaration!r}; expected one of {', '.join(ProvenanceLabel)}"
         )
     return source_label
 
@@ -289,7 +300,11 @@ def _declared_decision(document: list[tuple[Evidence, float]]) -> _Decision:
     if any(item.indicates != label for item, _ in document):
         confidence *= _CONFLICT_PENALTY
     declared_type = next(
-        (item.value for item, _ in document if item.field == "digital_source_type" and item.indicates == label),
+        (
+            item.value
+            for item, _ in document
+            if item.field == "digital_source_type" and item.indicates == label
+        ),
         None,
     )
     return _Decision(label, confidence, declared_type or LABEL_DIGITAL_SOURCE_TYPES[label])

@@ -224,7 +224,10 @@ class SelfOutputRegistry:
                 )
             except (KeyError, TypeError) as err:
                 raise OutputRegistryError(f"registry row {number} is missing or mistypes {err}") from err
-            if row.get("fingerprint_version") == FINGERPRINT_VERSION and row.get("shingle_hashes") is not None:
+            if (
+                row.get("fingerprint_version") == FINGERPRINT_VERSION
+                and row.get("shingle_hashes") is not None
+            ):
                 fingerprint = OutputFingerprint(frozenset(int(h) for h in row["shingle_hashes"]))
             else:
                 fingerprint = OutputFingerprint.of(output.text)

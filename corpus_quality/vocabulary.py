@@ -25,9 +25,7 @@ class Grade(StrEnum):
         try:
             return cls(value)
         except ValueError:
-            raise UnknownGradeError(
-                f"unknown grade {value!r}; expected one of {', '.join(cls)}"
-            ) from None
+            raise UnknownGradeError(f"unknown grade {value!r}; expected one of {', '.join(cls)}") from None
 
     def at_least(self, minimum: str) -> bool:
         """True when this grade is as good as `minimum` or better (A > B > C > F)."""

@@ -43,7 +43,9 @@ class EvalResult:
         cls, key: ResultKey, report: RetrievalReport, generation: GenerationMetrics | None = None
     ) -> "EvalResult":
         """A result holding a retrieval report's means."""
-        return cls(key=key, metrics=dict(report.means), generation=generation or GenerationMetrics.not_measured())
+        return cls(
+            key=key, metrics=dict(report.means), generation=generation or GenerationMetrics.not_measured()
+        )
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ def decompose(old_result: EvalResult, new_on_old_index: EvalResult, new_result: 
     `new_on_old_index` must be measured on the old result's index version and config.
     """
     mismatched = [
-        label for name, label in _KEY_PARTS[1:]
+        label
+        for name, label in _KEY_PARTS[1:]
         if getattr(old_result.key, name) != getattr(new_on_old_index.key, name)
     ]
     if mismatched:
@@ -163,7 +166,8 @@ def should_supersede(version: EvalSetVersion, share: float = 0.2) -> bool:
 def _refusal(a: ResultKey, b: ResultKey, differing: tuple[str, ...]) -> str:
     labels = dict(_KEY_PARTS)
     parts = ", ".join(
-        f"{labels[name]} differs ({_show(getattr(a, name))} vs {_show(getattr(b, name))})" for name in differing
+        f"{labels[name]} differs ({_show(getattr(a, name))} vs {_show(getattr(b, name))})"
+        for name in differing
     )
     if "config_hash" in differing:
         advice = (

@@ -174,7 +174,9 @@ def _ragas_scores(
     metrics = _ragas_metrics()
     sample_type = _ragas_sample_type()
 
-    async def score_one(item: EvalItem, resolution: ItemResolution, results: list[RetrievedChunk]) -> dict[str, float]:
+    async def score_one(
+        item: EvalItem, resolution: ItemResolution, results: list[RetrievedChunk]
+    ) -> dict[str, float]:
         if not results or not resolution.gold_chunk_ids:
             return dict.fromkeys(RAGAS_METRICS, 0.0)
         references = [reference_texts[c] for c in resolution.gold_chunk_ids if c in reference_texts]

@@ -27,11 +27,24 @@ K = TypeVar("K", bound=Hashable)
 
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
-_TYPOGRAPHIC = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-})
+_TYPOGRAPHIC = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
 
 
 def normalise_text(text: str) -> str:
@@ -85,7 +98,9 @@ def best_window_jaccard(needle: str, haystack: str) -> float:
 
 def is_near_verbatim(needle: str, haystack: str) -> bool:
     """Whether normalised `needle` occurs in normalised `haystack` verbatim or near-verbatim."""
-    return bool(needle) and (needle in haystack or best_window_jaccard(needle, haystack) >= NEAR_VERBATIM_JACCARD)
+    return bool(needle) and (
+        needle in haystack or best_window_jaccard(needle, haystack) >= NEAR_VERBATIM_JACCARD
+    )
 
 
 def word_grams(normalised: str, size: int = WORD_GRAM) -> set[tuple[str, ...]]:
@@ -127,7 +142,8 @@ class NearVerbatimMatcher(Generic[K]):
             for key in self._index[gram]:
                 shared[key] += 1
         found = {
-            key for key, count in shared.items()
+            key
+            for key, count in shared.items()
             if count >= self._required[key] and is_near_verbatim(self._normalised[key], haystack)
         }
         found.update(key for key in self._short if self._normalised[key] in haystack)

@@ -141,8 +141,13 @@ def resolve_eval_set(
     resolutions: dict[str, ItemResolution] = {}
     for item in eval_set.items:
         resolutions[item.id] = _resolve_item(
-            item, snapshot, doc_chunks, normalised, previous.get(item.id),
-            competitors.get(item.id, set()), live_chunk_ids,
+            item,
+            snapshot,
+            doc_chunks,
+            normalised,
+            previous.get(item.id),
+            competitors.get(item.id, set()),
+            live_chunk_ids,
         )
     return _version(eval_set.name, eval_set.content_hash, snapshot.index_version, resolutions)
 
@@ -175,7 +180,8 @@ def active_items(
         )
     wanted = set(splits)
     return tuple(
-        item for item in eval_set.items
+        item
+        for item in eval_set.items
         if item.split in wanted
         and item.id in version.resolutions
         and not version.resolutions[item.id].excluded
@@ -189,8 +195,10 @@ def _competitors(
     passages = {(item.id, n): g.passage for item in items for n, g in enumerate(item.gold)}
     gold_docs = {item.id: {g.doc_id for g in item.gold} for item in items}
     first_time = {item.id for item in items if item.id not in previous}
-    chunks = snapshot.chunks if first_time else tuple(
-        c for c in snapshot.chunks if c.chunk_id in snapshot.added_chunk_ids
+    chunks = (
+        snapshot.chunks
+        if first_time
+        else tuple(c for c in snapshot.chunks if c.chunk_id in snapshot.added_chunk_ids)
     )
     doc_of = {c.chunk_id: c.doc_id for c in chunks}
     matcher: NearVerbatimMatcher[tuple[str, int]] = NearVerbatimMatcher(passages)
@@ -250,7 +258,11 @@ def _status(
         )
     if stale:
         hashes = ", ".join(f"{d} (content {snapshot.doc_hashes[d][:12]})" for d in stale)
-        cause = "the gold passage is no longer in" if previous and previous.gold_chunk_ids else "the gold passage is not in"
+        cause = (
+            "the gold passage is no longer in"
+            if previous and previous.gold_chunk_ids
+            else "the gold passage is not in"
+        )
         return (
             "stale",
             f"{cause} {hashes} at {version}: excluded from metrics until the passage is re-quoted",
@@ -338,7 +350,9 @@ def _version(
             "index_version": index_version,
             "resolutions": [resolutions[i].as_json() for i in sorted(resolutions)],
         },
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return EvalSetVersion(
         eval_set_name=name,

@@ -73,7 +73,9 @@ def load_eval_set(path: Path | str) -> EvalSet:
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".yaml", ".yml"):
         raise EvalSetError(
-            path, None, f"unsupported eval set format {suffix or '(no extension)'!r}",
+            path,
+            None,
+            f"unsupported eval set format {suffix or '(no extension)'!r}",
             "use a .jsonl file (one item per line) or a .yaml/.yml file",
         )
     try:
@@ -93,7 +95,9 @@ def load_eval_set(path: Path | str) -> EvalSet:
         item = _parse_item(path, where, data)
         if item.id in first_seen:
             raise EvalSetError(
-                path, where, f"duplicate item id {item.id!r} (first at {first_seen[item.id]})",
+                path,
+                where,
+                f"duplicate item id {item.id!r} (first at {first_seen[item.id]})",
                 "give every item a unique id",
             )
         first_seen[item.id] = where
@@ -126,7 +130,9 @@ def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
             rows.append((f"line {number}", json.loads(line)))
         except json.JSONDecodeError as err:
             raise EvalSetError(
-                path, f"line {number}", f"invalid JSON ({err.msg} at column {err.colno})",
+                path,
+                f"line {number}",
+                f"invalid JSON ({err.msg} at column {err.colno})",
                 "write each item as one JSON object on its own line",
             ) from err
     return rows
@@ -141,7 +147,9 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
         extra = sorted(set(data) - {"items"})
         if extra or "items" not in data:
             raise EvalSetError(
-                path, None, f"the YAML mapping has key(s) {', '.join(map(str, extra)) or '(none)'} instead of `items`",
+                path,
+                None,
+                f"the YAML mapping has key(s) {', '.join(map(str, extra)) or '(none)'} instead of `items`",
                 "put the items under one `items:` key, or make the top level a list of items",
             )
         data = data["items"]
@@ -149,7 +157,9 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
         return []
     if not isinstance(data, list):
         raise EvalSetError(
-            path, None, "the YAML document is not a list of items",
+            path,
+            None,
+            "the YAML document is not a list of items",
             "make the top level a list of items, or a mapping with an `items:` list",
         )
     return [(_yaml_where(index, entry), entry) for index, entry in enumerate(data, start=1)]
@@ -163,13 +173,17 @@ def _yaml_where(index: int, entry: Any) -> str:
 
 def _parse_item(path: Path, where: str, data: Any) -> EvalItem:
     if not isinstance(data, dict):
-        raise EvalSetError(path, where, "the item is not an object", "write the item as a mapping of keys to values")
+        raise EvalSetError(
+            path, where, "the item is not an object", "write the item as a mapping of keys to values"
+        )
     if isinstance(data.get("id"), str) and "id" not in where:
         where = f"{where} (id {data['id']!r})"
     unknown = sorted(set(data) - _ITEM_KEYS)
     if unknown:
         raise EvalSetError(
-            path, where, f"unknown key(s) {', '.join(unknown)}",
+            path,
+            where,
+            f"unknown key(s) {', '.join(unknown)}",
             f"use only {', '.join(sorted(_ITEM_KEYS))}",
         )
     item_id = _required_text(path, where, data, "id")
@@ -177,24 +191,34 @@ def _parse_item(path: Path, where: str, data: Any) -> EvalItem:
     reference = data.get("reference_answer")
     if reference is not None and (not isinstance(reference, str) or not reference.strip()):
         raise EvalSetError(
-            path, where, "`reference_answer` is not a non-empty string",
+            path,
+            where,
+            "`reference_answer` is not a non-empty string",
             "give the expected answer as text, or set it to null",
         )
     split = data.get("split")
     if split not in SPLITS:
         raise EvalSetError(
-            path, where, f"`split` is {split!r}", f"set split to one of {', '.join(SPLITS)}",
+            path,
+            where,
+            f"`split` is {split!r}",
+            f"set split to one of {', '.join(SPLITS)}",
         )
     return EvalItem(
-        id=item_id, question=question, reference_answer=reference,
-        gold=_parse_gold(path, where, data.get("gold")), split=split,
+        id=item_id,
+        question=question,
+        reference_answer=reference,
+        gold=_parse_gold(path, where, data.get("gold")),
+        split=split,
     )
 
 
 def _parse_gold(path: Path, where: str, gold: Any) -> tuple[GoldEvidence, ...]:
     if not isinstance(gold, list) or not gold:
         raise EvalSetError(
-            path, where, "`gold` is missing or empty",
+            path,
+            where,
+            "`gold` is missing or empty",
             'add gold evidence: [{"doc_id": "<source>/<path>", "passage": "<quoted text>"}]',
         )
     evidence: list[GoldEvidence] = []
@@ -204,7 +228,9 @@ def _parse_gold(path: Path, where: str, gold: Any) -> tuple[GoldEvidence, ...]:
             raise EvalSetError(path, at, "gold evidence is not an object", "give doc_id and passage")
         unknown = sorted(set(entry) - _GOLD_KEYS)
         if unknown:
-            raise EvalSetError(path, at, f"unknown key(s) {', '.join(unknown)}", "use only doc_id and passage")
+            raise EvalSetError(
+                path, at, f"unknown key(s) {', '.join(unknown)}", "use only doc_id and passage"
+            )
         evidence.append(
             GoldEvidence(
                 doc_id=_required_text(path, at, entry, "doc_id"),
@@ -217,5 +243,7 @@ def _parse_gold(path: Path, where: str, gold: Any) -> tuple[GoldEvidence, ...]:
 def _required_text(path: Path, where: str, data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise EvalSetError(path, where, f"`{key}` is missing or not a non-empty string", f"set `{key}` to text")
+        raise EvalSetError(
+            path, where, f"`{key}` is missing or not a non-empty string", f"set `{key}` to text"
+        )
     return value

@@ -43,7 +43,6 @@ _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-
 class AlertSinkError(CorpusgovError):
     """A sink did not accept alerts. The message names the sink, never a webhook URL."""
 
@@ -131,8 +130,11 @@ def send_alerts(
             logger.warning("Alert sink %s failed: %s", name, failures[name])
     delivered = 0 if failures else len(alerts)
     return DispatchReport(
-        sent=delivered, skipped_already_sent=0, failures=failures,
-        unsent=len(alerts) - delivered, sinks=len(sinks),
+        sent=delivered,
+        skipped_already_sent=0,
+        failures=failures,
+        unsent=len(alerts) - delivered,
+        sinks=len(sinks),
     )
 
 
@@ -153,8 +155,12 @@ def dispatch_alerts(
         names = [sink_name(s, i) for i, s in enumerate(settings.alerts, start=1)]
         _record_sent(settings, new, names)
     return DispatchReport(
-        sent=report.sent, skipped_already_sent=len(alerts) - len(new), failures=report.failures,
-        unsent=report.unsent, sinks=report.sinks, sent_alerts=tuple(new),
+        sent=report.sent,
+        skipped_already_sent=len(alerts) - len(new),
+        failures=report.failures,
+        unsent=report.unsent,
+        sinks=report.sinks,
+        sent_alerts=tuple(new),
     )
 
 
@@ -167,12 +173,12 @@ def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
     """A Slack-compatible message for a batch: a headline with counts, then one line per alert."""
     kinds = Counter(a.kind for a in alerts)
     labels = {
-        CHECK_FAILED: "blocked run", SOURCE_ERROR: "broken source", RUN_FAILED: "failed run",
+        CHECK_FAILED: "blocked run",
+        SOURCE_ERROR: "broken source",
+        RUN_FAILED: "failed run",
         CONTRACT_VIOLATION: "contract violation",
     }
-    counts = ", ".join(
-        _plural(kinds[kind], label) for kind, label in labels.items() if kinds.get(kind)
-    )
+    counts = ", ".join(_plural(kinds[kind], label) for kind, label in labels.items() if kinds.get(kind))
     lines = [f"*corpusgov*: {_plural(len(alerts), 'new alert')} ({counts})"]
     lines += [f"• {_one_line(a.message)}" for a in alerts[:WEBHOOK_MAX_LINES]]
     if len(alerts) > WEBHOOK_MAX_LINES:
@@ -187,8 +193,14 @@ def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
         # Re-baselines, index-change deltas explained, regressions between comparable results.
         key = f"eval:{event_id}"
         alerts[key] = Alert(
-            key=key, kind=f"eval_{kind}", source=eval_set, doc_id=None, reason=kind,
-            contract_version=None, message=message, details=details,
+            key=key,
+            kind=f"eval_{kind}",
+            source=eval_set,
+            doc_id=None,
+            reason=kind,
+            contract_version=None,
+            message=message,
+            details=details,
         )
     for run_id, finished_at, summary in inputs.runs:
         for alert in _run_alerts(run_id, finished_at, summary):
@@ -198,13 +210,19 @@ def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
             if not reason.startswith(VIOLATION_REASON_PREFIXES):
                 continue
             key = f"violation:{doc_id}:{reason}:{contract_version}"
-            alerts.setdefault(key, Alert(
-                key=key, kind=CONTRACT_VIOLATION, source=source, doc_id=doc_id, reason=reason,
-                contract_version=contract_version,
-                message=f"{doc_id} quarantined: {reason} (contract {contract_id} "
-                f"v{contract_version})",
-                details={"path": path, "contract_id": contract_id, "detail": detail},
-            ))
+            alerts.setdefault(
+                key,
+                Alert(
+                    key=key,
+                    kind=CONTRACT_VIOLATION,
+                    source=source,
+                    doc_id=doc_id,
+                    reason=reason,
+                    contract_version=contract_version,
+                    message=f"{doc_id} quarantined: {reason} (contract {contract_id} v{contract_version})",
+                    details={"path": path, "contract_id": contract_id, "detail": detail},
+                ),
+            )
     return list(alerts.values())
 
 
@@ -212,24 +230,38 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
     alerts = []
     failed = summary.get("failed")
     if failed:
-        alerts.append(Alert(
-            key=f"run_failed:{run_id}", kind=RUN_FAILED, source=",".join(summary.get("sources", [])),
-            doc_id=None, reason=failed.get("kind"), contract_version=None,
-            message=_one_line(f"ingestion run {run_id} failed at {failed.get('step')}: "
-                              f"{failed.get('error')}"),
-            details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failed},
-        ))
+        alerts.append(
+            Alert(
+                key=f"run_failed:{run_id}",
+                kind=RUN_FAILED,
+                source=",".join(summary.get("sources", [])),
+                doc_id=None,
+                reason=failed.get("kind"),
+                contract_version=None,
+                message=_one_line(
+                    f"ingestion run {run_id} failed at {failed.get('step')}: {failed.get('error')}"
+                ),
+                details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failed},
+            )
+        )
     for stored in summary.get("contract_checks", []):
         # Summaries of older runs have no per-check "blocked": the run's own says it.
         check = ContractCheck.from_json({"blocked": summary.get("blocked", False), **stored})
         when = {"run_id": run_id, "finished_at": finished_at.isoformat()}
         if check.error:
             digest = hashlib.sha256(check.error.encode()).hexdigest()[:16]
-            alerts.append(Alert(
-                key=f"source_error:{check.source}:{digest}", kind=SOURCE_ERROR, source=check.source,
-                doc_id=None, reason=None, contract_version=check.contract_version,
-                message=_one_line(check.error), details={**when, "error": check.error},
-            ))
+            alerts.append(
+                Alert(
+                    key=f"source_error:{check.source}:{digest}",
+                    kind=SOURCE_ERROR,
+                    source=check.source,
+                    doc_id=None,
+                    reason=None,
+                    contract_version=check.contract_version,
+                    message=_one_line(check.error),
+                    details={**when, "error": check.error},
+                )
+            )
         elif check.blocked:
             alerts.append(_blocked_alert(run_id, check, when))
     return alerts
@@ -241,15 +273,23 @@ def _blocked_alert(run_id: str, check: ContractCheck, when: dict[str, str]) -> A
     )
     governed = check.governed or check.checked
     return Alert(
-        key=f"check_failed:{run_id}:{check.source}", kind=CHECK_FAILED, source=check.source,
-        doc_id=None, reason=None, contract_version=check.contract_version,
+        key=f"check_failed:{run_id}:{check.source}",
+        kind=CHECK_FAILED,
+        source=check.source,
+        doc_id=None,
+        reason=None,
+        contract_version=check.contract_version,
         message=f"run blocked for source '{check.source}', its changes held back: "
         f"{check.violation_rate:.0%} of {governed} governed documents violate {check.contract_ref} "
         f"(budget {check.max_violation_rate:.0%}); top reasons: {top or 'none'}. "
         "See `corpusgov quarantine list --blocked`.",
-        details={**when, "checked": check.checked, "violation_rate": check.violation_rate,
-                 "max_violation_rate": check.max_violation_rate,
-                 "violations_by_reason": check.violations_by_reason},
+        details={
+            **when,
+            "checked": check.checked,
+            "violation_rate": check.violation_rate,
+            "max_violation_rate": check.max_violation_rate,
+            "violations_by_reason": check.violations_by_reason,
+        },
     )
 
 
@@ -302,12 +342,15 @@ def _post_webhook(
             break
         if deadline is not None and time.monotonic() + delay >= deadline:
             raise AlertSinkError(
-                f"{name} failed {attempt} time(s), last with {outcome}; out of time for this "
-                "evaluation"
+                f"{name} failed {attempt} time(s), last with {outcome}; out of time for this evaluation"
             )
         logger.info(
             "Alert sink %s: attempt %d/%d failed (%s); retrying in %.2gs",
-            name, attempt, sink.max_attempts, outcome, delay,
+            name,
+            attempt,
+            sink.max_attempts,
+            outcome,
+            delay,
         )
         time.sleep(delay)
     raise AlertSinkError(f"{name} failed {sink.max_attempts} time(s), last with {outcome}")
@@ -317,7 +360,9 @@ def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None
     """None when accepted, else (what went wrong without the URL, whether to retry)."""
     try:
         request = urllib.request.Request(
-            url, data=body, method="POST",
+            url,
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "corpusgov"},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -347,11 +392,21 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
     path = Path(sink.path or "")
     sent_at = datetime.now(UTC).isoformat()
     lines = "".join(
-        json.dumps({
-            "sent_at": sent_at, "kind": a.kind, "source": a.source, "doc_id": a.doc_id,
-            "reason": a.reason, "contract_version": a.contract_version, "message": a.message,
-            "key": a.key, "details": a.details,
-        }, default=str) + "\n"
+        json.dumps(
+            {
+                "sent_at": sent_at,
+                "kind": a.kind,
+                "source": a.source,
+                "doc_id": a.doc_id,
+                "reason": a.reason,
+                "contract_version": a.contract_version,
+                "message": a.message,
+                "key": a.key,
+                "details": a.details,
+            },
+            default=str,
+        )
+        + "\n"
         for a in alerts
     )
     try:
@@ -369,8 +424,12 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
     record_sent_alerts(
         Ledger(settings.ledger_path),
-        [SentAlert(a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message) for a in alerts],
-        sink_names, datetime.now(UTC),
+        [
+            SentAlert(a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message)
+            for a in alerts
+        ],
+        sink_names,
+        datetime.now(UTC),
     )
 
 

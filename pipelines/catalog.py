@@ -39,8 +39,10 @@ def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None
     if latest is None:
         return None if versions is None else "the index holds a table no run committed"
     if versions is None:
-        return None if not Ledger(settings.ledger_path).chunk_ids() else (
-            f"the index table is missing; the ledger records index version {latest.index_version}"
+        return (
+            None
+            if not Ledger(settings.ledger_path).chunk_ids()
+            else (f"the index table is missing; the ledger records index version {latest.index_version}")
         )
     newest = max(versions, default=0)
     if latest.lance_version not in versions:
@@ -55,6 +57,7 @@ def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None
             "a run was interrupted; the next ingest rolls it back"
         )
     return None
+
 
 def list_documents(
     settings: Settings, state: str | None = None, source: str | None = None, flag: str | None = None
@@ -140,6 +143,10 @@ def search_corpus(
     require_index_model(latest.embedding_model, embedder.model_id, settings.data_dir)
     vector = embedder.embed([query])[0]
     return ChunkIndex(settings.lancedb_uri).search(
-        vector, k, exclude_provenance=exclude_labels, allowed_grades=allowed, version=version,
+        vector,
+        k,
+        exclude_provenance=exclude_labels,
+        allowed_grades=allowed,
+        version=version,
         exclude_flags=exclude_flags,
     )

@@ -42,13 +42,15 @@ PARQUET_OPTIONS = {"use_dictionary": False, "compression": "zstd"}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 STALE_AFTER = timedelta(days=1)
 
-SPOOL_SCHEMA = pa.schema([
-    pa.field("chunk_id", pa.string(), nullable=False),
-    pa.field("doc_id", pa.string(), nullable=False),
-    pa.field("ordinal", pa.int32(), nullable=False),
-    pa.field("text", pa.string(), nullable=False),
-    pa.field("vector", pa.list_(pa.float32())),  # null: not embedded yet
-])
+SPOOL_SCHEMA = pa.schema(
+    [
+        pa.field("chunk_id", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("ordinal", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("vector", pa.list_(pa.float32())),  # null: not embedded yet
+    ]
+)
 
 
 @contextmanager
@@ -148,16 +150,18 @@ class ChunkSpool:
             [None if v is None else np.asarray(v, dtype=np.float32) for _, v in rows],
             pa.list_(pa.float32()),
         )
-        self._writer.write_table(pa.table(
-            {
-                "chunk_id": pa.array([c.chunk_id for c, _ in rows], pa.string()),
-                "doc_id": pa.array([c.doc_id for c, _ in rows], pa.string()),
-                "ordinal": pa.array([c.ordinal for c, _ in rows], pa.int32()),
-                "text": pa.array([c.text for c, _ in rows], pa.string()),
-                "vector": vectors,
-            },
-            schema=SPOOL_SCHEMA,
-        ))
+        self._writer.write_table(
+            pa.table(
+                {
+                    "chunk_id": pa.array([c.chunk_id for c, _ in rows], pa.string()),
+                    "doc_id": pa.array([c.doc_id for c, _ in rows], pa.string()),
+                    "ordinal": pa.array([c.ordinal for c, _ in rows], pa.int32()),
+                    "text": pa.array([c.text for c, _ in rows], pa.string()),
+                    "vector": vectors,
+                },
+                schema=SPOOL_SCHEMA,
+            )
+        )
 
 
 def spooled_batches(paths: Iterable[str], columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

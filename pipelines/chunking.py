@@ -20,7 +20,9 @@ class Chunk:
 
     @property
     def ref(self) -> "ChunkRef":
-        return ChunkRef(chunk_id=self.chunk_id, doc_id=self.doc_id, ordinal=self.ordinal, chars=len(self.text))
+        return ChunkRef(
+            chunk_id=self.chunk_id, doc_id=self.doc_id, ordinal=self.ordinal, chars=len(self.text)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,9 +242,7 @@ def _recover(settings: Settings) -> Recovery:
     return recovery
 
 
-def _recover_first_run(
-    settings: Settings, index: ChunkIndex, interrupted: bool, recovery: Recovery
-) -> None:
+def _recover_first_run(settings: Settings, index: ChunkIndex, interrupted: bool, recovery: Recovery) -> None:
     if not table_exists(settings):
         return
     if not interrupted:

@@ -58,13 +58,20 @@ class ContractCheck:
         """The check as JSON: a run's summary in the ledger keeps it without the evidence (the
         report and every violation), a staged part (pipelines/staging.py) with it."""
         payload: dict[str, Any] = {
-            "source": self.source, "contract": self.contract_path, "contract_id": self.contract_id,
-            "contract_version": self.contract_version, "checked": self.checked,
-            "violations_by_reason": self.violations_by_reason, "violation_rate": self.violation_rate,
-            "max_violation_rate": self.max_violation_rate, "within_budget": self.within_budget,
-            "error": self.error, "blocked": self.blocked,
+            "source": self.source,
+            "contract": self.contract_path,
+            "contract_id": self.contract_id,
+            "contract_version": self.contract_version,
+            "checked": self.checked,
+            "violations_by_reason": self.violations_by_reason,
+            "violation_rate": self.violation_rate,
+            "max_violation_rate": self.max_violation_rate,
+            "within_budget": self.within_budget,
+            "error": self.error,
+            "blocked": self.blocked,
             "blocks_when_over_budget": self.blocks_when_over_budget,
-            "governed": self.governed, "violating": self.violating,
+            "governed": self.governed,
+            "violating": self.violating,
         }
         if with_evidence:
             payload["report"] = self.report
@@ -76,17 +83,19 @@ class ContractCheck:
         """The inverse of `as_json`, also for summaries older runs wrote: those have no
         `blocks_when_over_budget`, and their `blocked` says what it was."""
         return cls(
-            source=payload["source"], contract_path=payload.get("contract", ""),
-            contract_id=payload.get("contract_id"), contract_version=payload.get("contract_version"),
+            source=payload["source"],
+            contract_path=payload.get("contract", ""),
+            contract_id=payload.get("contract_id"),
+            contract_version=payload.get("contract_version"),
             checked=payload.get("checked", 0),
             violations_by_reason=dict(payload.get("violations_by_reason") or {}),
             violation_rate=payload.get("violation_rate", 0.0),
             max_violation_rate=payload.get("max_violation_rate", 0.0),
-            within_budget=payload.get("within_budget", True), error=payload.get("error"),
-            blocks_when_over_budget=payload.get(
-                "blocks_when_over_budget", payload.get("blocked", True)
-            ),
-            report=payload.get("report"), governed=payload.get("governed", 0),
+            within_budget=payload.get("within_budget", True),
+            error=payload.get("error"),
+            blocks_when_over_budget=payload.get("blocks_when_over_budget", payload.get("blocked", True)),
+            report=payload.get("report"),
+            governed=payload.get("governed", 0),
             violating=payload.get("violating", 0),
             violations=tuple(Violation(**v) for v in payload.get("violations", ())),
         )
@@ -103,9 +112,7 @@ def blocked_message(check: ContractCheck) -> str:
     )
 
 
-def duplicate_of(
-    outcomes: list[DocumentOutcome], source_known: dict[str, LedgerDocument]
-) -> dict[str, str]:
+def duplicate_of(outcomes: list[DocumentOutcome], source_known: dict[str, LedgerDocument]) -> dict[str, str]:
     """doc_id -> the document whose identical bytes came first: one already indexed, else the
     first by doc id in this run."""
     first: dict[str, str] = {}
@@ -130,14 +137,29 @@ def contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) 
     rows: list[dict[str, Any]] = []
     for o in readable:
         row: dict[str, Any] = {k: (v or None) for k, v in o.declared_metadata.items()}
-        row.update({
-            "doc_id": o.doc_id, "mime_type": o.mime_type, "text_chars": o.text_chars,
-            "language": o.language, "grade": o.grade, "title": o.title or None,
-            "content_hash": o.content_hash, "duplicate_of": duplicates.get(o.doc_id),
-        })
+        row.update(
+            {
+                "doc_id": o.doc_id,
+                "mime_type": o.mime_type,
+                "text_chars": o.text_chars,
+                "language": o.language,
+                "grade": o.grade,
+                "title": o.title or None,
+                "content_hash": o.content_hash,
+                "duplicate_of": duplicates.get(o.doc_id),
+            }
+        )
         rows.append(row)
-    columns = ["doc_id", "mime_type", "text_chars", "language", "grade", "title", "content_hash",
-               "duplicate_of"]
+    columns = [
+        "doc_id",
+        "mime_type",
+        "text_chars",
+        "language",
+        "grade",
+        "title",
+        "content_hash",
+        "duplicate_of",
+    ]
     return pd.DataFrame(rows, columns=sorted({*columns, *(k for r in rows for k in r)}))
 
 
@@ -152,20 +174,24 @@ def contract_check(
         v for o in decided if o.state is DocumentState.QUARANTINED for v in violations_of(contract, o)
     )
     return ContractCheck(
-        source=source.name, contract_path=str(contract.path), contract_id=contract.id,
-        contract_version=contract.version, checked=checked,
+        source=source.name,
+        contract_path=str(contract.path),
+        contract_id=contract.id,
+        contract_version=contract.version,
+        checked=checked,
         violations_by_reason=dict(Counter(v.reason for v in violations)),
-        violation_rate=budget.violation_rate, max_violation_rate=contract.max_violation_rate,
+        violation_rate=budget.violation_rate,
+        max_violation_rate=contract.max_violation_rate,
         within_budget=budget.within_budget,
         blocks_when_over_budget=contract.blocks_when_over_budget,
-        governed=budget.governed, violating=budget.violating, violations=violations,
+        governed=budget.governed,
+        violating=budget.violating,
+        violations=violations,
     )
 
 
 def violates_contract(outcome: DocumentOutcome) -> bool:
-    return outcome.state is DocumentState.QUARANTINED and any(
-        is_contract_reason(r) for r in outcome.reasons
-    )
+    return outcome.state is DocumentState.QUARANTINED and any(is_contract_reason(r) for r in outcome.reasons)
 
 
 def apply_contract(

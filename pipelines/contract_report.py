@@ -62,9 +62,12 @@ def render_contract_report(check: ContractCheck, run_id: str) -> str:
     elif check.blocked:
         kind, verdict = "blocked", blocked_message(check)
     elif check.violations:
-        kind, verdict = "warn", (
-            f"{check.violating} of {check.governed} governed documents ({check.violation_rate:.0%}) "
-            "violate the contract and are quarantined; the other changes are indexed."
+        kind, verdict = (
+            "warn",
+            (
+                f"{check.violating} of {check.governed} governed documents ({check.violation_rate:.0%}) "
+                "violate the contract and are quarantined; the other changes are indexed."
+            ),
         )
     else:
         kind, verdict = "pass", "Every checked document meets the contract."

@@ -129,8 +129,9 @@ def _candidate_paths(source: SourceConfig) -> Iterator[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         # Symlinked folders are not followed (os.walk lists them as dirnames): report them.
         for name in sorted(filenames) + sorted(
-            d for d in os.listdir(dirpath) if os.path.islink(os.path.join(dirpath, d))
-            and os.path.isdir(os.path.join(dirpath, d))
+            d
+            for d in os.listdir(dirpath)
+            if os.path.islink(os.path.join(dirpath, d)) and os.path.isdir(os.path.join(dirpath, d))
         ):
             yield Path(dirpath) / name
 
@@ -147,9 +148,7 @@ def discover_source(
         relative = Path(os.path.relpath(candidate, root))
         if _is_hidden(relative):
             continue
-        if candidate.is_dir() and (
-            not candidate.is_symlink() or _resolves_inside(candidate, root)
-        ):
+        if candidate.is_dir() and (not candidate.is_symlink() or _resolves_inside(candidate, root)):
             # A symlinked folder inside the root: its files are discovered by their real path.
             continue
         yield _read_candidate(source, root, candidate, relative, max_file_bytes)
@@ -240,7 +239,9 @@ def _by_content(read: DiscoveredFile, data: bytes) -> tuple[DiscoveredFile, byte
     if mime_type is None:
         return (
             replace(
-                read, content_hash=content_hash, rejection="discover.binary_content",
+                read,
+                content_hash=content_hash,
+                rejection="discover.binary_content",
                 rejection_detail="binary content that is not a supported document format",
             ),
             None,
@@ -248,7 +249,9 @@ def _by_content(read: DiscoveredFile, data: bytes) -> tuple[DiscoveredFile, byte
     if mime_type not in PARSEABLE_MIME_TYPES:
         return (
             replace(
-                read, content_hash=content_hash, mime_type=mime_type,
+                read,
+                content_hash=content_hash,
+                mime_type=mime_type,
                 rejection="discover.unsupported_format",
                 rejection_detail=f"{mime_type} is not a format corpusgov parses",
             ),

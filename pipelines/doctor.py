@@ -74,7 +74,8 @@ class DoctorReport:
             "set_aside": self.set_aside,
             "rebuilt_index_version": (
                 self.rebuild.index_version.index_version
-                if self.rebuild and self.rebuild.index_version else None
+                if self.rebuild and self.rebuild.index_version
+                else None
             ),
         }
 
@@ -97,19 +98,22 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
         add(Finding("ledger", False, str(err)))
         return report
     add(Finding("ledger", True, f"{sum(states.values())} documents, {len(versions)} index versions"))
-    add(Finding(
-        "interrupted write", intent is None,
-        "none" if intent is None else f"a {intent.kind} started at {intent.started_at:%Y-%m-%d %H:%M:%S} "
-        "did not finish; the next run (or --repair) rolls it back",
-    ))
+    add(
+        Finding(
+            "interrupted write",
+            intent is None,
+            "none"
+            if intent is None
+            else f"a {intent.kind} started at {intent.started_at:%Y-%m-%d %H:%M:%S} "
+            "did not finish; the next run (or --repair) rolls it back",
+        )
+    )
     _check_conservation(ledger, states, add)
     _check_index(settings, ledger, versions, add)
     return report
 
 
-def _check_index(
-    settings: Settings, ledger: Ledger, versions: list[IndexVersion], add: AddFinding
-) -> None:
+def _check_index(settings: Settings, ledger: Ledger, versions: list[IndexVersion], add: AddFinding) -> None:
     """The LanceDB table against the ledger: its version, its tags and its chunk ids."""
     latest = versions[0] if versions else None
     if latest is None:
@@ -125,27 +129,44 @@ def _check_index(
         add(Finding("index", False, f"cannot be opened: {first_line(err)}"))
         return
     if table is None:
-        add(Finding("index", False, f"the table is missing; the ledger records index version {latest.index_version}"))
+        add(
+            Finding(
+                "index",
+                False,
+                f"the table is missing; the ledger records index version {latest.index_version}",
+            )
+        )
         return
     current = int(table.version)
-    add(Finding(
-        "index version", current == latest.lance_version,
-        f"LanceDB version {current}, ledger index version {latest.index_version} at LanceDB "
-        f"version {latest.lance_version}",
-    ))
+    add(
+        Finding(
+            "index version",
+            current == latest.lance_version,
+            f"LanceDB version {current}, ledger index version {latest.index_version} at LanceDB "
+            f"version {latest.lance_version}",
+        )
+    )
     tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
     known = {v.tag: v.lance_version for v in versions}
     wrong = sorted(n for n, v in tags.items() if n.startswith("index-v") and known.get(n) != v)
     missing_latest = latest.tag not in tags
-    add(Finding(
-        "tags", not wrong and not missing_latest,
-        "every index-v tag matches the ledger" if not wrong and not missing_latest else
-        f"unknown or misplaced: {', '.join(wrong) or 'none'}; latest tag {latest.tag} "
-        f"{'missing' if missing_latest else 'present'}",
-    ))
+    add(
+        Finding(
+            "tags",
+            not wrong and not missing_latest,
+            "every index-v tag matches the ledger"
+            if not wrong and not missing_latest
+            else f"unknown or misplaced: {', '.join(wrong) or 'none'}; latest tag {latest.tag} "
+            f"{'missing' if missing_latest else 'present'}",
+        )
+    )
     try:
         verify_contents(settings, table, ledger)
-        add(Finding("chunks", True, f"{len(ledger.chunk_ids())} chunks, the same ids in the ledger and the index"))
+        add(
+            Finding(
+                "chunks", True, f"{len(ledger.chunk_ids())} chunks, the same ids in the ledger and the index"
+            )
+        )
     except IndexDamagedError as err:
         add(Finding("chunks", False, str(err)))
 
@@ -218,7 +239,10 @@ def _set_aside(settings: Settings, ledger: bool) -> Path:
     if table.exists():
         shutil.move(str(table), str(folder / table.name))
     if ledger:
-        for path in (settings.ledger_path, settings.ledger_path.with_name(settings.ledger_path.name + ".wal")):
+        for path in (
+            settings.ledger_path,
+            settings.ledger_path.with_name(settings.ledger_path.name + ".wal"),
+        ):
             if path.exists():
                 shutil.move(str(path), str(folder / path.name))
     return folder

@@ -130,7 +130,9 @@ def require_index_model(index_model: str, embedder_model: str, data_dir: Path) -
     run_weights, _, run_backend = embedder_model.partition("+")
     if index_weights == run_weights:
         backend, _, precision = (index_backend or "torch").partition("-")
-        setting = f"embedding.backend: {backend}" + (f" and embedding.precision: {precision}" if precision else "")
+        setting = f"embedding.backend: {backend}" + (
+            f" and embedding.precision: {precision}" if precision else ""
+        )
         raise IndexStateError(
             f"The index in {data_dir} was embedded with {index_backend or 'torch'}, this run uses "
             f"{run_backend or 'torch'} (same model, vectors not bit-identical). Set {setting} in "
@@ -168,7 +170,10 @@ def embedder_from_settings(settings: Settings, notify: Callable[[str], None] | N
 
     cache = os.environ.get(MODEL_CACHE_ENV)
     return ExportedModelEmbedder(
-        model_folder(config.model_path), backend=config.backend, precision=config.precision,
-        batch_size=config.batch_size, cache_dir=Path(cache) if cache else settings.data_dir / "models",
+        model_folder(config.model_path),
+        backend=config.backend,
+        precision=config.precision,
+        batch_size=config.batch_size,
+        cache_dir=Path(cache) if cache else settings.data_dir / "models",
         notify=notify,
     )

@@ -109,8 +109,9 @@ def _trace_to_onnx(model_dir: Path, target: Path) -> None:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
-    sample = model.tokenizer(["a short text", "a somewhat longer text to pad against"],
-                             padding=True, return_tensors="pt")
+    sample = model.tokenizer(
+        ["a short text", "a somewhat longer text to pad against"], padding=True, return_tensors="pt"
+    )
     args = tuple(sample[name] for name in INPUT_NAMES)
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUT_NAMES}
     with warnings.catch_warnings(), torch.no_grad():
@@ -118,9 +119,14 @@ def _trace_to_onnx(model_dir: Path, target: Path) -> None:
         # given, so the traced branch is the one every batch takes.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Pooled().eval(), args, str(target), input_names=list(INPUT_NAMES),
-            output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
-            opset_version=17, dynamo=False,
+            Pooled().eval(),
+            args,
+            str(target),
+            input_names=list(INPUT_NAMES),
+            output_names=["embedding"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
         )
 
 
@@ -169,7 +175,8 @@ class _OpenVino:
         # Compiled kernels are cached too: later processes start in a fraction of the time.
         core.set_property({"CACHE_DIR": str(cache_dir / "openvino-cache")})
         compiled = core.compile_model(
-            core.read_model(str(onnx_path)), "CPU",
+            core.read_model(str(onnx_path)),
+            "CPU",
             {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"},
         )
         actual = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()

@@ -114,7 +114,9 @@ class EmbeddingPrefetch:
         todo = sorted((c for c, embed in batch if embed), key=lambda c: len(c.text), reverse=True)
         vectors: dict[str, np.ndarray] = {}
         if todo:
-            vectors = dict(zip((c.chunk_id for c in todo), self.embedder.embed([c.text for c in todo]), strict=True))
+            vectors = dict(
+                zip((c.chunk_id for c in todo), self.embedder.embed([c.text for c in todo]), strict=True)
+            )
         chunks = [c for c, _ in batch]
         self.spool.write(chunks, [vectors.get(c.chunk_id) for c in chunks])
         self.embedded += len(todo)

@@ -247,8 +247,10 @@ def _check_zip(data: bytes, limits: FileLimits) -> ExtractionRefused | None:
     for member in members:
         # zipfile stops at the declared size, so declared sizes bound the work; a ratio this high
         # is a zip bomb, not a document (Office XML compresses about 10:1).
-        if member.file_size > _RATIO_FLOOR_BYTES and member.compress_size and (
-            member.file_size / member.compress_size > limits.max_compression_ratio
+        if (
+            member.file_size > _RATIO_FLOOR_BYTES
+            and member.compress_size
+            and (member.file_size / member.compress_size > limits.max_compression_ratio)
         ):
             return ExtractionRefused(
                 LIMIT_EXCEEDED,
@@ -265,8 +267,7 @@ _RATIO_FLOOR_BYTES = 1 << 20
 
 def _too_much_text(chars: int, limits: FileLimits) -> str:
     return (
-        f"{chars:,} characters of text, over {limits.max_text_chars:,} (limits.maxTextChars in the "
-        "contract)"
+        f"{chars:,} characters of text, over {limits.max_text_chars:,} (limits.maxTextChars in the contract)"
     )
 
 

@@ -49,8 +49,13 @@ def extract_document(request: ExtractionRequest) -> Extraction | ExtractionRefus
                 redacted += count
     chunks = chunk_document(request.doc_id, elements, request.chunking)
     return Extraction(
-        text=parsed.text, title=parsed.title, declared=declared, c2pa=c2pa,
-        safety_flags=tuple(flags), chunks=tuple(chunks), redacted=redacted,
+        text=parsed.text,
+        title=parsed.title,
+        declared=declared,
+        c2pa=c2pa,
+        safety_flags=tuple(flags),
+        chunks=tuple(chunks),
+        redacted=redacted,
     )
 
 

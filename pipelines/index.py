@@ -51,20 +51,22 @@ def index_tag(index_version: int) -> str:
 
 
 def chunk_schema(dimensions: int) -> pa.Schema:
-    return pa.schema([
-        pa.field("chunk_id", pa.string(), nullable=False),
-        pa.field("doc_id", pa.string(), nullable=False),
-        pa.field("source", pa.string()),
-        pa.field("ordinal", pa.int32()),
-        pa.field("text", pa.string()),
-        pa.field("vector", pa.list_(pa.float32(), dimensions)),
-        pa.field("content_hash", pa.string()),
-        pa.field("provenance", pa.string()),
-        pa.field("grade", pa.string()),
-        pa.field("safety_flags", pa.list_(pa.string())),
-        pa.field("contract_version", pa.string()),
-        pa.field("config_hash", pa.string()),
-    ])
+    return pa.schema(
+        [
+            pa.field("chunk_id", pa.string(), nullable=False),
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("source", pa.string()),
+            pa.field("ordinal", pa.int32()),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dimensions)),
+            pa.field("content_hash", pa.string()),
+            pa.field("provenance", pa.string()),
+            pa.field("grade", pa.string()),
+            pa.field("safety_flags", pa.list_(pa.string())),
+            pa.field("contract_version", pa.string()),
+            pa.field("config_hash", pa.string()),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,7 @@ class ChunkIndex:
                     f"{rows.schema.field('vector').type}. One index holds one embedding model: "
                     "re-index into a new data_dir to change models."
                 )
-            merge = (
-                table.merge_insert("chunk_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-            )
+            merge = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
             if replaced_doc_ids:
                 merge = merge.when_not_matched_by_source_delete(_in_filter("doc_id", replaced_doc_ids))
             merge.execute(rows)
@@ -228,8 +226,10 @@ class ChunkIndex:
         columns = ["chunk_id", "doc_id", "text", "grade", "provenance", "safety_flags", "_distance"]
 
         def search(vector: np.ndarray, k: int) -> list[SearchHit]:
-            rows = _read(self.uri, lambda: table.search(vector).distance_type("cosine")
-                         .select(columns).limit(k).to_list())
+            rows = _read(
+                self.uri,
+                lambda: table.search(vector).distance_type("cosine").select(columns).limit(k).to_list(),
+            )
             return [_hit(r) for r in rows]
 
         return search
@@ -275,8 +275,12 @@ def _read(uri: str, query: Callable[[], Any]) -> Any:
 
 def _hit(row: dict[str, Any]) -> SearchHit:
     return SearchHit(
-        doc_id=row["doc_id"], chunk_id=row["chunk_id"], score=1.0 - float(row["_distance"]),
-        text=row["text"], grade=row["grade"], provenance=row["provenance"],
+        doc_id=row["doc_id"],
+        chunk_id=row["chunk_id"],
+        score=1.0 - float(row["_distance"]),
+        text=row["text"],
+        grade=row["grade"],
+        provenance=row["provenance"],
         safety_flags=tuple(row["safety_flags"] or ()),
     )
 

@@ -78,20 +78,28 @@ def build_index_rows(
     return IndexRows(path=path, rows=rows, embedded=embedded, reused=reused)
 
 
-def _count_to_embed(spools: Sequence[str], indexed: Mapping[str, DocumentOutcome], previous_ids: set[str]) -> int:
+def _count_to_embed(
+    spools: Sequence[str], indexed: Mapping[str, DocumentOutcome], previous_ids: set[str]
+) -> int:
     """Chunks nobody embedded yet: the total of the progress line, read without the texts."""
     count = 0
     for batch in spooled_batches(spools, columns=["chunk_id", "doc_id", "vector"]):
         for chunk_id, doc_id, missing in zip(
-            batch.column("chunk_id").to_pylist(), batch.column("doc_id").to_pylist(),
-            batch.column("vector").is_null().to_pylist(), strict=True,
+            batch.column("chunk_id").to_pylist(),
+            batch.column("doc_id").to_pylist(),
+            batch.column("vector").is_null().to_pylist(),
+            strict=True,
         ):
             count += bool(missing and doc_id in indexed and chunk_id not in previous_ids)
     return count
 
 
 def _vectors(
-    batch: pa.RecordBatch, index: ChunkIndex, previous_ids: set[str], embedder: Embedder, progress: "_Progress"
+    batch: pa.RecordBatch,
+    index: ChunkIndex,
+    previous_ids: set[str],
+    embedder: Embedder,
+    progress: "_Progress",
 ) -> tuple[np.ndarray, int]:
     """The batch's vectors, and how many came from the index."""
     dimensions = embedder.dimensions
@@ -131,7 +139,9 @@ def _with_documents(
             "source": pa.array([o.source for o in owners], pa.string()),
             "ordinal": batch.column("ordinal"),
             "text": batch.column("text"),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dimensions),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.reshape(-1), pa.float32()), dimensions
+            ),
             "content_hash": pa.array([o.content_hash for o in owners], pa.string()),
             "provenance": pa.array([o.provenance for o in owners], pa.string()),
             "grade": pa.array([o.grade for o in owners], pa.string()),

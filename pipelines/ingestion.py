@@ -99,9 +99,7 @@ def prepare_ingestion(
     spool: then the commit embeds them)."""
     sources = selected_sources(settings, source_names)
     run_id = run_id or new_run_id(datetime.now(UTC))
-    parts = [
-        prepare_source(settings, s.name, embedding_model, on_progress, run_id, sink) for s in sources
-    ]
+    parts = [prepare_source(settings, s.name, embedding_model, on_progress, run_id, sink) for s in sources]
     return combine_prepared(parts, run_id)
 
 
@@ -145,10 +143,16 @@ def _prepare_source(
     if latest is not None:
         require_index_model(latest.embedding_model, embedding_model, settings.data_dir)
     part = PreparedIngestion(
-        run_id=run_id, started_at=started_at, sources=(configured.name,),
+        run_id=run_id,
+        started_at=started_at,
+        sources=(configured.name,),
         base_index_version=latest.index_version if latest else None,
-        embedding_model=embedding_model, outcomes=(), discovered=0, unchanged=0,
-        contract_checks=(), spools=(str(sink.path),),
+        embedding_model=embedding_model,
+        outcomes=(),
+        discovered=0,
+        unchanged=0,
+        contract_checks=(),
+        spools=(str(sink.path),),
     )
     shared = sources_sharing_a_folder(settings, list(settings.sources))
     loaded = load_source_contract(settings, configured, embedding_model, shared)
@@ -157,8 +161,12 @@ def _prepare_source(
     contract, source = loaded
     config_hash = document_config_hash(contract, embedding_model)
     run = SourceInRun(
-        ledger=ledger, source=source, contract=contract, config_hash=config_hash,
-        known=ledger.documents(source=source.name), started_at=started_at,
+        ledger=ledger,
+        source=source,
+        contract=contract,
+        config_hash=config_hash,
+        known=ledger.documents(source=source.name),
+        started_at=started_at,
     )
     assessed = _assess_source_files(run, sink, on_progress)
     outcomes, check = decide_under_contract(settings, run, assessed, part.run_id)
@@ -218,6 +226,17 @@ def _submit_chunks(run: SourceInRun, sink: ChunkSink, doc_id: str, chunks: list[
     sink.submit(chunks, run.ledger.chunk_ids([doc_id]) if indexed_before else ())
 
 
+def _hold_back_blocked_sources(
+    prepared: PreparedIngestion,
+) -> tuple[PreparedIngestion, tuple[DocumentOutcome, ...]]:
+    """A source over its error budget blocks only its own changes: they are held back (and shown
+    by `corpusgov quarantine list --blocked`), the other sources' changes are committed."""
+    blocked = {c.source for c in prepared.blocked_by}
+    held_back = tuple(o for o in prepared.outcomes if o.source in blocked)
+    kept = tuple(o for o in prepared.outcomes if o.source not in blocked)
+    return replace(prepared, outcomes=kept), held_back
+
+
 def commit_ingestion(
     settings: Settings,
     prepared: PreparedIngestion,
@@ -228,16 +247,11 @@ def commit_ingestion(
     The spooled chunks carry the vectors the run embedded while it prepared."""
     _require_prepared_model(prepared, embedder)
     ledger = Ledger(settings.ledger_path)
-    # A source over its error budget blocks only its own changes: they are held back (and shown
-    # by `corpusgov quarantine list --blocked`), the other sources' changes are committed.
-    blocked = {c.source for c in prepared.blocked_by}
-    held_back = tuple(o for o in prepared.outcomes if o.source in blocked)
-    prepared = replace(prepared, outcomes=tuple(o for o in prepared.outcomes if o.source not in blocked))
+    prepared, held_back = _hold_back_blocked_sources(prepared)
     known = ledger.documents()
     outcomes = prepared.outcomes
     was_indexed = {
-        o.doc_id for o in outcomes
-        if (prev := known.get(o.doc_id)) is not None and prev.state is DocumentState.INDEXED
+        o.doc_id for o in outcomes if (prev := known.get(o.doc_id)) and prev.state is DocumentState.INDEXED
     }
     now_indexed = [o for o in outcomes if o.state is DocumentState.INDEXED]
     if now_indexed or was_indexed or not nothing_to_recover(settings):
@@ -254,17 +268,32 @@ def commit_ingestion(
             settings, ledger, index, prepared, now_indexed, was_indexed, embedder, on_progress
         )
         embedded, reused = rows.embedded, rows.reused
-    summary = {**run_summary(prepared), "blocked": bool(blocked), "chunks_embedded": embedded,
-               "chunks_reused": reused, "held_back": len(held_back)}
+    summary = run_summary(prepared, embedded, reused, held_back=len(held_back))
     index_version = _write_run(
-        settings, ledger, index, prepared, latest, rows, was_indexed, known,
-        chunks_added, chunks_removed, summary, held_back,
+        settings,
+        ledger,
+        index,
+        prepared,
+        latest,
+        rows,
+        was_indexed,
+        known,
+        chunks_added,
+        chunks_removed,
+        summary,
+        held_back,
     )
     counts = state_counts_after(known, outcomes)
     return IngestionReport(
-        run_id=prepared.run_id, index_version=index_version, discovered=prepared.discovered,
-        unchanged=prepared.unchanged, outcomes=outcomes, chunks_embedded=embedded,
-        chunks_reused=reused, contract_checks=prepared.contract_checks, state_counts=counts,
+        run_id=prepared.run_id,
+        index_version=index_version,
+        discovered=prepared.discovered,
+        unchanged=prepared.unchanged,
+        outcomes=outcomes,
+        chunks_embedded=embedded,
+        chunks_reused=reused,
+        contract_checks=prepared.contract_checks,
+        state_counts=counts,
         held_back=held_back,
     )
 
@@ -306,8 +335,13 @@ def _index_rows(
             on_progress("embed", done, total)
 
     rows = build_index_rows(
-        staging_dir(settings, prepared.run_id) / "index-rows.parquet", prepared.spools,
-        {o.doc_id: o for o in now_indexed}, index, previous_ids, embedder, embed_progress,
+        staging_dir(settings, prepared.run_id) / "index-rows.parquet",
+        prepared.spools,
+        {o.doc_id: o for o in now_indexed},
+        index,
+        previous_ids,
+        embedder,
+        embed_progress,
     )
     return rows, len(new_ids - previous_ids), len(previous_ids - new_ids)
 
@@ -333,24 +367,31 @@ def _write_run(
         with ledger.writer() as writer:
             stop_point("commit.before_intent")
             if rows is not None:
-                writer.record_intent(
-                    prepared.run_id, "ingestion", latest.lance_version if latest else None
-                )
+                writer.record_intent(prepared.run_id, "ingestion", latest.lance_version if latest else None)
                 stop_point("commit.after_intent")
                 touched_index = True
                 lance_version = index.write(rows.reader(), sorted(was_indexed))
                 stop_point("commit.after_index_write")
                 number = (latest.index_version if latest else 0) + 1
                 index_version = index_manifest(
-                    number, lance_version, prepared, known, was_indexed,
-                    chunks_added=chunks_added, chunks_removed=chunks_removed,
+                    number,
+                    lance_version,
+                    prepared,
+                    known,
+                    was_indexed,
+                    chunks_added=chunks_added,
+                    chunks_removed=chunks_removed,
                     total_chunks=index.count_rows(),
                 )
             writer.commit(
                 LedgerCommit(
-                    run_id=prepared.run_id, started_at=prepared.started_at,
-                    sources=prepared.sources, outcomes=prepared.outcomes,
-                    index_version=index_version, summary=summary, held_back=held_back,
+                    run_id=prepared.run_id,
+                    started_at=prepared.started_at,
+                    sources=prepared.sources,
+                    outcomes=prepared.outcomes,
+                    index_version=index_version,
+                    summary=summary,
+                    held_back=held_back,
                 )
             )
     except BaseException:
@@ -383,6 +424,7 @@ def ingest_holding_lock(
 ) -> IngestionReport:
     """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`).
     Embedding runs beside parsing and assessment (pipelines/embedding_prefetch.py)."""
+
     def embed_progress(done: int, total: int) -> None:
         if on_progress is not None:
             on_progress("embed", done, total)
@@ -401,7 +443,10 @@ def ingest_holding_lock(
 
 
 def record_failed_run(
-    settings: Settings, run_id: str, step: str, error: BaseException | str,
+    settings: Settings,
+    run_id: str,
+    step: str,
+    error: BaseException | str,
     sources: tuple[str, ...] = (),
 ) -> None:
     """Put a failed run on record so the alert sinks hear of it (a `run_failed` alert), whichever
@@ -410,7 +455,9 @@ def record_failed_run(
     kind = type(error).__name__ if isinstance(error, BaseException) else "error"
     try:
         Ledger(settings.ledger_path, busy_retry_seconds=5).record_run_without_changes(
-            run_id, datetime.now(UTC), sources,
+            run_id,
+            datetime.now(UTC),
+            sources,
             {"failed": {"step": step, "error": message, "kind": kind}, "sources": list(sources)},
         )
     except CorpusgovError as err:

@@ -130,13 +130,17 @@ def combine_prepared(parts: list[PreparedIngestion], run_id: str | None = None) 
     )
 
 
-def run_summary(prepared: PreparedIngestion) -> dict[str, Any]:
+def run_summary(prepared: PreparedIngestion, embedded: int, reused: int, held_back: int) -> dict[str, Any]:
     """The run's counts and contract checks, as the ledger keeps them with the run."""
     return {
         "discovered": prepared.discovered,
         "unchanged": prepared.unchanged,
         "changed": dict(Counter(o.state.value for o in prepared.outcomes)),
         "contract_checks": [c.as_json(with_evidence=False) for c in prepared.contract_checks],
+        "blocked": bool(prepared.blocked_by),
+        "chunks_embedded": embedded,
+        "chunks_reused": reused,
+        "held_back": held_back,
     }
 
 
@@ -166,12 +170,19 @@ def index_manifest(
     }
     after.update({o.doc_id: (o.state.value, o.grade, o.provenance) for o in prepared.outcomes})
     indexed = [v for v in after.values() if v[0] == DocumentState.INDEXED.value]
-    added = sorted(o.doc_id for o in prepared.outcomes
-                   if o.state is DocumentState.INDEXED and o.doc_id not in was_indexed)
-    modified = sorted(o.doc_id for o in prepared.outcomes
-                      if o.state is DocumentState.INDEXED and o.doc_id in was_indexed)
-    removed = sorted(o.doc_id for o in prepared.outcomes
-                     if o.state is not DocumentState.INDEXED and o.doc_id in was_indexed)
+    added = sorted(
+        o.doc_id
+        for o in prepared.outcomes
+        if o.state is DocumentState.INDEXED and o.doc_id not in was_indexed
+    )
+    modified = sorted(
+        o.doc_id for o in prepared.outcomes if o.state is DocumentState.INDEXED and o.doc_id in was_indexed
+    )
+    removed = sorted(
+        o.doc_id
+        for o in prepared.outcomes
+        if o.state is not DocumentState.INDEXED and o.doc_id in was_indexed
+    )
     config = hashlib.sha256(
         "\x1f".join(f"{s}={h}" for s, h in sorted(prepared.config_hashes.items())).encode()
     ).hexdigest()[:16]
@@ -195,6 +206,7 @@ def index_manifest(
         },
         contract_versions={
             c.source: contract_ref(c.contract_id, c.contract_version)
-            for c in prepared.contract_checks if c.error is None
+            for c in prepared.contract_checks
+            if c.error is None
         },
     )

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A table; cell text cannot break it (pipes and line breaks are escaped)."""
+
     def cell(value: object) -> str:
         return " ".join(str(value).split()).replace("|", "\\|")
 

@@ -37,7 +37,8 @@ def register_outputs(settings: Settings, outputs: Sequence[RegisteredOutput]) ->
         added = SelfOutputRegistry()
         added.add(fresh)
         relabel = sorted(
-            doc_id for doc_id, text in indexed_texts(settings).items()
+            doc_id
+            for doc_id, text in indexed_texts(settings).items()
             if added.match(text, doc_id=doc_id) is not None
         )
         ledger.add_self_outputs(added.to_rows(), relabel)

@@ -50,10 +50,18 @@ def document_config_hash(contract: DocumentContract, embedding_model: str) -> st
 def rejected_outcome(file: DiscoveredFile, config_hash: str, contract: DocumentContract) -> DocumentOutcome:
     assert file.rejection is not None
     return DocumentOutcome(
-        doc_id=file.doc_id, source=file.source, path=file.path, state=DocumentState.REJECTED,
-        reasons=(file.rejection,), content_hash=file.content_hash, mime_type=file.mime_type,
-        size=file.size, config_hash=config_hash, contract_id=contract.id,
-        contract_version=contract.version, detail=file.rejection_detail,
+        doc_id=file.doc_id,
+        source=file.source,
+        path=file.path,
+        state=DocumentState.REJECTED,
+        reasons=(file.rejection,),
+        content_hash=file.content_hash,
+        mime_type=file.mime_type,
+        size=file.size,
+        config_hash=config_hash,
+        contract_id=contract.id,
+        contract_version=contract.version,
+        detail=file.rejection_detail,
     )
 
 
@@ -71,15 +79,27 @@ def process_file(
     holds `ChunkRef`s; the chunks themselves come beside it, for the run's spool.
     """
     base = DocumentOutcome(
-        doc_id=file.doc_id, source=file.source, path=file.path, state=DocumentState.INDEXED,
-        reasons=(), content_hash=file.content_hash, mime_type=file.mime_type, size=file.size,
-        config_hash=config_hash, contract_id=contract.id, contract_version=contract.version,
+        doc_id=file.doc_id,
+        source=file.source,
+        path=file.path,
+        state=DocumentState.INDEXED,
+        reasons=(),
+        content_hash=file.content_hash,
+        mime_type=file.mime_type,
+        size=file.size,
+        config_hash=config_hash,
+        contract_id=contract.id,
+        contract_version=contract.version,
     )
     assert file.mime_type is not None
     extracted = extract_file(
         ExtractionRequest(
-            doc_id=file.doc_id, data=data, mime_type=file.mime_type,
-            file_name=file.absolute_path.name, limits=contract.limits, chunking=contract.chunking,
+            doc_id=file.doc_id,
+            data=data,
+            mime_type=file.mime_type,
+            file_name=file.absolute_path.name,
+            limits=contract.limits,
+            chunking=contract.chunking,
             redact_pii=contract.pii_policy == "redact",
         )
     )
@@ -112,8 +132,12 @@ def _assessed_outcome(
     near, signature = corpus.near_duplicates.query_and_add(base.doc_id, text)
     quality = assess_quality(
         QualityInput(
-            text=text, mime_type=mime_type, raw_size=base.size,
-            language=language, metadata=metadata, now=now,
+            text=text,
+            mime_type=mime_type,
+            raw_size=base.size,
+            language=language,
+            metadata=metadata,
+            now=now,
             near_duplicate=near_duplicate_signal(near),
         )
     )
@@ -159,8 +183,11 @@ def _label_provenance(
         )
     heuristic = score_ai_text(extracted.text)
     provenance = label_provenance(
-        extracted.declared, contract.source_provenance, c2pa=extracted.c2pa,
-        registry_match=registry_match, heuristic=heuristic,
+        extracted.declared,
+        contract.source_provenance,
+        c2pa=extracted.c2pa,
+        registry_match=registry_match,
+        heuristic=heuristic,
     )
     return provenance, heuristic
 
@@ -169,7 +196,11 @@ def _safety_flags(
     extracted: Extraction, provenance: ProvenanceAssessment, heuristic: HeuristicScore
 ) -> tuple[str, ...]:
     extra_flags: set[str] = set()
-    if provenance.label is ProvenanceLabel.UNKNOWN and provenance.heuristic_ai_score is not None and heuristic.suggests_ai():
+    if (
+        provenance.label is ProvenanceLabel.UNKNOWN
+        and provenance.heuristic_ai_score is not None
+        and heuristic.suggests_ai()
+    ):
         # A weak signal: tagged so a RAG app can filter on it, never a reason to quarantine.
         extra_flags.add(HEURISTIC_AI_FLAG)
     return tuple(sorted({f.code for f in extracted.safety_flags} | extra_flags))

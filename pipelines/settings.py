@@ -159,9 +159,7 @@ class Settings(BaseSettings):
             if source.name == name:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
-        raise UnknownSourceError(
-            f"Unknown source '{name}'. Sources in {self.config_path}: {known}."
-        )
+        raise UnknownSourceError(f"Unknown source '{name}'. Sources in {self.config_path}: {known}.")
 
 
 def default_config_path() -> Path:
@@ -182,8 +180,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: not valid YAML ({err}). Fix the file and retry.") from err
     except UnicodeDecodeError as err:
         raise ConfigError(
-            f"{path}: not UTF-8 text (byte {err.start} cannot be read). Save the file as UTF-8 "
-            "and retry."
+            f"{path}: not UTF-8 text (byte {err.start} cannot be read). Save the file as UTF-8 and retry."
         ) from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read ({err.strerror or err}).") from err

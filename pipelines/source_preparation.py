@@ -108,13 +108,19 @@ def load_source_contract(
 ) -> tuple[DocumentContract, SourceConfig] | ContractCheck:
     """The source's contract and the source bound to its folder, or the failed check that skips
     the source (a shared folder, a broken contract, a missing folder, another pinned model)."""
+
     def broken(message: str, contract: DocumentContract | None = None) -> ContractCheck:
         return ContractCheck(
-            source=source.name, contract_path=source.contract,
+            source=source.name,
+            contract_path=source.contract,
             contract_id=contract.id if contract else None,
-            contract_version=contract.version if contract else None, checked=0,
-            violations_by_reason={}, violation_rate=0.0, max_violation_rate=0.0,
-            within_budget=False, error=message,
+            contract_version=contract.version if contract else None,
+            checked=0,
+            violations_by_reason={},
+            violation_rate=0.0,
+            max_violation_rate=0.0,
+            within_budget=False,
+            error=message,
         )
 
     if source.name in shared:
@@ -163,8 +169,10 @@ def import_contract_checks_in_the_background() -> None:
     own lazy imports, so the two threads do not import the same modules at once."""
     if "contracts.enforcement" not in sys.modules:
         threading.Thread(
-            target=importlib.import_module, args=("contracts.enforcement",),
-            name="corpusgov-import-ge", daemon=True,
+            target=importlib.import_module,
+            args=("contracts.enforcement",),
+            name="corpusgov-import-ge",
+            daemon=True,
         ).start()
 
 
@@ -206,8 +214,16 @@ def decide_under_contract(
 
 def _removed_outcome(doc: LedgerDocument, config_hash: str, contract: DocumentContract) -> DocumentOutcome:
     return DocumentOutcome(
-        doc_id=doc.doc_id, source=doc.source, path=doc.path, state=DocumentState.REMOVED,
-        reasons=("discover.deleted_from_source",), content_hash=doc.content_hash, mime_type=None,
-        size=0, config_hash=config_hash, contract_id=contract.id,
-        contract_version=contract.version, detail="the file is no longer in the source",
+        doc_id=doc.doc_id,
+        source=doc.source,
+        path=doc.path,
+        state=DocumentState.REMOVED,
+        reasons=("discover.deleted_from_source",),
+        content_hash=doc.content_hash,
+        mime_type=None,
+        size=0,
+        config_hash=config_hash,
+        contract_id=contract.id,
+        contract_version=contract.version,
+        detail="the file is no longer in the source",
     )

@@ -39,8 +39,11 @@ class IndexDiff:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "from": self.old, "to": self.new, "added": list(self.added),
-            "removed": list(self.removed), "modified": list(self.modified),
+            "from": self.old,
+            "to": self.new,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "modified": list(self.modified),
             "unchanged": self.unchanged,
         }
 
@@ -81,7 +84,8 @@ def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
     common = before.keys() & after.keys()
     modified = sorted(d for d in common if before[d] != after[d])
     return IndexDiff(
-        old=old, new=new,
+        old=old,
+        new=new,
         added=tuple(sorted(after.keys() - before.keys())),
         removed=tuple(sorted(before.keys() - after.keys())),
         modified=tuple(modified),
@@ -127,9 +131,9 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
                     config_hash=target.config_hash,
                     embedding_model=target.embedding_model,
                     added=tuple(sorted(restored.keys() - current.keys())),
-                    modified=tuple(sorted(
-                        d for d in restored.keys() & current.keys() if restored[d] != current[d]
-                    )),
+                    modified=tuple(
+                        sorted(d for d in restored.keys() & current.keys() if restored[d] != current[d])
+                    ),
                     removed=tuple(sorted(current.keys() - restored.keys())),
                     chunks_added=len(_ids(restored) - _ids(current)),
                     chunks_removed=len(_ids(current) - _ids(restored)),
@@ -175,13 +179,18 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
         live = {latest.index_version}
         for config in settings.evals.sets:
             for split in ("dev", "holdout"):
-                live.update(r.index_version for r in eval_results(ledger, config.name, split)
-                            if r.superseded_reason is None)
+                live.update(
+                    r.index_version
+                    for r in eval_results(ledger, config.name, split)
+                    if r.superseded_reason is None
+                )
         table = ChunkIndex(settings.lancedb_uri).require_table()
         stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
         now = datetime.now(stamps[int(table.version)].tzinfo)
         cutoff = now - older_than
-        kept_stamps = [stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps]
+        kept_stamps = [
+            stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps
+        ]
         # LanceDB removes every version older than the cutoff: keep the cutoff before the oldest
         # version a live baseline needs.
         # The margin covers the time between here and LanceDB reading its own clock.

@@ -143,9 +143,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (tmp_path / "corpusgov.yaml").write_text(
-        "data_dir: data\n"
-        "sources:\n"
-        f"  - name: docs\n    path: corpus\n    contract: {DEFAULT_CONTRACT}\n",
+        f"data_dir: data\nsources:\n  - name: docs\n    path: corpus\n    contract: {DEFAULT_CONTRACT}\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))

@@ -68,8 +68,12 @@ def eval_items() -> list[dict]:
 
 def test_script_is_deterministic_and_matches_shipped_files(tmp_path, corpus_files):
     out, evals_out = tmp_path / "corpus", tmp_path / "evals" / "sample.jsonl"
-    subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--evals-out", str(evals_out)],
-                   check=True, capture_output=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), "--evals-out", str(evals_out)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
     regenerated = _files(out)
     assert sorted(regenerated) == sorted(corpus_files)
     changed = [rel for rel in regenerated if regenerated[rel].read_bytes() != corpus_files[rel].read_bytes()]
@@ -135,14 +139,21 @@ def test_ai_front_matter(corpus_files):
 
 
 def test_injection_text(corpus_files):
-    hits = [rel for rel, p in corpus_files.items() if rel.endswith((".md", ".txt", ".html"))
-            and b"Ignore all previous instructions" in p.read_bytes()]
+    hits = [
+        rel
+        for rel, p in corpus_files.items()
+        if rel.endswith((".md", ".txt", ".html")) and b"Ignore all previous instructions" in p.read_bytes()
+    ]
     assert hits
 
 
 def test_german_document(corpus_files):
-    german = [rel for rel, p in corpus_files.items() if rel.endswith((".md", ".html"))
-              and all(w in p.read_text(encoding="utf-8") for w in (" und ", " der ", " die ", "für"))]
+    german = [
+        rel
+        for rel, p in corpus_files.items()
+        if rel.endswith((".md", ".html"))
+        and all(w in p.read_text(encoding="utf-8") for w in (" und ", " der ", " die ", "für"))
+    ]
     assert german
     assert len(extract_text(corpus_files[german[0]])) > 1500
 
@@ -152,7 +163,8 @@ def test_near_duplicate_markdown_pair(corpus_files):
     rels = sorted(texts)
     best = max(
         difflib.SequenceMatcher(None, texts[a], texts[b], autojunk=False).ratio()
-        for i, a in enumerate(rels) for b in rels[i + 1:]
+        for i, a in enumerate(rels)
+        for b in rels[i + 1 :]
         if abs(len(texts[a]) - len(texts[b])) < 0.2 * len(texts[a])
     )
     assert 0.9 <= best < 1.0
@@ -195,7 +207,7 @@ def test_gold_passages_verbatim(corpus_files, eval_items):
         assert item["gold"], item["id"]
         for gold in item["gold"]:
             assert gold["doc_id"].startswith("sample/"), gold
-            rel = gold["doc_id"][len("sample/"):]
+            rel = gold["doc_id"][len("sample/") :]
             assert rel in corpus_files, gold["doc_id"]
             assert _ws(gold["passage"]) in extract_text(corpus_files[rel]), (item["id"], gold["passage"])
 
@@ -204,7 +216,7 @@ def test_gold_documents_are_normal_and_cover_all_formats(corpus_files, eval_item
     formats = set()
     for item in eval_items:
         for gold in item["gold"]:
-            p = corpus_files[gold["doc_id"][len("sample/"):]]
+            p = corpus_files[gold["doc_id"][len("sample/") :]]
             data = p.read_bytes()
             assert b"Ignore all previous instructions" not in data
             assert b'name="generator"' not in data and b"digital_source_type" not in data

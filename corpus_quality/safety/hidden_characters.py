@@ -9,8 +9,15 @@ _DROP_ZERO_WIDTH = str.maketrans("", "", _ZERO_WIDTH_CHARS)
 _TAG_RUN_RE = re.compile("[\U000e0000-\U000e007f]+")
 _BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BIDI_NAMES = {
-    "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
-    "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI",
+    "\u202a": "LRE",
+    "\u202b": "RLE",
+    "\u202c": "PDF",
+    "\u202d": "LRO",
+    "\u202e": "RLO",
+    "\u2066": "LRI",
+    "\u2067": "RLI",
+    "\u2068": "FSI",
+    "\u2069": "PDI",
 }
 _BLACK_FLAG = "\U0001f3f4"
 _CANCEL_TAG = "\U000e007f"

@@ -130,4 +130,3 @@ def hidden_html(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
             hidden.append((reason, text))
     comments = [str(comment.text or "") for comment in root.iter(etree.Comment)]
     return hidden, comments
-

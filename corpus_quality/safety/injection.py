@@ -57,8 +57,22 @@ _DISCUSSION_CUE_RE = re.compile(
 # contains at least one of them. Multi-word anchors use single spaces, so a phrase broken by
 # unusual whitespace is missed: an accepted gap for a 20x cheaper scan.
 _INJECTION_ANCHORS: tuple[str, ...] = (
-    "ignor", "disregard", "forget", "override", "bypass", "instruction", "prompt",
-    "system message", "you are", "note", "message", "attention", "do not", "<|", "inst]", "sys>>",
+    "ignor",
+    "disregard",
+    "forget",
+    "override",
+    "bypass",
+    "instruction",
+    "prompt",
+    "system message",
+    "you are",
+    "note",
+    "message",
+    "attention",
+    "do not",
+    "<|",
+    "inst]",
+    "sys>>",
 )
 _INJECTION_REACH_BEFORE = 100
 _INJECTION_REACH_AFTER = 200
@@ -106,7 +120,9 @@ def _injection_matches(text: str) -> list[re.Match[str]]:
         return list(_INJECTION_RE.finditer(text))
     matches: list[re.Match[str]] = []
     last_end = -1
-    for start, end in anchor_windows(lowered, _INJECTION_ANCHORS, _INJECTION_REACH_BEFORE, _INJECTION_REACH_AFTER):
+    for start, end in anchor_windows(
+        lowered, _INJECTION_ANCHORS, _INJECTION_REACH_BEFORE, _INJECTION_REACH_AFTER
+    ):
         for match in _INJECTION_RE.finditer(text, max(start, last_end), end):
             matches.append(match)
             last_end = match.end()
@@ -127,4 +143,3 @@ def strict_injection_hits(text: str) -> list[str]:
     # Hidden channels (comments, invisible elements, tag characters) have no readers to
     # discuss anything with: every match counts.
     return [match.group(0) for match in _injection_matches(text)]
-

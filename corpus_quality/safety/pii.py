@@ -36,9 +36,7 @@ _EMAIL_LOCAL_MAX = 64
 _RESERVED_EMAIL_DOMAIN_RE = re.compile(
     r"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.IGNORECASE
 )
-_PHONE_INTL_RE = re.compile(
-    r"\+[1-9]\d{0,2}(?:[ .\-]?\(0\))?(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w\-]|[.,]\d)"
-)
+_PHONE_INTL_RE = re.compile(r"\+[1-9]\d{0,2}(?:[ .\-]?\(0\))?(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w\-]|[.,]\d)")
 # North American numbers need separators that dates and versions do not use in this shape.
 _PHONE_NANP_RE = re.compile(
     r"[(2-9](?:(?<=\()[2-9]\d{2}\)\s?\d{3}[\-. ]|(?<![(])\d{2}([\-.])\d{3}\1)\d{4}(?![\w\-]|[.,]\d)"

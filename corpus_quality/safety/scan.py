@@ -115,7 +115,9 @@ def _hidden_character_flags(text: str, findings: _Findings) -> Iterator[SafetyFl
         )
     if findings.tag_runs:
         decoded = " ".join(run for run in findings.tag_runs if run)
-        detail = f"hidden tag text: {decoded!r}" if decoded else "Unicode tag characters outside an emoji flag"
+        detail = (
+            f"hidden tag text: {decoded!r}" if decoded else "Unicode tag characters outside an emoji flag"
+        )
         yield SafetyFlag(
             "safety.hidden_unicode_tags", _truncate(detail), sum(len(run) or 1 for run in findings.tag_runs)
         )

@@ -37,14 +37,18 @@ def lint(
     """Lint ODCS contracts: each file on its own, then against each other (one folder, one contract)."""
     project_dir, paths = _contract_files(ctx.obj["config"], files or [])
     if not paths:
-        fail(f"No contracts to lint: no {CONTRACT_GLOB} in {project_dir / 'contracts'} and no source names one. "
-             "Pass contract files, e.g. corpusgov contracts lint my.odcs.yaml")
+        fail(
+            f"No contracts to lint: no {CONTRACT_GLOB} in {project_dir / 'contracts'} and no source names one. "
+            "Pass contract files, e.g. corpusgov contracts lint my.odcs.yaml"
+        )
     problems = lint_contract_set(paths, project_dir)
     if as_json:
-        print_json({
-            "contracts": [str(p) for p in paths],
-            "problems": [{"file": str(p.path), "field": p.field, "message": p.message} for p in problems],
-        })
+        print_json(
+            {
+                "contracts": [str(p) for p in paths],
+                "problems": [{"file": str(p.path), "field": p.field, "message": p.message} for p in problems],
+            }
+        )
     else:
         for problem in problems:
             stdout.print(_line(problem), markup=False, highlight=False, soft_wrap=True)

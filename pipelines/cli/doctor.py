@@ -49,7 +49,8 @@ def doctor(
     if not report.healthy:
         fail(
             "the data dir needs repair: run `corpusgov doctor --repair`."
-            if not repair else "the data dir is still not healthy after the repair; see above."
+            if not repair
+            else "the data dir is still not healthy after the repair; see above."
         )
 
 

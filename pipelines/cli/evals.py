@@ -26,7 +26,9 @@ from pipelines.settings import Settings, load_settings
 
 evals_app = typer.Typer(name="evals", help="Eval sets bound to index versions.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-SetOption = Annotated[str | None, typer.Option("--set", help="Eval set name (default: the first configured).")]
+SetOption = Annotated[
+    str | None, typer.Option("--set", help="Eval set name (default: the first configured).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -66,8 +68,10 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
         stdout.print(f"Eval set {name}: no version yet (run corpusgov ingest).")
         return
     latest = versions[0]
-    stdout.print(f"Eval set {name} v{latest.number} on index v{latest.index_version}: "
-                 f"{latest.active_items}/{latest.items} items active, {latest.changed_share:.0%} changed status")
+    stdout.print(
+        f"Eval set {name} v{latest.number} on index v{latest.index_version}: "
+        f"{latest.active_items}/{latest.items} items active, {latest.changed_share:.0%} changed status"
+    )
     for status, ids in latest.routine_changelog().items():
         stdout.print(f"  {status:<10} {', '.join(ids)}", highlight=False)
     held = latest.holdout_counts()
@@ -76,7 +80,9 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
     for r in results:
         mark = f"  [superseded: {r.superseded_reason}]" if r.superseded_reason else ""
         shown = ", ".join(f"{k}={v:.3f}" for k, v in r.metrics.items() if "@" in k)
-        stdout.print(f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}", highlight=False)
+        stdout.print(
+            f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}", highlight=False
+        )
     stdout.print(f"Holdout exposures so far: {payload['holdout_exposures']}")
 
 
@@ -103,7 +109,8 @@ def diff_command(
             "item_id": item_id,
             "split": row.split,
             "status": row.status,
-            "gold_chunks_changed": item_id not in before or before[item_id].gold_chunk_ids != row.gold_chunk_ids,
+            "gold_chunks_changed": item_id not in before
+            or before[item_id].gold_chunk_ids != row.gold_chunk_ids,
             "contested_by": list(row.contested_by),
             "detail": row.detail,
         }
@@ -111,21 +118,38 @@ def diff_command(
         if row.split == DEV
     ]
     if as_json:
-        print_json({"eval_set": name, "from": old, "to": new,
-                    "index_versions": [by_number[old].index_version, by_number[new].index_version], "items": rows})
+        print_json(
+            {
+                "eval_set": name,
+                "from": old,
+                "to": new,
+                "index_versions": [by_number[old].index_version, by_number[new].index_version],
+                "items": rows,
+            }
+        )
         return
-    stdout.print(f"{name} v{old} (index v{by_number[old].index_version}) -> v{new} (index v{by_number[new].index_version})")
+    stdout.print(
+        f"{name} v{old} (index v{by_number[old].index_version}) -> v{new} (index v{by_number[new].index_version})"
+    )
     for row in rows:
         if row["status"] != "unchanged":
             stdout.print(f"  {row['item_id']:<8} {row['status']:<10} {row['detail']}", highlight=False)
 
 
-@evals_app.command("compare", epilog="Examples:\n\n  corpusgov evals compare 1 2\n\n  corpusgov evals compare 1 2 --decompose")
+@evals_app.command(
+    "compare",
+    epilog="Examples:\n\n  corpusgov evals compare 1 2\n\n  corpusgov evals compare 1 2 --decompose",
+)
 def compare_command(
     ctx: typer.Context,
     old: Annotated[int, typer.Argument(help="Index version of the older baseline.")],
     new: Annotated[int, typer.Argument(help="Index version of the newer baseline.")],
-    decompose: Annotated[bool, typer.Option("--decompose", help="Run the newer eval set on the older index (read-only) and split the delta.")] = False,
+    decompose: Annotated[
+        bool,
+        typer.Option(
+            "--decompose", help="Run the newer eval set on the older index (read-only) and split the delta."
+        ),
+    ] = False,
     set_name: SetOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -142,9 +166,14 @@ def compare_command(
         payload = {"comparable": True, "deltas": dict(outcome.deltas)}
     else:
         payload = {
-            "comparable": False, "decomposed": True,
+            "comparable": False,
+            "decomposed": True,
             "deltas": {
-                metric: {"total": d.total, "eval_set_changed": d.eval_set_changed, "index_changed": d.index_changed}
+                metric: {
+                    "total": d.total,
+                    "eval_set_changed": d.eval_set_changed,
+                    "index_changed": d.index_changed,
+                }
                 for metric, d in outcome.deltas.items()
             },
         }
@@ -153,8 +182,10 @@ def compare_command(
         return
     for metric, value in payload["deltas"].items():
         if isinstance(value, dict):
-            stdout.print(f"{metric:<42} {value['total']:+.3f} = {value['eval_set_changed']:+.3f} (eval set changed) "
-                         f"{value['index_changed']:+.3f} (index changed)")
+            stdout.print(
+                f"{metric:<42} {value['total']:+.3f} = {value['eval_set_changed']:+.3f} (eval set changed) "
+                f"{value['index_changed']:+.3f} (index changed)"
+            )
         else:
             stdout.print(f"{metric:<42} {value:+.3f}")
 
@@ -163,7 +194,9 @@ def compare_command(
 def rebaseline_command(
     ctx: typer.Context,
     set_name: SetOption = None,
-    holdout: Annotated[bool, typer.Option("--holdout", help="Score the holdout split (counted as an exposure).")] = False,
+    holdout: Annotated[
+        bool, typer.Option("--holdout", help="Score the holdout split (counted as an exposure).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-version if the index moved, then score the latest eval set version again."""

@@ -28,9 +28,15 @@ def versions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("version", "tag", "created", "lance", "chunks", "added", "modified", "removed", "config")
     for v in versions:
         table.add_row(
-            str(v["index_version"]), v["tag"], v["created_at"][:19], str(v["lance_version"]),
-            str(v["total_chunks"]), str(len(v["added"])), str(len(v["modified"])),
-            str(len(v["removed"])), v["config_hash"],
+            str(v["index_version"]),
+            v["tag"],
+            v["created_at"][:19],
+            str(v["lance_version"]),
+            str(v["total_chunks"]),
+            str(len(v["added"])),
+            str(len(v["modified"])),
+            str(len(v["removed"])),
+            v["config_hash"],
         )
     stdout.print(table)
 
@@ -47,8 +53,10 @@ def diff_command(
     if as_json:
         print_json(diff.as_json())
         return
-    stdout.print(f"index {old} -> {new}: {len(diff.added)} added, {len(diff.modified)} modified, "
-                 f"{len(diff.removed)} removed, {diff.unchanged} unchanged")
+    stdout.print(
+        f"index {old} -> {new}: {len(diff.added)} added, {len(diff.modified)} modified, "
+        f"{len(diff.removed)} removed, {diff.unchanged} unchanged"
+    )
     for label, ids in (("+", diff.added), ("~", diff.modified), ("-", diff.removed)):
         for doc_id in ids:
             stdout.print(f"  {label} {doc_id}", highlight=False)
@@ -77,7 +85,9 @@ def rollback_command(
 @index_app.command("cleanup", epilog="Example: corpusgov index cleanup --older-than-days 30")
 def cleanup_command(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Remove versions older than this.")] = 30.0,
+    older_than_days: Annotated[
+        float, typer.Option("--older-than-days", help="Remove versions older than this.")
+    ] = 30.0,
     as_json: JsonOption = False,
 ) -> None:
     """Compact the index and remove old versions, keeping the latest and every version a live
@@ -86,5 +96,7 @@ def cleanup_command(
     if as_json:
         print_json(result.as_json())
         return
-    stdout.print(f"Kept index versions {', '.join(map(str, result.kept)) or 'none'}; cleaned "
-                 f"{', '.join(map(str, result.cleaned)) or 'none'}.")
+    stdout.print(
+        f"Kept index versions {', '.join(map(str, result.kept)) or 'none'}; cleaned "
+        f"{', '.join(map(str, result.cleaned)) or 'none'}."
+    )

@@ -37,8 +37,13 @@ def ingest(
             settings.source(name)
     embedder = embedder_from_settings(settings, notice)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=stderr, transient=True, disable=as_json,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=as_json,
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -52,8 +57,13 @@ def ingest(
         except (IngestionConflictError, LedgerBusyError):
             raise  # another writer is at work: nothing failed
         except Exception as err:
-            record_failed_run(settings, f"cli-{uuid.uuid4().hex[:12]}", "corpusgov ingest", err,
-                              tuple(source or (s.name for s in settings.sources)))
+            record_failed_run(
+                settings,
+                f"cli-{uuid.uuid4().hex[:12]}",
+                "corpusgov ingest",
+                err,
+                tuple(source or (s.name for s in settings.sources)),
+            )
             raise
         # Every index change re-versions the eval sets (a no-op when the index did not move).
         with writer_lock(settings):

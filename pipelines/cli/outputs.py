@@ -9,7 +9,9 @@ from pipelines.cli.output import print_json, stdout
 from pipelines.outputs import register_outputs_file
 from pipelines.settings import load_settings
 
-outputs_app = typer.Typer(name="outputs", help="The RAG app's own outputs (self-output registry).", no_args_is_help=True)
+outputs_app = typer.Typer(
+    name="outputs", help="The RAG app's own outputs (self-output registry).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +24,9 @@ def register(app: typer.Typer) -> None:
 )
 def register_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="JSONL: id, text, derived_from (doc ids), optional generated_at, model.")],
+    path: Annotated[
+        Path, typer.Argument(help="JSONL: id, text, derived_from (doc ids), optional generated_at, model.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Register what the RAG app generated; documents reproducing it are labelled ai_generated."""

@@ -11,7 +11,8 @@ from pipelines.quarantine import list_held_back, list_quarantine, release_docume
 from pipelines.settings import load_settings
 
 quarantine_app = typer.Typer(
-    name="quarantine", help="Documents held back from the index, and recorded releases.",
+    name="quarantine",
+    help="Documents held back from the index, and recorded releases.",
     no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -58,13 +59,17 @@ def list_command(
         return
     _print_documents(
         ("contract", "first seen", "last seen"),
-        [(r["doc_id"], r["contract"], r["first_seen"][:19], r["last_seen"][:19], ", ".join(r["reasons"]))
-         for r in rows],
+        [
+            (r["doc_id"], r["contract"], r["first_seen"][:19], r["last_seen"][:19], ", ".join(r["reasons"]))
+            for r in rows
+        ],
     )
     stdout.print(f"{len(rows)} quarantined")
 
 
-@quarantine_app.command("show", epilog="Example: corpusgov quarantine show sample/support/escalation-playbook.md")
+@quarantine_app.command(
+    "show", epilog="Example: corpusgov quarantine show sample/support/escalation-playbook.md"
+)
 def show_command(
     ctx: typer.Context,
     doc_id: Annotated[str, typer.Argument(help="The document id, <source>/<path>.")],
@@ -75,8 +80,12 @@ def show_command(
     if as_json:
         print_json(row)
         return
-    stdout.print(f"[bold]{row['doc_id']}[/]  grade {row['grade']}  provenance {row['provenance']}", highlight=False)
-    stdout.print(f"contract {contract_ref(row['contract_id'], row['contract_version'])}; quarantined since {row['first_seen'][:19]}, last seen {row['last_seen'][:19]}")
+    stdout.print(
+        f"[bold]{row['doc_id']}[/]  grade {row['grade']}  provenance {row['provenance']}", highlight=False
+    )
+    stdout.print(
+        f"contract {contract_ref(row['contract_id'], row['contract_version'])}; quarantined since {row['first_seen'][:19]}, last seen {row['last_seen'][:19]}"
+    )
     stdout.print("reasons: " + ", ".join(row["reasons"]), highlight=False)
     low = {k: v for k, v in row.get("quality_signals", {}).items() if v < 0.5}
     if low:
@@ -84,9 +93,15 @@ def show_command(
     for flag in row.get("safety", []):
         stdout.print(f"safety: {flag['code']} x{flag['count']}: {flag['detail']}", highlight=False)
     for evidence in row.get("provenance_evidence", []):
-        stdout.print(f"provenance evidence: {evidence['field']}={evidence['value']} -> {evidence['indicates']}", highlight=False)
+        stdout.print(
+            f"provenance evidence: {evidence['field']}={evidence['value']} -> {evidence['indicates']}",
+            highlight=False,
+        )
     for release in row["releases"]:
-        stdout.print(f"released {release['released_at'][:19]} by {release['released_by']}: {release['release_reason']}", highlight=False)
+        stdout.print(
+            f"released {release['released_at'][:19]} by {release['released_by']}: {release['release_reason']}",
+            highlight=False,
+        )
 
 
 @quarantine_app.command(
@@ -113,7 +128,8 @@ def release_command(
         return
     stdout.print(
         f"Released {doc_id} (overrides {', '.join(released['overridden_reasons'])}). It is indexed "
-        "on the next `corpusgov ingest`.", highlight=False,
+        "on the next `corpusgov ingest`.",
+        highlight=False,
     )
 
 

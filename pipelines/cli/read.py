@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     app.command(
         "documents",
         epilog="Examples:\n\n  corpusgov documents --state quarantined\n\n"
-        "  corpusgov documents --flag safety.injection_like --json"
+        "  corpusgov documents --flag safety.injection_like --json",
     )(documents)
     app.command(
         "search",
@@ -45,7 +45,9 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for state, count in payload["documents"].items():
         stdout.print(f"  {state:<12}{count}")
     if payload["index_problem"]:
-        fail(f"{payload['index_problem']}. Run `corpusgov doctor` for details, `corpusgov doctor --repair` to fix.")
+        fail(
+            f"{payload['index_problem']}. Run `corpusgov doctor` for details, `corpusgov doctor --repair` to fix."
+        )
 
 
 def documents(
@@ -56,7 +58,10 @@ def documents(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     flag: Annotated[
         str | None,
-        typer.Option("--flag", help="Only documents carrying this flag, e.g. safety.injection_like or safety.pii_email."),
+        typer.Option(
+            "--flag",
+            help="Only documents carrying this flag, e.g. safety.injection_like or safety.pii_email.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,8 +76,12 @@ def documents(
     table.columns.insert(0, table.columns.pop())
     for r in rows:
         table.add_row(
-            r["doc_id"], r["state"], r["grade"] or "", r["provenance"] or "",
-            ", ".join(f.removeprefix("safety.") for f in r["safety_flags"]), ", ".join(r["reasons"]),
+            r["doc_id"],
+            r["state"],
+            r["grade"] or "",
+            r["provenance"] or "",
+            ", ".join(f.removeprefix("safety.") for f in r["safety_flags"]),
+            ", ".join(r["reasons"]),
         )
     stdout.print(table)
     stdout.print(f"{len(rows)} documents")
@@ -87,11 +96,17 @@ def search(
         typer.Option("--exclude-label", help="Leave out chunks with this provenance label (repeatable)."),
     ] = None,
     min_grade: Annotated[
-        str | None, typer.Option("--min-grade", help=f"Only chunks of documents graded this or better ({', '.join(Grade)}).")
+        str | None,
+        typer.Option(
+            "--min-grade", help=f"Only chunks of documents graded this or better ({', '.join(Grade)})."
+        ),
     ] = None,
     exclude_flag: Annotated[
         list[str] | None,
-        typer.Option("--exclude-flag", help="Leave out chunks carrying this safety flag, e.g. safety.injection_like (repeatable)."),
+        typer.Option(
+            "--exclude-flag",
+            help="Leave out chunks carrying this safety flag, e.g. safety.injection_like (repeatable).",
+        ),
     ] = None,
     as_of: Annotated[
         int | None, typer.Option("--as-of", help="Search index version N as it was (read-only).")
@@ -102,8 +117,14 @@ def search(
     settings = load_settings(ctx.obj["config"])
     embedder = embedder_from_settings(settings, notice)
     hits = search_corpus(
-        settings, embedder, query, k=k, exclude_labels=tuple(exclude_label or ()),
-        min_grade=min_grade, as_of=as_of, exclude_flags=tuple(exclude_flag or ()),
+        settings,
+        embedder,
+        query,
+        k=k,
+        exclude_labels=tuple(exclude_label or ()),
+        min_grade=min_grade,
+        as_of=as_of,
+        exclude_flags=tuple(exclude_flag or ()),
     )
     if as_json:
         print_json([h.as_json() for h in hits])

@@ -21,9 +21,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port of the Dagster UI.")] = 3000,
-    workspace: Annotated[
-        Path, typer.Option("--workspace", "-w", help="Dagster workspace file.")
-    ] = Path("workspace.yaml"),
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Dagster workspace file.")] = Path(
+        "workspace.yaml"
+    ),
 ) -> None:
     """Start Dagster (UI and daemon) on 127.0.0.1 and serve the contract reports its checks link
     to. Ctrl-C stops both."""

@@ -53,24 +53,38 @@ def contract_check_result(check: ContractCheck, name: str, settings: Settings) -
     if check.error:
         metadata["error"] = check.error
         return dg.AssetCheckResult(
-            check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-            metadata=metadata, description=check.error,
+            check_name=name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+            description=check.error,
         )
     if check.blocked:
         return dg.AssetCheckResult(
-            check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-            metadata=metadata, description=blocked_message(check),
+            check_name=name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+            description=blocked_message(check),
         )
     if check.violations:
         return dg.AssetCheckResult(
-            check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
+            check_name=name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
             description=f"{check.violating} of {check.governed} governed documents "
             f"({check.violation_rate:.0%}) violate {check.contract_ref} and are quarantined"
-            + ("; within the error budget." if check.within_budget
-               else "; over the budget, but the contract's severity is warning: nothing blocks."),
+            + (
+                "; within the error budget."
+                if check.within_budget
+                else "; over the budget, but the contract's severity is warning: nothing blocks."
+            ),
         )
     return dg.AssetCheckResult(
-        check_name=name, passed=True, metadata=metadata,
+        check_name=name,
+        passed=True,
+        metadata=metadata,
         description=f"All {check.checked} documents checked in this run meet {check.contract_ref}.",
     )
 
@@ -104,6 +118,6 @@ def _next_step(check: ContractCheck) -> str:
     if check.violations:
         return (
             "Fix the failing documents at the source, or release one on purpose with "
-            "`corpusgov quarantine release DOC_ID --reason \"…\"`."
+            '`corpusgov quarantine release DOC_ID --reason "…"`.'
         )
     return "Nothing to do."

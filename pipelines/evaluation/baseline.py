@@ -86,8 +86,13 @@ def run_baseline(
 
 
 def _scored_rows(
-    settings: Settings, index_version: IndexVersion, version: EvalSetVersion, snapshot: IndexSnapshot,
-    to_score: Sequence[EvalItem], vectors: dict[str, np.ndarray], k: int,
+    settings: Settings,
+    index_version: IndexVersion,
+    version: EvalSetVersion,
+    snapshot: IndexSnapshot,
+    to_score: Sequence[EvalItem],
+    vectors: dict[str, np.ndarray],
+    k: int,
 ) -> list[dict[str, Any]]:
     """Retrieve the top k of each item's question on `index_version` and score it."""
     search = ChunkIndex(settings.lancedb_uri).searcher(index_version)
@@ -101,7 +106,10 @@ def _scored_rows(
     texts = {c.chunk_id: c.text for c in snapshot.chunks}
     gold_ids = {cid for item in to_score for cid in version.resolutions[item.id].gold_chunk_ids}
     report = evaluate_retrieval(
-        to_score, version.resolutions, retrieve, k,
+        to_score,
+        version.resolutions,
+        retrieve,
+        k,
         reference_texts={cid: texts[cid] for cid in gold_ids if cid in texts},
     )
     return [
@@ -124,9 +132,14 @@ def _mean_metrics(rows: list[dict[str, Any]], k: int) -> dict[str, float]:
 
 
 def _reusable_rows(
-    reuse: StoredResult | None, version: EvalSetVersion, items: Sequence[Any],
-    vectors: dict[str, np.ndarray], snapshot: IndexSnapshot, removed: frozenset[str],
-    settings: Settings, k: int,
+    reuse: StoredResult | None,
+    version: EvalSetVersion,
+    items: Sequence[Any],
+    vectors: dict[str, np.ndarray],
+    snapshot: IndexSnapshot,
+    removed: frozenset[str],
+    settings: Settings,
+    k: int,
 ) -> dict[str, dict[str, Any]]:
     """Previous rows still valid: same gold chunks, no retrieved chunk gone, no newcomer above
     the k-th score."""
@@ -180,14 +193,22 @@ def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split
     index_version = {v.index_version: v for v in ledger.index_versions()}[stored.index_version]
     snapshot = index_snapshot(settings, index_version, None)
     resolutions = resolutions_of(ledger, stored.version_hash)
-    version = EvalSetVersion(eval_set.name, eval_set.content_hash, stored.index_version, resolutions, stored.version_hash)
-    previous = next((r for r in eval_results(ledger, config.name, split) if r.version_hash == stored.version_hash), None)
+    version = EvalSetVersion(
+        eval_set.name, eval_set.content_hash, stored.index_version, resolutions, stored.version_hash
+    )
+    previous = next(
+        (r for r in eval_results(ledger, config.name, split) if r.version_hash == stored.version_hash), None
+    )
     result, _, _ = run_baseline(settings, embedder, eval_set, stored, version, snapshot, index_version, split)
     if split == DEV and previous is not None and previous.key == result.key:
-        drops = detect_regression(previous.as_eval_result(), result.as_eval_result(), settings.evals.regression_threshold)
+        drops = detect_regression(
+            previous.as_eval_result(), result.as_eval_result(), settings.evals.regression_threshold
+        )
         if drops:
             record_eval_event(
-                ledger, config.name, "regression",
+                ledger,
+                config.name,
+                "regression",
                 f"Eval set {config.name}: regression between comparable results on index "
                 f"v{result.index_version}: {'; '.join(drops)}",
                 {"before": previous.result_id, "after": result.result_id, "drops": drops},

@@ -66,20 +66,27 @@ def decompose_results(
     old_snapshot = index_snapshot(settings, old_index, None)
     on_old = resolve_eval_set(eval_set, old_snapshot, None)
     kept = {
-        item_id: on_old.resolutions[item_id] if new_resolutions[item_id].status not in EXCLUDED_STATUSES
+        item_id: on_old.resolutions[item_id]
+        if new_resolutions[item_id].status not in EXCLUDED_STATUSES
         else new_resolutions[item_id]
         for item_id in new_resolutions
     }
-    mixed = EvalSetVersion(eval_set.name, eval_set.content_hash, old_index.index_version, kept, after.version_hash)
+    mixed = EvalSetVersion(
+        eval_set.name, eval_set.content_hash, old_index.index_version, kept, after.version_hash
+    )
     k = before.k
     items = [i for i in eval_set.items if i.split == DEV and not kept[i.id].excluded]
     vectors = question_vectors(ledger, embedder, [i.question for i in items])
     search = ChunkIndex(settings.lancedb_uri).searcher(old_index)
     texts = {c.chunk_id: c.text for c in old_snapshot.chunks}
     report = evaluate_retrieval(
-        items, mixed.resolutions,
-        lambda q, top_k: [RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[q], top_k)],
-        k, reference_texts=texts,
+        items,
+        mixed.resolutions,
+        lambda q, top_k: [
+            RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[q], top_k)
+        ],
+        k,
+        reference_texts=texts,
     )
     new_on_old = EvalResult(
         key=ResultKey(after.version_hash, before.index_version, before.config_hash),
@@ -103,14 +110,16 @@ class Amplification:
 
 
 def amplification(settings: Settings, result: StoredResult) -> Amplification:
-    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[result.index_version]
+    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[
+        result.index_version
+    ]
     table = ChunkIndex(settings.lancedb_uri).table_at(version)
     if table is None:
         return Amplification(result.index_version, 0.0, 0.0)
     data = read_columns(table, ["chunk_id", "provenance"])
-    labels = dict(zip(
-        data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True
-    ))
+    labels = dict(
+        zip(data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True)
+    )
     retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row["retrieved"]]
     ai = ProvenanceLabel.AI_GENERATED
     in_results = sum(1 for c in retrieved if labels.get(c) == ai)

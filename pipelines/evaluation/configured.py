@@ -15,7 +15,9 @@ def load_configured_set(config: EvalSetConfig) -> EvalSet:
         )
     eval_set = load_eval_set(path)
     # The configured name is the one users type; the file name is only where it lives.
-    return EvalSet(name=config.name, path=eval_set.path, items=eval_set.items, content_hash=eval_set.content_hash)
+    return EvalSet(
+        name=config.name, path=eval_set.path, items=eval_set.items, content_hash=eval_set.content_hash
+    )
 
 
 def configured_set(settings: Settings, name: str) -> EvalSetConfig:

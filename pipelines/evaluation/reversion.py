@@ -64,14 +64,21 @@ def version_eval_sets(settings: Settings) -> list[StoredVersion]:
     for config in settings.evals.sets:
         eval_set = load_configured_set(config)
         last = latest_eval_version(ledger, config.name)
-        if last and last.index_version == latest.index_version and last.eval_set_hash == eval_set.content_hash:
+        if (
+            last
+            and last.index_version == latest.index_version
+            and last.eval_set_hash == eval_set.content_hash
+        ):
             continue
         done.append(_new_version(settings, ledger, eval_set, latest, last))
     return done
 
 
 def _new_version(
-    settings: Settings, ledger: Ledger, eval_set: EvalSet, latest: IndexVersion,
+    settings: Settings,
+    ledger: Ledger,
+    eval_set: EvalSet,
+    latest: IndexVersion,
     last: StoredVersion | None,
 ) -> StoredVersion:
     versions = {v.index_version: v for v in ledger.index_versions()}
@@ -103,7 +110,9 @@ def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion
         if stored is None or stored.index_version not in indexes:
             continue
         results = eval_results(ledger, config.name, DEV)
-        if any(r.version_hash == stored.version_hash and r.index_version == stored.index_version for r in results):
+        if any(
+            r.version_hash == stored.version_hash and r.index_version == stored.index_version for r in results
+        ):
             continue
         eval_set = load_configured_set(config)
         if eval_set.content_hash != stored.eval_set_hash:
@@ -113,8 +122,13 @@ def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion
 
 
 def _baseline(
-    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet,
-    stored: StoredVersion, indexes: dict[int, IndexVersion], results: list[StoredResult],
+    settings: Settings,
+    ledger: Ledger,
+    embedder: Embedder,
+    eval_set: EvalSet,
+    stored: StoredVersion,
+    indexes: dict[int, IndexVersion],
+    results: list[StoredResult],
 ) -> Reversion:
     latest = indexes[stored.index_version]
     previous_result = results[0] if results else None
@@ -122,21 +136,39 @@ def _baseline(
     previous_index = indexes.get(previous_result.index_version) if previous_result else None
     snapshot = index_snapshot(settings, latest, previous_index)
     version = EvalSetVersion(
-        eval_set.name, eval_set.content_hash, stored.index_version,
-        resolutions_of(ledger, stored.version_hash), stored.version_hash,
+        eval_set.name,
+        eval_set.content_hash,
+        stored.index_version,
+        resolutions_of(ledger, stored.version_hash),
+        stored.version_hash,
     )
     result, rescored, reused = run_baseline(
-        settings, embedder, eval_set, stored, version, snapshot, latest, DEV,
+        settings,
+        embedder,
+        eval_set,
+        stored,
+        version,
+        snapshot,
+        latest,
+        DEV,
         reuse=None if superseded else previous_result,
         removed_chunk_ids=removed_chunks(settings, previous_index, snapshot),
     )
     event = _record_reversion_event(
-        settings, ledger, embedder, eval_set, stored, stored.changed_share, superseded,
-        previous_result, result,
+        settings,
+        ledger,
+        embedder,
+        eval_set,
+        stored,
+        stored.changed_share,
+        superseded,
+        previous_result,
+        result,
     )
     contaminated = {
         row.item_id: list(row.contaminated_by)
-        for row in item_resolutions(ledger, stored.version_hash) if row.contaminated_by
+        for row in item_resolutions(ledger, stored.version_hash)
+        if row.contaminated_by
     }
     return Reversion(stored, superseded, result, rescored, reused, contaminated, event)
 
@@ -167,8 +199,15 @@ def _supersede(ledger: Ledger, eval_set: str, version: StoredVersion, share: flo
 
 
 def _record_reversion_event(
-    settings: Settings, ledger: Ledger, embedder: Embedder, eval_set: EvalSet, version: StoredVersion,
-    share: float, superseded: bool, previous: StoredResult | None, result: StoredResult,
+    settings: Settings,
+    ledger: Ledger,
+    embedder: Embedder,
+    eval_set: EvalSet,
+    version: StoredVersion,
+    share: float,
+    superseded: bool,
+    previous: StoredResult | None,
+    result: StoredResult,
 ) -> str | None:
     """Say what happened in words a person reads in an alert: a re-baseline, or a delta explained."""
     if previous is None:
@@ -176,10 +215,13 @@ def _record_reversion_event(
     metric = f"ndcg@{result.k}"
     delta = result.metrics.get(metric, 0.0) - previous.metrics.get(metric, 0.0)
     details: dict[str, Any] = {
-        "eval_set_version": version.number, "index_version": version.index_version,
-        "changed_share": share, "changelog": version.routine_changelog(),
+        "eval_set_version": version.number,
+        "index_version": version.index_version,
+        "changed_share": share,
+        "changelog": version.routine_changelog(),
         "holdout_by_status": version.holdout_counts(),
-        "previous_result": previous.result_id, "result": result.result_id,
+        "previous_result": previous.result_id,
+        "result": result.result_id,
         "plain_delta": {metric: round(delta, 4)},
     }
     kind, message = None, None

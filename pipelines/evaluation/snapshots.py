@@ -45,7 +45,9 @@ def narrowed(snapshot: IndexSnapshot, eval_set: EvalSet) -> IndexSnapshot:
     return IndexSnapshot(
         index_version=snapshot.index_version,
         doc_hashes=snapshot.doc_hashes,
-        chunks=tuple(c for c in snapshot.chunks if c.doc_id in gold_docs or c.chunk_id in snapshot.added_chunk_ids),
+        chunks=tuple(
+            c for c in snapshot.chunks if c.doc_id in gold_docs or c.chunk_id in snapshot.added_chunk_ids
+        ),
         added_chunk_ids=snapshot.added_chunk_ids,
     )
 
@@ -64,7 +66,9 @@ def _chunk_ids_of(uri: str, number: int, lance_version: int, tag: str) -> frozen
     return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
 
 
-def removed_chunks(settings: Settings, previous: IndexVersion | None, snapshot: IndexSnapshot) -> frozenset[str]:
+def removed_chunks(
+    settings: Settings, previous: IndexVersion | None, snapshot: IndexSnapshot
+) -> frozenset[str]:
     if previous is None:
         return frozenset()
     return chunk_ids_at(settings, previous) - {c.chunk_id for c in snapshot.chunks}

@@ -137,7 +137,9 @@ class Ledger:
         try:
             migrate(con, str(self.path))
         except duckdb.Error as err:
-            logger.warning("The ledger %s could not be upgraded for reading: %s", self.path, first_line(str(err)))
+            logger.warning(
+                "The ledger %s could not be upgraded for reading: %s", self.path, first_line(str(err))
+            )
             return
         finally:
             con.close()
@@ -184,9 +186,17 @@ class Ledger:
             rows = con.execute(query, params).fetchall()
         return {
             r[0]: LedgerDocument(
-                doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]),
-                reasons=tuple(r[4]), content_hash=r[5], config_hash=r[6], grade=grade_of(r[7]),
-                provenance=label_of(r[8]), contract_version=r[9], chunk_count=r[10] or 0,
+                doc_id=r[0],
+                source=r[1],
+                path=r[2],
+                state=DocumentState(r[3]),
+                reasons=tuple(r[4]),
+                content_hash=r[5],
+                config_hash=r[6],
+                grade=grade_of(r[7]),
+                provenance=label_of(r[8]),
+                contract_version=r[9],
+                chunk_count=r[10] or 0,
             )
             for r in rows
         }
@@ -217,10 +227,20 @@ class Ledger:
             rows = con.execute(query).fetchall()
         return [
             IndexVersion(
-                index_version=r[0], lance_version=r[1], tag=r[2], created_at=r[3],
-                config_hash=r[4], embedding_model=r[5], added=tuple(r[6]), modified=tuple(r[7]),
-                removed=tuple(r[8]), chunks_added=r[9], chunks_removed=r[10], total_chunks=r[11],
-                counts=json.loads(r[12]), contract_versions=json.loads(r[13]),
+                index_version=r[0],
+                lance_version=r[1],
+                tag=r[2],
+                created_at=r[3],
+                config_hash=r[4],
+                embedding_model=r[5],
+                added=tuple(r[6]),
+                modified=tuple(r[7]),
+                removed=tuple(r[8]),
+                chunks_added=r[9],
+                chunks_removed=r[10],
+                total_chunks=r[11],
+                counts=json.loads(r[12]),
+                contract_versions=json.loads(r[13]),
             )
             for r in rows
         ]
@@ -242,11 +262,16 @@ class Ledger:
 
     def near_duplicate_rows(self) -> list[dict[str, Any]]:
         with self.connect(read_only=True) as con:
-            return [json.loads(r[0]) for r in con.execute("SELECT row FROM near_duplicate_signatures").fetchall()]
+            return [
+                json.loads(r[0]) for r in con.execute("SELECT row FROM near_duplicate_signatures").fetchall()
+            ]
 
     def self_output_rows(self) -> list[dict[str, Any]]:
         with self.connect(read_only=True) as con:
-            return [json.loads(r[0]) for r in con.execute("SELECT row FROM self_outputs ORDER BY output_id").fetchall()]
+            return [
+                json.loads(r[0])
+                for r in con.execute("SELECT row FROM self_outputs ORDER BY output_id").fetchall()
+            ]
 
     def add_self_outputs(self, rows: list[dict[str, Any]], recheck_doc_ids: list[str]) -> None:
         """Register outputs; documents that reproduce one lose their processing key, so the next
@@ -305,10 +330,19 @@ class Ledger:
             ).fetchall()
         return [
             DocumentRow(
-                doc_id=r[0], source=r[1], path=r[2], state=DocumentState(r[3]), reasons=tuple(r[4]),
-                detail=r[5], content_hash=r[6], grade=grade_of(r[7]), quality_score=r[8],
+                doc_id=r[0],
+                source=r[1],
+                path=r[2],
+                state=DocumentState(r[3]),
+                reasons=tuple(r[4]),
+                detail=r[5],
+                content_hash=r[6],
+                grade=grade_of(r[7]),
+                quality_score=r[8],
                 provenance=label_of(r[9]),
-                safety_flags=tuple(r[10] or ()), contract_id=r[11], contract_version=r[12],
+                safety_flags=tuple(r[10] or ()),
+                contract_id=r[11],
+                contract_version=r[12],
                 chunk_count=r[13] or 0,
             )
             for r in rows
@@ -326,8 +360,7 @@ class Ledger:
         with self.connect() as con:
             con.execute(
                 "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [run_id, started_at, datetime.now(UTC), list(sources), None,
-                 json.dumps(summary)],
+                [run_id, started_at, datetime.now(UTC), list(sources), None, json.dumps(summary)],
             )
 
     def commit_intent(self) -> "CommitIntent | None":

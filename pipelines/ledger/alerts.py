@@ -84,7 +84,8 @@ def alert_inputs(ledger: Ledger) -> AlertInputs:
         # A ledger an older corpusgov wrote, that this reader could not upgrade, has no alerts yet.
         sent = (
             {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
-            if has_table(con, "alerts") else set()
+            if has_table(con, "alerts")
+            else set()
         )
     return AlertInputs(runs, quarantined, events, sent)
 

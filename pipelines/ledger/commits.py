@@ -42,14 +42,15 @@ class LedgerWriter:
     def commit(self, commit: LedgerCommit) -> None:
         apply_commit(self.con, commit)
 
-    def apply_rollback(
-        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str
-    ) -> None:
+    def apply_rollback(self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str) -> None:
         apply_rollback(self.con, version, restored, run_id, reason)
 
 
 def _insert_run_rows(
-    con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table, statement: str,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rows: pa.Table,
+    statement: str,
     params: dict[str, Any] | None = None,
 ) -> None:
     """Run `statement` over `rows` registered as `name`, then let go of them."""
@@ -128,7 +129,9 @@ def _replace_documents(
 
 def _record_assessments(con: duckdb.DuckDBPyConnection, now: datetime, commit: LedgerCommit) -> None:
     _insert_run_rows(
-        con, "run_assessments", assessments_table(commit.outcomes),
+        con,
+        "run_assessments",
+        assessments_table(commit.outcomes),
         """
         INSERT INTO assessments
         SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
@@ -171,11 +174,11 @@ def _update_quarantine(con: duckdb.DuckDBPyConnection, now: datetime, sources: t
 
 def _replace_signatures_and_chunks(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
     # The corpus a new document is compared with: indexed documents only.
-    con.execute(
-        "DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)"
-    )
+    con.execute("DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)")
     _insert_run_rows(
-        con, "run_signatures", signatures_table(commit.outcomes),
+        con,
+        "run_signatures",
+        signatures_table(commit.outcomes),
         "INSERT INTO near_duplicate_signatures SELECT doc_id, "
         "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
         "signature) FROM run_signatures",
@@ -183,7 +186,9 @@ def _replace_signatures_and_chunks(con: duckdb.DuckDBPyConnection, commit: Ledge
     )
     con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
     _insert_run_rows(
-        con, "run_chunks", chunks_table(commit.outcomes),
+        con,
+        "run_chunks",
+        chunks_table(commit.outcomes),
         "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
     )
 
@@ -193,8 +198,14 @@ def _record_run(
 ) -> None:
     con.execute(
         "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-        [commit.run_id, commit.started_at, now, list(commit.sources), index_version,
-         json.dumps(commit.summary)],
+        [
+            commit.run_id,
+            commit.started_at,
+            now,
+            list(commit.sources),
+            index_version,
+            json.dumps(commit.summary),
+        ],
     )
     # A source's held-back changes are those of its latest run; a run that lets them
     # through clears them.
@@ -205,8 +216,20 @@ def _record_run(
     if commit.held_back:
         con.executemany(
             "INSERT INTO held_back VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[o.doc_id, o.source, commit.run_id, now, o.state.value, list(o.reasons),
-              o.detail, o.contract_id, o.contract_version] for o in commit.held_back],
+            [
+                [
+                    o.doc_id,
+                    o.source,
+                    commit.run_id,
+                    now,
+                    o.state.value,
+                    list(o.reasons),
+                    o.detail,
+                    o.contract_id,
+                    o.contract_version,
+                ]
+                for o in commit.held_back
+            ],
         )
 
 
@@ -232,8 +255,7 @@ def apply_rollback(
         write_index_version(con, replace(version, counts=_rollback_counts(con, version)), run_id)
         con.execute(
             "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, now, now, [], version.index_version,
-             json.dumps({"rollback": version.counts})],
+            [run_id, now, now, [], version.index_version, json.dumps({"rollback": version.counts})],
         )
         con.execute("DELETE FROM commit_intents")
         con.execute("COMMIT")
@@ -322,8 +344,21 @@ def _rollback_counts(con: duckdb.DuckDBPyConnection, version: IndexVersion) -> d
 def write_index_version(con: duckdb.DuckDBPyConnection, v: IndexVersion, run_id: str) -> None:
     con.execute(
         "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [v.index_version, v.lance_version, v.tag, v.created_at, run_id, v.config_hash,
-         v.embedding_model, list(v.added), list(v.modified), list(v.removed), v.chunks_added,
-         v.chunks_removed, v.total_chunks, json.dumps(v.counts),
-         json.dumps(v.contract_versions)],
+        [
+            v.index_version,
+            v.lance_version,
+            v.tag,
+            v.created_at,
+            run_id,
+            v.config_hash,
+            v.embedding_model,
+            list(v.added),
+            list(v.modified),
+            list(v.removed),
+            v.chunks_added,
+            v.chunks_removed,
+            v.total_chunks,
+            json.dumps(v.counts),
+            json.dumps(v.contract_versions),
+        ],
     )

@@ -92,17 +92,25 @@ class StoredVersion:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "eval_set": self.eval_set, "version": self.number, "version_hash": self.version_hash,
-            "eval_set_hash": self.eval_set_hash, "index_version": self.index_version,
-            "created_at": self.created_at.isoformat(), "changelog": self.routine_changelog(),
+            "eval_set": self.eval_set,
+            "version": self.number,
+            "version_hash": self.version_hash,
+            "eval_set_hash": self.eval_set_hash,
+            "index_version": self.index_version,
+            "created_at": self.created_at.isoformat(),
+            "changelog": self.routine_changelog(),
             "holdout_by_status": self.holdout_counts(),
-            "changed_share": round(self.changed_share, 4), "items": self.items,
+            "changed_share": round(self.changed_share, 4),
+            "items": self.items,
             "active_items": self.active_items,
         }
 
 
 def store_version(
-    ledger: Ledger, eval_set: EvalSet, version: EvalSetVersion, number: int,
+    ledger: Ledger,
+    eval_set: EvalSet,
+    version: EvalSetVersion,
+    number: int,
     contaminated: dict[str, list[str]],
 ) -> StoredVersion:
     now = datetime.now(UTC)
@@ -117,36 +125,56 @@ def store_version(
             con.execute("BEGIN TRANSACTION")
             con.execute(
                 "INSERT INTO eval_set_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [version.version_hash, eval_set.name, number, eval_set.content_hash,
-                 version.index_version, now, json.dumps(log), changed_share(version),
-                 len(version.resolutions), active],
+                [
+                    version.version_hash,
+                    eval_set.name,
+                    number,
+                    eval_set.content_hash,
+                    version.index_version,
+                    now,
+                    json.dumps(log),
+                    changed_share(version),
+                    len(version.resolutions),
+                    active,
+                ],
             )
             # One set-based insert: row-by-row inserts cost more than the resolution itself.
             con.register("new_resolutions", _resolutions_table(version, splits, contaminated))
             con.execute("INSERT INTO eval_item_resolutions SELECT * FROM new_resolutions")
             con.execute("COMMIT")
-    return StoredVersion(eval_set.name, number, version.version_hash, eval_set.content_hash,
-                         version.index_version, now, log, changed_share(version),
-                         len(version.resolutions), active,
-                         frozenset(i for i, split in splits.items() if split == HOLDOUT))
+    return StoredVersion(
+        eval_set.name,
+        number,
+        version.version_hash,
+        eval_set.content_hash,
+        version.index_version,
+        now,
+        log,
+        changed_share(version),
+        len(version.resolutions),
+        active,
+        frozenset(i for i, split in splits.items() if split == HOLDOUT),
+    )
 
 
 def _resolutions_table(
     version: EvalSetVersion, splits: Mapping[str, str], contaminated: Mapping[str, list[str]]
 ) -> pa.Table:
     resolutions = list(version.resolutions.values())
-    return pa.table({
-        "version_hash": [version.version_hash] * len(resolutions),
-        "item_id": [r.item_id for r in resolutions],
-        "split": [splits[r.item_id] for r in resolutions],
-        "status": [r.status for r in resolutions],
-        "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
-        "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
-        "detail": pa.array([r.detail for r in resolutions], pa.string()),
-        "contaminated_by": pa.array(
-            [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
-        ),
-    })
+    return pa.table(
+        {
+            "version_hash": [version.version_hash] * len(resolutions),
+            "item_id": [r.item_id for r in resolutions],
+            "split": [splits[r.item_id] for r in resolutions],
+            "status": [r.status for r in resolutions],
+            "gold_chunk_ids": pa.array([list(r.gold_chunk_ids) for r in resolutions], pa.list_(pa.string())),
+            "contested_by": pa.array([list(r.contested_by) for r in resolutions], pa.list_(pa.string())),
+            "detail": pa.array([r.detail for r in resolutions], pa.string()),
+            "contaminated_by": pa.array(
+                [contaminated.get(r.item_id, []) for r in resolutions], pa.list_(pa.string())
+            ),
+        }
+    )
 
 
 def latest_eval_version(ledger: Ledger, eval_set: str) -> StoredVersion | None:
@@ -164,8 +192,9 @@ def eval_versions(ledger: Ledger, eval_set: str) -> list[StoredVersion]:
             [HOLDOUT, eval_set],
         ).fetchall()
     return [
-        StoredVersion(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9],
-                      frozenset(r[10] or ()))
+        StoredVersion(
+            r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], frozenset(r[10] or ())
+        )
         for r in rows
     ]
 
@@ -188,8 +217,9 @@ def resolutions_of(ledger: Ledger, version_hash: str) -> dict[str, ItemResolutio
             [version_hash],
         ).fetchall()
     return {
-        r[0]: ItemResolution(item_id=r[0], status=r[1], gold_chunk_ids=tuple(r[2]), detail=r[3] or "",
-                             contested_by=tuple(r[4]))
+        r[0]: ItemResolution(
+            item_id=r[0], status=r[1], gold_chunk_ids=tuple(r[2]), detail=r[3] or "", contested_by=tuple(r[4])
+        )
         for r in rows
     }
 
@@ -215,7 +245,9 @@ def item_resolutions(ledger: Ledger, version_hash: str) -> list[ItemResolutionRo
             [version_hash],
         ).fetchall()
     return [
-        ItemResolutionRow(r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5] or "", tuple(r[6] or ()))
+        ItemResolutionRow(
+            r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5] or "", tuple(r[6] or ())
+        )
         for r in rows
     ]
 
@@ -224,10 +256,21 @@ def store_result(ledger: Ledger, result: StoredResult) -> None:
     with ledger.connect() as con:
         con.execute(
             "INSERT INTO eval_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [result.result_id, result.eval_set, result.eval_set_version, result.version_hash,
-             result.index_version, result.config_hash, result.split, result.k, result.created_at,
-             json.dumps(result.metrics), json.dumps(result.per_item), json.dumps(result.generation),
-             result.superseded_reason],
+            [
+                result.result_id,
+                result.eval_set,
+                result.eval_set_version,
+                result.version_hash,
+                result.index_version,
+                result.config_hash,
+                result.split,
+                result.k,
+                result.created_at,
+                json.dumps(result.metrics),
+                json.dumps(result.per_item),
+                json.dumps(result.generation),
+                result.superseded_reason,
+            ],
         )
 
 
@@ -241,8 +284,21 @@ def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[Stored
             [eval_set, split],
         ).fetchall()
     return [
-        StoredResult(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]),
-                     json.loads(r[10]), json.loads(r[11]), r[12])
+        StoredResult(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            json.loads(r[9]),
+            json.loads(r[10]),
+            json.loads(r[11]),
+            r[12],
+        )
         for r in rows
     ]
 
@@ -281,12 +337,20 @@ def holdout_exposures(ledger: Ledger, eval_set: str) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-def record_eval_event(ledger: Ledger, eval_set: str, kind: str, message: str, details: dict[str, Any]) -> None:
+def record_eval_event(
+    ledger: Ledger, eval_set: str, kind: str, message: str, details: dict[str, Any]
+) -> None:
     with ledger.connect() as con:
         con.execute(
             "INSERT INTO eval_events VALUES (?, ?, ?, ?, ?, ?)",
-            [uuid.uuid4().hex[:16], eval_set, kind, datetime.now(UTC), message,
-             json.dumps(details, default=str)],
+            [
+                uuid.uuid4().hex[:16],
+                eval_set,
+                kind,
+                datetime.now(UTC),
+                message,
+                json.dumps(details, default=str),
+            ],
         )
 
 
@@ -301,7 +365,9 @@ def supersede_results(ledger: Ledger, eval_set: str, before_version: int, reason
         )
 
 
-def cached_question_vectors(ledger: Ledger, model_id: str, question_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+def cached_question_vectors(
+    ledger: Ledger, model_id: str, question_hashes: Sequence[str]
+) -> dict[str, np.ndarray]:
     """The question vectors the ledger holds for `model_id`, by question hash."""
     with ledger.connect(read_only=True) as con:
         rows = con.execute(

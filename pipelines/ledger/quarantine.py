@@ -79,7 +79,8 @@ class QuarantinedDocument:
 
 def quarantine_rows(ledger: Ledger, source: str | None = None) -> list[QuarantineRow]:
     rows = _rows_of_source(
-        ledger, source,
+        ledger,
+        source,
         "SELECT doc_id, source, reasons, contract_id, contract_version, content_hash, first_seen, "
         "last_seen FROM quarantine {where} ORDER BY doc_id",
     )
@@ -99,7 +100,8 @@ def _quarantine_row(r: tuple[Any, ...]) -> QuarantineRow:
 
 def held_back_rows(ledger: Ledger, source: str | None = None) -> list[HeldBackRow]:
     rows = _rows_of_source(
-        ledger, source,
+        ledger,
+        source,
         "SELECT doc_id, source, run_id, recorded_at, would_be, reasons, detail, contract_id, "
         "contract_version FROM held_back {where} ORDER BY source, doc_id",
     )

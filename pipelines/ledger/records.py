@@ -91,8 +91,6 @@ class CommitIntent:
     started_at: datetime
 
 
-
-
 @dataclass(frozen=True)
 class DocumentRow:
     """A document's current row as people see it (`corpusgov documents`), ordered by doc id."""

@@ -22,10 +22,19 @@ def test_default_contract_loads_with_permissive_settings() -> None:
     assert contract.required_fields == ("title",)
     assert (contract.min_text_chars, contract.max_text_chars) == (40, 2_000_000)
     assert contract.allowed_mime_types == (
-        "text/html", "text/markdown", "text/plain", "application/pdf", DOCX)
+        "text/html",
+        "text/markdown",
+        "text/plain",
+        "application/pdf",
+        DOCX,
+    )
     assert contract.allowed_languages is None
     assert contract.minimum_grade == "F"
-    assert (contract.injection_policy, contract.ai_generated_policy, contract.pii_policy) == ("tag", "tag", "allow")
+    assert (contract.injection_policy, contract.ai_generated_policy, contract.pii_policy) == (
+        "tag",
+        "tag",
+        "allow",
+    )
     assert contract.max_violation_rate == 1.0
     assert contract.severity == "error"
     assert contract.chunking == ChunkingPolicy()
@@ -81,21 +90,30 @@ def test_contract_without_servers_or_custom_properties_gets_defaults(fixture_con
 
     assert contract.source_path is None
     assert contract.minimum_grade is None and contract.allowed_grades is None
-    assert (contract.injection_policy, contract.ai_generated_policy, contract.pii_policy) == ("tag", "tag", "allow")
+    assert (contract.injection_policy, contract.ai_generated_policy, contract.pii_policy) == (
+        "tag",
+        "tag",
+        "allow",
+    )
     assert contract.max_violation_rate == 1.0 and contract.severity == "error"
 
 
-@pytest.mark.parametrize(("written", "age"), [
-    ("P365D", timedelta(days=365)),
-    ("P2Y", timedelta(days=730)),
-    ("P1Y6M", timedelta(days=545)),
-    ("P2W", timedelta(days=14)),
-    ("PT12H", timedelta(hours=12)),
-    ("P1DT1H30M", timedelta(days=1, hours=1, minutes=30)),
-])
+@pytest.mark.parametrize(
+    ("written", "age"),
+    [
+        ("P365D", timedelta(days=365)),
+        ("P2Y", timedelta(days=730)),
+        ("P1Y6M", timedelta(days=545)),
+        ("P2W", timedelta(days=14)),
+        ("PT12H", timedelta(hours=12)),
+        ("P1DT1H30M", timedelta(days=1, hours=1, minutes=30)),
+    ],
+)
 def test_max_age_reads_iso_8601_durations(fixture_contract, tmp_path, written, age) -> None:
     path = tmp_path / "fresh.odcs.yaml"
-    path.write_text(fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n")
+    path.write_text(
+        fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n"
+    )
 
     assert load_contract(path).max_age == age
 
@@ -103,7 +121,9 @@ def test_max_age_reads_iso_8601_durations(fixture_contract, tmp_path, written, a
 @pytest.mark.parametrize("written", ["P0D", "P", "PT", "1Y", "P1.5Y", "'30'"])
 def test_max_age_refuses_what_is_not_a_positive_duration(fixture_contract, tmp_path, written) -> None:
     path = tmp_path / "fresh.odcs.yaml"
-    path.write_text(fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n")
+    path.write_text(
+        fixture_contract("minimal_valid").read_text() + f"  - property: maxAge\n    value: {written}\n"
+    )
 
     problems = lint_contract(path)
 

@@ -28,7 +28,9 @@ def lint_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("good_a", "good_b"):
         shutil.copy(LINT_SET / f"{name}.odcs.yaml", tmp_path / "contracts")
     (tmp_path / "corpusgov.yaml").write_text(
-        "sources:\n  - name: a\n    path: corpus/a\n    contract: contracts/good_a.odcs.yaml\n", encoding="utf-8")
+        "sources:\n  - name: a\n    path: corpus/a\n    contract: contracts/good_a.odcs.yaml\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -44,7 +46,8 @@ def test_lint_without_files_checks_the_project_contracts(lint_project: Path) -> 
 def test_lint_also_checks_contracts_the_config_names_outside_contracts_folder(lint_project: Path) -> None:
     shutil.copy(FIXTURES / "bad_max_age.odcs.yaml", lint_project / "elsewhere.odcs.yaml")
     (lint_project / "corpusgov.yaml").write_text(
-        "sources:\n  - name: b\n    path: corpus/b\n    contract: elsewhere.odcs.yaml\n", encoding="utf-8")
+        "sources:\n  - name: b\n    path: corpus/b\n    contract: elsewhere.odcs.yaml\n", encoding="utf-8"
+    )
 
     code, out = invoke("contracts", "lint")
 
@@ -76,16 +79,23 @@ def test_lint_given_files_checks_only_those(lint_project: Path) -> None:
     payload = json.loads(out)
     assert payload["contracts"] == [str(FIXTURES / "many_problems.odcs.yaml")]
     assert {p["field"] for p in payload["problems"]} == {
-        "version", "customProperties[injectionPolicy]", "customProperties[colour]"}
+        "version",
+        "customProperties[injectionPolicy]",
+        "customProperties[colour]",
+    }
     assert all(p["file"] == str(FIXTURES / "many_problems.odcs.yaml") for p in payload["problems"])
 
 
 def test_lint_json_is_empty_for_good_files(lint_project: Path) -> None:
-    code, out = invoke("contracts", "lint", "contracts/good_a.odcs.yaml", "contracts/good_b.odcs.yaml", "--json")
+    code, out = invoke(
+        "contracts", "lint", "contracts/good_a.odcs.yaml", "contracts/good_b.odcs.yaml", "--json"
+    )
 
     assert code == 0
-    assert json.loads(out) == {"contracts": ["contracts/good_a.odcs.yaml", "contracts/good_b.odcs.yaml"],
-                               "problems": []}
+    assert json.loads(out) == {
+        "contracts": ["contracts/good_a.odcs.yaml", "contracts/good_b.odcs.yaml"],
+        "problems": [],
+    }
 
 
 def test_lint_of_a_missing_file_is_a_problem_not_a_traceback(lint_project: Path) -> None:
@@ -95,7 +105,9 @@ def test_lint_of_a_missing_file_is_a_problem_not_a_traceback(lint_project: Path)
     assert out.startswith("nope.odcs.yaml: cannot read the contract file")
 
 
-def test_lint_without_config_uses_the_contracts_folder_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lint_without_config_uses_the_contracts_folder_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CORPUSGOV_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "contracts").mkdir()

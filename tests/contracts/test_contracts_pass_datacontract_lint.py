@@ -31,7 +31,10 @@ _NO_NETWORK = textwrap.dedent("""
 def offline_env(tmp_path_factory) -> dict[str, str]:
     site = tmp_path_factory.mktemp("offline_site")
     (site / "sitecustomize.py").write_text(_NO_NETWORK)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+    }
 
 
 def test_contracts_folder_has_contracts() -> None:
@@ -44,7 +47,11 @@ def test_shipped_contract_passes_datacontract_lint(contract, offline_env) -> Non
     # --no-inline-references keeps it from fetching authoritativeDefinitions.
     result = subprocess.run(
         [str(DATACONTRACT), "lint", "--all-errors", "--no-inline-references", str(contract)],
-        capture_output=True, text=True, env=offline_env, timeout=120)
+        capture_output=True,
+        text=True,
+        env=offline_env,
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "valid" in result.stdout

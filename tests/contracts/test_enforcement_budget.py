@@ -12,10 +12,19 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)  # the documents' 2024-01-01 is fresh und
 
 def documents(short: int, fine: int) -> pandas.DataFrame:
     ids = [f"short-{i}" for i in range(short)] + [f"fine-{i}" for i in range(fine)]
-    return pandas.DataFrame({
-        "doc_id": ids, "text_chars": [10] * short + [5000] * fine, "mime_type": "text/plain",
-        "language": "en", "grade": "A", "title": "T", "author": "A", "modified": "2024-01-01", "duplicate_of": None,
-    })
+    return pandas.DataFrame(
+        {
+            "doc_id": ids,
+            "text_chars": [10] * short + [5000] * fine,
+            "mime_type": "text/plain",
+            "language": "en",
+            "grade": "A",
+            "title": "T",
+            "author": "A",
+            "modified": "2024-01-01",
+            "duplicate_of": None,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +32,9 @@ def strict():
     return load_contract(STRICT_CONTRACT_PATH)  # maxViolationRate 0.2
 
 
-@pytest.mark.parametrize(("short", "fine", "within"), [(0, 10, True), (2, 8, True), (3, 7, False), (10, 0, False)])
+@pytest.mark.parametrize(
+    ("short", "fine", "within"), [(0, 10, True), (2, 8, True), (3, 7, False), (10, 0, False)]
+)
 def test_budget_compares_violation_rate_to_max_violation_rate(strict, short, fine, within) -> None:
     verdict = enforce_contract(strict, documents(short, fine), now=NOW)
 

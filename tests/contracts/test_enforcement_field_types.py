@@ -13,10 +13,25 @@ def typed():
     """Only the field-type rule, on one field per checkable logicalType."""
     strict = load_contract(STRICT_CONTRACT_PATH)
     return dataclasses.replace(
-        strict, required_fields=(), min_text_chars=None, max_text_chars=None, allowed_mime_types=None,
-        allowed_languages=None, minimum_grade=None, max_age=None, no_duplicate_content=False,
-        field_types={"title": "string", "day": "date", "at": "timestamp", "clock": "time",
-                     "pages": "integer", "ratio": "number", "reviewed": "boolean"})
+        strict,
+        required_fields=(),
+        min_text_chars=None,
+        max_text_chars=None,
+        allowed_mime_types=None,
+        allowed_languages=None,
+        minimum_grade=None,
+        max_age=None,
+        no_duplicate_content=False,
+        field_types={
+            "title": "string",
+            "day": "date",
+            "at": "timestamp",
+            "clock": "time",
+            "pages": "integer",
+            "ratio": "number",
+            "reviewed": "boolean",
+        },
+    )
 
 
 CASES = [

@@ -8,9 +8,18 @@ from contracts import STRICT_CONTRACT_PATH, DocumentFrameError, load_contract
 from contracts.enforcement import enforce_contract
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)  # strict's maxAge P2Y: anything before 2023-06-02 is stale
-GOOD = {"mime_type": "text/markdown", "text_chars": 5000, "language": "en", "grade": "B",
-        "title": "T", "author": "A", "modified": "2024-05-01", "created": "2024-01-01", "revision": "3",
-        "duplicate_of": None}
+GOOD = {
+    "mime_type": "text/markdown",
+    "text_chars": 5000,
+    "language": "en",
+    "grade": "B",
+    "title": "T",
+    "author": "A",
+    "modified": "2024-05-01",
+    "created": "2024-01-01",
+    "revision": "3",
+    "duplicate_of": None,
+}
 
 # doc_id -> (fields that differ from GOOD, the reasons the strict contract must give)
 ROWS: dict[str, tuple[dict, tuple[str, ...]]] = {
@@ -37,13 +46,24 @@ ROWS: dict[str, tuple[dict, tuple[str, ...]]] = {
     "revision-fraction": ({"revision": "2.5"}, ("contract.invalid_type_revision",)),
     "stale": ({"modified": "2023-05-31", "created": "2023-01-01"}, ("contract.stale",)),
     "fresh-modified-old-created": ({"created": "2001-01-01"}, ()),
-    "stale-created-no-modified": ({"modified": None, "created": "2020-01-01"},
-                                  ("contract.missing_modified", "contract.stale")),
-    "undated": ({"modified": None, "created": None}, ("contract.freshness_unknown", "contract.missing_modified")),
+    "stale-created-no-modified": (
+        {"modified": None, "created": "2020-01-01"},
+        ("contract.missing_modified", "contract.stale"),
+    ),
+    "undated": (
+        {"modified": None, "created": None},
+        ("contract.freshness_unknown", "contract.missing_modified"),
+    ),
     "duplicate": ({"duplicate_of": "ok-en"}, ("contract.duplicate_content",)),
-    "everything": ({"title": None, "text_chars": 3, "language": "fr", "grade": "F"},
-                   ("contract.grade_below_minimum", "contract.language_not_allowed",
-                    "contract.missing_title", "contract.text_too_short")),
+    "everything": (
+        {"title": None, "text_chars": 3, "language": "fr", "grade": "F"},
+        (
+            "contract.grade_below_minimum",
+            "contract.language_not_allowed",
+            "contract.missing_title",
+            "contract.text_too_short",
+        ),
+    ),
 }
 
 
@@ -78,8 +98,11 @@ def test_absent_required_column_counts_as_null_for_every_row(strict) -> None:
 
 def test_default_contract_admits_any_grade_and_language(strict) -> None:
     lenient = dataclasses.replace(strict, allowed_languages=None, minimum_grade="F", required_fields=())
-    rows = {"f": ({"grade": "F", "language": "fr"}, ()), "ungraded": ({"grade": None, "language": None}, ()),
-            "bogus-grade": ({"grade": "Z"}, ("contract.grade_below_minimum",))}
+    rows = {
+        "f": ({"grade": "F", "language": "fr"}, ()),
+        "ungraded": ({"grade": None, "language": None}, ()),
+        "bogus-grade": ({"grade": "Z"}, ("contract.grade_below_minimum",)),
+    }
 
     verdict = enforce_contract(lenient, frame(rows), now=NOW)
 
@@ -87,9 +110,18 @@ def test_default_contract_admits_any_grade_and_language(strict) -> None:
 
 
 def test_unconstrained_contract_runs_only_the_rules_it_declares(strict) -> None:
-    bare = dataclasses.replace(strict, required_fields=(), field_types={}, min_text_chars=None, max_text_chars=None,
-                               allowed_mime_types=None, allowed_languages=None, minimum_grade=None,
-                               max_age=None, no_duplicate_content=False)
+    bare = dataclasses.replace(
+        strict,
+        required_fields=(),
+        field_types={},
+        min_text_chars=None,
+        max_text_chars=None,
+        allowed_mime_types=None,
+        allowed_languages=None,
+        minimum_grade=None,
+        max_age=None,
+        no_duplicate_content=False,
+    )
     documents = pandas.DataFrame({"doc_id": ["x"]})  # nothing but ids: no other column is read
 
     verdict = enforce_contract(bare, documents)
@@ -97,13 +129,17 @@ def test_unconstrained_contract_runs_only_the_rules_it_declares(strict) -> None:
     assert (verdict.reasons, verdict.expectations, verdict.checked) == ({}, 0, 1)
 
 
-@pytest.mark.parametrize(("documents", "field"), [
-    (pandas.DataFrame({"text_chars": [500]}), "doc_id"),
-    (pandas.DataFrame({"doc_id": ["a", None], "text_chars": [500, 500]}), "doc_id"),
-    (pandas.DataFrame({"doc_id": ["a", "a"], "text_chars": [500, 500]}), "doc_id"),
-    (pandas.DataFrame({"doc_id": ["a"]}), "text_chars"),
-    (pandas.DataFrame({"doc_id": ["a"], "text_chars": [500]}), "duplicate_of"),
-], ids=["no-doc-id-column", "null-doc-id", "duplicate-doc-id", "no-text-chars", "no-duplicate-of"])
+@pytest.mark.parametrize(
+    ("documents", "field"),
+    [
+        (pandas.DataFrame({"text_chars": [500]}), "doc_id"),
+        (pandas.DataFrame({"doc_id": ["a", None], "text_chars": [500, 500]}), "doc_id"),
+        (pandas.DataFrame({"doc_id": ["a", "a"], "text_chars": [500, 500]}), "doc_id"),
+        (pandas.DataFrame({"doc_id": ["a"]}), "text_chars"),
+        (pandas.DataFrame({"doc_id": ["a"], "text_chars": [500]}), "duplicate_of"),
+    ],
+    ids=["no-doc-id-column", "null-doc-id", "duplicate-doc-id", "no-text-chars", "no-duplicate-of"],
+)
 def test_malformed_documents_frame_is_refused_with_the_column(strict, documents, field) -> None:
     with pytest.raises(DocumentFrameError) as caught:
         enforce_contract(strict, documents)

@@ -40,7 +40,8 @@ def extract_text(path: Path) -> str:
 def human_controls() -> dict[str, str]:
     paths = sorted((FIXTURES / "texts").iterdir()) + sorted((FIXTURES / "human_prose").iterdir())
     paths += sorted(
-        p for p in EXAMPLES.rglob("*")
+        p
+        for p in EXAMPLES.rglob("*")
         if p.is_file() and p.relative_to(EXAMPLES).as_posix() not in AI_DECLARED_EXAMPLES
     )
     return {p.as_posix(): extract_text(p) for p in paths}
@@ -69,7 +70,9 @@ def test_llm_style_prose_reaches_the_threshold(path: Path) -> None:
 
 def test_style_alone_cannot_reach_the_threshold() -> None:
     # Em-dashes, uniform sentences, bold lead-ins and emoji, but none of the phrases.
-    bullets = "\n".join(f"- **Step {n}:** Scan the pallet label — then confirm the bay. ✅" for n in range(12))
+    bullets = "\n".join(
+        f"- **Step {n}:** Scan the pallet label — then confirm the bay. ✅" for n in range(12)
+    )
     score = score_ai_text(bullets)
     assert score.features["phrases"] == 0.0
     assert score.score < DEFAULT_THRESHOLD
@@ -83,5 +86,7 @@ def test_one_stock_phrase_in_a_memo_is_not_enough() -> None:
 
 
 def test_short_texts_score_zero() -> None:
-    score = score_ai_text("In conclusion, let's delve into this seamless, robust tapestry — it's important to note.")
+    score = score_ai_text(
+        "In conclusion, let's delve into this seamless, robust tapestry — it's important to note."
+    )
     assert score.score == 0.0

@@ -25,20 +25,30 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "corpus_quality" / "c2pa"
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 _NOT_BEFORE = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 _KEY_USAGE = dict(
-    content_commitment=False, key_encipherment=False, data_encipherment=False,
-    key_agreement=False, encipher_only=False, decipher_only=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    encipher_only=False,
+    decipher_only=False,
 )
 
 
 def _certificate(subject: str, key, issuer: x509.Name, issuer_key, *, ca: bool) -> x509.Certificate:
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, subject),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "corpusgov tests"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, subject),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "corpusgov tests"),
+        ]
+    )
     builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer or name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_NOT_BEFORE).not_valid_after(_NOT_BEFORE + datetime.timedelta(days=3650))
+        .not_valid_before(_NOT_BEFORE)
+        .not_valid_after(_NOT_BEFORE + datetime.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
         .add_extension(
             x509.KeyUsage(digital_signature=True, key_cert_sign=ca, crl_sign=ca, **_KEY_USAGE), critical=True
@@ -49,7 +59,9 @@ def _certificate(subject: str, key, issuer: x509.Name, issuer_key, *, ca: bool) 
         # C2PA's certificate profile wants an end-entity EKU such as emailProtection.
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -59,7 +71,9 @@ def signer() -> c2pa.Signer:
     ca = _certificate("corpusgov test CA", ca_key, None, ca_key, ca=True)
     leaf = _certificate("corpusgov test signer", key, ca.subject, ca_key, ca=False)
     chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, private, None))
 
 
@@ -85,7 +99,9 @@ def sign_pdf(signer: c2pa.Signer, generator: str, source_type: str) -> bytes:
         ("digitalCreation", "human"),
     ],
 )
-def test_signed_pdf_digital_source_type_maps_to_label(signer: c2pa.Signer, source_type: str, label: str) -> None:
+def test_signed_pdf_digital_source_type_maps_to_label(
+    signer: c2pa.Signer, source_type: str, label: str
+) -> None:
     evidence = read_c2pa(sign_pdf(signer, "Northwind Docs", source_type), PDF_MIME)
     assert evidence is not None
     assert evidence.label == label

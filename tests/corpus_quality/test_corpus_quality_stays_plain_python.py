@@ -19,8 +19,20 @@ def test_public_api_is_reexported() -> None:
     import corpus_quality
 
     for name in (
-        "detect_language", "QualityInput", "QUALITY_SIGNALS", "compute_signals", "QualityAssessment",
-        "assess_quality", "Grade", "read_declared_metadata", "ProvenanceLabel", "Evidence",
-        "ProvenanceAssessment", "label_provenance", "SafetyFlag", "scan_safety", "redact_pii",
+        "detect_language",
+        "QualityInput",
+        "QUALITY_SIGNALS",
+        "compute_signals",
+        "QualityAssessment",
+        "assess_quality",
+        "Grade",
+        "read_declared_metadata",
+        "ProvenanceLabel",
+        "Evidence",
+        "ProvenanceAssessment",
+        "label_provenance",
+        "SafetyFlag",
+        "scan_safety",
+        "redact_pii",
     ):
         assert hasattr(corpus_quality, name), name

@@ -18,8 +18,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
-GROUPS = ("human_control", "ai_declared", "registry_reingested", "injection", "hidden_text", "pii",
-          "near_duplicate")
+GROUPS = (
+    "human_control",
+    "ai_declared",
+    "registry_reingested",
+    "injection",
+    "hidden_text",
+    "pii",
+    "near_duplicate",
+)
 
 
 def _load_bench() -> ModuleType:
@@ -107,7 +114,9 @@ def test_make_fixtures_reproduces_the_committed_set(tmp_path: Path) -> None:
     module.main(["--out", str(tmp_path)])
 
     assert (tmp_path / "labels.jsonl").read_text() == (FIXTURES / "labels.jsonl").read_text()
-    assert (tmp_path / "registered_outputs.jsonl").read_text() == (FIXTURES / "registered_outputs.jsonl").read_text()
+    assert (tmp_path / "registered_outputs.jsonl").read_text() == (
+        FIXTURES / "registered_outputs.jsonl"
+    ).read_text()
     for line in (FIXTURES / "labels.jsonl").read_text().splitlines():
         row = json.loads(line)
         if row["group"] == "c2pa":

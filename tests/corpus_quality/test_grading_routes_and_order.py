@@ -20,8 +20,14 @@ def test_weights_cover_every_signal() -> None:
 
 @pytest.mark.parametrize(
     ("score", "grade", "route"),
-    [(0.85, "A", "index"), (0.84, "B", "index"), (0.70, "B", "index"), (0.69, "C", "index_with_flag"),
-     (0.50, "C", "index_with_flag"), (0.49, "F", "quarantine")],
+    [
+        (0.85, "A", "index"),
+        (0.84, "B", "index"),
+        (0.70, "B", "index"),
+        (0.69, "C", "index_with_flag"),
+        (0.50, "C", "index_with_flag"),
+        (0.49, "F", "quarantine"),
+    ],
 )
 def test_score_thresholds_give_grade_and_route(
     monkeypatch: pytest.MonkeyPatch, score: float, grade: str, route: str

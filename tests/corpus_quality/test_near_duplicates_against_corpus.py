@@ -14,7 +14,9 @@ TEXTS = Path(__file__).parents[1] / "fixtures" / "corpus_quality" / "texts"
 
 def corpus() -> dict[str, str]:
     paths = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".md", ".txt", ".html"))
-    return {p.relative_to(EXAMPLES).as_posix(): p.read_text(encoding="utf-8", errors="replace") for p in paths}
+    return {
+        p.relative_to(EXAMPLES).as_posix(): p.read_text(encoding="utf-8", errors="replace") for p in paths
+    }
 
 
 @pytest.fixture

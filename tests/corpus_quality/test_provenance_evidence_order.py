@@ -8,7 +8,9 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
 def c2pa(label: str | None, code: str | None, state: str = "Valid") -> C2paEvidence:
     return C2paEvidence(
-        label=label, digital_source_types=(IPTC + code,) if code else (), claim_generator="Acme Layout 2.1",
+        label=label,
+        digital_source_types=(IPTC + code,) if code else (),
+        claim_generator="Acme Layout 2.1",
         validation_state=state,
     )
 
@@ -20,7 +22,11 @@ AI_LOOKING = HeuristicScore(0.81, {"phrases": 1.0})
 def test_old_call_still_works_and_sets_no_lineage() -> None:
     assessment = label_provenance({"generator": "ChatGPT"}, "human")
     assert assessment.label == "ai_generated"
-    assert (assessment.derived_from, assessment.generation_depth, assessment.heuristic_ai_score) == ((), 0, None)
+    assert (assessment.derived_from, assessment.generation_depth, assessment.heuristic_ai_score) == (
+        (),
+        0,
+        None,
+    )
 
 
 def test_registry_match_beats_declared_metadata_and_carries_lineage() -> None:
@@ -44,26 +50,38 @@ def test_registry_match_contradicted_by_front_matter_is_less_confident() -> None
 
 def test_verified_c2pa_beats_everything() -> None:
     assessment = label_provenance(
-        {"generator": "ChatGPT", "ai_generated": "true"}, "ai_generated",
-        c2pa=c2pa("human", "digitalCreation"), registry_match=MATCH, heuristic=AI_LOOKING,
+        {"generator": "ChatGPT", "ai_generated": "true"},
+        "ai_generated",
+        c2pa=c2pa("human", "digitalCreation"),
+        registry_match=MATCH,
+        heuristic=AI_LOOKING,
     )
     assert assessment.label == "human"
     assert assessment.digital_source_type == IPTC + "digitalCreation"
     assert assessment.evidence[0].kind == "c2pa"
     assert [e.kind for e in assessment.evidence] == [
-        "c2pa", "self_output_registry", "declared_metadata", "declared_metadata", "source_declaration", "heuristic",
+        "c2pa",
+        "self_output_registry",
+        "declared_metadata",
+        "declared_metadata",
+        "source_declaration",
+        "heuristic",
     ]
 
 
 def test_c2pa_ai_label_keeps_its_declared_source_type() -> None:
-    assessment = label_provenance({}, c2pa=c2pa("ai_assisted", "compositeWithTrainedAlgorithmicMedia", "Trusted"))
+    assessment = label_provenance(
+        {}, c2pa=c2pa("ai_assisted", "compositeWithTrainedAlgorithmicMedia", "Trusted")
+    )
     assert assessment.label == "ai_assisted"
     assert assessment.digital_source_type == IPTC + "compositeWithTrainedAlgorithmicMedia"
     assert assessment.confidence == 0.99
 
 
 def test_invalid_c2pa_manifest_is_recorded_but_does_not_decide() -> None:
-    assessment = label_provenance({"provenance": "human"}, c2pa=c2pa("ai_generated", "trainedAlgorithmicMedia", "Invalid"))
+    assessment = label_provenance(
+        {"provenance": "human"}, c2pa=c2pa("ai_generated", "trainedAlgorithmicMedia", "Invalid")
+    )
     assert assessment.label == "human"
     assert assessment.evidence[0].kind == "c2pa"
     assert "Invalid" in assessment.evidence[0].field

@@ -87,7 +87,9 @@ def test_explicit_human_front_matter_is_human() -> None:
     assert assessment.confidence > 0.5
 
 
-@pytest.mark.parametrize(("flag", "label"), [("ai_generated", "ai_generated"), ("ai_assisted", "ai_assisted")])
+@pytest.mark.parametrize(
+    ("flag", "label"), [("ai_generated", "ai_generated"), ("ai_assisted", "ai_assisted")]
+)
 def test_front_matter_ai_flags(flag: str, label: str) -> None:
     assert label_provenance({flag: "true"}).label == label
     assert label_provenance({flag: "false"}).label == "unknown"

@@ -30,7 +30,10 @@ def test_blank_lines_are_skipped_and_extra_fields_ignored(tmp_path: Path) -> Non
         (json.dumps({"id": "out-2", "text": "  ", "derived_from": []}), "line 2: 'text' is required"),
         (json.dumps({"id": "out-2", "text": "x"}), "line 2: 'derived_from' is required"),
         (json.dumps({"id": "out-2", "text": "x", "derived_from": "doc-a"}), "line 2: 'derived_from' .* list"),
-        (json.dumps({"id": "out-2", "text": "x", "derived_from": [], "model": 4}), "line 2: 'model' must be a string"),
+        (
+            json.dumps({"id": "out-2", "text": "x", "derived_from": [], "model": 4}),
+            "line 2: 'model' must be a string",
+        ),
         (json.dumps(GOOD), "line 2: output id 'out-1' was already registered on line 1"),
     ],
 )

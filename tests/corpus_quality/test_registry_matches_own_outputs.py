@@ -19,7 +19,9 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "corpus"
 
 @pytest.fixture(scope="module")
 def outputs() -> dict[str, RegisteredOutput]:
-    return {output.output_id: output for output in load_outputs_jsonl(FIXTURES / "registry" / "outputs.jsonl")}
+    return {
+        output.output_id: output for output in load_outputs_jsonl(FIXTURES / "registry" / "outputs.jsonl")
+    }
 
 
 @pytest.fixture
@@ -60,7 +62,9 @@ def test_formatting_and_case_changes_are_still_verbatim(registry: SelfOutputRegi
 
 def test_lightly_edited_copy_matches(registry: SelfOutputRegistry, outputs: dict) -> None:
     edited = (
-        outputs["out-returns-window"].text.replace("thirty days", "30 days").replace("five working", "seven working")
+        outputs["out-returns-window"]
+        .text.replace("thirty days", "30 days")
+        .replace("five working", "seven working")
         + " Questions about a specific order go to returns@northwind.example."
     )
     match = registry.match(edited)
@@ -70,7 +74,9 @@ def test_lightly_edited_copy_matches(registry: SelfOutputRegistry, outputs: dict
     assert LIGHTLY_EDITED_THRESHOLD <= match.similarity < VERBATIM_THRESHOLD
 
 
-def test_output_quoted_inside_a_longer_page_matches_by_containment(registry: SelfOutputRegistry, outputs: dict) -> None:
+def test_output_quoted_inside_a_longer_page_matches_by_containment(
+    registry: SelfOutputRegistry, outputs: dict
+) -> None:
     page = (FIXTURES / "texts" / "procedure.txt").read_text()
     quoting = page + "\n\nThe assistant answered:\n\n" + outputs["out-dock-booking"].text + "\n\n" + page
     match = registry.match(quoting)
@@ -129,10 +135,14 @@ def test_rows_round_trip_through_json(registry: SelfOutputRegistry, outputs: dic
     restored = SelfOutputRegistry.from_rows(rows)
     assert len(restored) == 3
     assert restored.to_rows() == registry.to_rows()
-    assert restored.match(outputs["out-dock-booking"].text) == registry.match(outputs["out-dock-booking"].text)
+    assert restored.match(outputs["out-dock-booking"].text) == registry.match(
+        outputs["out-dock-booking"].text
+    )
 
 
-def test_rows_from_an_older_fingerprint_are_refingerprinted(registry: SelfOutputRegistry, outputs: dict) -> None:
+def test_rows_from_an_older_fingerprint_are_refingerprinted(
+    registry: SelfOutputRegistry, outputs: dict
+) -> None:
     rows = [{**row, "fingerprint_version": "old", "shingle_hashes": [1, 2, 3]} for row in registry.to_rows()]
     restored = SelfOutputRegistry.from_rows(rows)
     match = restored.match(outputs["out-vpn-691"].text)
@@ -144,7 +154,9 @@ def test_broken_rows_are_rejected() -> None:
         SelfOutputRegistry.from_rows([{"output_id": "x", "text": "y"}])
 
 
-def test_generation_depth_is_one_more_than_the_deepest_source(registry: SelfOutputRegistry, outputs: dict) -> None:
+def test_generation_depth_is_one_more_than_the_deepest_source(
+    registry: SelfOutputRegistry, outputs: dict
+) -> None:
     assert generation_depth([]) == 1
     assert generation_depth([0, 0]) == 1
     assert generation_depth([0, 2, 1]) == 3

@@ -30,7 +30,7 @@ def test_unicode_tag_characters_are_flagged_and_decoded() -> None:
 
 
 def test_emoji_subdivision_flag_is_not_hidden_text() -> None:
-    england = "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
     assert _flags(f"Office locations: {england} London") == {}
 
 

@@ -73,7 +73,10 @@ def test_encoding_health_detects_mojibake_but_forgives_one_stray_character() -> 
     assert _signals(PROSE * 10 + "\ufffd")["encoding_health"] > 0.95
     assert _signals(PROSE + "\x00\x01\x02\x03\x04\x05")["encoding_health"] < 0.5
     # Real accents and PDF page breaks are not damage.
-    assert _signals("Änderungen an der Richtlinie für Übergänge.\x0c" * 10, language="de")["encoding_health"] == 1.0
+    assert (
+        _signals("Änderungen an der Richtlinie für Übergänge.\x0c" * 10, language="de")["encoding_health"]
+        == 1.0
+    )
 
 
 def test_mean_word_length_accepts_german_compounds() -> None:
@@ -86,7 +89,9 @@ def test_mean_word_length_accepts_german_compounds() -> None:
 
 
 def test_boilerplate_counts_short_chrome_lines_not_content_mentions() -> None:
-    chrome = "\n".join(["We use cookies. Accept all cookies", "Privacy Policy", "Terms of Use", "Back to top"])
+    chrome = "\n".join(
+        ["We use cookies. Accept all cookies", "Privacy Policy", "Terms of Use", "Back to top"]
+    )
     assert _signals(chrome + "\n" + PROSE)["boilerplate"] < 0.25
     long_mention = PROSE * 2 + "Our privacy policy explains which personal data the portal keeps and why."
     assert _signals(long_mention)["boilerplate"] == 1.0
@@ -114,7 +119,9 @@ def test_extraction_completeness_expects_less_text_from_markup_and_containers() 
     # A small docx is mostly container; a 5 MB PDF with one paragraph is a scan without OCR.
     assert _signals(text, mime_type=DOCX, raw_size=38_000)["extraction_completeness"] == 1.0
     assert _signals(text, mime_type="application/pdf", raw_size=5_000_000)["extraction_completeness"] < 0.1
-    assert _signals(text, mime_type="application/octet-stream", raw_size=10**9)["extraction_completeness"] == 1.0
+    assert (
+        _signals(text, mime_type="application/octet-stream", raw_size=10**9)["extraction_completeness"] == 1.0
+    )
 
 
 def test_metadata_completeness_counts_title_author_and_date() -> None:

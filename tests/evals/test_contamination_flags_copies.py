@@ -7,7 +7,11 @@ from evals.sets import EvalSet
 
 def test_copied_question_is_flagged_and_clean_items_are_not(warehouse: EvalSet) -> None:
     chunks = [
-        IndexedChunk("c1", "docs/faq.md", "Q: how long do customers have to return an UNOPENED item? A: see the policy."),
+        IndexedChunk(
+            "c1",
+            "docs/faq.md",
+            "Q: how long do customers have to return an UNOPENED item? A: see the policy.",
+        ),
         IndexedChunk("c2", "docs/returns.md", "Customers may return unopened items within 30 calendar days."),
     ]
     assert find_contamination(warehouse, chunks) == {"r1": ["c1"]}

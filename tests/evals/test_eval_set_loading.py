@@ -31,7 +31,10 @@ def test_items_keep_gold_evidence_reference_answer_and_split() -> None:
     r2 = eval_set.item("r2")
     assert r2.reference_answer is None
     assert r2.gold == (
-        GoldEvidence("docs/safety.md", "Forklift drivers must renew their certificate every two years at the site training centre."),
+        GoldEvidence(
+            "docs/safety.md",
+            "Forklift drivers must renew their certificate every two years at the site training centre.",
+        ),
     )
     assert eval_set.item("r3").split == "holdout"
 

@@ -37,7 +37,9 @@ def test_a_changed_resolution_gives_another_hash(warehouse: EvalSet, v1: IndexSn
 def test_an_edited_eval_set_gives_another_hash(warehouse: EvalSet, v1: IndexSnapshot, tmp_path: Path) -> None:
     edited = tmp_path / "warehouse.jsonl"
     text = (FIXTURES / "warehouse.jsonl").read_text(encoding="utf-8")
-    edited.write_text(text.replace("Where are hard hats required?", "Where must hard hats be worn?"), encoding="utf-8")
+    edited.write_text(
+        text.replace("Where are hard hats required?", "Where must hard hats be worn?"), encoding="utf-8"
+    )
     a = resolve_eval_set(warehouse, v1, None)
     b = resolve_eval_set(load_eval_set(edited), v1, None)
     assert a.resolutions == b.resolutions
@@ -68,7 +70,9 @@ def test_active_items_refuse_a_version_of_other_eval_set_content(
 ) -> None:
     version = resolve_eval_set(warehouse, v1, None)
     edited = tmp_path / "warehouse.jsonl"
-    edited.write_text((FIXTURES / "warehouse.jsonl").read_text(encoding="utf-8").replace("30 calendar", "31 calendar"))
+    edited.write_text(
+        (FIXTURES / "warehouse.jsonl").read_text(encoding="utf-8").replace("30 calendar", "31 calendar")
+    )
     with pytest.raises(EvalResolutionError, match="re-resolve"):
         active_items(version, load_eval_set(edited))
 

@@ -7,7 +7,9 @@ from tests.evals.index_snapshots import RETURNS, RETURNS_CHUNKS, SAFETY, SAFETY_
 FAQ = "docs/faq.md"
 
 
-def test_first_version_resolves_every_gold_passage_to_its_chunk(warehouse: EvalSet, v1: IndexSnapshot) -> None:
+def test_first_version_resolves_every_gold_passage_to_its_chunk(
+    warehouse: EvalSet, v1: IndexSnapshot
+) -> None:
     version = resolve_eval_set(warehouse, v1, None)
     assert {r.status for r in version.resolutions.values()} == {"resolved"}
     assert version.resolutions["r1"].gold_chunk_ids == (chunk(RETURNS, RETURNS_CHUNKS[0]).chunk_id,)
@@ -31,7 +33,9 @@ def test_near_duplicate_added_in_another_document_contests_the_item(
 ) -> None:
     first = resolve_eval_set(warehouse, v1, None)
     # One word differs from the gold passage ("can" for "may"), and the case and spacing differ.
-    copied = "FAQ. Customers can return  unopened items within 30 calendar days of delivery for a full refund!"
+    copied = (
+        "FAQ. Customers can return  unopened items within 30 calendar days of delivery for a full refund!"
+    )
     v2 = snapshot(2, {**base_docs, FAQ: (copied,)}, previous=v1)
     second = resolve_eval_set(warehouse, v2, first.resolutions)
 
@@ -84,9 +88,7 @@ def test_gold_document_edited_so_the_passage_is_gone_makes_the_item_stale_and_in
     assert [i.id for i in active_items(second, warehouse)] == ["r2"]
 
 
-def test_removed_gold_document_orphans_the_item(
-    warehouse: EvalSet, v1: IndexSnapshot
-) -> None:
+def test_removed_gold_document_orphans_the_item(warehouse: EvalSet, v1: IndexSnapshot) -> None:
     first = resolve_eval_set(warehouse, v1, None)
     v2 = snapshot(2, {SAFETY: SAFETY_CHUNKS}, previous=v1)
     second = resolve_eval_set(warehouse, v2, first.resolutions)

@@ -78,7 +78,11 @@ def test_decomposition_adds_up_and_exposes_a_phantom_regression() -> None:
 
 def test_decomposition_refuses_a_bridge_measured_on_another_index() -> None:
     with pytest.raises(IncomparableResultsError, match="re-run the new eval set on index v3"):
-        decompose(_result(OLD, 0.89), _result(ResultKey("d" * 64, 4, "cfg-1"), 0.8), _result(ResultKey("b" * 64, 4, "cfg-1"), 0.8))
+        decompose(
+            _result(OLD, 0.89),
+            _result(ResultKey("d" * 64, 4, "cfg-1"), 0.8),
+            _result(ResultKey("b" * 64, 4, "cfg-1"), 0.8),
+        )
 
 
 def test_supersede_when_enough_items_changed(
@@ -86,7 +90,9 @@ def test_supersede_when_enough_items_changed(
 ) -> None:
     first = resolve_eval_set(warehouse, v1, None)
     same: EvalSetVersion = resolve_eval_set(warehouse, snapshot(2, base_docs, previous=v1), first.resolutions)
-    returns_removed = resolve_eval_set(warehouse, snapshot(2, {SAFETY: SAFETY_CHUNKS}, previous=v1), first.resolutions)
+    returns_removed = resolve_eval_set(
+        warehouse, snapshot(2, {SAFETY: SAFETY_CHUNKS}, previous=v1), first.resolutions
+    )
     assert not should_supersede(first)
     assert not should_supersede(same)
     assert should_supersede(returns_removed)  # 1 of 3 items orphaned

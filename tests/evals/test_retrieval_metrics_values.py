@@ -52,7 +52,10 @@ def _retriever(results: dict[str, list[RetrievedChunk]]):
 
 
 def _chunks(ids: Sequence[str], texts: dict[str, str]) -> list[RetrievedChunk]:
-    return [RetrievedChunk(c, "d", texts.get(c, f"unrelated text of {c} about pallets"), 1.0 - n / 10) for n, c in enumerate(ids)]
+    return [
+        RetrievedChunk(c, "d", texts.get(c, f"unrelated text of {c} about pallets"), 1.0 - n / 10)
+        for n, c in enumerate(ids)
+    ]
 
 
 TEXTS = {"gold": "Customers may return unopened items within 30 calendar days of delivery for a full refund."}
@@ -102,7 +105,9 @@ def test_means_average_over_items_and_empty_retrieval_scores_zero() -> None:
 def test_retrieving_a_contested_chunk_is_recorded() -> None:
     items = [_item("a", TEXTS["gold"])]
     resolutions = {"a": ItemResolution("a", "contested", ("gold",), "", contested_by=("dup",))}
-    report = evaluate_retrieval(items, resolutions, _retriever({"question a?": _chunks(["dup", "gold"], TEXTS)}), 2)
+    report = evaluate_retrieval(
+        items, resolutions, _retriever({"question a?": _chunks(["dup", "gold"], TEXTS)}), 2
+    )
     assert report.rows[0].contested_retrieved == ("dup",)
     assert report.rows[0].scores["mrr@2"] == 0.5
 
@@ -116,7 +121,9 @@ def test_generation_is_not_measured_without_a_judge() -> None:
 
 def test_generation_is_measured_with_a_judge() -> None:
     class LengthJudge:
-        def score(self, question: str, answer: str, contexts: Sequence[str], reference_answer: str | None) -> dict[str, float]:
+        def score(
+            self, question: str, answer: str, contexts: Sequence[str], reference_answer: str | None
+        ) -> dict[str, float]:
             return {"answer_nonempty": 1.0 if answer else 0.0}
 
     result = evaluate_generation(

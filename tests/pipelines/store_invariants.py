@@ -9,7 +9,9 @@ import lancedb
 from pipelines.settings import Settings
 
 
-def ledger_records(settings: Settings, query: str, params: list[object] | None = None) -> list[dict[str, object]]:
+def ledger_records(
+    settings: Settings, query: str, params: list[object] | None = None
+) -> list[dict[str, object]]:
     """Rows of a read query straight on the ledger file, as a user's `duckdb` shell sees them."""
     con = duckdb.connect(str(settings.ledger_path), read_only=True)
     try:
@@ -56,7 +58,8 @@ def assert_invariants(settings: Settings, corpus: Path, source: str = "docs") ->
     documents: dict[str, str] = state["documents"]  # type: ignore[assignment]
     on_disk = {
         f"{source}/{p.relative_to(corpus).as_posix()}"
-        for p in corpus.rglob("*") if not p.is_dir() and not p.name.startswith(".")
+        for p in corpus.rglob("*")
+        if not p.is_dir() and not p.name.startswith(".")
     }
     present = {d for d, s in documents.items() if s != "removed"}
     assert present == on_disk, f"conservation: ledger {sorted(present)} vs files {sorted(on_disk)}"

@@ -61,7 +61,8 @@ def test_the_alert_sensor_says_when_no_sink_is_configured(project: Path) -> None
 
 
 def test_a_blocked_run_in_the_dagster_path_alerts_the_jsonl_sink_and_the_webhook(
-    project: Path, hook: Hook  # noqa: F811
+    project: Path,
+    hook: Hook,  # noqa: F811
 ) -> None:
     """The field report: two runs blocked over budget in Dagster reached no sink."""
     strict = write_contract(project / "strict.odcs.yaml", custom={"maxViolationRate": 0.0})
@@ -97,14 +98,14 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     (project / "data" / "lancedb").write_text("a file where the index folder belongs")
     defs = dagster_definitions()
     with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("ingestion").execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        result = defs.resolve_job_def("ingestion").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
         context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_alert_sensor", dagster_instance=instance,
-            dagster_run=result.dagster_run, dagster_event=failure,
+            sensor_name="run_failure_alert_sensor",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=failure,
             resources={"corpusgov": CorpusgovResource(config_path=str(config))},
         ).for_run_failure()
         run_failure_alert_sensor(context)
@@ -133,5 +134,6 @@ def test_a_broken_contract_and_a_missing_folder_alert_from_the_dagster_path(proj
     evaluate(project)
     lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
     assert sorted((line["kind"], line["source"]) for line in lines) == [
-        ("source_error", "docs"), ("source_error", "ghost"),
+        ("source_error", "docs"),
+        ("source_error", "ghost"),
     ]

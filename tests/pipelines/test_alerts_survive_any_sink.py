@@ -117,7 +117,10 @@ def test_a_webhook_url_with_whitespace_inside_is_refused_by_name(
 
 @pytest.mark.parametrize("server", ["garbage_status_url", "truncated_body_url"])
 def test_a_webhook_answering_garbage_fails_alone_and_the_file_sink_still_gets_the_alerts(
-    project: Path, fake_embedder: FakeEmbedder, server: str, request: pytest.FixtureRequest,
+    project: Path,
+    fake_embedder: FakeEmbedder,
+    server: str,
+    request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)

@@ -102,7 +102,10 @@ def test_a_quarantined_document_alerts_once_to_every_sink(
     [line] = jsonl_lines(project)
     assert line["kind"] == "contract_violation"
     assert (line["source"], line["doc_id"], line["reason"], line["contract_version"]) == (
-        "docs", "docs/tiny.md", "contract.text_too_short", "1.0.0",
+        "docs",
+        "docs/tiny.md",
+        "contract.text_too_short",
+        "1.0.0",
     )
     assert line["sent_at"] and "docs/tiny.md" in line["message"]
 

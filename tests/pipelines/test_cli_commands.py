@@ -64,8 +64,17 @@ def test_documents_json_shape_and_state_filter(cli_project: Path) -> None:
     rows = json.loads(out)
     assert code == 0 and len(rows) == 3
     assert set(rows[0]) == {
-        "doc_id", "source", "path", "state", "reasons", "content_hash", "grade", "quality_score",
-        "provenance", "safety_flags", "contract_version",
+        "doc_id",
+        "source",
+        "path",
+        "state",
+        "reasons",
+        "content_hash",
+        "grade",
+        "quality_score",
+        "provenance",
+        "safety_flags",
+        "contract_version",
     }
     code, out = invoke("documents", "--json", "--state", "rejected")
     rejected = json.loads(out)
@@ -101,8 +110,11 @@ def test_search_json_and_filters(cli_project: Path) -> None:
 def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, ...], message: str) -> None:
     invoke("ingest")
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
-        env={**os.environ}, timeout=120,
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
     )
     assert result.returncode == 1
     assert message in result.stderr.replace("\n", " ")
@@ -114,7 +126,10 @@ def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, .
 def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "CORPUSGOV_CONFIG": str(tmp_path / "missing.yaml")}
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "status"], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "pipelines.cli", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=120,
     )
     assert result.returncode == 1
@@ -144,9 +159,7 @@ def test_missing_source_folder_is_reported_and_other_sources_go_on(
         ("config_not_utf8", "not UTF-8 text"),
     ],
 )
-def test_data_dir_and_config_problems_are_one_line_errors(
-    tmp_path: Path, setup: str, message: str
-) -> None:
+def test_data_dir_and_config_problems_are_one_line_errors(tmp_path: Path, setup: str, message: str) -> None:
     (tmp_path / "corpus").mkdir()
     config = tmp_path / "corpusgov.yaml"
     config.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
@@ -159,7 +172,10 @@ def test_data_dir_and_config_problems_are_one_line_errors(
     else:
         config.write_bytes("data_dir: donn\xe9es\nsources: []\n".encode("latin-1"))
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "ingest"], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "pipelines.cli", "ingest"],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=120,
     )
     assert result.returncode == 1
@@ -169,7 +185,8 @@ def test_data_dir_and_config_problems_are_one_line_errors(
 
 def test_documents_lists_who_carries_a_flag(cli_project: Path) -> None:
     write_doc(
-        cli_project / "corpus", "contacts.md",
+        cli_project / "corpus",
+        "contacts.md",
         procedure_text("escalation") + "\nCall Dana at dana.whitfield@northwind-logistics.com.\n",
     )
     invoke("ingest")

@@ -29,16 +29,26 @@ print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
 
 def _loaded(args: list[str]) -> set[str]:
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(args)], capture_output=True, text=True,
-        env={**os.environ}, timeout=120,
+        [sys.executable, "-c", _PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
     )
     return set(json.loads(result.stderr.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize(
     "args",
-    [["status"], ["documents", "--json"], ["quarantine", "list"], ["index", "versions"],
-     ["evals", "status"], ["--help"], ["doctor", "--json"]],
+    [
+        ["status"],
+        ["documents", "--json"],
+        ["quarantine", "list"],
+        ["index", "versions"],
+        ["evals", "status"],
+        ["--help"],
+        ["doctor", "--json"],
+    ],
     ids=lambda a: " ".join(a),
 )
 def test_read_commands_load_nothing_heavy(project: Path, args: list[str]) -> None:

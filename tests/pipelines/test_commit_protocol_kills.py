@@ -23,8 +23,16 @@ from tests.pipelines.store_invariants import assert_invariants
 pytestmark = pytest.mark.slow
 
 KILLS = 30
-TOPICS = ("loading dock", "cold storage", "forklift charging", "night shift", "returns desk",
-          "hazmat cage", "yard check", "pallet wrap")
+TOPICS = (
+    "loading dock",
+    "cold storage",
+    "forklift charging",
+    "night shift",
+    "returns desk",
+    "hazmat cage",
+    "yard check",
+    "pallet wrap",
+)
 
 
 class Zygote:
@@ -32,8 +40,13 @@ class Zygote:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.pipelines.ingest_zygote"], cwd=REPO_ROOT, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [sys.executable, "-m", "tests.pipelines.ingest_zygote"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
 
     def start(self, stop_at: str | None = None) -> int:
@@ -88,9 +101,7 @@ def _seed_corpus(corpus: Path) -> None:
 
 
 @pytest.mark.parametrize("first_run", [True, False], ids=["first-run", "later-run"])
-def test_a_process_exiting_at_any_step_is_recovered(
-    project: Path, zygote: Zygote, first_run: bool
-) -> None:
+def test_a_process_exiting_at_any_step_is_recovered(project: Path, zygote: Zygote, first_run: bool) -> None:
     corpus = project / "corpus"
     _seed_corpus(corpus)
     rng = random.Random(7)
@@ -108,9 +119,7 @@ def test_a_process_exiting_at_any_step_is_recovered(
             shutil.rmtree(load_settings().data_dir)
 
 
-def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(
-    project: Path, zygote: Zygote
-) -> None:
+def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(project: Path, zygote: Zygote) -> None:
     corpus = project / "corpus"
     _seed_corpus(corpus)
     rng = random.Random(20261202)
@@ -129,7 +138,9 @@ def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(
         attempts += 1
         _mutate(corpus, rng)
         # Half the kills anywhere in the run, half late in it, where the stores are written.
-        delay = rng.uniform(0, duration * 0.95) if attempts % 2 else rng.uniform(duration * 0.6, duration * 0.98)
+        delay = (
+            rng.uniform(0, duration * 0.95) if attempts % 2 else rng.uniform(duration * 0.6, duration * 0.98)
+        )
         pid = zygote.start()
         time.sleep(delay)
         try:
@@ -147,7 +158,9 @@ def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(
             raise AssertionError(
                 f"attempt {attempts} killed at {delay:.2f}s of a {duration:.2f}s run: {err}"
             ) from err
-    assert killed_mid_run == KILLS, f"only {killed_mid_run} kills in {attempts} attempts hit a running ingestion"
+    assert killed_mid_run == KILLS, (
+        f"only {killed_mid_run} kills in {attempts} attempts hit a running ingestion"
+    )
     # And the result is what an uninterrupted run of the same files gives.
     reference = load_settings()
     reference.data_dir = project / "reference-data"

@@ -179,8 +179,11 @@ def test_a_cleanup_stopped_after_compaction_is_recovered(
 def test_every_stop_point_is_reached_by_some_writer() -> None:
     """A stop point no test reaches would be a step nobody checks: the list and the tests agree."""
     tested = set(COMMIT_POINTS) | {
-        "recovery.after_restore", "recovery.after_ledger_move", "rollback.after_restore",
-        "rollback.after_ledger_commit", "cleanup.after_optimize",
+        "recovery.after_restore",
+        "recovery.after_ledger_move",
+        "rollback.after_restore",
+        "rollback.after_ledger_commit",
+        "cleanup.after_optimize",
     }
     assert tested == set(STOP_POINTS)
 
@@ -198,10 +201,15 @@ def test_a_reader_holding_the_ledger_stops_the_run_before_the_index_is_touched(
     _change_corpus(corpus)
     monkeypatch.setattr("pipelines.ledger._BUSY_RETRY_SECONDS", 1.0)
     reader = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
-         "print('open', flush=True); time.sleep(60)", str(settings.ledger_path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(60)",
+            str(settings.ledger_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "open"

@@ -79,7 +79,9 @@ def test_over_budget_blocks_the_index_update(project: Path, fake_embedder: FakeE
 
 
 def test_severity_warning_never_blocks(project: Path, fake_embedder: FakeEmbedder) -> None:
-    contract = write_contract(project / "c.odcs.yaml", custom={"maxViolationRate": 0.0, "severity": "warning"})
+    contract = write_contract(
+        project / "c.odcs.yaml", custom={"maxViolationRate": 0.0, "severity": "warning"}
+    )
     use_contract(project, contract)
     seed(project / "corpus", good=1, short=1)
     settings = load_settings()
@@ -116,7 +118,12 @@ def test_new_contract_version_rechecks_indexed_documents_in_the_same_commit(
 
 def test_pii_redacted_before_embedding(project: Path, fake_embedder: FakeEmbedder) -> None:
     use_contract(project, write_contract(project / "c.odcs.yaml", custom={"piiPolicy": "redact"}))
-    write_doc(project / "corpus", "contacts.md", procedure_text("escalation") + "\nCall Dana at dana.whitfield@northwind-logistics.com for approvals.\n")
+    write_doc(
+        project / "corpus",
+        "contacts.md",
+        procedure_text("escalation")
+        + "\nCall Dana at dana.whitfield@northwind-logistics.com for approvals.\n",
+    )
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     texts = ChunkIndex(settings.lancedb_uri).table().to_arrow().column("text").to_pylist()
@@ -128,21 +135,30 @@ def test_pii_redacted_before_embedding(project: Path, fake_embedder: FakeEmbedde
 
 def test_pii_quarantine_policy(project: Path, fake_embedder: FakeEmbedder) -> None:
     use_contract(project, write_contract(project / "c.odcs.yaml", custom={"piiPolicy": "quarantine"}))
-    write_doc(project / "corpus", "contacts.md", procedure_text("escalation") + "\nWrite to dana.whitfield@northwind-logistics.com.\n")
+    write_doc(
+        project / "corpus",
+        "contacts.md",
+        procedure_text("escalation") + "\nWrite to dana.whitfield@northwind-logistics.com.\n",
+    )
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     assert states(settings)["docs/contacts.md"] == ("quarantined", ["policy.pii_quarantined"])
 
 
 def pinned(model: str) -> list[dict]:
-    return [{
-        "name": "embedding", "logicalType": "vector",
-        "logicalTypeOptions": {"dimensions": 384, "embeddingModel": model},
-    }]
+    return [
+        {
+            "name": "embedding",
+            "logicalType": "vector",
+            "logicalTypeOptions": {"dimensions": 384, "embeddingModel": model},
+        }
+    ]
 
 
 def test_a_contract_pinning_another_model_fails_loudly(project: Path, fake_embedder: FakeEmbedder) -> None:
-    contract = write_contract(project / "c.odcs.yaml", extra_properties=pinned("sentence-transformers/all-mpnet-base-v2"))
+    contract = write_contract(
+        project / "c.odcs.yaml", extra_properties=pinned("sentence-transformers/all-mpnet-base-v2")
+    )
     use_contract(project, contract)
     write_doc(project / "corpus", "a.md", procedure_text("receiving"))
     settings = load_settings()
@@ -159,7 +175,9 @@ def test_a_contract_pinning_the_index_model_ingests(project: Path, fake_embedder
     assert not report.source_errors and report.index_version is not None
 
 
-def test_a_broken_contract_skips_its_source_and_others_go_on(project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_a_broken_contract_skips_its_source_and_others_go_on(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
     broken = project / "broken.odcs.yaml"
     broken.write_text("apiVersion: v3.2.0\nkind: DataContract\nid: [unclosed\n")
     other = project / "other"

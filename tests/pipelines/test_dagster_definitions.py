@@ -31,8 +31,12 @@ def test_the_asset_graph_shows_one_governed_asset_per_source(project: Path) -> N
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {
-        "sources/handbook": "sources", "sources/wiki": "sources", "chunk_index": "index",
-        "eval_set_versions": "evals", "eval_baselines": "evals", "alert_log": "alerts",
+        "sources/handbook": "sources",
+        "sources/wiki": "sources",
+        "chunk_index": "index",
+        "eval_set_versions": "evals",
+        "eval_baselines": "evals",
+        "alert_log": "alerts",
     }
     checks = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert checks == {
@@ -60,8 +64,10 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert checks == {
-            "contract_docs": True, "ledger_index_reconciliation": True,
-            "ai_generated_share_budget": True, "quality_floor": True,
+            "contract_docs": True,
+            "ledger_index_reconciliation": True,
+            "ai_generated_share_budget": True,
+            "quality_floor": True,
         }
         materialization = next(m for m in result.asset_materializations_for_node("chunk_index"))
         assert materialization.metadata["index_version"].value == 1
@@ -113,11 +119,18 @@ def test_materializing_chunk_index_alone_does_its_work(project: Path) -> None:
 
 @pytest.mark.slow
 def test_dagster_definitions_validate_passes() -> None:
-    env = {**os.environ, "DAGSTER_HOME": str(REPO_ROOT / "dagster_home"),
-           "CORPUSGOV_CONFIG": str(REPO_ROOT / "corpusgov.yaml")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(REPO_ROOT / "dagster_home"),
+        "CORPUSGOV_CONFIG": str(REPO_ROOT / "corpusgov.yaml"),
+    }
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

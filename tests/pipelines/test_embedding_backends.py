@@ -42,7 +42,9 @@ def torch_vectors() -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("backend", "precision"), [("onnx", "auto"), ("openvino", "f32"), ("openvino", "auto")])
+@pytest.mark.parametrize(
+    ("backend", "precision"), [("onnx", "auto"), ("openvino", "f32"), ("openvino", "auto")]
+)
 def test_every_backend_matches_torch(
     torch_vectors: np.ndarray, backend: str, precision: str, tmp_path: Path
 ) -> None:
@@ -70,9 +72,15 @@ def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) ->
         "e = ExportedModelEmbedder(model_folder(None), 'openvino', cache_dir=Path(sys.argv[1]), notify=print)\n"
         "print(e.model_id, e.embed(['hello']).shape)\n"
     )
+
     def run() -> str:
-        done = subprocess.run([sys.executable, "-c", probe, str(cache)], capture_output=True,
-                              text=True, timeout=600, cwd=REPO_ROOT)
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(cache)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=REPO_ROOT,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
@@ -106,8 +114,10 @@ def test_an_index_built_with_torch_refuses_another_backend_with_the_setting_that
     run_ingestion(settings, FakeEmbedder(model_id=TORCH_ID))
     other = FakeEmbedder(model_id=TORCH_ID + "+openvino-bf16")
     write_doc(project / "corpus", "shipping.md", procedure_text("shipping"))
-    for attempt in (lambda: run_ingestion(settings, other),
-                    lambda: search_corpus(settings, other, "receiving dock")):
+    for attempt in (
+        lambda: run_ingestion(settings, other),
+        lambda: search_corpus(settings, other, "receiving dock"),
+    ):
         with pytest.raises(IndexStateError) as refused:
             attempt()
         assert "Set embedding.backend: torch in corpusgov.yaml" in str(refused.value)
@@ -152,8 +162,12 @@ def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committe
 
     def ingest(cache: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "ingest"], capture_output=True, text=True,
-            env={**os.environ, MODEL_CACHE_ENV: str(cache)}, timeout=600, cwd=project,
+            [sys.executable, "-m", "pipelines.cli", "ingest"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, MODEL_CACHE_ENV: str(cache)},
+            timeout=600,
+            cwd=project,
         )
 
     full = ingest(small_disk / "models")  # the export is ~90 MB, the disk 16 MiB

@@ -25,8 +25,20 @@ from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 
-TOPICS = ("receiving", "shipping", "returns", "inventory", "cycle counts", "dock safety",
-          "forklifts", "labelling", "cold chain", "hazmat", "cross-docking", "kitting")
+TOPICS = (
+    "receiving",
+    "shipping",
+    "returns",
+    "inventory",
+    "cycle counts",
+    "dock safety",
+    "forklifts",
+    "labelling",
+    "cold chain",
+    "hazmat",
+    "cross-docking",
+    "kitting",
+)
 
 
 class ThreadRecordingEmbedder(FakeEmbedder):
@@ -78,7 +90,10 @@ def test_a_first_ingest_embeds_while_it_still_parses_and_stores_the_same_vectors
     assert set(embedder.threads) == {"corpusgov-embed"}, "every chunk embedded beside parsing"
     assert embedder.moments[0] < parsed_at[-1], "embedding started before the last file was parsed"
     table = ChunkIndex(settings.lancedb_uri).table().to_arrow()
-    texts, stored = table.column("text").to_pylist(), np.stack(table.column("vector").to_numpy(zero_copy_only=False))
+    texts, stored = (
+        table.column("text").to_pylist(),
+        np.stack(table.column("vector").to_numpy(zero_copy_only=False)),
+    )
     assert np.allclose(stored, FakeEmbedder().embed(texts)), "the vectors of embedding afterwards"
     assert sorted(embedder.embedded_texts) == sorted(texts), "each chunk embedded once"
 
@@ -140,7 +155,10 @@ def test_a_run_larger_than_a_batch_streams_through_its_spool_into_one_index_vers
     table = ChunkIndex(settings.lancedb_uri).table().to_arrow()
     assert table.num_rows == report.chunks_embedded > 5 * 4
     assert "docs/stub.md" not in set(table.column("doc_id").to_pylist())
-    texts, stored = table.column("text").to_pylist(), np.stack(table.column("vector").to_numpy(zero_copy_only=False))
+    texts, stored = (
+        table.column("text").to_pylist(),
+        np.stack(table.column("vector").to_numpy(zero_copy_only=False)),
+    )
     assert np.allclose(stored, FakeEmbedder().embed(texts)), "each chunk keeps its own vector"
     assert len(set(table.column("chunk_id").to_pylist())) == table.num_rows
     assert not any((settings.data_dir / "staging").glob("*")), "the run's spools are removed with it"

@@ -55,7 +55,8 @@ def test_policy_quarantines_count_against_the_budget(project: Path) -> None:
     report = run_ingestion(load_settings(), FakeEmbedder())
     check = next(c for c in report.contract_checks if c.source == "wiki")
     assert check.violations_by_reason == {
-        "contract.text_too_short": 1, "policy.injection_quarantined": 1,
+        "contract.text_too_short": 1,
+        "policy.injection_quarantined": 1,
     }
     assert (check.violating, check.governed) == (2, 6)
     assert round(check.violation_rate, 2) == 0.33 and check.blocked

@@ -55,8 +55,11 @@ def items() -> dict[str, dict]:
 
 def text_gold_items() -> list[str]:
     """Dev items whose gold document is Markdown or text: easy to edit in place."""
-    return [i for i, row in items().items()
-            if row["split"] == "dev" and row["gold"][0]["doc_id"].endswith((".md", ".txt"))]
+    return [
+        i
+        for i, row in items().items()
+        if row["split"] == "dev" and row["gold"][0]["doc_id"].endswith((".md", ".txt"))
+    ]
 
 
 def remove_passage(path: Path, passage: str) -> None:
@@ -82,8 +85,11 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
     contested = [i for i in catalogue if catalogue[i]["split"] == "dev" and i not in (*stale, orphaned)][:3]
     for item_id in contested:
         passage = catalogue[item_id]["gold"][0]["passage"]
-        write_doc(sample / "corpus", f"copies/{item_id}.md",
-                  f"# Reposted note {item_id}\n\nFrom the team wiki: {passage}\n\nPosted for convenience.\n")
+        write_doc(
+            sample / "corpus",
+            f"copies/{item_id}.md",
+            f"# Reposted note {item_id}\n\nFrom the team wiki: {passage}\n\nPosted for convenience.\n",
+        )
     for item_id in stale:
         gold = catalogue[item_id]["gold"][0]
         remove_passage(sample / "corpus" / gold["doc_id"].removeprefix("sample/"), gold["passage"])
@@ -129,8 +135,11 @@ def test_small_change_reuses_unaffected_items(sample: Path, fake_embedder: FakeE
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     reversion_eval_sets(settings, fake_embedder)
-    write_doc(sample / "corpus", "misc/parking.md",
-              "# Parking\n\nVisitor parking is behind building C; staff park in the north lot after 7am.\n")
+    write_doc(
+        sample / "corpus",
+        "misc/parking.md",
+        "# Parking\n\nVisitor parking is behind building C; staff park in the north lot after 7am.\n",
+    )
     run_ingestion(settings, fake_embedder)
     again = reversion_eval_sets(settings, fake_embedder)[0]
     assert not again.superseded_previous
@@ -157,7 +166,9 @@ def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
     assert holdout_exposures(ledger, "sample") == {i: 2 for i in holdout_ids}
 
 
-def test_cli_evals_commands(sample: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evals_commands(
+    sample: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     import pipelines.cli.evals as cli_evals
@@ -214,13 +225,19 @@ def test_a_rebaseline_is_alerted_with_its_reason(sample: Path, fake_embedder: Fa
     assert "orphaned" in rebaselines[0]["message"] and "superseded" in rebaselines[0]["message"]
 
 
-def test_an_eval_question_copied_into_the_corpus_is_flagged(sample: Path, fake_embedder: FakeEmbedder) -> None:
+def test_an_eval_question_copied_into_the_corpus_is_flagged(
+    sample: Path, fake_embedder: FakeEmbedder
+) -> None:
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     first = reversion_eval_sets(settings, fake_embedder)[0]
     assert first.contaminated == {}
     question = items()["q07"]["question"]
-    write_doc(sample / "corpus", "faq/leaked.md", f"# Team quiz\n\nQuiz question of the week: {question}\n\nAnswers on Friday.\n")
+    write_doc(
+        sample / "corpus",
+        "faq/leaked.md",
+        f"# Team quiz\n\nQuiz question of the week: {question}\n\nAnswers on Friday.\n",
+    )
     run_ingestion(settings, fake_embedder)
     second = reversion_eval_sets(settings, fake_embedder)[0]
     assert list(second.contaminated) == ["q07"]
@@ -228,7 +245,9 @@ def test_an_eval_question_copied_into_the_corpus_is_flagged(sample: Path, fake_e
     assert rows["q07"].contaminated_by
 
 
-def test_amplification_compares_ai_share_in_results_with_the_corpus(sample: Path, fake_embedder: FakeEmbedder) -> None:
+def test_amplification_compares_ai_share_in_results_with_the_corpus(
+    sample: Path, fake_embedder: FakeEmbedder
+) -> None:
     from pipelines.evaluation import amplification
 
     settings = load_settings()
@@ -249,15 +268,17 @@ def test_cleanup_keeps_versions_a_live_baseline_needs(sample: Path, fake_embedde
     from pipelines.versions import cleanup_index
 
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)            # v1: baseline, then superseded below
+    run_ingestion(settings, fake_embedder)  # v1: baseline, then superseded below
     reversion_eval_sets(settings, fake_embedder)
     time.sleep(1)  # versions apart by more than the cleanup's clock margin
     for item_id in text_gold_items()[:4]:
         (sample / "corpus" / items()[item_id]["gold"][0]["doc_id"].removeprefix("sample/")).unlink()
-    run_ingestion(settings, fake_embedder)            # v2: live baseline
+    run_ingestion(settings, fake_embedder)  # v2: live baseline
     reversion_eval_sets(settings, fake_embedder)
-    write_doc(sample / "corpus", "misc/parking.md", "# Parking\n\nVisitors park behind building C near the gate.\n")
-    run_ingestion(settings, fake_embedder)            # v3: latest, not yet baselined
+    write_doc(
+        sample / "corpus", "misc/parking.md", "# Parking\n\nVisitors park behind building C near the gate.\n"
+    )
+    run_ingestion(settings, fake_embedder)  # v3: latest, not yet baselined
 
     result = cleanup_index(settings, timedelta(0))
 

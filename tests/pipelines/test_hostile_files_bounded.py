@@ -128,7 +128,10 @@ def settings_rows(settings) -> list[DocumentRow]:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("limits", "expected"),
     [
-        ("{maxCompressionRatio: 100000, maxUnpackedBytes: 1000000000, maxParseSeconds: 2}", "longer than 2 s"),
+        (
+            "{maxCompressionRatio: 100000, maxUnpackedBytes: 1000000000, maxParseSeconds: 2}",
+            "longer than 2 s",
+        ),
         (
             "{maxCompressionRatio: 100000, maxUnpackedBytes: 1000000000, maxParseSeconds: 600, "
             "maxParseMemoryBytes: 700000000}",

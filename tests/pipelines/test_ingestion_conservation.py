@@ -22,7 +22,9 @@ def nasty_corpus(corpus: Path, outside: Path) -> None:
         corpus,
         "good/page.html",
         "<html><head><title>Forklift charging</title></head><body><h1>Forklift charging</h1>"
-        + "<p>" + procedure_text("forklift charging").replace("\n", " ") + "</p></body></html>",
+        + "<p>"
+        + procedure_text("forklift charging").replace("\n", " ")
+        + "</p></body></html>",
     )
     write_doc(corpus, "bad/empty.txt", b"")
     write_doc(corpus, "bad/binary.txt", bytes(range(256)) * 8)
@@ -32,7 +34,9 @@ def nasty_corpus(corpus: Path, outside: Path) -> None:
     write_doc(corpus, "bad/tiny.md", "# Hi\n\nok\n")
     outside_file = write_doc(outside, "secret.md", procedure_text("secret"))
     os.symlink(outside_file, corpus / "bad" / "escape.md")
-    write_doc(corpus, "bad/latin1.txt", "Caf\xe9 menu for the canteen, updated weekly. ".encode("cp1252") * 20)
+    write_doc(
+        corpus, "bad/latin1.txt", "Caf\xe9 menu for the canteen, updated weekly. ".encode("cp1252") * 20
+    )
 
 
 @pytest.fixture

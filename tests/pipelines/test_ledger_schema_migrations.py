@@ -113,9 +113,15 @@ def test_a_reader_that_cannot_upgrade_an_older_ledger_still_reads_it(
     settings = load_settings()
     _as_before_versioning(ledger_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-         "print('held', flush=True); time.sleep(120)", str(ledger_path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('held', flush=True); time.sleep(120)",
+            str(ledger_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

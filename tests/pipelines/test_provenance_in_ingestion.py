@@ -27,32 +27,43 @@ def doc(settings, doc_id: str) -> dict:
     return next(r for r in list_documents(settings) if r["doc_id"] == doc_id)
 
 
-def test_a_registered_output_reingested_is_labelled_with_lineage(project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_a_registered_output_reingested_is_labelled_with_lineage(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
     corpus = project / "corpus"
     write_doc(corpus, "returns.md", procedure_text("returns"))
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     register_outputs(settings, [RegisteredOutput("answer-1", ANSWER, ("docs/returns.md",))])
-    write_doc(corpus, "wiki/damaged-parcels.md", "# Damaged parcels\n\n" + ANSWER.replace("seven", "7") + "\n")
+    write_doc(
+        corpus, "wiki/damaged-parcels.md", "# Damaged parcels\n\n" + ANSWER.replace("seven", "7") + "\n"
+    )
 
     run_ingestion(settings, fake_embedder)
 
     row = doc(settings, "docs/wiki/damaged-parcels.md")
     assert row["provenance"] == "ai_generated"
-    detail = ledger_records(settings, 
-        "SELECT generation_depth, derived_from FROM documents WHERE doc_id = ?", ["docs/wiki/damaged-parcels.md"]
+    detail = ledger_records(
+        settings,
+        "SELECT generation_depth, derived_from FROM documents WHERE doc_id = ?",
+        ["docs/wiki/damaged-parcels.md"],
     )[0]
     assert detail["generation_depth"] == 1 and detail["derived_from"] == ["docs/returns.md"]
-    evidence = json.loads(ledger_records(settings, 
-        "SELECT provenance_evidence FROM assessments WHERE doc_id = ? ORDER BY recorded_at DESC LIMIT 1",
-        ["docs/wiki/damaged-parcels.md"],
-    )[0]["provenance_evidence"])
+    evidence = json.loads(
+        ledger_records(
+            settings,
+            "SELECT provenance_evidence FROM assessments WHERE doc_id = ? ORDER BY recorded_at DESC LIMIT 1",
+            ["docs/wiki/damaged-parcels.md"],
+        )[0]["provenance_evidence"]
+    )
     assert evidence[0]["kind"] == "self_output_registry"
     labels = set(ChunkIndex(settings.lancedb_uri).table().to_arrow().column("provenance").to_pylist())
     assert "ai_generated" in labels, "the label reaches the index, where a RAG app filters on it"
 
 
-def test_registering_an_output_relabels_documents_already_indexed(project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_registering_an_output_relabels_documents_already_indexed(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
     write_doc(project / "corpus", "wiki/damaged-parcels.md", "# Damaged parcels\n\n" + ANSWER + "\n")
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
@@ -65,7 +76,9 @@ def test_registering_an_output_relabels_documents_already_indexed(project: Path,
     assert doc(settings, "docs/wiki/damaged-parcels.md")["provenance"] == "ai_generated"
 
 
-def test_generation_depth_beyond_the_contract_is_quarantined(project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_generation_depth_beyond_the_contract_is_quarantined(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
     use_contract(project, write_contract(project / "c.odcs.yaml", custom={"maxGenerationDepth": 1}))
     corpus = project / "corpus"
     write_doc(corpus, "wiki/answer.md", "# Answer\n\n" + ANSWER + "\n")
@@ -90,17 +103,25 @@ def test_a_near_copy_of_an_indexed_document_is_scored_against_the_existing_corpu
     write_doc(corpus, "receiving.md", procedure_text("receiving", steps=10))
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
-    write_doc(corpus, "receiving-copy.md", procedure_text("receiving", steps=10).replace("Northwind", "Northwind Ltd"))
+    write_doc(
+        corpus,
+        "receiving-copy.md",
+        procedure_text("receiving", steps=10).replace("Northwind", "Northwind Ltd"),
+    )
 
     run_ingestion(settings, fake_embedder)
 
-    signals = json.loads(ledger_records(settings, 
-        "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving-copy.md"]
-    )[0]["quality_signals"])
+    signals = json.loads(
+        ledger_records(
+            settings, "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving-copy.md"]
+        )[0]["quality_signals"]
+    )
     assert signals["near_duplicate"] < 0.3
-    original = json.loads(ledger_records(settings, 
-        "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving.md"]
-    )[0]["quality_signals"])
+    original = json.loads(
+        ledger_records(
+            settings, "SELECT quality_signals FROM assessments WHERE doc_id = ?", ["docs/receiving.md"]
+        )[0]["quality_signals"]
+    )
     assert original["near_duplicate"] == 1.0
 
 

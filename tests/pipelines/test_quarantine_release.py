@@ -46,7 +46,9 @@ def test_policy_quarantine_is_listed_with_reasons_and_dates(
     assert any(flag["code"] == "safety.injection_like" for flag in shown["safety"])
 
 
-def test_first_seen_stays_while_last_seen_moves(quarantining_project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_first_seen_stays_while_last_seen_moves(
+    quarantining_project: Path, fake_embedder: FakeEmbedder
+) -> None:
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     before = list_quarantine(settings)[0]
@@ -73,12 +75,16 @@ def test_release_is_recorded_and_indexes_the_document_on_the_next_run(
     assert list_quarantine(settings) == []
 
 
-def test_release_lapses_when_the_document_changes(quarantining_project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_release_lapses_when_the_document_changes(
+    quarantining_project: Path, fake_embedder: FakeEmbedder
+) -> None:
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     release_document(settings, "docs/poisoned.md", "reviewed", "alice")
     run_ingestion(settings, fake_embedder)
-    write_doc(quarantining_project / "corpus", "poisoned.md", procedure_text("returns") + INJECTION + "More.\n")
+    write_doc(
+        quarantining_project / "corpus", "poisoned.md", procedure_text("returns") + INJECTION + "More.\n"
+    )
 
     report = run_ingestion(settings, fake_embedder)
 
@@ -86,7 +92,9 @@ def test_release_lapses_when_the_document_changes(quarantining_project: Path, fa
     assert state_of(settings, "docs/poisoned.md")["state"] == "quarantined"
 
 
-def test_fixed_at_the_source_it_reenters_by_itself(quarantining_project: Path, fake_embedder: FakeEmbedder) -> None:
+def test_fixed_at_the_source_it_reenters_by_itself(
+    quarantining_project: Path, fake_embedder: FakeEmbedder
+) -> None:
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     write_doc(quarantining_project / "corpus", "poisoned.md", procedure_text("returns"))
@@ -124,7 +132,17 @@ def test_cli_quarantine_commands(
     shown = runner.invoke(app, ["quarantine", "show", "docs/poisoned.md"])
     assert shown.exit_code == 0 and "policy.injection_quarantined" in shown.stdout
     released = runner.invoke(
-        app, ["quarantine", "release", "docs/poisoned.md", "--reason", "training material", "--by", "carol", "--json"]
+        app,
+        [
+            "quarantine",
+            "release",
+            "docs/poisoned.md",
+            "--reason",
+            "training material",
+            "--by",
+            "carol",
+            "--json",
+        ],
     )
     assert released.exit_code == 0
     assert json.loads(released.stdout)["released_by"] == "carol"
@@ -140,7 +158,9 @@ def test_search_can_leave_out_flagged_chunks(project: Path, fake_embedder: FakeE
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     everything = {h.doc_id for h in search_corpus(settings, fake_embedder, "shipment delayed returns", k=10)}
-    assert "docs/poisoned.md" in everything, "the default contract tags injection-like text, it does not block"
+    assert "docs/poisoned.md" in everything, (
+        "the default contract tags injection-like text, it does not block"
+    )
     filtered = search_corpus(
         settings, fake_embedder, "shipment delayed returns", k=10, exclude_flags=("safety.injection_like",)
     )

@@ -14,7 +14,9 @@ def test_relative_paths_resolve_against_the_config_file(project: Path) -> None:
     assert settings.sources[0].path == str(project / "corpus")
 
 
-def test_data_dir_env_overrides_the_file(project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_data_dir_env_overrides_the_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("CORPUSGOV_DATA_DIR", str(tmp_path / "elsewhere"))
     assert load_settings().data_dir == tmp_path / "elsewhere"
 

@@ -32,8 +32,11 @@ def _corpus(project: Path) -> Path:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
-        env={**os.environ}, timeout=300,
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
     )
 
 

@@ -89,9 +89,7 @@ def source_folder_sensor(
     current = fingerprint(governed_paths(settings))
     if context.cursor == current:
         return dg.SkipReason("No source file, contract or config changed since the last run request.")
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=current, tags=WRITER_TAGS)], cursor=current
-    )
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=current, tags=WRITER_TAGS)], cursor=current)
 
 
 nightly_full_pass = dg.ScheduleDefinition(
@@ -169,6 +167,9 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, corpusgov: Cor
     step = failure.step_key or "the run"
     message = failure.message or "the run failed"
     record_failed_run(
-        corpusgov.settings(), context.dagster_run.run_id, f"Dagster step {step}", message,
+        corpusgov.settings(),
+        context.dagster_run.run_id,
+        f"Dagster step {step}",
+        message,
         tuple(sorted({k.path[-1] for k in context.dagster_run.asset_selection or ()})),
     )

@@ -33,7 +33,9 @@ def changelog_table(version: StoredVersion) -> str:
     rows = []
     for status in sorted(set(dev) | set(held)):
         ids = dev.get(status, [])
-        shown = ", ".join(f"`{i}`" for i in ids[:ITEMS_SHOWN]) + (f" … +{len(ids) - ITEMS_SHOWN}" if len(ids) > ITEMS_SHOWN else "")
+        shown = ", ".join(f"`{i}`" for i in ids[:ITEMS_SHOWN]) + (
+            f" … +{len(ids) - ITEMS_SHOWN}" if len(ids) > ITEMS_SHOWN else ""
+        )
         rows.append([status, len(ids), held.get(status, 0), shown])
     return markdown_table(["status", "dev items", "holdout items", "dev item ids"], rows)
 
@@ -102,7 +104,12 @@ def eval_baselines(
             continue
         latest = results[0]
         names = [n for n in latest.metrics if "@" in n]
-        header = "| index | set version | " + " | ".join(names) + " | baseline |\n|---|---|" + "---|" * (len(names) + 1)
+        header = (
+            "| index | set version | "
+            + " | ".join(names)
+            + " | baseline |\n|---|---|"
+            + "---|" * (len(names) + 1)
+        )
         lines = [
             f"| v{r.index_version} | v{r.eval_set_version} | "
             + " | ".join(f"{r.metrics.get(n, 0.0):.3f}" for n in names)
@@ -112,7 +119,9 @@ def eval_baselines(
         metadata[f"{config.name}_by_index_version"] = dg.MetadataValue.md("\n".join([header, *lines]))
         # Numeric entries: the UI plots them across materializations (one point per index version).
         for name in names:
-            metadata[f"{config.name}_{name.replace('@', '_at_')}"] = dg.MetadataValue.float(latest.metrics[name])
+            metadata[f"{config.name}_{name.replace('@', '_at_')}"] = dg.MetadataValue.float(
+                latest.metrics[name]
+            )
         metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
         amp = amplification(settings, latest)
         metadata[f"{config.name}_ai_share_in_top_k"] = dg.MetadataValue.float(round(amp.retrieved_share, 4))

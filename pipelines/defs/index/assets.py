@@ -79,7 +79,9 @@ def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -
     for source in settings.sources:
         part = staged_part(settings, run_id, source.name)
         if (
-            part is None or part.base_index_version != base or part.embedding_model != model_id
+            part is None
+            or part.base_index_version != base
+            or part.embedding_model != model_id
             or not all(Path(spool).is_file() for spool in part.spools)
         ):
             part = prepare_source(settings, source.name, model_id, run_id=run_id)
@@ -87,9 +89,7 @@ def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -
     return combine_prepared(parts, run_id=run_id)
 
 
-def index_metadata(
-    settings: Settings, report: IngestionReport, unloaded: list[str]
-) -> dict[str, Any]:
+def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[str]) -> dict[str, Any]:
     status = corpus_status(settings)
     version = report.index_version
     not_updated = [blocked_message(c) for c in report.blocked]
@@ -118,16 +118,18 @@ def index_metadata(
             "They were ingested; click Reload definitions to see their assets and checks."
         )
     if version is not None:
-        metadata.update({
-            "tag": version.tag,
-            "added": len(version.added),
-            "modified": len(version.modified),
-            "removed": len(version.removed),
-            "grade_mix": dg.MetadataValue.md(counts_table("grade", version.counts["by_grade"])),
-            "provenance_mix": dg.MetadataValue.md(
-                counts_table("provenance", version.counts["by_provenance"])
-            ),
-        })
+        metadata.update(
+            {
+                "tag": version.tag,
+                "added": len(version.added),
+                "modified": len(version.modified),
+                "removed": len(version.removed),
+                "grade_mix": dg.MetadataValue.md(counts_table("grade", version.counts["by_grade"])),
+                "provenance_mix": dg.MetadataValue.md(
+                    counts_table("provenance", version.counts["by_provenance"])
+                ),
+            }
+        )
         indexed = sum(version.counts["by_grade"].values()) or 1
         # Numeric entries are plotted by the UI across materializations: the mix over index versions.
         for grade in Grade:

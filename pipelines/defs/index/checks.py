@@ -25,10 +25,12 @@ def ledger_index_reconciliation(corpusgov: CorpusgovResource) -> dg.AssetCheckRe
     return dg.AssetCheckResult(
         passed=report.healthy,
         metadata={
-            "findings": dg.MetadataValue.md(markdown_table(
-                ["check", "ok", "detail"],
-                [[f.check, "yes" if f.ok else "**no**", f.detail] for f in report.findings],
-            )),
+            "findings": dg.MetadataValue.md(
+                markdown_table(
+                    ["check", "ok", "detail"],
+                    [[f.check, "yes" if f.ok else "**no**", f.detail] for f in report.findings],
+                )
+            ),
             "next_step": "Run `corpusgov doctor --repair`." if failing else "Nothing to do.",
         },
         description="; ".join(f"{f.check}: {f.detail}" for f in failing) or "Ledger and index agree.",
@@ -55,7 +57,9 @@ def ai_generated_share_budget(corpusgov: CorpusgovResource) -> dg.AssetCheckResu
             "by_source": dg.MetadataValue.md(table),
             "max_share": max((s.share for s in shares), default=0.0),
         },
-        description=f"Over budget: {', '.join(over)}" if over else "Every source within its AI-generated budget.",
+        description=f"Over budget: {', '.join(over)}"
+        if over
+        else "Every source within its AI-generated budget.",
     )
 
 

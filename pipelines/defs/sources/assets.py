@@ -69,7 +69,8 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
         metadata={"contract": source.contract, "folder": str(where)},
         check_specs=[
             dg.AssetCheckSpec(
-                check, asset=key,
+                check,
+                asset=key,
                 description=f"Documents of `{source.name}` meet its contract, within its error "
                 "budget. Over budget, the source's changes are held back and the other sources "
                 "go on; within budget, the violating documents are quarantined.",
@@ -89,7 +90,9 @@ def build_source_asset(source: SourceConfig, contract: DocumentContract | None) 
         # Embedding runs beside parsing and assessment; chunk_index only writes the vectors.
         spool = ChunkSpool(staging_dir(settings, context.run_id))
         with EmbeddingPrefetch(model, spool) as prefetch:
-            part = prepare_source(settings, source.name, model.model_id, on_progress, context.run_id, prefetch)
+            part = prepare_source(
+                settings, source.name, model.model_id, on_progress, context.run_id, prefetch
+            )
             prefetch.finish()
         stage_part(settings, context.run_id, part)
         context.log.info(f"{source.name}: {prefetch.embedded} chunks embedded while preparing")
@@ -111,7 +114,4 @@ def _contract_or_none(source: SourceConfig) -> DocumentContract | None:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(
-        assets=[build_source_asset(s, _contract_or_none(s)) for s in configured_sources()]
-    )
-
+    return dg.Definitions(assets=[build_source_asset(s, _contract_or_none(s)) for s in configured_sources()])

@@ -49,19 +49,32 @@ def document_config_hash(contract: DocumentContract, embedding_model: str) -> st
 
 def rejected_outcome(file: DiscoveredFile, config_hash: str, contract: DocumentContract) -> DocumentOutcome:
     assert file.rejection is not None
+    return replace(
+        _file_outcome(file, config_hash, contract, DocumentState.REJECTED, (file.rejection,)),
+        detail=file.rejection_detail,
+    )
+
+
+def _file_outcome(
+    file: DiscoveredFile,
+    config_hash: str,
+    contract: DocumentContract,
+    state: DocumentState,
+    reasons: tuple[str, ...] = (),
+) -> DocumentOutcome:
+    """What a run knows of a file before it reads it: where it is, its bytes' hash, its contract."""
     return DocumentOutcome(
         doc_id=file.doc_id,
         source=file.source,
         path=file.path,
-        state=DocumentState.REJECTED,
-        reasons=(file.rejection,),
+        state=state,
+        reasons=reasons,
         content_hash=file.content_hash,
         mime_type=file.mime_type,
         size=file.size,
         config_hash=config_hash,
         contract_id=contract.id,
         contract_version=contract.version,
-        detail=file.rejection_detail,
     )
 
 
@@ -78,19 +91,7 @@ def process_file(
     The outcome is provisionally `indexed`; the contract and policies may still quarantine it. It
     holds `ChunkRef`s; the chunks themselves come beside it, for the run's spool.
     """
-    base = DocumentOutcome(
-        doc_id=file.doc_id,
-        source=file.source,
-        path=file.path,
-        state=DocumentState.INDEXED,
-        reasons=(),
-        content_hash=file.content_hash,
-        mime_type=file.mime_type,
-        size=file.size,
-        config_hash=config_hash,
-        contract_id=contract.id,
-        contract_version=contract.version,
-    )
+    base = _file_outcome(file, config_hash, contract, DocumentState.INDEXED)
     assert file.mime_type is not None
     extracted = extract_file(
         ExtractionRequest(

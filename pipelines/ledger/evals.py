@@ -233,7 +233,7 @@ class ItemResolutionRow:
     status: str
     gold_chunk_ids: tuple[str, ...]
     contested_by: tuple[str, ...]
-    detail: str
+    detail: str | None
     contaminated_by: tuple[str, ...]
 
 
@@ -245,9 +245,7 @@ def item_resolutions(ledger: Ledger, version_hash: str) -> list[ItemResolutionRo
             [version_hash],
         ).fetchall()
     return [
-        ItemResolutionRow(
-            r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5] or "", tuple(r[6] or ())
-        )
+        ItemResolutionRow(r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5], tuple(r[6] or ()))
         for r in rows
     ]
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from corpus_quality.errors import UnknownGradeError, UnknownProvenanceLabelError
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.errors import CorpusgovError
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,23 @@ class DocumentRow:
 
 
 def grade_of(value: str | None) -> Grade | None:
-    return Grade.parse(value) if value is not None else None
+    try:
+        return Grade.parse(value) if value is not None else None
+    except UnknownGradeError as err:
+        raise _unknown_word("grade", value) from err
 
 
 def label_of(value: str | None) -> ProvenanceLabel | None:
-    return ProvenanceLabel.parse(value) if value is not None else None
+    try:
+        return ProvenanceLabel.parse(value) if value is not None else None
+    except UnknownProvenanceLabelError as err:
+        raise _unknown_word("provenance label", value) from err
+
+
+def _unknown_word(kind: str, value: str | None) -> CorpusgovError:
+    # Only a newer corpusgov or a hand edit writes one: the schema version guards the rest.
+    return CorpusgovError(
+        f"The ledger holds the {kind} {value!r}, which this corpusgov does not know: a newer "
+        "corpusgov wrote it, or the row was edited by hand. Upgrade corpusgov, or correct the row "
+        "with `duckdb <data_dir>/ledger.duckdb`."
+    )

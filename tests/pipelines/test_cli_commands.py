@@ -197,3 +197,23 @@ def test_documents_lists_who_carries_a_flag(cli_project: Path) -> None:
     assert rows[0]["contract_version"] == "1.0.0"
     code, out = invoke("documents", "--flag", "safety.injection_like", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_a_grade_this_version_does_not_know_is_one_line_naming_the_fix(cli_project: Path) -> None:
+    """A newer corpusgov (or a hand edit) may leave a grade this one cannot read: say so, no traceback."""
+    import duckdb
+
+    assert invoke("ingest")[0] == 0
+    con = duckdb.connect(str(cli_project / "data" / "ledger.duckdb"))
+    con.execute("UPDATE documents SET grade = 'A+' WHERE doc_id = 'docs/receiving.md'")
+    con.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "documents", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "grade 'A+', which this corpusgov does not know" in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.stderr + result.stdout

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export CORPUSGOV_CONFIG ?= $(CURDIR)/corpusgov.yaml
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser postgres run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,deploy]'
 	$(BIN)/python -m pip install --quiet --no-deps unstructured-inference==1.6.14
 	touch $@
 
@@ -31,7 +31,14 @@ browser:
 		{ apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
 		echo "Chromium is not installed (apt-get install chromium): the browser test will be skipped."
 
-test: install browser
+# The deployment test starts a throwaway PostgreSQL cluster from Debian's server binaries:
+# installed here when missing and this is root with apt; elsewhere that one test is skipped.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q postgresql >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }; }; } || \
+		echo "PostgreSQL is not installed (apt-get install postgresql): the deployment test will be skipped."
+
+test: install browser postgres
 	$(BIN)/python -m pytest -q
 
 # Lint, format and types: ruff (rules pinned in pyproject.toml), ruff format and mypy; .ci/run runs it before the tests.

@@ -7,18 +7,9 @@ Slow (Dagster processes, the real model) and still run in CI; Chromium is Debian
 .ci/run installs.
 """
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -29,6 +20,7 @@ from pipelines.quarantine import list_held_back
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT, procedure_text, write_doc
 from tests.pipelines.contract_files import write_contract
+from tests.pipelines.dagster_service import Service, free_port, running_service
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -40,33 +32,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@dataclass(frozen=True)
-class Service:
-    port: int
-    config: Path
-    run: dict
-
-    @property
-    def ui(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
@@ -84,43 +49,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
         f"  - name: wiki\n    path: {root / 'wiki'}\n    contract: {strict}\n"
         f"evals:\n  sets:\n    - name: sample\n      path: {REPO_ROOT / 'examples' / 'evals' / 'sample.jsonl'}\n"
-        f"reports:\n  port: {_free_port()}\n",
+        f"reports:\n  port: {free_port()}\n",
         encoding="utf-8",
     )
-    home = root / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CORPUSGOV_CONFIG": str(config)}
-    env.pop("CORPUSGOV_DATA_DIR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 480
-        run = None
-        while time.monotonic() < deadline and run is None:
-            time.sleep(3)
-            try:
-                runs = _graphql(port, "{ runsOrError { ... on Runs { results { runId status jobName } } } }")
-            except OSError:
-                continue
-            results = runs["data"]["runsOrError"]["results"]
-            if results and results[-1]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
-                run = results[-1]
-        assert run is not None, "the source-folder sensor started no run that finished"
-        yield Service(port=port, config=config, run=run)
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    with running_service(root, config, REPO_ROOT / "dagster_home" / "dagster.yaml") as service:
+        yield service
 
 
 def test_the_service_ingests_by_itself_and_holds_back_only_the_blocked_source(service: Service) -> None:

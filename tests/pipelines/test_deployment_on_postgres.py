@@ -1,0 +1,122 @@
+"""The deployment of deploy/ as an operator brings it up: Dagster's instance in a real PostgreSQL
+(deploy/dagster.yaml, unchanged but for its environment), the run queue and its writer limits,
+the multiprocess executor running the source steps side by side; and the Kubernetes executor
+config corpusgov ships, checked against dagster-k8s's own schema.
+
+Slow (Dagster processes, the real model, a PostgreSQL server) and still run in CI; PostgreSQL is
+Debian's package, which `make test` installs as root.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.catalog import corpus_status, list_documents
+from pipelines.errors import ConfigError
+from pipelines.reconciliation import reconcile
+from pipelines.settings import load_settings
+from tests.conftest import DEFAULT_CONTRACT, REPO_ROOT, procedure_text, write_doc
+from tests.pipelines.dagster_service import Service, free_port, running_service
+from tests.pipelines.postgres_server import PostgresServer, postgres_server
+
+K8S_EXECUTOR = REPO_ROOT / "deploy" / "k8s" / "executor.yaml"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> Iterator[Service]:
+    root = tmp_path_factory.mktemp("deployed")
+    for topic in ("receiving", "returns", "dock safety"):
+        write_doc(root / "docs", f"{topic.replace(' ', '-')}.md", procedure_text(topic))
+    for topic in ("pallet wrapping", "forklift checks"):
+        write_doc(root / "wiki", f"{topic.replace(' ', '-')}.md", procedure_text(topic))
+    config = root / "corpusgov.yaml"
+    config.write_text(
+        f"data_dir: {root / 'data'}\nsources:\n"
+        f"  - name: docs\n    path: {root / 'docs'}\n    contract: {DEFAULT_CONTRACT}\n"
+        f"  - name: wiki\n    path: {root / 'wiki'}\n    contract: {DEFAULT_CONTRACT}\n"
+        f"reports:\n  port: {free_port()}\n",
+        encoding="utf-8",
+    )
+    with running_service(root, config, REPO_ROOT / "deploy" / "dagster.yaml", postgres.env()) as service:
+        yield service
+
+
+@pytest.mark.slow
+def test_the_deployed_instance_runs_the_job_on_postgres(deployed: Service, postgres: PostgresServer) -> None:
+    assert (deployed.run["status"], deployed.run["jobName"]) == ("SUCCESS", "ingestion")
+    runs = postgres.query("SELECT run_id, status FROM runs")
+    assert (deployed.run["runId"], "SUCCESS") in runs, "the run is on record in PostgreSQL"
+    tags = dict(postgres.query(f"SELECT key, value FROM run_tags WHERE run_id = '{deployed.run['runId']}'"))
+    assert tags.get("corpusgov/writer") == "ingestion", "the writer limit of the run queue applies"
+
+
+@pytest.mark.slow
+def test_the_source_steps_ran_in_processes_of_their_own(deployed: Service, postgres: PostgresServer) -> None:
+    started = postgres.query(
+        "SELECT step_key FROM event_logs WHERE dagster_event_type = 'STEP_WORKER_STARTED' "
+        f"AND run_id = '{deployed.run['runId']}'"
+    )
+    steps = {row[0] for row in started}
+    assert {"sources__docs", "sources__wiki", "chunk_index"} <= steps, steps
+
+
+@pytest.mark.slow
+def test_the_cli_reads_what_the_deployment_wrote(deployed: Service) -> None:
+    settings = load_settings(deployed.config)
+    status = corpus_status(settings)
+    assert status["index_version"] == 1 and status["documents"]["indexed"] == 5
+    assert {d["source"] for d in list_documents(settings)} == {"docs", "wiki"}
+    assert reconcile(settings).consistent
+
+
+def test_the_shipped_kubernetes_executor_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.definitions import build_definitions
+
+    monkeypatch.setenv("CORPUSGOV_EXECUTOR", "k8s")
+    monkeypatch.setenv("CORPUSGOV_EXECUTOR_CONFIG", str(K8S_EXECUTOR))
+    job = build_definitions().resolve_job_def("ingestion")
+    assert job.executor_def.name == "corpusgov_k8s_executor"
+    assert dg.validate_run_config(job, {}) is not None, "its config satisfies dagster-k8s's schema"
+
+
+def test_a_kubernetes_executor_config_dagster_k8s_rejects_fails_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.definitions import build_definitions
+
+    broken = tmp_path / "executor.yaml"
+    broken.write_text(K8S_EXECUTOR.read_text() + "max_concurrent: many\n")
+    monkeypatch.setenv("CORPUSGOV_EXECUTOR", "k8s")
+    monkeypatch.setenv("CORPUSGOV_EXECUTOR_CONFIG", str(broken))
+    with pytest.raises(ConfigError, match='max_concurrent. Value "many"'):
+        build_definitions()
+
+
+@pytest.mark.parametrize(
+    ("executor", "config", "message"),
+    [
+        ("celery", None, "Use one of: multiprocess, k8s"),
+        ("k8s", None, "needs CORPUSGOV_EXECUTOR_CONFIG"),
+        ("k8s", "/nonexistent/executor.yaml", "cannot be read"),
+    ],
+)
+def test_an_executor_corpusgov_cannot_set_up_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, executor: str, config: str | None, message: str
+) -> None:
+    from pipelines.defs.deployment import deployment_executor
+
+    monkeypatch.setenv("CORPUSGOV_EXECUTOR", executor)
+    if config is None:
+        monkeypatch.delenv("CORPUSGOV_EXECUTOR_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("CORPUSGOV_EXECUTOR_CONFIG", config)
+    with pytest.raises(ConfigError, match=message):
+        deployment_executor()

@@ -32,7 +32,7 @@ from corpus_quality.ai_text_heuristic import score_ai_text  # noqa: E402
 from corpus_quality.c2pa_evidence import read_c2pa  # noqa: E402
 from corpus_quality.near_duplicates import NearDuplicateIndex  # noqa: E402
 from corpus_quality.registry import SelfOutputRegistry, load_outputs_jsonl  # noqa: E402
-from corpus_quality.safety import PII_KINDS, find_pii  # noqa: E402
+from corpus_quality.safety import PII_KINDS, SAFETY_CODES, find_pii  # noqa: E402
 from corpus_quality.vocabulary import ProvenanceLabel  # noqa: E402
 from pipelines.discovery import HTML, PDF, sniff_mime_type  # noqa: E402
 from pipelines.parsing import parse_document  # noqa: E402
@@ -40,15 +40,9 @@ from pipelines.parsing import parse_document  # noqa: E402
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
 CONTROL_GROUP = "human_control"
 AI_LABELS = frozenset({ProvenanceLabel.AI_GENERATED, ProvenanceLabel.AI_ASSISTED})
+# Every safety code but injection and PII: the hidden-text detectors.
 HIDDEN_CODES = frozenset(
-    {
-        "safety.hidden_zero_width",
-        "safety.hidden_unicode_tags",
-        "safety.bidi_override",
-        "safety.html_hidden_text",
-        "safety.html_comment_instructions",
-        "safety.pdf_invisible_text",
-    }
+    c for c in SAFETY_CODES if c != "safety.injection_like" and not c.startswith("safety.pii_")
 )
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z@+]")
 

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from evals import EvalResult, EvalSet, EvalSetVersion, ItemResolution, ResultKey, changed_share, changelog
+from evals.resolution import ResolutionStatus
 from evals.sets import DEV, HOLDOUT
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
@@ -210,17 +211,16 @@ def stored_version(ledger: Ledger, version_hash: str) -> StoredVersion:
 
 
 def resolutions_of(ledger: Ledger, version_hash: str) -> dict[str, ItemResolution]:
-    with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT item_id, status, gold_chunk_ids, detail, contested_by FROM eval_item_resolutions "
-            "WHERE version_hash = ?",
-            [version_hash],
-        ).fetchall()
+    """The stored version's resolutions as the evals library compares them."""
     return {
-        r[0]: ItemResolution(
-            item_id=r[0], status=r[1], gold_chunk_ids=tuple(r[2]), detail=r[3] or "", contested_by=tuple(r[4])
+        r.item_id: ItemResolution(
+            item_id=r.item_id,
+            status=r.status,
+            gold_chunk_ids=r.gold_chunk_ids,
+            detail=r.detail or "",
+            contested_by=r.contested_by,
         )
-        for r in rows
+        for r in item_resolutions(ledger, version_hash)
     }
 
 
@@ -230,7 +230,7 @@ class ItemResolutionRow:
 
     item_id: str
     split: str
-    status: str
+    status: ResolutionStatus
     gold_chunk_ids: tuple[str, ...]
     contested_by: tuple[str, ...]
     detail: str | None

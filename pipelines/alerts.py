@@ -27,6 +27,7 @@ from pipelines.contract_checks import ContractCheck
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
+from pipelines.ledger.records import RunFailure
 from pipelines.settings import AlertSinkConfig, Settings
 
 logger = logging.getLogger(__name__)
@@ -230,18 +231,17 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
     alerts = []
     failed = summary.get("failed")
     if failed:
+        failure = RunFailure.from_json(failed)
         alerts.append(
             Alert(
                 key=f"run_failed:{run_id}",
                 kind=RUN_FAILED,
                 source=",".join(summary.get("sources", [])),
                 doc_id=None,
-                reason=failed.get("kind"),
+                reason=failure.kind,
                 contract_version=None,
-                message=_one_line(
-                    f"ingestion run {run_id} failed at {failed.get('step')}: {failed.get('error')}"
-                ),
-                details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failed},
+                message=_one_line(f"ingestion run {run_id} failed at {failure.step}: {failure.error}"),
+                details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failure.as_json()},
             )
         )
     for stored in summary.get("contract_checks", []):

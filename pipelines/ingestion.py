@@ -51,6 +51,7 @@ from pipelines.ingestion_records import (
     state_counts_after,
 )
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
+from pipelines.ledger.records import RunFailure
 from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
 from pipelines.settings import Settings
 from pipelines.source_preparation import (
@@ -458,7 +459,7 @@ def record_failed_run(
             run_id,
             datetime.now(UTC),
             sources,
-            {"failed": {"step": step, "error": message, "kind": kind}, "sources": list(sources)},
+            {"failed": RunFailure(step, message, kind).as_json(), "sources": list(sources)},
         )
     except CorpusgovError as err:
         logger.warning("The failed run %s could not be recorded for alerts: %s", run_id, err)

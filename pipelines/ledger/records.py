@@ -113,6 +113,24 @@ class DocumentRow:
     chunk_count: int
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run failed, kept in its summary (`ingestion_runs.summary.failed`) for the alerts."""
+
+    step: str
+    error: str
+    kind: str  # the exception's class name, or "error"
+
+    def as_json(self) -> dict[str, str]:
+        return {"step": self.step, "error": self.error, "kind": self.kind}
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> "RunFailure":
+        return cls(
+            str(payload.get("step", "")), str(payload.get("error", "")), str(payload.get("kind", "error"))
+        )
+
+
 def grade_of(value: str | None) -> Grade | None:
     try:
         return Grade.parse(value) if value is not None else None

@@ -5,23 +5,14 @@ import pytest
 
 from contracts import STRICT_CONTRACT_PATH, DocumentFrameError, load_contract
 from contracts.enforcement import enforce_contract
+from tests.contracts.contract_variants import with_only
 
 
 @pytest.fixture(scope="module")
 def no_duplicates():
     """Only the duplicate-content rule."""
     strict = load_contract(STRICT_CONTRACT_PATH)
-    return dataclasses.replace(
-        strict,
-        required_fields=(),
-        field_types={},
-        min_text_chars=None,
-        max_text_chars=None,
-        allowed_mime_types=None,
-        allowed_languages=None,
-        minimum_grade=None,
-        max_age=None,
-    )
+    return with_only(strict, no_duplicate_content=strict.no_duplicate_content)
 
 
 def test_document_repeating_an_earlier_one_is_flagged_and_the_original_kept(no_duplicates) -> None:

@@ -1,4 +1,3 @@
-import dataclasses
 from datetime import date, datetime
 
 import pandas
@@ -6,22 +5,15 @@ import pytest
 
 from contracts import STRICT_CONTRACT_PATH, load_contract
 from contracts.enforcement import enforce_contract
+from tests.contracts.contract_variants import with_only
 
 
 @pytest.fixture(scope="module")
 def typed():
     """Only the field-type rule, on one field per checkable logicalType."""
     strict = load_contract(STRICT_CONTRACT_PATH)
-    return dataclasses.replace(
+    return with_only(
         strict,
-        required_fields=(),
-        min_text_chars=None,
-        max_text_chars=None,
-        allowed_mime_types=None,
-        allowed_languages=None,
-        minimum_grade=None,
-        max_age=None,
-        no_duplicate_content=False,
         field_types={
             "title": "string",
             "day": "date",

@@ -1,4 +1,3 @@
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pandas
@@ -6,6 +5,7 @@ import pytest
 
 from contracts import STRICT_CONTRACT_PATH, load_contract
 from contracts.enforcement import enforce_contract
+from tests.contracts.contract_variants import with_only
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -14,18 +14,7 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 def fresh_only():
     """Only the freshness rule: maxAge 30 days."""
     strict = load_contract(STRICT_CONTRACT_PATH)
-    return dataclasses.replace(
-        strict,
-        required_fields=(),
-        field_types={},
-        min_text_chars=None,
-        max_text_chars=None,
-        allowed_mime_types=None,
-        allowed_languages=None,
-        minimum_grade=None,
-        no_duplicate_content=False,
-        max_age=timedelta(days=30),
-    )
+    return with_only(strict, max_age=timedelta(days=30))
 
 
 def verdict_for(contract, rows: dict[str, dict], now=NOW):

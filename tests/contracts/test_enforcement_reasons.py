@@ -6,6 +6,7 @@ import pytest
 
 from contracts import STRICT_CONTRACT_PATH, DocumentFrameError, load_contract
 from contracts.enforcement import enforce_contract
+from tests.contracts.contract_variants import with_only
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)  # strict's maxAge P2Y: anything before 2023-06-02 is stale
 GOOD = {
@@ -110,18 +111,7 @@ def test_default_contract_admits_any_grade_and_language(strict) -> None:
 
 
 def test_unconstrained_contract_runs_only_the_rules_it_declares(strict) -> None:
-    bare = dataclasses.replace(
-        strict,
-        required_fields=(),
-        field_types={},
-        min_text_chars=None,
-        max_text_chars=None,
-        allowed_mime_types=None,
-        allowed_languages=None,
-        minimum_grade=None,
-        max_age=None,
-        no_duplicate_content=False,
-    )
+    bare = with_only(strict)
     documents = pandas.DataFrame({"doc_id": ["x"]})  # nothing but ids: no other column is read
 
     verdict = enforce_contract(bare, documents)

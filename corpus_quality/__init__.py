@@ -14,6 +14,7 @@ from corpus_quality.grading import (
     SIGNAL_WEIGHTS,
     QualityAssessment,
     assess_quality,
+    grade_signals,
 )
 from corpus_quality.language import detect_language
 from corpus_quality.metadata import read_declared_metadata
@@ -61,6 +62,7 @@ __all__ = [
     "UnknownGradeError",
     "UnknownProvenanceLabelError",
     "assess_quality",
+    "grade_signals",
     "compute_signals",
     "detect_language",
     "evidence_from_manifest_store",

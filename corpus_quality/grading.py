@@ -1,5 +1,6 @@
 """Turn quality signals into a score, a grade, a route and the reasons behind them."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
@@ -83,7 +84,17 @@ def _grade_for(score: float) -> Grade:
 
 def assess_quality(doc: QualityInput) -> QualityAssessment:
     """Compute signals for ``doc`` and grade it; never raises on odd text."""
-    signals = compute_signals(doc)
+    return grade_signals(compute_signals(doc), has_text=bool(doc.text.strip()))
+
+
+def grade_signals(signals: Mapping[str, float], has_text: bool = True) -> QualityAssessment:
+    """Grade a document from its signals alone: what `assess_quality` does once they are computed.
+
+    The signals are rounded to 4 places first, the precision a ledger stores, so a grade can be
+    recomputed from stored signals (a sharded run does when a document from another shard turns
+    out to near-duplicate it) and comes out the same as the first time.
+    """
+    signals = {name: round(float(signals[name]), 4) for name in QUALITY_SIGNALS}
     total_weight = sum(SIGNAL_WEIGHTS.values())
     score = sum(signals[name] * SIGNAL_WEIGHTS[name] for name in QUALITY_SIGNALS) / total_weight
     score = round(min(1.0, max(0.0, score)), 4)
@@ -96,7 +107,7 @@ def assess_quality(doc: QualityInput) -> QualityAssessment:
     )
     reasons = [signal_reason(name) for name in shortfalls if signals[name] < REASON_THRESHOLD]
 
-    if not doc.text.strip():
+    if not has_text:
         grade = Grade.F
         reasons = [EMPTY_TEXT_REASON]
     else:

@@ -212,6 +212,19 @@ class NearDuplicateIndex:
         self._insert(doc_id, values)
         return found, values.tobytes()
 
+    def query_and_add_signature(self, doc_id: str, signature: bytes) -> list[NearDuplicate]:
+        """`query_and_add` for a document whose signature was computed elsewhere (the bytes
+        `query_and_add` returned, e.g. by another process that assessed it): its near-duplicates
+        among the documents indexed before it, then it is indexed for the ones after it."""
+        values = np.frombuffer(signature, dtype=np.uint32)
+        if values.size != NUM_PERM:
+            raise InvalidQualityInputError(
+                f"near-duplicate signature of {doc_id!r} has {values.size} values, expected {NUM_PERM}"
+            )
+        found = self._matches(values, exclude=doc_id) if self._row_of else []
+        self._insert(doc_id, values)
+        return found
+
     @staticmethod
     def _row(doc_id: str, values: np.ndarray) -> dict[str, Any]:
         return {

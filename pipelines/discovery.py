@@ -154,6 +154,16 @@ def discover_source(
         yield _read_candidate(source, root, candidate, relative, max_file_bytes)
 
 
+def read_source_file(
+    source: SourceConfig, candidate: Path, max_file_bytes: int | None = None
+) -> tuple[DiscoveredFile, bytes | None]:
+    """One file that `discover_source` found, read again as it is now: a shard of a run reads
+    the files its plan lists (pipelines/source_shards.py). Deleted since, it is rejected as
+    unreadable; the next run records it as removed."""
+    root = source.root.resolve()
+    return _read_candidate(source, root, candidate, Path(os.path.relpath(candidate, root)), max_file_bytes)
+
+
 def _resolves_inside(candidate: Path, root: Path) -> bool:
     try:
         return candidate.resolve().is_relative_to(root)

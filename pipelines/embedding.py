@@ -176,4 +176,5 @@ def embedder_from_settings(settings: Settings, notify: Callable[[str], None] | N
         batch_size=config.batch_size,
         cache_dir=Path(cache) if cache else settings.data_dir / "models",
         notify=notify,
+        threads=config.threads,
     )

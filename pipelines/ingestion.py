@@ -32,10 +32,10 @@ from pipelines.commit_protocol import (
     undo_interrupted_write,
     writer_lock,
 )
-from pipelines.contract_checks import ContractCheck, blocked_message
-from pipelines.discovery import discover_source
+from pipelines.contract_checks import blocked_message
+from pipelines.discovery import read_source_file
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.embedding import Embedder, require_index_model
+from pipelines.embedding import Embedder
 from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError, first_line
 from pipelines.index import ChunkIndex
@@ -52,19 +52,15 @@ from pipelines.ingestion_records import (
 )
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.ledger.records import RunFailure
-from pipelines.processing import CorpusContext, document_config_hash, process_file, rejected_outcome
+from pipelines.processing import CorpusContext, process_file, rejected_outcome
 from pipelines.settings import Settings
 from pipelines.source_preparation import (
-    AssessedFiles,
     SourceInRun,
     bind_source,
-    decide_under_contract,
     import_contract_checks_in_the_background,
-    is_unchanged,
-    load_source_contract,
     selected_sources,
-    sources_sharing_a_folder,
 )
+from pipelines.source_shards import ShardPart, SourcePlan, merge_shards, plan_source, shard_run
 from pipelines.stop_points import stop_point
 
 __all__ = [
@@ -137,78 +133,47 @@ def _prepare_source(
     run_id: str,
     sink: ChunkSink,
 ) -> PreparedIngestion:
-    started_at = datetime.now(UTC)
-    configured = settings.source(source_name)
-    ledger = Ledger(settings.ledger_path)
-    latest = ledger.latest_index_version()
-    if latest is not None:
-        require_index_model(latest.embedding_model, embedding_model, settings.data_dir)
-    part = PreparedIngestion(
-        run_id=run_id,
-        started_at=started_at,
-        sources=(configured.name,),
-        base_index_version=latest.index_version if latest else None,
-        embedding_model=embedding_model,
-        outcomes=(),
-        discovered=0,
-        unchanged=0,
-        contract_checks=(),
-        spools=(str(sink.path),),
-    )
-    shared = sources_sharing_a_folder(settings, list(settings.sources))
-    loaded = load_source_contract(settings, configured, embedding_model, shared)
-    if isinstance(loaded, ContractCheck):
-        return replace(part, contract_checks=(loaded,))
-    contract, source = loaded
-    config_hash = document_config_hash(contract, embedding_model)
-    run = SourceInRun(
-        ledger=ledger,
-        source=source,
-        contract=contract,
-        config_hash=config_hash,
-        known=ledger.documents(source=source.name),
-        started_at=started_at,
-    )
-    assessed = _assess_source_files(run, sink, on_progress)
-    outcomes, check = decide_under_contract(settings, run, assessed, part.run_id)
-    return replace(
-        part,
-        outcomes=outcomes,
-        discovered=assessed.discovered,
-        unchanged=assessed.unchanged,
-        contract_checks=(check,),
-        config_hashes={source.name: config_hash},
-    )
+    """A plan with one shard and its merge: the steps the Dagster path runs in parallel
+    (pipelines/source_shards.py), here in one process."""
+    plan = plan_source(settings, source_name, embedding_model, run_id, max_shards=1)
+    if plan.skipped:
+        return replace(merge_shards(settings, plan, []), spools=(str(sink.path),))
+    shard = prepare_shard(settings, plan, 0, sink, on_progress)
+    return merge_shards(settings, plan, [shard])
 
 
-def _assess_source_files(
-    run: SourceInRun, sink: ChunkSink, on_progress: ProgressReporter | None
-) -> AssessedFiles:
-    """Walk the source's files: skip the unchanged ones, parse and assess the others, and hand
-    their chunks to `sink` as each document is done."""
+def prepare_shard(
+    settings: Settings,
+    plan: SourcePlan,
+    shard: int,
+    sink: ChunkSink,
+    on_progress: ProgressReporter | None = None,
+) -> ShardPart:
+    """Parse, assess and chunk the files of one shard of a source's plan, handing their chunks
+    to `sink` as each document is done. Writes neither the index nor the ledger."""
+    run = shard_run(settings, plan)
     contract, config_hash = run.contract, run.config_hash
     corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
-    assessed = AssessedFiles()
-    for file, data in discover_source(run.source, contract.limits.max_file_bytes):
-        assessed.discovered += 1
-        assessed.seen.add(file.doc_id)
-        if is_unchanged(run.known.get(file.doc_id), file.content_hash, config_hash, file.rejection):
-            assessed.unchanged += 1
-            continue
+    positions: list[int] = []
+    outcomes: list[DocumentOutcome] = []
+    for position, path in plan.shard_files(shard):
+        file, data = read_source_file(run.source, path, contract.limits.max_file_bytes)
         if file.rejected or data is None:
-            assessed.processed.append(rejected_outcome(file, config_hash, contract))
+            outcomes.append(rejected_outcome(file, config_hash, contract))
         else:
             if corpus is None:
                 corpus = _corpus_context(run.ledger)
             outcome, chunks = process_file(file, data, contract, config_hash, run.started_at, corpus)
-            assessed.processed.append(outcome)
-            if len(assessed.processed) == 1:
+            outcomes.append(outcome)
+            if len(outcomes) == 1:
                 import_contract_checks_in_the_background()
             if chunks:
                 _submit_chunks(run, sink, file.doc_id, chunks)
+        positions.append(position)
         if on_progress is not None:
-            on_progress(f"assess {run.source.name}", len(assessed.processed), 0)
-    return assessed
+            on_progress(f"assess {plan.source}", len(outcomes), 0)
+    stop_point(f"prepare.shard_{shard}.assessed")
+    return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), str(sink.path))
 
 
 def _corpus_context(ledger: Ledger) -> CorpusContext:

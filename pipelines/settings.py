@@ -62,6 +62,9 @@ class EmbeddingConfig(BaseModel):
     backend: Literal["torch", "onnx", "openvino"] = "openvino"
     # OpenVINO only: "auto" is bf16 where the CPU computes bf16 natively, else f32.
     precision: Literal["auto", "f32", "bf16"] = "auto"
+    # onnx and openvino: the CPU threads the model uses; empty means every core the runtime sees.
+    # Set it where a process may use fewer cores than the machine has (a pod's CPU limit).
+    threads: int | None = Field(default=None, ge=1, le=512)
 
 
 class EvalSetConfig(BaseModel):
@@ -120,6 +123,22 @@ class ReportsConfig(BaseModel):
         return self.url or f"http://127.0.0.1:{self.port}"
 
 
+class ShardsConfig(BaseModel):
+    """How the Dagster path splits a source's changed documents between parallel steps
+    (pipelines/source_shards.py). The CLI prepares each source in one process and ignores it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # At most this many shards of a source at once: one step each, each with its own embedder.
+    max: int = Field(default=2, ge=1, le=256)
+    # A shard gets at least this many documents: below it, a step's start-up outweighs its share.
+    documents_per_shard: int = Field(default=200, ge=1)
+
+    def count(self, changed: int) -> int:
+        """The shards of a source with `changed` documents to assess: at least one."""
+        return max(1, min(self.max, -(-changed // self.documents_per_shard)))
+
+
 class Settings(BaseSettings):
     """corpusgov's configuration. Build it with `load_settings`, not directly."""
 
@@ -132,6 +151,7 @@ class Settings(BaseSettings):
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
     evals: EvalsConfig = Field(default_factory=EvalsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    shards: ShardsConfig = Field(default_factory=ShardsConfig)
 
     @field_validator("sources")
     @classmethod

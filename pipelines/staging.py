@@ -11,6 +11,11 @@ Plain Parquet and JSON, not a pickle: any Python (or a person) can read a staged
 written by another corpusgov version fails loudly instead of unpickling into the wrong class.
 A `chunk_index` that finds no part for a source (it was materialized on its own from the UI)
 prepares that source itself.
+
+Before the part, a source's steps stage their own records the same way: `<source>.plan.json` (the
+plan: the files to assess and their shards), then each shard's `<source>.shard-<k>.json` and
+`<source>.shard-<k>.outcomes.parquet`, which the source's merge step reads
+(pipelines/source_shards.py).
 """
 
 import json
@@ -30,8 +35,10 @@ from pipelines.chunk_spool import PARQUET_OPTIONS, staging_dir
 from pipelines.chunking import ChunkRef
 from pipelines.contract_checks import ContractCheck
 from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.errors import IngestionConflictError
 from pipelines.ingestion_records import PreparedIngestion
 from pipelines.settings import Settings
+from pipelines.source_shards import ShardPart, SourcePlan
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Outcome fields kept as JSON text: free-form evidence whose keys differ by detector.
@@ -79,6 +86,69 @@ def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngesti
         config_hashes=dict(header["config_hashes"]),
         spools=tuple(header["spools"]),
     )
+
+
+def stage_plan(settings: Settings, run_id: str, plan: SourcePlan) -> Path:
+    """A source's plan, for its shard steps and its merge step."""
+    path = _staged_file(settings, run_id, plan.source, ".plan.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"layout": _LAYOUT, **plan.as_json()})
+    _write_atomically(path, lambda partial: partial.write_text(body))
+    return path
+
+
+def staged_plan(settings: Settings, run_id: str, source: str) -> SourcePlan:
+    path = _staged_file(settings, run_id, source, ".plan.json")
+    data = _read_header(path, f"the plan of source '{source}'")
+    data.pop("layout")
+    return SourcePlan.from_json(data)
+
+
+def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> Path:
+    """What one shard assessed: its outcomes as Parquet, then the header that points at them."""
+    stem = f".shard-{shard.shard}"
+    outcomes = _staged_file(settings, run_id, shard.source, f"{stem}.outcomes.parquet")
+    table = outcomes_table(shard.outcomes)
+    _write_atomically(outcomes, lambda path: pq.write_table(table, path, **PARQUET_OPTIONS))
+    header = {
+        "layout": _LAYOUT,
+        "source": shard.source,
+        "shard": shard.shard,
+        "positions": list(shard.positions),
+        "spool": shard.spool,
+        "outcomes": outcomes.name,
+    }
+    path = _staged_file(settings, run_id, shard.source, f"{stem}.json")
+    _write_atomically(path, lambda partial: partial.write_text(json.dumps(header)))
+    return path
+
+
+def staged_shard(settings: Settings, run_id: str, source: str, shard: int) -> ShardPart:
+    path = _staged_file(settings, run_id, source, f".shard-{shard}.json")
+    header = _read_header(path, f"shard {shard} of source '{source}'")
+    return ShardPart(
+        source=header["source"],
+        shard=header["shard"],
+        positions=tuple(header["positions"]),
+        outcomes=outcomes_from_table(pq.read_table(path.parent / header["outcomes"])),
+        spool=header["spool"],
+    )
+
+
+def _read_header(path: Path, what: str) -> dict[str, Any]:
+    """A staged header this run's earlier step wrote; missing or from another layout, the run
+    cannot go on (a retry of the whole run starts over)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise IngestionConflictError(
+            f"The run's staged {what} cannot be read ({err}). Run the ingestion again."
+        ) from err
+    if data.get("layout") != _LAYOUT:
+        raise IngestionConflictError(
+            f"The run's staged {what} was written by another corpusgov version. Run the ingestion again."
+        )
+    return data
 
 
 def _header(part: PreparedIngestion, outcomes_name: str) -> dict[str, Any]:

@@ -42,7 +42,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer)
         f"data_dir: {root / 'data'}\nsources:\n"
         f"  - name: docs\n    path: {root / 'docs'}\n    contract: {DEFAULT_CONTRACT}\n"
         f"  - name: wiki\n    path: {root / 'wiki'}\n    contract: {DEFAULT_CONTRACT}\n"
-        f"reports:\n  port: {free_port()}\n",
+        f"reports:\n  port: {free_port()}\n"
+        # docs' 3 files in 2 shards, wiki's 2 in 1: the shards run as steps of their own.
+        "shards:\n  max: 2\n  documents_per_shard: 2\n",
         encoding="utf-8",
     )
     with running_service(root, config, REPO_ROOT / "deploy" / "dagster.yaml", postgres.env()) as service:
@@ -59,13 +61,24 @@ def test_the_deployed_instance_runs_the_job_on_postgres(deployed: Service, postg
 
 
 @pytest.mark.slow
-def test_the_source_steps_ran_in_processes_of_their_own(deployed: Service, postgres: PostgresServer) -> None:
+def test_the_source_steps_and_their_shards_ran_in_processes_of_their_own(
+    deployed: Service, postgres: PostgresServer
+) -> None:
     started = postgres.query(
         "SELECT step_key FROM event_logs WHERE dagster_event_type = 'STEP_WORKER_STARTED' "
         f"AND run_id = '{deployed.run['runId']}'"
     )
     steps = {row[0] for row in started}
-    assert {"sources__docs", "sources__wiki", "chunk_index"} <= steps, steps
+    expected = {
+        "sources__docs.docs_plan",
+        "sources__docs.docs_shard[0]",
+        "sources__docs.docs_shard[1]",
+        "sources__docs.docs_merge",
+        "sources__wiki.wiki_shard[0]",
+        "chunk_index",
+    }
+    assert expected <= steps, steps
+    assert "sources__wiki.wiki_shard[1]" not in steps, "2 files are one shard"
 
 
 @pytest.mark.slow

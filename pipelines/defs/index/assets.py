@@ -10,7 +10,7 @@ from pipelines.catalog import corpus_status
 from pipelines.chunk_spool import clear_staging
 from pipelines.commit_protocol import writer_lock
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
-from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key
+from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key, staging_key
 from pipelines.ingestion import (
     IngestionReport,
     PreparedIngestion,
@@ -58,26 +58,28 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
 
         try:
             with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
-                prepared = _prepared_run(settings, context.run_id, model.model_id, context.log)
+                prepared = _prepared_run(settings, context.run_id, staging_key(context), model.model_id)
                 # The parts' spools hold the vectors the source assets embedded; commit embeds
                 # the chunks of a part prepared here.
                 report = commit_ingestion(settings, prepared, model, on_progress)
         finally:
             clear_staging(settings, context.run_id)
+            clear_staging(settings, staging_key(context))
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
         return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))
 
     return chunk_index
 
 
-def _prepared_run(settings: Settings, run_id: str, model_id: str, log: object) -> PreparedIngestion:
-    """The sources' parts staged by this run; a source not staged (chunk_index materialized on its
-    own) or staged on an index that has moved since is prepared here."""
+def _prepared_run(settings: Settings, run_id: str, staged_under: str, model_id: str) -> PreparedIngestion:
+    """The sources' parts staged by this run (under its first run's id when it re-executes one);
+    a source not staged (chunk_index materialized on its own) or staged on an index that has
+    moved since is prepared here."""
     latest = Ledger(settings.ledger_path).latest_index_version()
     base = latest.index_version if latest else None
     parts = []
     for source in settings.sources:
-        part = staged_part(settings, run_id, source.name)
+        part = staged_part(settings, staged_under, source.name)
         if (
             part is None
             or part.base_index_version != base

@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -45,6 +44,7 @@ from filelock import FileLock, Timeout
 
 from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
+from pipelines.index_storage import folder_exists, join, list_files, read_text, remove_folder
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
@@ -154,10 +154,10 @@ def nothing_to_recover(settings: Settings) -> bool:
         return False
     # The tags as `_repair_tags` would leave them: the latest present, none stale or unknown.
     expected = {v.tag: v.lance_version for v in versions}
-    folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance" / "_refs" / "tags"
+    folder = join(settings.lancedb_uri, f"{TABLE_NAME}.lance", "_refs", "tags")
     try:
-        tag_files = [p for p in folder.iterdir() if _TAG.match(p.stem)] if folder.is_dir() else []
-        tagged = {p.stem: json.loads(p.read_text(encoding="utf-8")).get("version") for p in tag_files}
+        names = [name for name in list_files(folder) or () if _TAG.match(Path(name).stem)]
+        tagged = {Path(n).stem: json.loads(read_text(join(folder, n))).get("version") for n in names}
     except (OSError, ValueError, AttributeError):
         return False
     return tagged.get(versions[0].tag) == versions[0].lance_version and all(
@@ -171,11 +171,7 @@ def _files_note(settings: Settings) -> Path:
 
 def _table_files(settings: Settings) -> dict[str, int] | None:
     """The table's data files and their sizes (None when they cannot be listed)."""
-    folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance" / "data"
-    try:
-        return {entry.name: entry.stat().st_size for entry in os.scandir(folder)}
-    except OSError:
-        return None
+    return list_files(join(settings.lancedb_uri, f"{TABLE_NAME}.lance", "data"))
 
 
 def _noted_table_files(settings: Settings) -> dict[str, int] | None:
@@ -336,7 +332,7 @@ def undo_interrupted_write(settings: Settings) -> None:
 
 def table_exists(settings: Settings) -> bool:
     """Whether anything of the `chunks` table is on disk, even a half-created one."""
-    return (Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance").exists()
+    return folder_exists(join(settings.lancedb_uri, f"{TABLE_NAME}.lance"))
 
 
 def drop_table(settings: Settings, index: ChunkIndex) -> None:
@@ -345,9 +341,7 @@ def drop_table(settings: Settings, index: ChunkIndex) -> None:
         index.db.drop_table(TABLE_NAME)
     except (OSError, RuntimeError, ValueError, FileNotFoundError) as err:
         logger.info("LanceDB could not drop the table (%s); removing its folder", first_line(err))
-    folder = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance"
-    if folder.exists():
-        shutil.rmtree(folder)
+    remove_folder(join(settings.lancedb_uri, f"{TABLE_NAME}.lance"))
 
 
 def tag_index_version(settings: Settings, version: IndexVersion) -> None:

@@ -22,7 +22,6 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from pipelines.commit_protocol import (
@@ -35,6 +34,7 @@ from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder
 from pipelines.errors import IndexDamagedError, IndexStateError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex
+from pipelines.index_storage import folder_exists, is_remote, join, move_folder
 from pipelines.ingestion import IngestionReport, ProgressReporter, ingest_holding_lock
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count
@@ -176,7 +176,7 @@ def repair_data_dir(
 ) -> DoctorReport:
     """Restore the invariants (see the module docstring), then examine the data dir again."""
     repairs: list[str] = []
-    set_aside: Path | None = None
+    set_aside: str | None = None
     rebuild: IngestionReport | None = None
     with writer_lock(settings):
         ledger_ok = _ledger_readable(settings)
@@ -200,7 +200,7 @@ def repair_data_dir(
             rebuild = ingest_holding_lock(settings, embedder, None, on_progress)
     report = examine_data_dir(settings)
     report.repairs = repairs or ["nothing to repair"]
-    report.set_aside = str(set_aside) if set_aside else None
+    report.set_aside = set_aside
     report.rebuild = rebuild
     return report
 
@@ -231,13 +231,21 @@ def _ledger_readable(settings: Settings) -> bool:
     return True
 
 
-def _set_aside(settings: Settings, ledger: bool) -> Path:
-    """Move the damaged stores out of the way, never delete them: a person may want them."""
-    folder = settings.data_dir / "damaged" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+def _set_aside(settings: Settings, ledger: bool) -> str:
+    """Move the damaged stores out of the way, never delete them: a person may want them.
+    Returns where they went: a folder of the data dir, and for an index in object storage, the
+    prefix of its bucket it was moved to."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    where = ""
+    folder = settings.data_dir / "damaged" / stamp
     folder.mkdir(parents=True, exist_ok=True)
-    table = Path(settings.lancedb_uri) / f"{TABLE_NAME}.lance"
-    if table.exists():
-        shutil.move(str(table), str(folder / table.name))
+    table = join(settings.lancedb_uri, f"{TABLE_NAME}.lance")
+    if folder_exists(table):
+        # An index in object storage is set aside in its own bucket, beside the table.
+        beside = join(settings.lancedb_uri, "damaged", stamp) if is_remote(table) else str(folder)
+        move_folder(table, join(beside, f"{TABLE_NAME}.lance"))
+        if is_remote(table):
+            where = f"{folder} (the index: {beside})"
     if ledger:
         for path in (
             settings.ledger_path,
@@ -245,4 +253,4 @@ def _set_aside(settings: Settings, ledger: bool) -> Path:
         ):
             if path.exists():
                 shutil.move(str(path), str(folder / path.name))
-    return folder
+    return where or str(folder)

@@ -4,10 +4,8 @@ Governance columns (grade, provenance, safety flags) sit beside the vectors so a
 them in the same query; that is how "exclude what governance says to exclude" reaches retrieval.
 """
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ from pipelines.errors import (
     StorageError,
     first_line,
 )
+from pipelines.index_storage import folder_exists, join, lancedb_storage_options, list_files
 from pipelines.ledger import IndexVersion
 
 TABLE_NAME = "chunks"
@@ -34,11 +33,11 @@ def manifest_versions(uri: str) -> set[int] | None:
     import, which costs a second): what `corpusgov status` needs to notice a lost or extra
     version. Lance names a manifest `<u64::MAX - version>.manifest` (older tables: `<version>`).
     None when the table folder does not exist."""
-    folder = Path(uri) / f"{TABLE_NAME}.lance" / "_versions"
-    if not folder.parent.exists():
+    table = join(uri, f"{TABLE_NAME}.lance")
+    if not folder_exists(table):
         return None
     versions: set[int] = set()
-    for name in os.listdir(folder) if folder.is_dir() else ():
+    for name in list_files(join(table, "_versions")) or ():
         stem, _, suffix = name.partition(".")
         if suffix == "manifest" and stem.isdigit():
             number = int(stem)
@@ -103,7 +102,7 @@ class ChunkIndex:
         if self._db is None:
             import lancedb
 
-            self._db = lancedb.connect(self.uri)
+            self._db = lancedb.connect(self.uri, storage_options=lancedb_storage_options(self.uri) or None)
         return self._db
 
     def table(self) -> Any | None:

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
 
     config_path: Path
     data_dir: Path = Path("data")
+    # Where the LanceDB index lives: empty means <data_dir>/lancedb; s3://bucket/prefix puts it in
+    # S3-compatible object storage (endpoint and credentials from the environment,
+    # pipelines/index_storage.py). The ledger, the lock and the staging files stay in data_dir.
+    index_uri: str | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
@@ -168,7 +172,7 @@ class Settings(BaseSettings):
 
     @property
     def lancedb_uri(self) -> str:
-        return str(self.data_dir / "lancedb")
+        return self.index_uri or str(self.data_dir / "lancedb")
 
     @property
     def writer_lock_path(self) -> Path:

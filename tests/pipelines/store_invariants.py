@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import lancedb
 
+from pipelines.index_storage import lancedb_storage_options
 from pipelines.settings import Settings
 
 
@@ -35,7 +36,10 @@ def store_state(settings: Settings) -> dict[str, object]:
         intents = con.execute("SELECT count(*) FROM commit_intents").fetchone()[0]
     finally:
         con.close()
-    table = lancedb.connect(settings.lancedb_uri).open_table("chunks") if versions else None
+    uri = settings.lancedb_uri
+    # The index may be in object storage (index_uri: s3://...): the same endpoint as corpusgov's.
+    db = lancedb.connect(uri, storage_options=lancedb_storage_options(uri) or None)
+    table = db.open_table("chunks") if versions else None
     index_chunks = table.to_arrow().column("chunk_id").to_pylist() if table is not None else []
     index_docs = set(table.to_arrow().column("doc_id").to_pylist()) if table is not None else set()
     return {

@@ -208,9 +208,7 @@ class NearDuplicateIndex:
             self.remove(doc_id)
             return [], None
         values = _signature(minhash_of(hashes).hashvalues)
-        found = self._matches(values, exclude=doc_id) if self._row_of else []
-        self._insert(doc_id, values)
-        return found, values.tobytes()
+        return self._query_then_insert(doc_id, values), values.tobytes()
 
     def query_and_add_signature(self, doc_id: str, signature: bytes) -> list[NearDuplicate]:
         """`query_and_add` for a document whose signature was computed elsewhere (the bytes
@@ -221,6 +219,9 @@ class NearDuplicateIndex:
             raise InvalidQualityInputError(
                 f"near-duplicate signature of {doc_id!r} has {values.size} values, expected {NUM_PERM}"
             )
+        return self._query_then_insert(doc_id, values)
+
+    def _query_then_insert(self, doc_id: str, values: np.ndarray) -> list[NearDuplicate]:
         found = self._matches(values, exclude=doc_id) if self._row_of else []
         self._insert(doc_id, values)
         return found

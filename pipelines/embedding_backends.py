@@ -262,9 +262,10 @@ class ExportedModelEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors in the order of `texts`. Each text is padded to a length that depends on its own
-        tokens only (the next multiple of `PAD_BUCKET`), and batched with texts of that length: in
-        bf16 the padding changes a vector by up to ~1e-3, so a chunk gets the same vector whatever
-        it was embedded with (another document, another shard, the CLI or a Dagster step)."""
+        tokens only (the next multiple of `PAD_BUCKET`), and batched with texts of that length, so
+        a chunk gets the same vector whatever it was embedded with (another document, another
+        shard, the CLI or a Dagster step). Padded to its batch's longest text, a bf16 vector moved
+        by up to 8e-4 (measured on Python-docs chunks, alone against in a batch of 16)."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         runner = self._runner

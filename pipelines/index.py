@@ -37,7 +37,7 @@ def manifest_versions(uri: str) -> set[int] | None:
     if not folder_exists(table):
         return None
     versions: set[int] = set()
-    for name in list_files(join(table, "_versions")) or ():
+    for name in list_files(join(table, "_versions"), strict=True) or ():
         stem, _, suffix = name.partition(".")
         if suffix == "manifest" and stem.isdigit():
             number = int(stem)

@@ -18,11 +18,12 @@ folder: the single writer is decided there, never in the bucket.
 
 import os
 import shutil
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, StorageError, first_line
 
 REMOTE_SCHEMES = ("s3://",)
 
@@ -40,27 +41,49 @@ def lancedb_storage_options(uri: str) -> dict[str, str]:
     if not is_remote(uri):
         return {}
     options: dict[str, str] = {}
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    endpoint = _endpoint()
     if endpoint:
         options["aws_endpoint"] = endpoint
         if endpoint.startswith("http://"):
             options["allow_http"] = "true"
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = _region()
     if region:
         options["aws_region"] = region
     return options
 
 
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def _endpoint() -> str:
+    """AWS_ENDPOINT_URL, checked: a URL with its scheme, as the AWS tools take it."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL={endpoint!r} has no scheme. Write it as a URL, e.g. http://127.0.0.1:9000."
+        )
+    return endpoint
+
+
 def _s3() -> Any:
+    return _s3_for(_endpoint(), _region())
+
+
+@cache
+def _s3_for(endpoint: str, region: str | None) -> Any:
+    """One S3 file system per endpoint and region (it resolves the credentials once)."""
     from pyarrow import fs
 
-    endpoint = urlparse(os.environ.get("AWS_ENDPOINT_URL", ""))
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    parsed = urlparse(endpoint)
+    if parsed.path.strip("/"):
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL={endpoint!r} has a path; give the server's address only "
+            "(the bucket and prefix go in index_uri)."
+        )
     try:
         return fs.S3FileSystem(
-            endpoint_override=endpoint.netloc or None,
-            scheme=endpoint.scheme or "https",
-            region=region or None,
+            endpoint_override=parsed.netloc or None, scheme=parsed.scheme or "https", region=region
         )
     except (OSError, ValueError) as err:
         raise ConfigError(f"The S3 settings in the environment cannot be used: {err}") from err
@@ -71,19 +94,25 @@ def _key(uri: str) -> str:
     return uri.split("://", 1)[1].rstrip("/")
 
 
-def list_files(uri: str) -> dict[str, int] | None:
+def list_files(uri: str, strict: bool = False) -> dict[str, int] | None:
     """The files directly in the folder at `uri`, with their sizes; None when it does not exist
-    or cannot be listed."""
+    or (unless `strict`) cannot be listed."""
     if not is_remote(uri):
         try:
             return {entry.name: entry.stat().st_size for entry in os.scandir(uri) if entry.is_file()}
+        except FileNotFoundError:
+            return None
         except OSError:
+            if strict:
+                raise
             return None
     from pyarrow import fs
 
     try:
         infos = _s3().get_file_info(fs.FileSelector(_key(uri), allow_not_found=True))
-    except OSError:
+    except OSError as err:
+        if strict:
+            raise _unreachable(uri, err) from err
         return None
     files = {info.base_name: int(info.size or 0) for info in infos if info.type == fs.FileType.File}
     return files if infos else None
@@ -95,8 +124,17 @@ def folder_exists(uri: str) -> bool:
         return Path(uri).exists()
     from pyarrow import fs
 
-    infos = _s3().get_file_info(fs.FileSelector(_key(uri), allow_not_found=True))
-    return bool(infos)
+    try:
+        return bool(_s3().get_file_info(fs.FileSelector(_key(uri), allow_not_found=True)))
+    except OSError as err:
+        raise _unreachable(uri, err) from err
+
+
+def _unreachable(uri: str, err: OSError) -> StorageError:
+    return StorageError(
+        f"The index at {uri} cannot be listed ({first_line(err)}). Check AWS_ENDPOINT_URL and the "
+        "credentials in the environment, and that the bucket exists."
+    )
 
 
 def read_text(uri: str) -> str:

@@ -17,6 +17,7 @@ are called from this module: tests substitute them here to stop or break a run a
 """
 
 import logging
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -156,8 +157,12 @@ def prepare_shard(
     corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
     positions: list[int] = []
     outcomes: list[DocumentOutcome] = []
+    vanished: list[str] = []
     for position, path in plan.shard_files(shard):
         file, data = read_source_file(run.source, path, contract.limits.max_file_bytes)
+        if file.rejected and not os.path.lexists(path):
+            vanished.append(file.doc_id)  # deleted since the plan listed it
+            continue
         if file.rejected or data is None:
             outcomes.append(rejected_outcome(file, config_hash, contract))
         else:
@@ -173,7 +178,7 @@ def prepare_shard(
         if on_progress is not None:
             on_progress(f"assess {plan.source}", len(outcomes), 0)
     stop_point(f"prepare.shard_{shard}.assessed")
-    return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), str(sink.path))
+    return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), str(sink.path), tuple(vanished))
 
 
 def _corpus_context(ledger: Ledger) -> CorpusContext:

@@ -136,7 +136,7 @@ class ShardsConfig(BaseModel):
 
     def count(self, changed: int) -> int:
         """The shards of a source with `changed` documents to assess: at least one."""
-        return max(1, min(self.max, -(-changed // self.documents_per_shard)))
+        return max(1, min(self.max, changed // self.documents_per_shard))
 
 
 class Settings(BaseSettings):
@@ -224,6 +224,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
     base = path.parent
     data_dir = settings.data_dir.expanduser()
     settings.data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
+    if settings.index_uri and "://" not in settings.index_uri:
+        index_dir = Path(settings.index_uri).expanduser()
+        settings.index_uri = str(index_dir if index_dir.is_absolute() else (base / index_dir).resolve())
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise ConfigError(
             f"data_dir {settings.data_dir} is a file, not a folder. Point data_dir in {path} "

@@ -112,6 +112,7 @@ class ShardPart:
     positions: tuple[int, ...]  # each outcome's position in the plan's discovery order
     outcomes: tuple[DocumentOutcome, ...]
     spool: str  # the chunks' texts and the vectors the shard embedded (pipelines/chunk_spool.py)
+    vanished: tuple[str, ...] = ()  # doc ids of files deleted after the plan listed them
 
 
 def source_in_run(
@@ -203,8 +204,8 @@ def shard_run(settings: Settings, plan: SourcePlan) -> SourceInRun:
     run = source_in_run(settings, plan.source, plan.embedding_model, plan.started_at)
     if isinstance(run, ContractCheck) or run.config_hash != plan.config_hash:
         raise IngestionConflictError(
-            f"The contract of source '{plan.source}' changed while the run was preparing it. Run the "
-            "ingestion again."
+            f"The contract of source '{plan.source}' changed while the run was preparing it. Start a "
+            "new run (re-executing this one would reuse its plan, made under the old contract)."
         )
     return run
 
@@ -235,12 +236,21 @@ def merge_shards(settings: Settings, plan: SourcePlan, shards: list[ShardPart]) 
     processed = [outcome for _, outcome in by_position]
     if len(shards) > 1:
         processed = near_duplicates_across_shards(run.ledger, processed)
+    # A file deleted since the plan counts as not found, as if the walk had come after: removed.
+    vanished = {doc_id for shard in shards for doc_id in shard.vanished}
     assessed = AssessedFiles(
-        processed=processed, seen=set(plan.seen), discovered=plan.discovered, unchanged=plan.unchanged
+        processed=processed,
+        seen=set(plan.seen) - vanished,
+        discovered=plan.discovered - len(vanished),
+        unchanged=plan.unchanged,
     )
     outcomes, check = decide_under_contract(settings, run, assessed, plan.run_id)
     return replace(
-        part, outcomes=outcomes, contract_checks=(check,), config_hashes={plan.source: run.config_hash}
+        part,
+        outcomes=outcomes,
+        discovered=assessed.discovered,
+        contract_checks=(check,),
+        config_hashes={plan.source: run.config_hash},
     )
 
 
@@ -261,6 +271,10 @@ def near_duplicates_across_shards(ledger: Ledger, processed: list[DocumentOutcom
     settled = []
     for outcome in processed:
         if outcome.near_duplicate_signature is None:
+            if outcome.grade is not None:
+                # Assessed without words (a scan, an emptied page): as in one process, its
+                # earlier text is no longer in the corpus for the documents after it.
+                index.remove(outcome.doc_id)
             settled.append(outcome)
             continue
         near = index.query_and_add_signature(outcome.doc_id, outcome.near_duplicate_signature)

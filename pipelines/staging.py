@@ -116,6 +116,7 @@ def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> Path:
         "shard": shard.shard,
         "positions": list(shard.positions),
         "spool": shard.spool,
+        "vanished": list(shard.vanished),
         "outcomes": outcomes.name,
     }
     path = _staged_file(settings, run_id, shard.source, f"{stem}.json")
@@ -132,6 +133,7 @@ def staged_shard(settings: Settings, run_id: str, source: str, shard: int) -> Sh
         positions=tuple(header["positions"]),
         outcomes=outcomes_from_table(pq.read_table(path.parent / header["outcomes"])),
         spool=header["spool"],
+        vanished=tuple(header["vanished"]),
     )
 
 

@@ -33,18 +33,24 @@ def serve(
         f"Contract reports on {settings.reports.base_url}; Dagster UI on http://127.0.0.1:{port}",
         highlight=False,
     )
+    started: list[subprocess.Popen[bytes]] = []
+
+    def stop(_signum: int, _frame: object) -> None:
+        for dagster in started:
+            if dagster.poll() is None:
+                os.killpg(dagster.pid, signal.SIGINT)
+
+    # Caught before dagster dev starts, so it starts with both at their defaults: a signal this
+    # process inherited as ignored (a shell runs background jobs with SIGINT ignored) would stay
+    # ignored in dagster dev, which then never stops.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     dagster = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
         # Its own process group: dagster dev only stops cleanly on a SIGINT sent to the group.
         start_new_session=True,
     )
-
-    def stop(_signum: int, _frame: object) -> None:
-        if dagster.poll() is None:
-            os.killpg(dagster.pid, signal.SIGINT)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    started.append(dagster)
     try:
         code = dagster.wait()
     finally:

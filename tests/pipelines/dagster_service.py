@@ -2,6 +2,7 @@
 their own process group, a DAGSTER_HOME of the test's own), left until the source-folder sensor's
 first run finishes, stopped with Ctrl-C."""
 
+import contextlib
 import json
 import os
 import signal
@@ -67,11 +68,36 @@ def running_service(
     try:
         yield Service(port=port, config=config, run=_first_finished_run(port))
     finally:
+        # `corpusgov serve` runs `dagster dev` in a session of its own: note its process groups
+        # first, so a service that does not stop in time leaves no orphan behind.
+        groups = _descendant_groups(process.pid)
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            for group in groups | {process.pid}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _descendant_groups(pid: int) -> set[int]:
+    """The process groups of every descendant of `pid` (read from /proc)."""
+    parents: dict[int, int] = {}
+    groups: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)], groups[int(entry.name)] = int(fields[1]), int(fields[2])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {groups[child] for child in found}
 
 
 def _first_finished_run(port: int, timeout_seconds: float = 480) -> dict:

@@ -43,8 +43,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer)
         f"  - name: docs\n    path: {root / 'docs'}\n    contract: {DEFAULT_CONTRACT}\n"
         f"  - name: wiki\n    path: {root / 'wiki'}\n    contract: {DEFAULT_CONTRACT}\n"
         f"reports:\n  port: {free_port()}\n"
-        # docs' 3 files in 2 shards, wiki's 2 in 1: the shards run as steps of their own.
-        "shards:\n  max: 2\n  documents_per_shard: 2\n",
+        # docs' 3 files in 2 shards (at most 2), wiki's 2 in 2: the shards run as steps of their own.
+        "shards:\n  max: 2\n  documents_per_shard: 1\n",
         encoding="utf-8",
     )
     with running_service(root, config, REPO_ROOT / "deploy" / "dagster.yaml", postgres.env()) as service:
@@ -75,10 +75,11 @@ def test_the_source_steps_and_their_shards_ran_in_processes_of_their_own(
         "sources__docs.docs_shard[1]",
         "sources__docs.docs_merge",
         "sources__wiki.wiki_shard[0]",
+        "sources__wiki.wiki_shard[1]",
         "chunk_index",
     }
     assert expected <= steps, steps
-    assert "sources__wiki.wiki_shard[1]" not in steps, "2 files are one shard"
+    assert "sources__docs.docs_shard[2]" not in steps, "at most `max` shards"
 
 
 @pytest.mark.slow

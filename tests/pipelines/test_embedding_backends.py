@@ -63,6 +63,25 @@ def test_every_backend_matches_torch(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "precision", "tolerance"), [("onnx", "auto", 1e-6), ("openvino", "auto", 0.0)]
+)
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(
+    backend: str, precision: str, tolerance: float
+) -> None:
+    """The CLI, a Dagster step and each shard embed a chunk beside different chunks: its vector
+    must be the same in all of them (bf16 moved it by up to 8e-4 when padded to its batch).
+    OpenVINO gives the same bits; ONNX Runtime's kernels differ by batch size, by ~1e-8."""
+    embedder = ExportedModelEmbedder(
+        model_folder(None), backend, precision, cache_dir=Path(os.environ[MODEL_CACHE_ENV])
+    )
+    short, long = "Forklift batteries charge in bay 4.", " ".join(_texts()) * 3
+    alone = embedder.embed([short])
+    beside_a_long_text = embedder.embed([long, short, "Cold storage is kept at 4 degrees."])[1]
+    assert float(np.abs(alone[0] - beside_a_long_text).max()) <= tolerance
+
+
+@pytest.mark.slow
 def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) -> None:
     cache = tmp_path / "models"
     probe = (

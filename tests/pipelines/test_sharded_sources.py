@@ -17,10 +17,19 @@ import lancedb
 import numpy as np
 import pytest
 
-from pipelines.ingestion import run_ingestion
+from corpus_quality import QUALITY_SIGNALS, Grade, NearDuplicateIndex
+from pipelines.chunk_spool import ChunkSpool, staging_dir
+from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.ingestion import prepare_shard, run_ingestion
 from pipelines.reconciliation import reconcile
 from pipelines.settings import Settings, load_settings
-from pipelines.source_shards import SourcePlan, balanced, plan_source
+from pipelines.source_shards import (
+    SourcePlan,
+    balanced,
+    merge_shards,
+    near_duplicates_across_shards,
+    plan_source,
+)
 from tests.conftest import DEFAULT_CONTRACT, FakeEmbedder, dagster_definitions, procedure_text, write_doc
 from tests.pipelines.store_invariants import ledger_records, store_state
 
@@ -192,3 +201,51 @@ def test_a_killed_shard_commits_nothing_and_the_run_resumes_from_its_failure(
     assert not (settings.data_dir / "staging" / failed_run).exists(), (
         "the first run's staging removed with it"
     )
+
+
+def test_a_file_deleted_between_plan_and_shard_is_removed_not_rejected(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "corpus")
+    settings = load_settings(write_project(tmp_path, tmp_path / "corpus"))
+    run_ingestion(settings, FakeEmbedder())
+    edited = tmp_path / "corpus" / "e0-returns.md"
+    edited.write_text(procedure_text("returns", steps=8), encoding="utf-8")
+    write_doc(tmp_path / "corpus", "f-new.md", procedure_text("yard moves"))
+    plan = plan_source(settings, "docs", FakeEmbedder().model_id, "a-run", max_shards=1)
+    assert len(plan.changed) == 2
+    edited.unlink()
+    (tmp_path / "corpus" / "f-new.md").unlink()
+    spool = ChunkSpool(staging_dir(settings, "a-run"))
+    shard = prepare_shard(settings, plan, 0, spool)
+    spool.close()
+    assert shard.outcomes == () and set(shard.vanished) == {"docs/e0-returns.md", "docs/f-new.md"}
+    part = merge_shards(settings, plan, [shard])
+    assert [(o.doc_id, o.state.value, o.reasons) for o in part.outcomes] == [
+        ("docs/e0-returns.md", "removed", ("discover.deleted_from_source",))
+    ], "as if the walk had come after the deletions: the new file was never seen"
+    assert part.discovered == plan.discovered - 2
+
+
+def test_the_merge_forgets_the_old_text_of_a_document_now_without_words() -> None:
+    """One process drops a document's signature when it is assessed without words, before the
+    documents after it are compared: the merge must too."""
+    original = procedure_text("receiving", steps=9)
+    index = NearDuplicateIndex()
+    _, signature = index.query_and_add("docs/a.md", original)
+
+    class LedgerOfOne:
+        def near_duplicate_rows(self) -> list[dict[str, object]]:
+            return index.to_rows()
+
+    def outcome(doc_id: str, signature: bytes | None) -> DocumentOutcome:
+        signals = {name: 1.0 for name in QUALITY_SIGNALS}
+        return DocumentOutcome(
+            doc_id=doc_id, source="docs", path=doc_id, state=DocumentState.INDEXED, reasons=(),
+            content_hash="h", mime_type="text/markdown", size=1, config_hash="c", grade=Grade.A,
+            quality_score=1.0, quality_signals=signals, near_duplicate_signature=signature,
+        )  # fmt: skip
+
+    emptied, copy = outcome("docs/a.md", None), outcome("docs/b.md", signature)
+    settled = near_duplicates_across_shards(LedgerOfOne(), [emptied, copy])  # type: ignore[arg-type]
+    assert settled[1].near_duplicate_of is None and settled[1].quality_signals["near_duplicate"] == 1.0
+    kept = near_duplicates_across_shards(LedgerOfOne(), [copy])  # type: ignore[arg-type]
+    assert kept[0].near_duplicate_of == "docs/a.md", "the ledger's text still counts when not emptied"

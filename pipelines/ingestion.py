@@ -61,7 +61,7 @@ from pipelines.source_preparation import (
     import_contract_checks_in_the_background,
     selected_sources,
 )
-from pipelines.source_shards import ShardPart, SourcePlan, merge_shards, plan_source, shard_run
+from pipelines.source_shards import ShardPart, SourcePlan, merge_shards, plan_and_open_source, shard_run
 from pipelines.stop_points import stop_point
 
 __all__ = [
@@ -136,11 +136,12 @@ def _prepare_source(
 ) -> PreparedIngestion:
     """A plan with one shard and its merge: the steps the Dagster path runs in parallel
     (pipelines/source_shards.py), here in one process."""
-    plan = plan_source(settings, source_name, embedding_model, run_id, max_shards=1)
+    # The contract and the source's ledger rows are read once, by the plan, for all three steps.
+    plan, run = plan_and_open_source(settings, source_name, embedding_model, run_id, max_shards=1)
     if plan.skipped:
         return replace(merge_shards(settings, plan, []), spools=(str(sink.path),))
-    shard = prepare_shard(settings, plan, 0, sink, on_progress)
-    return merge_shards(settings, plan, [shard])
+    shard = prepare_shard(settings, plan, 0, sink, on_progress, run)
+    return merge_shards(settings, plan, [shard], run)
 
 
 def prepare_shard(
@@ -149,10 +150,12 @@ def prepare_shard(
     shard: int,
     sink: ChunkSink,
     on_progress: ProgressReporter | None = None,
+    run: SourceInRun | None = None,
 ) -> ShardPart:
     """Parse, assess and chunk the files of one shard of a source's plan, handing their chunks
-    to `sink` as each document is done. Writes neither the index nor the ledger."""
-    run = shard_run(settings, plan)
+    to `sink` as each document is done. Writes neither the index nor the ledger. `run` is the
+    source as the plan opened it, when the shard runs in the plan's process."""
+    run = run or shard_run(settings, plan)
     contract, config_hash = run.contract, run.config_hash
     corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
     positions: list[int] = []

@@ -141,6 +141,14 @@ def plan_source(
 ) -> SourcePlan:
     """Walk the source once: what is unchanged, what to assess, in how many shards (at most
     `max_shards`, else as corpusgov.yaml's `shards:` says)."""
+    return plan_and_open_source(settings, source_name, embedding_model, run_id, max_shards)[0]
+
+
+def plan_and_open_source(
+    settings: Settings, source_name: str, embedding_model: str, run_id: str, max_shards: int | None = None
+) -> tuple[SourcePlan, SourceInRun | None]:
+    """`plan_source`, with the source it opened (its contract, its documents in the ledger) for a
+    caller that prepares and merges in the same process: they need not open it again."""
     started_at = datetime.now(UTC)
     ledger = Ledger(settings.ledger_path)
     latest = ledger.latest_index_version()
@@ -161,7 +169,7 @@ def plan_source(
     )
     run = source_in_run(settings, source_name, embedding_model, started_at)
     if isinstance(run, ContractCheck):
-        return replace(plan, skipped=run)
+        return replace(plan, skipped=run), None
     seen: list[str] = []
     changed: list[tuple[str, int]] = []
     unchanged = 0
@@ -173,7 +181,7 @@ def plan_source(
             changed.append((str(file.absolute_path), file.size))
     shards = settings.shards.count(len(changed))
     shards = min(shards, max_shards) if max_shards else shards
-    return replace(
+    planned = replace(
         plan,
         config_hash=run.config_hash,
         discovered=len(seen),
@@ -183,6 +191,7 @@ def plan_source(
         shards=shards,
         assignment=balanced([size for _, size in changed], shards),
     )
+    return planned, run
 
 
 def balanced(sizes: list[int], shards: int) -> tuple[int, ...]:
@@ -210,8 +219,11 @@ def shard_run(settings: Settings, plan: SourcePlan) -> SourceInRun:
     return run
 
 
-def merge_shards(settings: Settings, plan: SourcePlan, shards: list[ShardPart]) -> PreparedIngestion:
-    """The source's part of the run from its shards: what one process would have prepared."""
+def merge_shards(
+    settings: Settings, plan: SourcePlan, shards: list[ShardPart], run: SourceInRun | None = None
+) -> PreparedIngestion:
+    """The source's part of the run from its shards: what one process would have prepared.
+    `run` is the source as the plan opened it, when the merge runs in the plan's process."""
     part = PreparedIngestion(
         run_id=plan.run_id,
         started_at=plan.started_at,
@@ -227,7 +239,7 @@ def merge_shards(settings: Settings, plan: SourcePlan, shards: list[ShardPart]) 
     if plan.skipped:
         return part
     _require_every_shard(plan, shards)
-    run = shard_run(settings, plan)
+    run = run or shard_run(settings, plan)
     by_position = sorted(
         (position, outcome)
         for shard in shards

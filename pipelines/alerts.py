@@ -94,7 +94,7 @@ class DispatchReport:
 def collect_alerts(settings: Settings) -> list[Alert]:
     """Every alert the ledger supports now, already sent or not: blocked runs and broken sources
     first, then one per (document, reason, contract version) of quarantined documents."""
-    return _ledger_alerts(alert_inputs(Ledger(settings.ledger_path)))
+    return _ledger_alerts(alert_inputs(Ledger.of(settings)))
 
 
 def send_alerts(
@@ -146,9 +146,10 @@ def dispatch_alerts(
     accepted. What the alert sensor runs on every evaluation."""
     if not settings.alerts:
         return DispatchReport(sent=0, skipped_already_sent=0)
-    if not settings.ledger_path.exists():
+    ledger = Ledger.of(settings)
+    if not ledger.exists():
         return DispatchReport(sent=0, skipped_already_sent=0, sinks=len(settings.alerts))
-    inputs = alert_inputs(Ledger(settings.ledger_path))
+    inputs = alert_inputs(ledger)
     alerts = _ledger_alerts(inputs)
     new = [a for a in alerts if a.key not in inputs.sent_keys]
     report = send_alerts(settings, new, backoff_seconds, deadline_seconds)
@@ -423,7 +424,7 @@ def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None
 
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
     record_sent_alerts(
-        Ledger(settings.ledger_path),
+        Ledger.of(settings),
         [
             SentAlert(a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message)
             for a in alerts

@@ -42,7 +42,7 @@ class QualityFloor:
 
 def ai_generated_shares(settings: Settings) -> list[AiShare]:
     """Per source: indexed documents labelled ai_generated against the contract's budget."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     shares = []
     for source in settings.sources:
         contract = _contract(source.contract)
@@ -55,7 +55,7 @@ def ai_generated_shares(settings: Settings) -> list[AiShare]:
 def quality_floor(settings: Settings) -> QualityFloor:
     """Indexed documents graded F, or below their source contract's minimum grade (e.g. indexed
     under an older, looser contract and not yet re-checked)."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     minimums = {s.name: (c.minimum_grade if (c := _contract(s.contract)) else None) for s in settings.sources}
     rows = indexed_grades(ledger)
     below: list[tuple[str, str, str]] = []

@@ -19,7 +19,7 @@ KNOWN_FLAGS: tuple[str, ...] = (*SAFETY_CODES, HEURISTIC_AI_FLAG)
 
 def corpus_status(settings: Settings) -> dict[str, Any]:
     """The shape of `corpusgov status --json`."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
     return {
         "index_version": latest.index_version if latest else None,
@@ -41,7 +41,7 @@ def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None
     if versions is None:
         return (
             None
-            if not Ledger(settings.ledger_path).chunk_ids()
+            if not Ledger.of(settings).chunk_ids()
             else (f"the index table is missing; the ledger records index version {latest.index_version}")
         )
     newest = max(versions, default=0)
@@ -71,7 +71,7 @@ def list_documents(
         settings.source(source)
     if flag is not None:
         require_known_flags((flag,))
-    rows = Ledger(settings.ledger_path).document_rows(state=state, source=source, flag=flag)
+    rows = Ledger.of(settings).document_rows(state=state, source=source, flag=flag)
     return [
         {
             "doc_id": r.doc_id,
@@ -128,7 +128,7 @@ def search_corpus(
     if k < 1:
         raise CorpusgovError("--k must be at least 1.")
     allowed = grades_at_least(min_grade) if min_grade else None
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
     if latest is None:
         raise CorpusgovError("The index is empty. Run `corpusgov ingest` first.")

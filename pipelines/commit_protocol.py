@@ -46,6 +46,7 @@ from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageE
 from pipelines.index import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
 from pipelines.index_storage import folder_exists, join, list_files, read_text, remove_folder
 from pipelines.ledger import IndexVersion, Ledger
+from pipelines.ledger.postgres import INGESTION_LOCK, PostgresConnection, describe_url
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
 
@@ -86,9 +87,30 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]
             "Make the data_dir writable (or point CORPUSGOV_DATA_DIR elsewhere) and retry."
         ) from err
     try:
-        yield
+        if settings.ledger_url:
+            with _shared_writer_lock(settings, wait_seconds):
+                yield
+        else:
+            yield
     finally:
         lock.release()
+
+
+@contextmanager
+def _shared_writer_lock(settings: Settings, wait_seconds: float) -> Iterator[None]:
+    """With a shared ledger, writers on other machines have other data dirs: the lock that keeps
+    them apart is in the ledger database, held by a connection of its own for the whole run."""
+    assert settings.ledger_url
+    con = PostgresConnection(settings.ledger_url, read_only=False)
+    try:
+        if not con.take_lock(INGESTION_LOCK, wait_seconds):
+            raise IngestionConflictError(
+                f"Another ingestion is writing to the shared ledger {describe_url(settings.ledger_url)} "
+                "(from this machine or another). Wait for it to finish, then retry."
+            )
+        yield
+    finally:
+        con.close()
 
 
 def ensure_data_dir(settings: Settings) -> None:
@@ -139,7 +161,7 @@ def nothing_to_recover(settings: Settings) -> bool:
     import, which costs a second): no intent on record, the table's newest manifest is the
     ledger's last version, and every index version's tag file names its version. A run that
     writes nothing to the index (a no-op ingest) needs no more; any doubt means `recover_index`."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     if ledger.commit_intent() is not None:
         return False
     versions = ledger.index_versions()
@@ -200,7 +222,7 @@ def note_table_files(settings: Settings) -> None:
 
 
 def _recover(settings: Settings) -> Recovery:
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     index = ChunkIndex(settings.lancedb_uri)
     recovery = Recovery()
     versions = ledger.index_versions()
@@ -244,7 +266,7 @@ def _recover_first_run(settings: Settings, index: ChunkIndex, interrupted: bool,
     if not interrupted:
         raise IndexDamagedError(
             f"The index at {settings.lancedb_uri} holds a table the ledger "
-            f"{settings.ledger_path} has no record of (a ledger that was deleted or replaced?). "
+            f"{Ledger.of(settings).location} has no record of (a ledger that was deleted or replaced?). "
             "Run `corpusgov doctor --repair` to rebuild the index from the sources, or restore the "
             "ledger from a backup."
         )

@@ -84,12 +84,12 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
     """Check every invariant without changing anything."""
     report = DoctorReport()
     add = report.findings.append
-    if not settings.ledger_path.exists():
+    ledger = Ledger.of(settings, busy_retry_seconds=5)
+    if not ledger.exists():
         add(Finding("ledger", True, "no ledger yet: nothing ingested"))
         exists = table_exists(settings)
         add(Finding("index", not exists, "an index table without a ledger" if exists else "no index yet"))
         return report
-    ledger = Ledger(settings.ledger_path, busy_retry_seconds=5)
     try:
         versions = ledger.index_versions()
         states = ledger.state_counts()
@@ -191,7 +191,7 @@ def repair_data_dir(
                 repairs.extend(recover_index(settings).actions)
             except IndexDamagedError as err:
                 set_aside = _set_aside(settings, ledger=False)
-                count = Ledger(settings.ledger_path).forget_index_contents()
+                count = Ledger.of(settings).forget_index_contents()
                 repairs.append(
                     f"{err} The index was moved to {set_aside}; re-indexing {count} documents "
                     "from the sources"
@@ -222,10 +222,11 @@ def _check_conservation(ledger: Ledger, states: dict[str, int], add: AddFinding)
 
 
 def _ledger_readable(settings: Settings) -> bool:
-    if not settings.ledger_path.exists():
+    ledger = Ledger.of(settings, busy_retry_seconds=5)
+    if not ledger.exists():
         return True
     try:
-        Ledger(settings.ledger_path, busy_retry_seconds=5).state_counts()
+        ledger.state_counts()
     except IndexDamagedError:
         return False
     return True

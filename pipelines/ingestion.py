@@ -220,7 +220,7 @@ def commit_ingestion(
     """Embed what is new and write the run: one LanceDB version (if the index changes) + the ledger.
     The spooled chunks carry the vectors the run embedded while it prepared."""
     _require_prepared_model(prepared, embedder)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     prepared, held_back = _hold_back_blocked_sources(prepared)
     known = ledger.documents()
     outcomes = prepared.outcomes
@@ -428,7 +428,7 @@ def record_failed_run(
     message = first_line(error) if isinstance(error, BaseException) else error
     kind = type(error).__name__ if isinstance(error, BaseException) else "error"
     try:
-        Ledger(settings.ledger_path, busy_retry_seconds=5).record_run_without_changes(
+        Ledger.of(settings, busy_retry_seconds=5).record_run_without_changes(
             run_id,
             datetime.now(UTC),
             sources,

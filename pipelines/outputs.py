@@ -31,7 +31,7 @@ class Registration:
 def register_outputs(settings: Settings, outputs: Sequence[RegisteredOutput]) -> Registration:
     """Add outputs to the registry (the Python API the RAG app calls)."""
     with writer_lock(settings, wait_seconds=60):
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger.of(settings)
         existing = SelfOutputRegistry.from_rows(ledger.self_output_rows())
         fresh = [o for o in outputs if o.output_id not in existing]
         added = SelfOutputRegistry()

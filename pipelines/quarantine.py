@@ -31,7 +31,7 @@ def list_quarantine(settings: Settings, source: str | None = None) -> list[dict[
             "first_seen": r.first_seen.isoformat(),
             "last_seen": r.last_seen.isoformat(),
         }
-        for r in quarantine_rows(Ledger(settings.ledger_path), source)
+        for r in quarantine_rows(Ledger.of(settings), source)
     ]
 
 
@@ -51,13 +51,13 @@ def list_held_back(settings: Settings, source: str | None = None) -> list[dict[s
             "contract": contract_ref(r.contract_id, r.contract_version),
             "recorded_at": r.recorded_at.isoformat(),
         }
-        for r in held_back_rows(Ledger(settings.ledger_path), source)
+        for r in held_back_rows(Ledger.of(settings), source)
     ]
 
 
 def show_quarantined(settings: Settings, doc_id: str) -> dict[str, Any]:
     """Everything behind one quarantine: reasons, assessment, evidence, earlier releases."""
-    document = quarantined_document(Ledger(settings.ledger_path), doc_id)
+    document = quarantined_document(Ledger.of(settings), doc_id)
     if document is None:
         raise CorpusgovError(_not_quarantined(settings, doc_id))
     return _quarantined_json(document)
@@ -112,7 +112,7 @@ def release_document(
     if not reason.strip():
         raise CorpusgovError("A release needs a reason: --reason 'why this document is fine'.")
     who = released_by or os.environ.get("CORPUSGOV_USER") or _login_name()
-    released = record_release(Ledger(settings.ledger_path), doc_id, who, reason.strip())
+    released = record_release(Ledger.of(settings), doc_id, who, reason.strip())
     if released is None:
         raise CorpusgovError(_not_quarantined(settings, doc_id))
     return _release_json(released)
@@ -132,7 +132,7 @@ def _release_json(release: Release) -> dict[str, Any]:
 
 
 def _not_quarantined(settings: Settings, doc_id: str) -> str:
-    document = Ledger(settings.ledger_path).documents().get(doc_id)
+    document = Ledger.of(settings).documents().get(doc_id)
     if document is None:
         return f"No document '{doc_id}'. See `corpusgov documents` for doc ids."
     return f"'{doc_id}' is not quarantined (state: {document.state.value})."

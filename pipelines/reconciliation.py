@@ -21,7 +21,7 @@ class Reconciliation:
 
 
 def reconcile(settings: Settings) -> Reconciliation:
-    ledger_ids = Ledger(settings.ledger_path).chunk_ids()
+    ledger_ids = Ledger.of(settings).chunk_ids()
     index_ids = ChunkIndex(settings.lancedb_uri).chunk_ids()
     only_ledger = ledger_ids - index_ids
     only_index = index_ids - ledger_ids

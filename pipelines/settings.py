@@ -16,6 +16,7 @@ from pipelines.errors import ConfigError, UnknownSourceError
 
 CONFIG_ENV = "CORPUSGOV_CONFIG"
 DATA_DIR_ENV = "CORPUSGOV_DATA_DIR"
+LEDGER_URL_ENV = "CORPUSGOV_LEDGER_URL"
 DEFAULT_CONFIG_NAME = "corpusgov.yaml"
 GLOB_CHARACTERS = frozenset("*?[")
 
@@ -150,12 +151,27 @@ class Settings(BaseSettings):
     # S3-compatible object storage (endpoint and credentials from the environment,
     # pipelines/index_storage.py). The ledger, the lock and the staging files stay in data_dir.
     index_uri: str | None = None
+    # Where the ledger lives: empty means the DuckDB file <data_dir>/ledger.duckdb; a
+    # postgresql://user@host:port/database URL puts it in PostgreSQL, which several machines can
+    # share (pipelines/ledger/postgres.py). The password comes from libpq's PGPASSWORD or
+    # ~/.pgpass, or the whole URL from $CORPUSGOV_LEDGER_URL, so that it is never in this file.
+    ledger_url: str | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
     evals: EvalsConfig = Field(default_factory=EvalsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     shards: ShardsConfig = Field(default_factory=ShardsConfig)
+
+    @field_validator("ledger_url")
+    @classmethod
+    def _postgres_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "ledger_url must be a postgresql://user@host:port/database URL (leave it out for "
+                "the DuckDB file in data_dir)"
+            )
+        return url or None
 
     @field_validator("sources")
     @classmethod
@@ -212,9 +228,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: expected a mapping with data_dir and sources at the top level.")
     if os.environ.get(DATA_DIR_ENV):
         raw["data_dir"] = os.environ[DATA_DIR_ENV]
+    if os.environ.get(LEDGER_URL_ENV):
+        raw["ledger_url"] = os.environ[LEDGER_URL_ENV]
     raw["config_path"] = path
     try:
-        # Only the file's values and the two documented variables: keep pydantic-settings from
+        # Only the file's values and the three documented variables: keep pydantic-settings from
         # also reading CORPUSGOV_SOURCES and friends, which would be a second, hidden config path.
         settings = Settings.model_validate(raw)
     except ValidationError as err:

@@ -125,7 +125,7 @@ def source_in_run(
     if isinstance(loaded, ContractCheck):
         return loaded
     contract, source = loaded
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     return SourceInRun(
         ledger=ledger,
         source=source,
@@ -150,7 +150,7 @@ def plan_and_open_source(
     """`plan_source`, with the source it opened (its contract, its documents in the ledger) for a
     caller that prepares and merges in the same process: they need not open it again."""
     started_at = datetime.now(UTC)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
     if latest is not None:
         require_index_model(latest.embedding_model, embedding_model, settings.data_dir)

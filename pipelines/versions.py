@@ -50,7 +50,7 @@ class IndexDiff:
 
 def list_index_versions(settings: Settings) -> list[dict[str, Any]]:
     """The shape of `corpusgov index versions --json`, newest first."""
-    return [v.as_json() for v in Ledger(settings.ledger_path).index_versions()]
+    return [v.as_json() for v in Ledger.of(settings).index_versions()]
 
 
 def _require_version(ledger: Ledger, number: int) -> IndexVersion:
@@ -77,7 +77,7 @@ def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[s
 
 
 def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     index = ChunkIndex(settings.lancedb_uri)
     before = _documents_at(index, _require_version(ledger, old))
     after = _documents_at(index, _require_version(ledger, new))
@@ -101,7 +101,7 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
     """
     with writer_lock(settings):
         recover_index(settings)
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger.of(settings)
         target = _require_version(ledger, number)
         latest = ledger.latest_index_version()
         assert latest is not None
@@ -171,7 +171,7 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
 
     with writer_lock(settings):
         recover_index(settings)
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger.of(settings)
         versions = ledger.index_versions()
         if not versions:
             return Cleanup((), ())

@@ -1,6 +1,7 @@
 """Shared test fixtures: a deterministic fake embedder, throwaway projects, and no network."""
 
 import hashlib
+import itertools
 import re
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from tests.pipelines.postgres_server import PostgresServer
 
 import pipelines  # noqa: F401 - sets the offline switches before anything else imports the libraries
 
@@ -149,6 +152,35 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
     monkeypatch.delenv("CORPUSGOV_DATA_DIR", raising=False)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def shared_postgres() -> "Iterator[PostgresServer]":
+    """One throwaway PostgreSQL cluster for the session's shared-ledger tests."""
+    from tests.pipelines.postgres_server import postgres_server
+
+    with postgres_server("corpusgov") as server:
+        yield server
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def ledger_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test twice: on the DuckDB file in the data dir, and on a fresh database of a real
+    PostgreSQL (ledger_url, through $CORPUSGOV_LEDGER_URL, as a pod would get it), so the
+    invariant tests hold on both backends. Subprocesses inherit the variables."""
+    monkeypatch.delenv("CORPUSGOV_LEDGER_URL", raising=False)
+    if request.param == "postgres":
+        from tests.pipelines.postgres_server import PASSWORD
+
+        server = request.getfixturevalue("shared_postgres")
+        database = f"ledger_{next(_databases)}"
+        server.create_database(database)
+        monkeypatch.setenv("CORPUSGOV_LEDGER_URL", server.ledger_url(database))
+        monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    return str(request.param)
+
+
+_databases = itertools.count(1)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
     """The latest eval set version, its changelog, and dev baselines per index version."""
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     versions = eval_versions(ledger, name)
     results = eval_results(ledger, name, DEV)
     exposures = holdout_exposures(ledger, name)
@@ -97,7 +97,7 @@ def diff_command(
     """Per item: its status and gold chunks in two eval set versions (the changelog between them)."""
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     by_number = {v.number: v for v in eval_versions(ledger, name)}
     for number in (old, new):
         if number not in by_number:

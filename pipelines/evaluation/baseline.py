@@ -53,7 +53,7 @@ def run_baseline(
     removed_chunk_ids: frozenset[str] = frozenset(),
 ) -> tuple[StoredResult, int, int]:
     """Score the active items of `split` on `index_version`; returns (result, rescored, reused)."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     k = settings.evals.k
     require_index_model(index_version.embedding_model, embedder.model_id, settings.data_dir)
     items = active_items(version, eval_set, splits=(split,))
@@ -179,7 +179,7 @@ def question_vectors(ledger: Ledger, embedder: Embedder, questions: Sequence[str
 
 def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split: str = DEV) -> StoredResult:
     """Score the latest eval set version again on its index (holdout only when asked: counted)."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     config = configured_set(settings, eval_set_name)
     eval_set = load_configured_set(config)
     stored = latest_eval_version(ledger, config.name)

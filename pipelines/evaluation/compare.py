@@ -36,7 +36,7 @@ def compare_index_versions(
     Plain comparison refuses results with different keys (IncomparableResultsError says which);
     `split_delta` runs the newer eval set version on the older index and splits the delta.
     """
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     before = result_on_index(ledger, eval_set, old)
     after = result_on_index(ledger, eval_set, new)
     if not split_delta:
@@ -50,7 +50,7 @@ def decompose_results(
     settings: Settings, embedder: Embedder, before: StoredResult, after: StoredResult
 ) -> Decomposition:
     """Run `after`'s eval set version on `before`'s index (read-only checkout) and split the delta."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     config = configured_set(settings, before.eval_set)
     eval_set = load_configured_set(config)
     versions = {v.index_version: v for v in ledger.index_versions()}
@@ -110,9 +110,7 @@ class Amplification:
 
 
 def amplification(settings: Settings, result: StoredResult) -> Amplification:
-    version = {v.index_version: v for v in Ledger(settings.ledger_path).index_versions()}[
-        result.index_version
-    ]
+    version = {v.index_version: v for v in Ledger.of(settings).index_versions()}[result.index_version]
     table = ChunkIndex(settings.lancedb_uri).table_at(version)
     if table is None:
         return Amplification(result.index_version, 0.0, 0.0)

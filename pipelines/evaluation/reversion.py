@@ -56,7 +56,7 @@ def version_eval_sets(settings: Settings) -> list[StoredVersion]:
     """Step 1: re-resolve each eval set against the latest index version and store the new
     version (a no-op when it is already bound to it). Needs no model. When more than
     `rebaseline_share` of the items changed status, the older baselines are superseded."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
     if latest is None:
         return []
@@ -102,7 +102,7 @@ def _new_version(
 def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
     """Step 2: score each eval set's latest version on its index, once (a no-op when that
     result exists). Unchanged items reuse the previous live baseline's top-k where they can."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     indexes = {v.index_version: v for v in ledger.index_versions()}
     done: list[Reversion] = []
     for config in settings.evals.sets:

@@ -1,8 +1,10 @@
-"""The ledger: one DuckDB file that accounts for every document, chunk and index version.
+"""The ledger: the tables that account for every document, chunk and index version.
 
-Users query it with plain SQL (`duckdb data/ledger.duckdb`). DuckDB lets one process open a file
-for writing at a time, so every connection here is short: open, do one thing, close. Readers retry
-briefly while an ingestion commits instead of failing.
+By default one DuckDB file in the data dir, which users query with plain SQL (`duckdb
+data/ledger.duckdb`). DuckDB lets one process open a file for writing at a time, so every
+connection here is short: open, do one thing, close. Readers retry briefly while an ingestion
+commits instead of failing. With `ledger_url` the same tables live in PostgreSQL, which several
+machines can share (pipelines/ledger/postgres.py).
 """
 
 import json
@@ -12,13 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipelines.documents import DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
 from pipelines.ledger.commits import LedgerWriter
+from pipelines.ledger.connection import LedgerConnection
+from pipelines.ledger.postgres import PostgresConnection, describe_url
 from pipelines.ledger.records import (
     CommitIntent,
     DocumentRow,
@@ -36,6 +40,9 @@ from pipelines.ledger.schema import (
     rollback_quietly,
     schema_version,
 )
+
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
 
 __all__ = [
     "CommitIntent",
@@ -88,12 +95,37 @@ def _damaged(path: Path, err: Exception) -> IndexDamagedError:
 
 
 class Ledger:
-    def __init__(self, path: Path, busy_retry_seconds: float | None = None) -> None:
+    def __init__(self, path: Path, busy_retry_seconds: float | None = None, url: str | None = None) -> None:
         self.path = path
+        self.url = url
         self.busy_retry_seconds = _BUSY_RETRY_SECONDS if busy_retry_seconds is None else busy_retry_seconds
 
+    @classmethod
+    def of(cls, settings: "Settings", busy_retry_seconds: float | None = None) -> "Ledger":
+        """The ledger `settings` name: PostgreSQL at `ledger_url`, or the data dir's DuckDB file."""
+        return cls(settings.ledger_path, busy_retry_seconds, settings.ledger_url)
+
+    @property
+    def location(self) -> str:
+        """Where the ledger is, for messages: the file, or the database without its password."""
+        return describe_url(self.url) if self.url else str(self.path)
+
+    def exists(self) -> bool:
+        """Has anything been recorded yet (a first run creates the ledger)."""
+        if self.url is None:
+            return self.path.exists()
+        con = PostgresConnection(self.url, read_only=True)
+        try:
+            return has_table(con, "ledger_schema")
+        finally:
+            con.close()
+
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False) -> Iterator[LedgerConnection]:
+        if self.url is not None:
+            with self._connect_postgres(self.url, read_only) as con:
+                yield con
+            return
         if read_only and not self.path.exists():
             # Nothing ingested yet: an empty in-memory ledger answers every read the same way.
             con = _without_network(duckdb.connect(":memory:"))
@@ -123,6 +155,27 @@ class Ledger:
             if mapped is err:
                 raise
             raise mapped from err
+        finally:
+            con.close()
+
+    @contextmanager
+    def _connect_postgres(self, url: str, read_only: bool) -> Iterator[LedgerConnection]:
+        """A connection to the ledger in PostgreSQL; a write connection holds the write lock
+        (pipelines/ledger/postgres.py) until it closes, as DuckDB's file lock does."""
+        con = PostgresConnection(url, read_only)
+        try:
+            if not read_only:
+                con.hold_write_lock(self.busy_retry_seconds)
+                migrate(con, self.location)
+            else:
+                found = schema_version(con)
+                require_known_version(found, self.location)
+                if found < SCHEMA_VERSION:
+                    con.close()
+                    with self._connect_postgres(url, read_only=False):
+                        pass  # the write connection migrates
+                    con = PostgresConnection(url, read_only)
+            yield con
         finally:
             con.close()
 
@@ -280,7 +333,8 @@ class Ledger:
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             con.executemany(
-                "INSERT OR REPLACE INTO self_outputs VALUES (?, ?, ?)",
+                "INSERT INTO self_outputs VALUES (?, ?, ?) ON CONFLICT (output_id) DO UPDATE "
+                "SET registered_at = excluded.registered_at, row = excluded.row",
                 [[row["output_id"], now, json.dumps(row)] for row in rows],
             )
             if recheck_doc_ids:
@@ -302,7 +356,7 @@ class Ledger:
         with self.connect(read_only=True) as con:
             rows = con.execute(
                 "SELECT reason, count(*) FROM (SELECT unnest(reasons) AS reason FROM documents "
-                "WHERE state <> 'indexed') GROUP BY reason"
+                "WHERE state <> 'indexed') AS not_indexed GROUP BY reason"
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 

@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
+from pipelines.ledger.connection import LedgerConnection
 from pipelines.ledger.records import IndexVersion, LedgerCommit
 from pipelines.ledger.run_tables import (
     assessments_table,
@@ -28,7 +28,7 @@ from pipelines.stop_points import stop_point
 class LedgerWriter:
     """The held write connection of one commit (see `Ledger.writer`)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: LedgerConnection) -> None:
         self.con = con
 
     def record_intent(self, run_id: str, kind: str, base_lance_version: int | None) -> None:
@@ -47,7 +47,7 @@ class LedgerWriter:
 
 
 def _insert_run_rows(
-    con: duckdb.DuckDBPyConnection,
+    con: LedgerConnection,
     name: str,
     rows: pa.Table,
     statement: str,
@@ -61,7 +61,7 @@ def _insert_run_rows(
         con.unregister(name)
 
 
-def apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
+def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
     """Apply one run atomically: document rows, their history, chunks, the index version.
 
     Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
@@ -91,9 +91,7 @@ def apply_commit(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
         con.unregister("run_documents")
 
 
-def _replace_documents(
-    con: duckdb.DuckDBPyConnection, now: datetime, run_id: str, index_version: int | None
-) -> None:
+def _replace_documents(con: LedgerConnection, now: datetime, run_id: str, index_version: int | None) -> None:
     """The run's documents replace their rows (keeping first_seen) and join their history."""
     con.execute(
         """
@@ -127,7 +125,7 @@ def _replace_documents(
     )
 
 
-def _record_assessments(con: duckdb.DuckDBPyConnection, now: datetime, commit: LedgerCommit) -> None:
+def _record_assessments(con: LedgerConnection, now: datetime, commit: LedgerCommit) -> None:
     _insert_run_rows(
         con,
         "run_assessments",
@@ -144,7 +142,7 @@ def _record_assessments(con: duckdb.DuckDBPyConnection, now: datetime, commit: L
     )
 
 
-def _update_quarantine(con: duckdb.DuckDBPyConnection, now: datetime, sources: tuple[str, ...]) -> None:
+def _update_quarantine(con: LedgerConnection, now: datetime, sources: tuple[str, ...]) -> None:
     """Quarantined documents of this run enter (or stay, keeping first_seen); the others leave."""
     con.execute(
         """
@@ -172,7 +170,7 @@ def _update_quarantine(con: duckdb.DuckDBPyConnection, now: datetime, sources: t
     )
 
 
-def _replace_signatures_and_chunks(con: duckdb.DuckDBPyConnection, commit: LedgerCommit) -> None:
+def _replace_signatures_and_chunks(con: LedgerConnection, commit: LedgerCommit) -> None:
     # The corpus a new document is compared with: indexed documents only.
     con.execute("DELETE FROM near_duplicate_signatures WHERE doc_id IN (SELECT doc_id FROM run_documents)")
     _insert_run_rows(
@@ -194,7 +192,7 @@ def _replace_signatures_and_chunks(con: duckdb.DuckDBPyConnection, commit: Ledge
 
 
 def _record_run(
-    con: duckdb.DuckDBPyConnection, now: datetime, commit: LedgerCommit, index_version: int | None
+    con: LedgerConnection, now: datetime, commit: LedgerCommit, index_version: int | None
 ) -> None:
     con.execute(
         "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
@@ -234,7 +232,7 @@ def _record_run(
 
 
 def apply_rollback(
-    con: duckdb.DuckDBPyConnection,
+    con: LedgerConnection,
     version: IndexVersion,
     restored: pa.Table,
     run_id: str,
@@ -264,15 +262,13 @@ def apply_rollback(
         raise
 
 
-def _restore_documents(
-    con: duckdb.DuckDBPyConnection, now: datetime, version: int, run_id: str, reason: str
-) -> None:
+def _restore_documents(con: LedgerConnection, now: datetime, version: int, run_id: str, reason: str) -> None:
     """Documents in `restored` become indexed; indexed ones that are not, quarantined."""
     con.execute(
         """
         CREATE TEMP TABLE restored_docs AS
-        SELECT doc_id, any_value(content_hash) AS content_hash, any_value(grade) AS grade,
-               any_value(provenance) AS provenance, count(*) AS chunk_count
+        SELECT doc_id, min(content_hash) AS content_hash, min(grade) AS grade,
+               min(provenance) AS provenance, count(*) AS chunk_count
         FROM restored GROUP BY doc_id
         """
     )
@@ -285,22 +281,22 @@ def _restore_documents(
     )
     con.execute(
         """
-        UPDATE documents SET state = 'indexed', reasons = [], detail = NULL,
+        UPDATE documents SET state = 'indexed', reasons = $no_reasons, detail = NULL,
             content_hash = r.content_hash, grade = r.grade, provenance = r.provenance,
             chunk_count = r.chunk_count, config_hash = NULL, last_changed = $now,
             index_version = $version
         FROM restored_docs r WHERE documents.doc_id = r.doc_id
         """,
-        {"now": now, "version": version},
+        {"now": now, "version": version, "no_reasons": []},
     )
     con.execute(
         """
-        UPDATE documents SET state = 'quarantined', reasons = [$reason],
+        UPDATE documents SET state = 'quarantined', reasons = $reasons,
             detail = 'left the index in a rollback', chunk_count = 0,
             config_hash = NULL, last_changed = $now, index_version = $version
         WHERE doc_id IN (SELECT doc_id FROM left_index)
         """,
-        {"now": now, "version": version, "reason": reason},
+        {"now": now, "version": version, "reasons": [reason]},
     )
     con.execute(
         """
@@ -313,13 +309,17 @@ def _restore_documents(
     )
 
 
-def _restore_quarantine_and_chunks(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _restore_quarantine_and_chunks(con: LedgerConnection, now: datetime) -> None:
     con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
     con.execute(
         """
-        INSERT OR REPLACE INTO quarantine
+        INSERT INTO quarantine
         SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
                $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
+        ON CONFLICT (doc_id) DO UPDATE SET source = excluded.source, reasons = excluded.reasons,
+            contract_id = excluded.contract_id, contract_version = excluded.contract_version,
+            content_hash = excluded.content_hash, first_seen = excluded.first_seen,
+            last_seen = excluded.last_seen
         """,
         {"now": now},
     )
@@ -327,7 +327,7 @@ def _restore_quarantine_and_chunks(con: duckdb.DuckDBPyConnection, now: datetime
     con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored")
 
 
-def _rollback_counts(con: duckdb.DuckDBPyConnection, version: IndexVersion) -> dict[str, Any]:
+def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> dict[str, Any]:
     """The restored version's counts, with states as they are after the rollback."""
     by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
     by_grade = dict(
@@ -341,7 +341,7 @@ def _rollback_counts(con: duckdb.DuckDBPyConnection, version: IndexVersion) -> d
     return {**version.counts, "by_state": by_state, "by_grade": by_grade, "by_provenance": by_provenance}
 
 
-def write_index_version(con: duckdb.DuckDBPyConnection, v: IndexVersion, run_id: str) -> None:
+def write_index_version(con: LedgerConnection, v: IndexVersion, run_id: str) -> None:
     con.execute(
         "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -187,7 +187,7 @@ def eval_versions(ledger: Ledger, eval_set: str) -> list[StoredVersion]:
     with ledger.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT eval_set, number, version_hash, eval_set_hash, index_version, created_at, changelog, "
-            "changed_share, items, active_items, (SELECT list(item_id) FROM eval_item_resolutions r "
+            "changed_share, items, active_items, (SELECT array_agg(item_id) FROM eval_item_resolutions r "
             "WHERE r.version_hash = v.version_hash AND r.split = ?) FROM eval_set_versions v "
             "WHERE eval_set = ? ORDER BY number DESC",
             [HOLDOUT, eval_set],
@@ -322,7 +322,7 @@ def count_exposures(ledger: Ledger, eval_set: str, item_ids: list[str]) -> None:
     with ledger.connect() as con:
         con.executemany(
             "INSERT INTO holdout_exposures VALUES (?, ?, 1, ?) ON CONFLICT (eval_set, item_id) "
-            "DO UPDATE SET exposures = exposures + 1, last_exposed_at = excluded.last_exposed_at",
+            "DO UPDATE SET exposures = holdout_exposures.exposures + 1, last_exposed_at = excluded.last_exposed_at",
             [[eval_set, item_id, now] for item_id in item_ids],
         )
 
@@ -379,6 +379,7 @@ def cached_question_vectors(
 def store_question_vectors(ledger: Ledger, model_id: str, vectors: dict[str, np.ndarray]) -> None:
     with ledger.connect() as con:
         con.executemany(
-            "INSERT OR REPLACE INTO eval_question_vectors VALUES (?, ?, ?)",
+            "INSERT INTO eval_question_vectors VALUES (?, ?, ?) ON CONFLICT (model, question_hash) "
+            "DO UPDATE SET vector = excluded.vector",
             [[model_id, question_hash, v.tolist()] for question_hash, v in vectors.items()],
         )

@@ -37,7 +37,7 @@ def chunk_count_mismatches(ledger: Ledger, limit: int = 5) -> list[str]:
     with ledger.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT d.doc_id FROM documents d "
-            "LEFT JOIN chunks c USING (doc_id) GROUP BY ALL "
+            "LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id, d.state, d.chunk_count "
             "HAVING (d.state = 'indexed' AND count(c.chunk_id) <> coalesce(d.chunk_count, 0)) "
             "OR (d.state <> 'indexed' AND count(c.chunk_id) > 0) ORDER BY d.doc_id LIMIT ?",
             [limit],

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
-
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.ledger import Ledger
+from pipelines.ledger.connection import LedgerConnection
 from pipelines.ledger.records import grade_of, label_of
 
 
@@ -135,7 +134,7 @@ def quarantined_document(ledger: Ledger, doc_id: str) -> QuarantinedDocument | N
 
 
 def _latest_assessment(
-    con: duckdb.DuckDBPyConnection, doc_id: str, content_hash: str | None
+    con: LedgerConnection, doc_id: str, content_hash: str | None
 ) -> LatestAssessment | None:
     row = con.execute(
         "SELECT quality_signals, quality_reasons, provenance_evidence, safety, "
@@ -154,7 +153,7 @@ def _latest_assessment(
     )
 
 
-def _releases(con: duckdb.DuckDBPyConnection, doc_id: str) -> tuple[Release, ...]:
+def _releases(con: LedgerConnection, doc_id: str) -> tuple[Release, ...]:
     rows = con.execute(
         "SELECT content_hash, contract_version, reasons, released_at, released_by, "
         "release_reason FROM quarantine_releases WHERE doc_id = ? ORDER BY released_at",
@@ -190,7 +189,7 @@ def releases_in_force(ledger: Ledger) -> dict[str, tuple[str | None, str | None]
     """doc_id -> (content_hash, contract_version) of its latest release."""
     with ledger.connect(read_only=True) as con:
         rows = con.execute(
-            "SELECT doc_id, arg_max(content_hash, released_at), "
-            "arg_max(contract_version, released_at) FROM quarantine_releases GROUP BY doc_id"
+            "SELECT DISTINCT ON (doc_id) doc_id, content_hash, contract_version "
+            "FROM quarantine_releases ORDER BY doc_id, released_at DESC"
         ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}

@@ -15,7 +15,8 @@ used to create on their own.
 
 import duckdb
 
-from pipelines.errors import CorpusgovError
+from pipelines.errors import CorpusgovError, StorageError
+from pipelines.ledger.connection import LedgerConnection
 
 
 class LedgerSchemaError(CorpusgovError):
@@ -277,15 +278,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(con: LedgerConnection, name: str) -> bool:
     # fetchall, not fetchone: a result left half-read blocks the connection's next statement.
     rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_name = ?",
+        [name],
     ).fetchall()
     return bool(rows[0][0])
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+def schema_version(con: LedgerConnection) -> int:
     """The ledger's version: 0 for a new file or one written before versioning."""
     if not has_table(con, "ledger_schema"):
         return 0
@@ -302,17 +305,17 @@ def require_known_version(version: int, where: str) -> None:
         )
 
 
-def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+def rollback_quietly(con: LedgerConnection) -> None:
     """Roll back after a failure without hiding it: when the COMMIT itself failed (a full disk),
     DuckDB has already ended the transaction and ROLLBACK would raise "no transaction is active"
-    over the error that matters."""
+    over the error that matters; on PostgreSQL, a lost connection cannot roll back either."""
     try:
         con.execute("ROLLBACK")
-    except duckdb.Error:
+    except (duckdb.Error, StorageError):
         pass
 
 
-def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
+def migrate(con: LedgerConnection, where: str) -> int:
     """Bring the ledger on `con` (a write connection) to SCHEMA_VERSION; returns the version it
     had. Cheap when there is nothing to do: the version is read, nothing is written. Another
     process cannot migrate at the same time (DuckDB lets one process write a file); another

@@ -39,12 +39,33 @@ class PostgresServer:
             "CORPUSGOV_PG_DB": self.database,
         }
 
-    def query(self, sql: str) -> list[tuple]:
+    def ledger_url(self, database: str) -> str:
+        """corpusgov's ledger_url for `database`: no password in it (PGPASSWORD carries it)."""
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, database: str) -> None:
+        import psycopg2  # installed with dagster-postgres
+
+        con = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname=self.database
+        )
+        try:
+            con.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with con.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            con.close()
+
+    def query(self, sql: str, database: str | None = None) -> list[tuple]:
         import psycopg2  # installed with dagster-postgres
 
         with (
             psycopg2.connect(
-                host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname=self.database
+                host="127.0.0.1",
+                port=self.port,
+                user=USER,
+                password=PASSWORD,
+                dbname=database or self.database,
             ) as con,
             con.cursor() as cursor,
         ):

@@ -1,6 +1,7 @@
 """The invariants of a data dir, checked straight on the stores (not through `corpusgov doctor`,
 so the tests of the doctor and of recovery do not share a blind spot)."""
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,44 +11,89 @@ from pipelines.index_storage import lancedb_storage_options
 from pipelines.settings import Settings
 
 
+def _read_ledger(settings: Settings, queries: list[tuple[str, list[object]]]) -> list[list[tuple]]:
+    """Each query's rows straight on the ledger, as a user's `duckdb` or `psql` shell sees them:
+    the DuckDB file read-only, or the PostgreSQL database of `ledger_url`."""
+    if settings.ledger_url:
+        import psycopg2
+
+        pg = psycopg2.connect(settings.ledger_url)
+        try:
+            with pg.cursor() as cursor:
+                results = []
+                for query, params in queries:
+                    cursor.execute(query.replace("?", "%s"), params)
+                    names = [d[0] for d in cursor.description]
+                    results.append([(names, row) for row in cursor.fetchall()])
+                return results
+        finally:
+            pg.close()
+    con = duckdb.connect(str(settings.ledger_path), read_only=True)
+    try:
+        results = []
+        for query, params in queries:
+            cursor = con.execute(query, params)
+            names = [d[0] for d in cursor.description]
+            results.append([(names, row) for row in cursor.fetchall()])
+        return results
+    finally:
+        con.close()
+
+
+def wipe_data_dir(settings: Settings) -> None:
+    """Back to nothing ingested: the data dir removed, and a ledger in PostgreSQL emptied."""
+    shutil.rmtree(settings.data_dir)
+    if settings.ledger_url:
+        import psycopg2
+
+        pg = psycopg2.connect(settings.ledger_url)
+        try:
+            pg.autocommit = True
+            with pg.cursor() as cursor:
+                cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        finally:
+            pg.close()
+
+
 def ledger_records(
     settings: Settings, query: str, params: list[object] | None = None
 ) -> list[dict[str, object]]:
-    """Rows of a read query straight on the ledger file, as a user's `duckdb` shell sees them."""
-    con = duckdb.connect(str(settings.ledger_path), read_only=True)
-    try:
-        cursor = con.execute(query, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
+    """Rows of a read query straight on the ledger (JSON columns as they come: text on DuckDB,
+    parsed on PostgreSQL)."""
+    (rows,) = _read_ledger(settings, [(query, params or [])])
+    return [dict(zip(names, row, strict=True)) for names, row in rows]
 
 
 def store_state(settings: Settings) -> dict[str, object]:
-    """What the ledger and the index hold, read with plain duckdb and lancedb."""
-    con = duckdb.connect(str(settings.ledger_path), read_only=True)
-    try:
-        documents = dict(con.execute("SELECT doc_id, state FROM documents").fetchall())
-        ledger_chunks = [r[0] for r in con.execute("SELECT chunk_id FROM chunks").fetchall()]
-        chunk_docs = {r[0] for r in con.execute("SELECT DISTINCT doc_id FROM chunks").fetchall()}
-        versions = con.execute(
-            "SELECT index_version, lance_version, tag FROM index_versions ORDER BY index_version"
-        ).fetchall()
-        intents = con.execute("SELECT count(*) FROM commit_intents").fetchone()[0]
-    finally:
-        con.close()
+    """What the ledger and the index hold, read with plain duckdb (or psycopg2) and lancedb."""
+    documents, ledger_chunks, chunk_docs, versions, intents = (
+        [row for _, row in rows]
+        for rows in _read_ledger(
+            settings,
+            [
+                ("SELECT doc_id, state FROM documents", []),
+                ("SELECT chunk_id FROM chunks", []),
+                ("SELECT DISTINCT doc_id FROM chunks", []),
+                ("SELECT index_version, lance_version, tag FROM index_versions ORDER BY index_version", []),
+                ("SELECT count(*) FROM commit_intents", []),
+            ],
+        )
+    )
+    state = {
+        "documents": dict(documents),
+        "ledger_chunks": [r[0] for r in ledger_chunks],
+        "chunk_docs": {r[0] for r in chunk_docs},
+        "versions": [tuple(v) for v in versions],
+        "intents": intents[0][0],
+    }
     uri = settings.lancedb_uri
     # The index may be in object storage (index_uri: s3://...): the same endpoint as corpusgov's.
     db = lancedb.connect(uri, storage_options=lancedb_storage_options(uri) or None)
-    table = db.open_table("chunks") if versions else None
+    table = db.open_table("chunks") if state["versions"] else None
     index_chunks = table.to_arrow().column("chunk_id").to_pylist() if table is not None else []
     index_docs = set(table.to_arrow().column("doc_id").to_pylist()) if table is not None else set()
     return {
-        "documents": documents,
-        "ledger_chunks": ledger_chunks,
-        "chunk_docs": chunk_docs,
-        "versions": versions,
-        "intents": intents,
+        **state,
         "table_version": int(table.version) if table is not None else None,
         "tags": {n: int(i["version"]) for n, i in table.tags.list().items()} if table is not None else {},
         "index_chunks": index_chunks,

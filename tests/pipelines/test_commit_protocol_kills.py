@@ -4,7 +4,6 @@ every invariant, and the data dir ends where an uninterrupted run would have put
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,9 +17,10 @@ from pipelines.commit_protocol import STOP_POINTS
 from pipelines.ingestion import run_ingestion
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
-from tests.pipelines.store_invariants import assert_invariants
+from tests.pipelines.store_invariants import assert_invariants, wipe_data_dir
 
-pytestmark = pytest.mark.slow
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ledger_backend")]
 
 KILLS = 30
 TOPICS = (
@@ -116,7 +116,7 @@ def test_a_process_exiting_at_any_step_is_recovered(project: Path, zygote: Zygot
         _recover_and_check(corpus)
         if first_run:
             # The next point starts from an empty data dir again.
-            shutil.rmtree(load_settings().data_dir)
+            wipe_data_dir(load_settings())
 
 
 def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(project: Path, zygote: Zygote) -> None:
@@ -164,6 +164,7 @@ def test_thirty_sigkills_at_random_moments_never_brick_the_data_dir(project: Pat
     # And the result is what an uninterrupted run of the same files gives.
     reference = load_settings()
     reference.data_dir = project / "reference-data"
+    reference.ledger_url = None  # a data dir of its own, ledger included
     run_ingestion(reference, FakeEmbedder())
     ours = assert_invariants(load_settings(), corpus)
     theirs = assert_invariants(reference, corpus)

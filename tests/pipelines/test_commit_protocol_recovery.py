@@ -15,11 +15,16 @@ from pipelines.commit_protocol import STOP_POINTS
 from pipelines.doctor import examine_data_dir
 from pipelines.errors import LedgerBusyError
 from pipelines.ingestion import run_ingestion
+from pipelines.ledger.postgres import WRITE_LOCK
 from pipelines.settings import Settings, load_settings
 from pipelines.stop_points import STOP_AT_ENV, StopRequested
 from pipelines.versions import cleanup_index, rollback_index
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants, store_state
+
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = pytest.mark.usefixtures("ledger_backend")
+
 
 COMMIT_POINTS = [p for p in STOP_POINTS if p.startswith("commit.")]
 
@@ -40,6 +45,7 @@ def _reference_chunks(tmp_path: Path, corpus: Path) -> set[str]:
     """The chunk ids an uninterrupted ingest of the same files gives."""
     settings = load_settings()
     settings.data_dir = tmp_path / "reference-data"
+    settings.ledger_url = None  # a data dir of its own, ledger included
     run_ingestion(settings, FakeEmbedder())
     return set(assert_invariants(settings, corpus)["ledger_chunks"])  # type: ignore[arg-type]
 
@@ -189,10 +195,12 @@ def test_every_stop_point_is_reached_by_some_writer() -> None:
 
 
 def test_a_reader_holding_the_ledger_stops_the_run_before_the_index_is_touched(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, ledger_backend: str
 ) -> None:
-    """A duckdb shell left open on the ledger: the run fails with a clear error and LanceDB is
-    untouched, so the data dir stays usable and the next run, once the reader is gone, works."""
+    """A duckdb shell left open on the ledger file (on PostgreSQL, where readers never block, a
+    writer on another machine holding the ledger's write lock): the run fails with a clear error
+    and LanceDB is untouched, so the data dir stays usable and the next run, once the other
+    session is gone, works."""
     corpus = project / "corpus"
     _first_corpus(corpus)
     settings = load_settings()
@@ -200,20 +208,23 @@ def test_a_reader_holding_the_ledger_stops_the_run_before_the_index_is_touched(
     before = assert_invariants(settings, corpus)
     _change_corpus(corpus)
     monkeypatch.setattr("pipelines.ledger._BUSY_RETRY_SECONDS", 1.0)
-    reader = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
+    if ledger_backend == "postgres":
+        holder = (
+            "import psycopg2, sys, time; con = psycopg2.connect(sys.argv[1]); cur = con.cursor(); "
+            f"cur.execute('SELECT pg_advisory_lock({WRITE_LOCK})'); print('open', flush=True); "
+            "time.sleep(60)"
+        )
+        target, expected = str(settings.ledger_url), "is being written by another process"
+    else:
+        holder = (
             "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
-            "print('open', flush=True); time.sleep(60)",
-            str(settings.ledger_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+            "print('open', flush=True); time.sleep(60)"
+        )
+        target, expected = str(settings.ledger_path), "Close other sessions on it"
+    reader = subprocess.Popen([sys.executable, "-c", holder, target], stdout=subprocess.PIPE, text=True)
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
-        with pytest.raises(LedgerBusyError, match="Close other sessions on it"):
+        with pytest.raises(LedgerBusyError, match=expected):
             run_ingestion(settings, FakeEmbedder())
     finally:
         reader.kill()

@@ -63,7 +63,7 @@ def test_over_budget_blocks_the_index_update(project: Path, fake_embedder: FakeE
     assert (check.violating, check.governed) == (2, 5), "2 bad of 2 indexed + 3 checked"
     assert report.index_version is None and not report.changed
     assert ChunkIndex(settings.lancedb_uri).version() == version_before
-    assert len(Ledger(settings.ledger_path).index_versions()) == 1
+    assert len(Ledger.of(settings).index_versions()) == 1
     assert "docs/good9.md" not in states(settings), "nothing of a blocked source is recorded as done"
     held = {r["doc_id"]: r for r in list_held_back(settings)}
     assert held["docs/good9.md"]["would_be"] == "indexed"
@@ -110,7 +110,7 @@ def test_new_contract_version_rechecks_indexed_documents_in_the_same_commit(
     assert report.index_version.removed == ("docs/medium.md",)
     assert states(settings)["docs/medium.md"] == ("quarantined", ["contract.text_too_short"])
     assert report.index_version.contract_versions == {"docs": "corpusgov-default@1.1.0"}
-    rows = {r.doc_id: r for r in Ledger(settings.ledger_path).document_rows()}
+    rows = {r.doc_id: r for r in Ledger.of(settings).document_rows()}
     assert rows["docs/long.md"].contract_version == "1.1.0"
     assert fake_embedder.embedded_texts.count(fake_embedder.calls[0][0]) == 1, "unchanged chunks reused"
     assert reconcile(settings).consistent

@@ -194,7 +194,7 @@ def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committe
     [error] = [line for line in full.stderr.splitlines() if line.startswith("Error:")]
     assert "No space left on device" in error and MODEL_CACHE_ENV in error
     assert not list((small_disk / "models").glob("*/*.partial-*")), "no half export left behind"
-    assert Ledger(load_settings().ledger_path).latest_index_version() is None
+    assert Ledger.of(load_settings()).latest_index_version() is None
     done = ingest(project / "models")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert Ledger(load_settings().ledger_path).latest_index_version() is not None
+    assert Ledger.of(load_settings()).latest_index_version() is not None

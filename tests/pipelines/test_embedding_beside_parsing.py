@@ -113,7 +113,7 @@ def test_an_embedder_failing_mid_run_fails_the_run_and_commits_nothing(
     settings = load_settings()
     with pytest.raises(CorpusgovError, match="embedding model stopped"):
         run_ingestion(settings, ThreadRecordingEmbedder(fail_on_call=2))
-    assert Ledger(settings.ledger_path).latest_index_version() is None
+    assert Ledger.of(settings).latest_index_version() is None
     assert reconcile(settings).consistent
     report = run_ingestion(settings, ThreadRecordingEmbedder())
     assert report.state_counts["indexed"] == len(TOPICS) and reconcile(settings).consistent

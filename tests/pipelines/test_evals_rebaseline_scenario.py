@@ -30,6 +30,10 @@ from pipelines.ledger import Ledger
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT, FakeEmbedder, write_doc
 
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = pytest.mark.usefixtures("ledger_backend")
+
+
 EVAL_SET = REPO_ROOT / "examples" / "evals" / "sample.jsonl"
 CONTESTED = ("q01", "q02", "q03")
 STALE = {"q04": None, "q05": None}
@@ -105,7 +109,7 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
     assert sorted(version.changelog["stale"]) == sorted(stale)
     assert version.changelog["orphaned"] == [orphaned]
     assert version.active_items == 15 - 3
-    rows = {r.item_id: r for r in item_resolutions(Ledger(settings.ledger_path), version.version_hash)}
+    rows = {r.item_id: r for r in item_resolutions(Ledger.of(settings), version.version_hash)}
     assert all(rows[i].contested_by for i in contested)
 
     with pytest.raises(IncomparableResultsError, match="eval set version"):
@@ -116,7 +120,7 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
 
     # 6 of 15 items changed status (40% > 20%): the v1 baseline is superseded, and said so.
     assert second[0].superseded_previous
-    results = eval_results(Ledger(settings.ledger_path), "sample", DEV)
+    results = eval_results(Ledger.of(settings), "sample", DEV)
     assert [r.index_version for r in results] == [2, 1]
     assert results[1].superseded_reason and "changed status" in results[1].superseded_reason
     assert second[0].event and "re-baselined" in second[0].event
@@ -128,7 +132,7 @@ def test_a_no_op_ingest_creates_no_eval_set_version(sample: Path, fake_embedder:
     reversion_eval_sets(settings, fake_embedder)
     run_ingestion(settings, fake_embedder)
     assert reversion_eval_sets(settings, fake_embedder) == []
-    assert len(eval_versions(Ledger(settings.ledger_path), "sample")) == 1
+    assert len(eval_versions(Ledger.of(settings), "sample")) == 1
 
 
 def test_small_change_reuses_unaffected_items(sample: Path, fake_embedder: FakeEmbedder) -> None:
@@ -154,7 +158,7 @@ def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
     settings = load_settings()
     run_ingestion(settings, fake_embedder)
     reversion_eval_sets(settings, fake_embedder)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     dev = eval_results(ledger, "sample", DEV)[0]
     holdout_ids = {i for i, row in items().items() if row["split"] == "holdout"}
     assert not holdout_ids & {row["item_id"] for row in dev.per_item}
@@ -241,7 +245,7 @@ def test_an_eval_question_copied_into_the_corpus_is_flagged(
     run_ingestion(settings, fake_embedder)
     second = reversion_eval_sets(settings, fake_embedder)[0]
     assert list(second.contaminated) == ["q07"]
-    rows = {r.item_id: r for r in item_resolutions(Ledger(settings.ledger_path), second.version.version_hash)}
+    rows = {r.item_id: r for r in item_resolutions(Ledger.of(settings), second.version.version_hash)}
     assert rows["q07"].contaminated_by
 
 

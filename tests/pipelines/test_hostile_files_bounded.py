@@ -122,7 +122,7 @@ def test_the_details_say_which_limit_and_where_to_change_it(project: Path) -> No
 
 
 def settings_rows(settings) -> list[DocumentRow]:  # noqa: ANN001
-    return Ledger(settings.ledger_path).document_rows()
+    return Ledger.of(settings).document_rows()
 
 
 @pytest.mark.parametrize(

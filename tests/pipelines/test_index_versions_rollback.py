@@ -15,6 +15,9 @@ from pipelines.settings import load_settings
 from pipelines.versions import diff_index_versions, list_index_versions, rollback_index
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = pytest.mark.usefixtures("ledger_backend")
+
 
 @pytest.fixture
 def three_versions(project: Path, fake_embedder: FakeEmbedder):

@@ -12,6 +12,10 @@ from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = pytest.mark.usefixtures("ledger_backend")
+
+
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 

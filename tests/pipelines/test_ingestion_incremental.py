@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from pipelines.catalog import list_documents
 from pipelines.index import ChunkIndex
 from pipelines.ingestion import run_ingestion
@@ -9,6 +11,9 @@ from pipelines.ledger import Ledger
 from pipelines.reconciliation import reconcile
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
+
+# Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
+pytestmark = pytest.mark.usefixtures("ledger_backend")
 
 
 def seed(corpus: Path) -> None:
@@ -29,7 +34,7 @@ def test_second_ingest_without_changes_commits_nothing(project: Path, fake_embed
     assert second.index_version is None and not second.changed
     assert second.unchanged == 4
     assert ChunkIndex(settings.lancedb_uri).version() == lance_version
-    assert len(Ledger(settings.ledger_path).index_versions()) == 1
+    assert len(Ledger.of(settings).index_versions()) == 1
     assert len(fake_embedder.embedded_texts) == embedded_before
 
 

@@ -229,7 +229,7 @@ def test_a_full_disk_while_the_run_stages_its_chunks_is_one_clear_error_and_comm
     with pytest.raises(StorageError, match="full") as raised:
         run_ingestion(settings, FakeEmbedder())
     assert "Free space" in str(raised.value) and "nothing of this run was committed" in str(raised.value)
-    assert Ledger(settings.ledger_path).latest_index_version() is None
+    assert Ledger.of(settings).latest_index_version() is None
     assert not any((settings.data_dir / "staging").glob("*")), "the failed run's staging is removed"
     monkeypatch.undo()
     for filler in fillers:

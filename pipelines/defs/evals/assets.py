@@ -61,7 +61,7 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
     settings = corpusgov.settings()
     with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
         versions = version_eval_sets(settings)
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     metadata: dict[str, Any] = {"re_versioned": len(versions)}
     for config in settings.evals.sets:
         latest = latest_eval_version(ledger, config.name)
@@ -96,7 +96,7 @@ def eval_baselines(
     settings = corpusgov.settings()
     with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
         reversions = baseline_eval_sets(settings, embedder.embedder(settings))
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.of(settings)
     metadata: dict[str, Any] = {"re_versioned": len(reversions)}
     for config in settings.evals.sets:
         results = eval_results(ledger, config.name, DEV)

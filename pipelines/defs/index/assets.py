@@ -75,7 +75,7 @@ def _prepared_run(settings: Settings, run_id: str, staged_under: str, model_id: 
     """The sources' parts staged by this run (under its first run's id when it re-executes one);
     a source not staged (chunk_index materialized on its own) or staged on an index that has
     moved since is prepared here."""
-    latest = Ledger(settings.ledger_path).latest_index_version()
+    latest = Ledger.of(settings).latest_index_version()
     base = latest.index_version if latest else None
     parts = []
     for source in settings.sources:
@@ -109,9 +109,7 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
         "chunks_embedded": report.chunks_embedded,
         "chunks_reused": report.chunks_reused,
         "documents_by_state": dg.MetadataValue.md(counts_table("state", status["documents"])),
-        "reasons_not_indexed": dg.MetadataValue.md(
-            reasons_table(Ledger(settings.ledger_path).reason_counts())
-        ),
+        "reasons_not_indexed": dg.MetadataValue.md(reasons_table(Ledger.of(settings).reason_counts())),
         **{f"documents_{state}": dg.MetadataValue.int(n) for state, n in status["documents"].items()},
     }
     if unloaded:

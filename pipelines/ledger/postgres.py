@@ -1,0 +1,199 @@
+"""The ledger in PostgreSQL, for a deployment whose machines share it (`ledger_url`).
+
+The ledger's statements are written once, in SQL that DuckDB and PostgreSQL both accept (ON
+CONFLICT upserts, DISTINCT ON, array_agg, unnest). `PostgresConnection` answers the calls the
+ledger makes on a DuckDB connection (`execute`, `executemany`, `fetchall`, `register` of an Arrow
+table) and bridges the few spellings that differ:
+
+- placeholders: `?` and `$name` become psycopg2's `%s` and `%(name)s`;
+- `list_contains(list, x)` becomes `x = ANY(list)`, `json_object` becomes `json_build_object`,
+  and the column type `DOUBLE` becomes `DOUBLE PRECISION`;
+- a registered Arrow table becomes a temporary table of the connection, filled in pages.
+
+JSON columns come back as text, as DuckDB returns them, so the readers parse them one way.
+
+Writers: DuckDB lets one process write its file at a time, and the ledger relies on that (a
+commit's writes, a read-then-write of an eval). Here every write connection holds a session
+advisory lock instead, `WRITE_LOCK`, so writers on any machine take turns the same way; readers
+never wait (PostgreSQL's snapshots). A killed writer's lock goes with its connection.
+"""
+
+import re
+import time
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.errors import LedgerBusyError, StorageError, first_line
+
+# Fixed 64-bit keys of advisory locks: every ledger write connection holds WRITE_LOCK; a whole
+# ingestion or rollback holds INGESTION_LOCK, the shared ledger's side of the data dir's writer
+# lock (pipelines/commit_protocol.py), so two machines never prepare against the same base.
+WRITE_LOCK = 0x636F72707573676F  # "corpusgo"
+INGESTION_LOCK = WRITE_LOCK + 1
+_INSERT_PAGE = 1000
+
+_LIST_CONTAINS = re.compile(r"list_contains\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)")
+_NAMED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)")
+
+
+@lru_cache(maxsize=512)
+def postgres_sql(query: str, with_parameters: bool) -> str:
+    """The ledger's DuckDB spelling of `query` in PostgreSQL's (see the module docstring)."""
+    query = _LIST_CONTAINS.sub(r"(\2 = ANY(\1))", query)
+    query = query.replace("json_object(", "json_build_object(")
+    query = _DOUBLE.sub("DOUBLE PRECISION", query)
+    if not with_parameters:
+        return query
+    query = query.replace("%", "%%").replace("?", "%s")
+    return _NAMED.sub(r"%(\1)s", query)
+
+
+def _column_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _column_type(arrow_type.value_type) + "[]"
+    if pa.types.is_fixed_size_list(arrow_type):
+        return _column_type(arrow_type.value_type) + "[]"
+    # null: a column of no rows, or of None alone (an empty run's table).
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
+        return "TEXT"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE PRECISION"
+    if pa.types.is_integer(arrow_type):
+        # uint32 (near-duplicate signatures) does not fit an INTEGER.
+        return "INTEGER" if arrow_type in (pa.int8(), pa.int16(), pa.int32()) else "BIGINT"
+    raise TypeError(f"no PostgreSQL column type for the Arrow type {arrow_type}")
+
+
+def describe_url(url: str) -> str:
+    """The URL as a person may see it: user, host, port and database, never a password."""
+    from psycopg2.extensions import parse_dsn
+
+    try:
+        parts = parse_dsn(url)
+    except Exception:  # psycopg2.ProgrammingError; the message could echo the password
+        return "(an unreadable ledger_url)"
+    host = parts.get("host", "localhost")
+    port = parts.get("port", "5432")
+    return f"postgresql://{parts.get('user', '')}@{host}:{port}/{parts.get('dbname', '')}"
+
+
+def _unreachable(url: str, err: Exception) -> StorageError:
+    return StorageError(
+        f"The ledger database {describe_url(url)} cannot be reached ({first_line(str(err))}). Check "
+        "that PostgreSQL is running there, and ledger_url in corpusgov.yaml (or "
+        "$CORPUSGOV_LEDGER_URL) and the password (PGPASSWORD or ~/.pgpass); nothing of this run "
+        "was committed."
+    )
+
+
+class PostgresConnection:
+    """A psycopg2 connection that answers the DuckDB connection calls the ledger makes."""
+
+    def __init__(self, url: str, read_only: bool) -> None:
+        try:
+            import psycopg2
+            import psycopg2.extras
+        except ImportError as err:
+            raise StorageError(
+                "ledger_url points at PostgreSQL, and psycopg2 is not installed. Install the "
+                "deployment extra: `.venv/bin/python -m pip install -e '.[deploy]'`."
+            ) from err
+        self._psycopg2 = psycopg2
+        self._url = url
+        try:
+            self._raw = psycopg2.connect(url, connect_timeout=10, application_name="corpusgov")
+        except psycopg2.OperationalError as err:
+            raise _unreachable(url, err) from err
+        # BEGIN and COMMIT are the ledger's own statements, as on DuckDB.
+        self._raw.set_session(readonly=read_only, autocommit=True)
+        # JSON as text, as DuckDB returns it: the readers parse it.
+        psycopg2.extras.register_default_json(self._raw, loads=lambda text: text)
+        self._cursor = self._raw.cursor()
+
+    def hold_write_lock(self, wait_seconds: float) -> None:
+        """Take the ledger's write lock, waiting up to `wait_seconds` for the writer holding it."""
+        if not self.take_lock(WRITE_LOCK, wait_seconds):
+            raise LedgerBusyError(
+                f"The ledger database {describe_url(self._url)} is being written by another "
+                "process (an ingestion, a rollback or an eval on some machine). Wait for it to "
+                "finish, then retry."
+            )
+
+    def take_lock(self, key: int, wait_seconds: float) -> bool:
+        """Hold the session advisory lock `key` until this connection closes; False when another
+        session held it for all of `wait_seconds`."""
+        deadline = time.monotonic() + wait_seconds
+        while not self.execute("SELECT pg_try_advisory_lock(?)", [key]).fetchall()[0][0]:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
+    def execute(self, query: str, parameters: Any = None) -> "PostgresConnection":
+        with_parameters = parameters is not None
+        try:
+            self._cursor.execute(
+                postgres_sql(query, with_parameters), parameters if with_parameters else None
+            )
+        except self._psycopg2.OperationalError as err:
+            raise self._storage_error(err) from err
+        return self
+
+    def executemany(self, query: str, parameters: Any) -> "PostgresConnection":
+        try:
+            self._cursor.executemany(postgres_sql(query, True), parameters)
+        except self._psycopg2.OperationalError as err:
+            raise self._storage_error(err) from err
+        return self
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def register(self, name: str, table: pa.Table) -> "PostgresConnection":
+        """`table` as a temporary table `name` of this connection (DuckDB reads it in place)."""
+        import psycopg2.extras
+
+        columns = ", ".join(f"{field.name} {_column_type(field.type)}" for field in table.schema)
+        self.execute(f"CREATE TEMP TABLE {name} ({columns})")
+        for batch in table.to_batches(max_chunksize=_INSERT_PAGE):
+            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+            if rows:
+                psycopg2.extras.execute_values(
+                    self._cursor, f"INSERT INTO {name} VALUES %s", rows, page_size=_INSERT_PAGE
+                )
+        return self
+
+    def unregister(self, name: str) -> "PostgresConnection":
+        from psycopg2.extensions import TRANSACTION_STATUS_INERROR
+
+        # In a failed transaction the table goes with its ROLLBACK; a DROP would raise over the
+        # error that matters.
+        if self._raw.info.transaction_status != TRANSACTION_STATUS_INERROR:
+            self.execute(f"DROP TABLE IF EXISTS {name}")
+        return self
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def _storage_error(self, err: Exception) -> StorageError:
+        if "No space left on device" in str(err) or "could not extend file" in str(err):
+            return StorageError(
+                f"The disk of the ledger database {describe_url(self._url)} is full "
+                f"({first_line(str(err))}). Free space there and run the command again: nothing "
+                "of this run was committed."
+            )
+        return _unreachable(self._url, err)

@@ -12,9 +12,7 @@ The spool is also what a source's Dagster asset hands to `chunk_index`: a path, 
 """
 
 import errno
-import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,6 +28,15 @@ import pyarrow.parquet as pq
 from pipelines.chunking import Chunk
 from pipelines.errors import StorageError
 from pipelines.settings import Settings
+from pipelines.storage import (
+    folder_of,
+    input_file,
+    join,
+    output_file,
+    remove_file,
+    remove_folder,
+    subfolders_older_than,
+)
 
 # Rows per row group: small enough that a batch of text and vectors is a few MB, large enough
 # that Parquet's per-group cost does not show.
@@ -54,7 +61,7 @@ SPOOL_SCHEMA = pa.schema(
 
 
 @contextmanager
-def staging_writes(folder: Path) -> Iterator[None]:
+def staging_writes(folder: str) -> Iterator[None]:
     """A full disk while a run stages its chunks is a StorageError naming the folder, not a
     traceback; nothing is committed then, and the run's staging folder is removed with it."""
     try:
@@ -68,53 +75,59 @@ def staging_writes(folder: Path) -> Iterator[None]:
         raise
 
 
-def staging_dir(settings: Settings, run_id: str) -> Path:
-    """One run's staging folder: its spools, staged parts (pipelines/staging.py) and index rows."""
+def staging_dir(settings: Settings, run_id: str) -> str:
+    """One run's staging folder (`staging_uri`, by default under the data dir): its spools and
+    staged parts (pipelines/staging.py)."""
+    return join(settings.staging_root, _SAFE.sub("_", run_id))
+
+
+def scratch_dir(settings: Settings, run_id: str) -> Path:
+    """One run's local working folder for the commit's own files (the rows it streams into
+    LanceDB), in the data dir whatever `staging_uri` says."""
     return settings.data_dir / "staging" / _SAFE.sub("_", run_id)
 
 
 def clear_staging(settings: Settings, run_id: str) -> None:
     """Remove this run's staging folder, and any left by runs that never committed (a source
     asset materialized on its own, a run stopped by a crash) more than `STALE_AFTER` ago."""
-    shutil.rmtree(staging_dir(settings, run_id), ignore_errors=True)
-    root = settings.data_dir / "staging"
-    if not root.is_dir():
-        return
     cutoff = time.time() - STALE_AFTER.total_seconds()
-    for folder in root.iterdir():
-        try:
-            if folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
+    for root in {settings.staging_root, str(settings.data_dir / "staging")}:
+        for folder in [join(root, _SAFE.sub("_", run_id)), *subfolders_older_than(root, cutoff)]:
+            try:
+                remove_folder(folder)
+            except (OSError, StorageError):
+                continue  # another run's cleanup took it, or the store is away: next time
 
 
 class ChunkSink(Protocol):
     """Where a run's prepared chunks go: a spool, directly or through the embedding thread."""
 
     @property
-    def path(self) -> Path: ...
+    def path(self) -> str: ...
 
     def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None: ...
 
 
 class ChunkSpool:
     """Append-only chunks of one run (or one source's part of it); `close()` makes the file
-    visible at `path`, whole: a reader never sees a half-written spool. One thread writes."""
+    visible at `path`, whole: a reader never sees a half-written spool (pipelines/storage.py's
+    `output_file`). One thread writes."""
 
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"chunks-{uuid.uuid4().hex[:12]}.parquet"
-        self._partial = self.path.with_suffix(".partial")
+    def __init__(self, folder: str) -> None:
+        self.path = join(folder, f"chunks-{uuid.uuid4().hex[:12]}.parquet")
+        self._output = output_file(self.path)
+        with staging_writes(folder):
+            self._file = self._output.__enter__()
         self._writer: pq.ParquetWriter | None = None
         self._rows: list[tuple[Chunk, np.ndarray | None]] = []
+        self._open = True
         self.count = 0
 
     def write(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray | None]) -> None:
         self._rows.extend(zip(chunks, vectors, strict=True))
         self.count += len(chunks)
         if len(self._rows) >= SPOOL_ROWS:
-            with staging_writes(self.path.parent):
+            with staging_writes(folder_of(self.path)):
                 self._flush()
 
     def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None:
@@ -122,13 +135,14 @@ class ChunkSpool:
         prepares without embedding)."""
         self.write(chunks, [None] * len(chunks))
 
-    def close(self) -> Path:
-        with staging_writes(self.path.parent):
+    def close(self) -> str:
+        with staging_writes(folder_of(self.path)):
             self._flush()
             if self._writer is None:
-                self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
+                self._writer = pq.ParquetWriter(self._file, SPOOL_SCHEMA, **PARQUET_OPTIONS)
             self._writer.close()
-            os.replace(self._partial, self.path)
+            self._open = False
+            self._output.__exit__(None, None, None)
         return self.path
 
     def discard(self) -> None:
@@ -137,14 +151,21 @@ class ChunkSpool:
                 self._writer.close()
             except OSError:
                 pass  # a full disk: the partial file goes below all the same
-        for path in (self._partial, self.path):
-            path.unlink(missing_ok=True)
+        if not self._open:
+            remove_file(self.path)
+            return
+        self._open = False
+        try:
+            # Ending the output with an error publishes nothing and removes the partial file.
+            self._output.__exit__(_Discarded, _Discarded(), None)
+        except (_Discarded, OSError):
+            pass  # OSError: a full disk, flushing the partial file as it closes; it is gone all the same
 
     def _flush(self) -> None:
         if not self._rows:
             return
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._partial, SPOOL_SCHEMA, **PARQUET_OPTIONS)
+            self._writer = pq.ParquetWriter(self._file, SPOOL_SCHEMA, **PARQUET_OPTIONS)
         rows, self._rows = self._rows, []
         vectors = pa.array(
             [None if v is None else np.asarray(v, dtype=np.float32) for _, v in rows],
@@ -164,8 +185,12 @@ class ChunkSpool:
         )
 
 
+class _Discarded(Exception):
+    """A spool given up: its output ends without being published."""
+
+
 def spooled_batches(paths: Iterable[str], columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
     """The spooled chunks, batch by batch, in the order they were written."""
     for path in paths:
-        spool = pq.ParquetFile(path)
-        yield from spool.iter_batches(batch_size=SPOOL_ROWS, columns=columns)
+        with input_file(path) as stored:
+            yield from pq.ParquetFile(stored).iter_batches(batch_size=SPOOL_ROWS, columns=columns)

@@ -44,11 +44,11 @@ from filelock import FileLock, Timeout
 
 from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
-from pipelines.index_storage import folder_exists, join, list_files, read_text, remove_folder
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.postgres import INGESTION_LOCK, PostgresConnection, describe_url
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
+from pipelines.storage import folder_exists, join, list_files, read_text, remove_folder
 
 logger = logging.getLogger(__name__)
 

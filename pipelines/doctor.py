@@ -34,11 +34,11 @@ from pipelines.documents import DocumentState
 from pipelines.embedding import Embedder
 from pipelines.errors import IndexDamagedError, IndexStateError, first_line
 from pipelines.index import TABLE_NAME, ChunkIndex
-from pipelines.index_storage import folder_exists, is_remote, join, move_folder
 from pipelines.ingestion import IngestionReport, ProgressReporter, ingest_holding_lock
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count
 from pipelines.settings import Settings
+from pipelines.storage import folder_exists, is_remote, join, move_folder
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from types import TracebackType
 
 import numpy as np
@@ -53,7 +52,7 @@ class EmbeddingPrefetch:
         self._thread.start()
 
     @property
-    def path(self) -> Path:
+    def path(self) -> str:
         return self.spool.path
 
     def submit(self, chunks: Sequence[Chunk], already_embedded: Iterable[str] = ()) -> None:
@@ -65,7 +64,7 @@ class EmbeddingPrefetch:
             self.submitted += embed
             self._queue.put((chunk, embed))
 
-    def finish(self) -> Path:
+    def finish(self) -> str:
         """Wait for every submitted chunk, close the spool and return its path. Re-raises what
         stopped the thread, if anything did."""
         self._queue.put(_DONE)

@@ -19,8 +19,8 @@ from pipelines.errors import (
     StorageError,
     first_line,
 )
-from pipelines.index_storage import folder_exists, join, lancedb_storage_options, list_files
 from pipelines.ledger import IndexVersion
+from pipelines.storage import folder_exists, join, lancedb_storage_options, list_files
 
 TABLE_NAME = "chunks"
 

@@ -57,7 +57,7 @@ def build_index_rows(
     wanted = pa.array(list(indexed), pa.string())
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    with staging_writes(path.parent), pq.ParquetWriter(partial, schema, **PARQUET_OPTIONS) as writer:
+    with staging_writes(str(path.parent)), pq.ParquetWriter(partial, schema, **PARQUET_OPTIONS) as writer:
         for batch in spooled_batches(spools):
             batch = batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted))
             if batch.num_rows == 0:

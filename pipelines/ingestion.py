@@ -24,7 +24,7 @@ from typing import Any
 
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
-from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, staging_dir
+from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, scratch_dir, staging_dir
 from pipelines.chunking import Chunk
 from pipelines.commit_protocol import (
     nothing_to_recover,
@@ -139,7 +139,7 @@ def _prepare_source(
     # The contract and the source's ledger rows are read once, by the plan, for all three steps.
     plan, run = plan_and_open_source(settings, source_name, embedding_model, run_id, max_shards=1)
     if plan.skipped:
-        return replace(merge_shards(settings, plan, []), spools=(str(sink.path),))
+        return replace(merge_shards(settings, plan, []), spools=(sink.path,))
     shard = prepare_shard(settings, plan, 0, sink, on_progress, run)
     return merge_shards(settings, plan, [shard], run)
 
@@ -181,7 +181,7 @@ def prepare_shard(
         if on_progress is not None:
             on_progress(f"assess {plan.source}", len(outcomes), 0)
     stop_point(f"prepare.shard_{shard}.assessed")
-    return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), str(sink.path), tuple(vanished))
+    return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), sink.path, tuple(vanished))
 
 
 def _corpus_context(ledger: Ledger) -> CorpusContext:
@@ -309,7 +309,7 @@ def _index_rows(
             on_progress("embed", done, total)
 
     rows = build_index_rows(
-        staging_dir(settings, prepared.run_id) / "index-rows.parquet",
+        scratch_dir(settings, prepared.run_id) / "index-rows.parquet",
         prepared.spools,
         {o.doc_id: o for o in now_indexed},
         index,

@@ -149,13 +149,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Where the LanceDB index lives: empty means <data_dir>/lancedb; s3://bucket/prefix puts it in
     # S3-compatible object storage (endpoint and credentials from the environment,
-    # pipelines/index_storage.py). The ledger, the lock and the staging files stay in data_dir.
+    # pipelines/storage.py). The ledger, the lock and the staging files stay in data_dir.
     index_uri: str | None = None
     # Where the ledger lives: empty means the DuckDB file <data_dir>/ledger.duckdb; a
     # postgresql://user@host:port/database URL puts it in PostgreSQL, which several machines can
     # share (pipelines/ledger/postgres.py). The password comes from libpq's PGPASSWORD or
     # ~/.pgpass, or the whole URL from $CORPUSGOV_LEDGER_URL, so that it is never in this file.
     ledger_url: str | None = None
+    # Where a run's steps hand each other files (plans, shards' outcomes, chunk spools): empty
+    # means <data_dir>/staging; s3://bucket/prefix puts them in object storage, so shard pods
+    # need no shared volume for them (pipelines/storage.py).
+    staging_uri: str | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     alerts: list[AlertSinkConfig] = Field(default_factory=list)
@@ -173,6 +177,13 @@ class Settings(BaseSettings):
             )
         return url or None
 
+    @field_validator("staging_uri")
+    @classmethod
+    def _staging_store(cls, uri: str | None) -> str | None:
+        if uri and "://" in uri and not uri.startswith("s3://"):
+            raise ValueError("staging_uri must be a folder or an s3://bucket/prefix URI")
+        return uri or None
+
     @field_validator("sources")
     @classmethod
     def _unique_source_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
@@ -189,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def lancedb_uri(self) -> str:
         return self.index_uri or str(self.data_dir / "lancedb")
+
+    @property
+    def staging_root(self) -> str:
+        return self.staging_uri or str(self.data_dir / "staging")
 
     @property
     def writer_lock_path(self) -> Path:
@@ -245,6 +260,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
     if settings.index_uri and "://" not in settings.index_uri:
         index_dir = Path(settings.index_uri).expanduser()
         settings.index_uri = str(index_dir if index_dir.is_absolute() else (base / index_dir).resolve())
+    if settings.staging_uri and "://" not in settings.staging_uri:
+        staging = Path(settings.staging_uri).expanduser()
+        settings.staging_uri = str(staging if staging.is_absolute() else (base / staging).resolve())
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise ConfigError(
             f"data_dir {settings.data_dir} is a file, not a folder. Point data_dir in {path} "

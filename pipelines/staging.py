@@ -1,7 +1,8 @@
 """Staging: a source's prepared part of a run, handed from its Dagster asset to `chunk_index`.
 
 The source assets and `chunk_index` may run in different processes; what passes between them are
-files under `<data_dir>/staging/<run id>/`, written atomically, read once and removed with the run:
+files under `<staging_uri>/<run id>/` (by default `<data_dir>/staging/<run id>/`; `staging_uri`
+may be an S3 prefix), each appearing whole or not at all, read once and removed with the run:
 - `<source>.outcomes.parquet`: each document's outcome (state, reasons, grade, provenance,
   evidence, chunk references; a few hundred bytes to a KB a document), one row each;
 - `<source>.part.json`, written last: the run's counts, the source's contract check with its
@@ -19,26 +20,25 @@ plan: the files to assess and their shards), then each shard's `<source>.shard-<
 """
 
 import json
-import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
-from pipelines.chunk_spool import PARQUET_OPTIONS, staging_dir
+from pipelines.chunk_spool import PARQUET_OPTIONS, staging_dir, staging_writes
 from pipelines.chunking import ChunkRef
 from pipelines.contract_checks import ContractCheck
 from pipelines.documents import DocumentOutcome, DocumentState
-from pipelines.errors import IngestionConflictError
+from pipelines.errors import IngestionConflictError, StorageError
 from pipelines.ingestion_records import PreparedIngestion
 from pipelines.settings import Settings
 from pipelines.source_shards import ShardPart, SourcePlan
+from pipelines.storage import file_exists, folder_of, input_file, join, output_file, read_text
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Outcome fields kept as JSON text: free-form evidence whose keys differ by detector.
@@ -48,31 +48,29 @@ _TUPLE_FIELDS = ("reasons", "quality_reasons", "safety_flags", "derived_from")
 _LAYOUT = 1
 
 
-def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> Path:
-    return staging_dir(settings, run_id) / f"{_SAFE.sub('_', source)}{suffix}"
+def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> str:
+    return join(staging_dir(settings, run_id), f"{_SAFE.sub('_', source)}{suffix}")
 
 
-def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> Path:
+def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> str:
     """Write one source's part; a reader never sees half of it (the JSON is written last)."""
     (source,) = part.sources
     outcomes = _staged_file(settings, run_id, source, ".outcomes.parquet")
-    outcomes.parent.mkdir(parents=True, exist_ok=True)
-    table = outcomes_table(part.outcomes)
-    _write_atomically(outcomes, lambda path: pq.write_table(table, path, **PARQUET_OPTIONS))
+    _write_table(outcomes, outcomes_table(part.outcomes))
     header = _staged_file(settings, run_id, source, ".part.json")
-    _write_atomically(header, lambda path: path.write_text(json.dumps(_header(part, outcomes.name))))
+    _write_json(header, _header(part, _name(outcomes)))
     return header
 
 
 def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngestion | None:
     """The part a source asset of this run staged, or None (then the caller prepares it)."""
     header_path = _staged_file(settings, run_id, source, ".part.json")
-    if not header_path.is_file():
+    if not file_exists(header_path):
         return None
-    header = json.loads(header_path.read_text())
+    header = json.loads(read_text(header_path))
     if header.get("layout") != _LAYOUT:
         return None
-    table = pq.read_table(header_path.parent / header["outcomes"])
+    table = _read_table(join(folder_of(header_path), header["outcomes"]))
     return PreparedIngestion(
         run_id=header["run_id"],
         started_at=datetime.fromisoformat(header["started_at"]),
@@ -88,12 +86,10 @@ def staged_part(settings: Settings, run_id: str, source: str) -> PreparedIngesti
     )
 
 
-def stage_plan(settings: Settings, run_id: str, plan: SourcePlan) -> Path:
+def stage_plan(settings: Settings, run_id: str, plan: SourcePlan) -> str:
     """A source's plan, for its shard steps and its merge step."""
     path = _staged_file(settings, run_id, plan.source, ".plan.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps({"layout": _LAYOUT, **plan.as_json()})
-    _write_atomically(path, lambda partial: partial.write_text(body))
+    _write_json(path, {"layout": _LAYOUT, **plan.as_json()})
     return path
 
 
@@ -104,12 +100,11 @@ def staged_plan(settings: Settings, run_id: str, source: str) -> SourcePlan:
     return SourcePlan.from_json(data)
 
 
-def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> Path:
+def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> str:
     """What one shard assessed: its outcomes as Parquet, then the header that points at them."""
     stem = f".shard-{shard.shard}"
     outcomes = _staged_file(settings, run_id, shard.source, f"{stem}.outcomes.parquet")
-    table = outcomes_table(shard.outcomes)
-    _write_atomically(outcomes, lambda path: pq.write_table(table, path, **PARQUET_OPTIONS))
+    _write_table(outcomes, outcomes_table(shard.outcomes))
     header = {
         "layout": _LAYOUT,
         "source": shard.source,
@@ -117,10 +112,10 @@ def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> Path:
         "positions": list(shard.positions),
         "spool": shard.spool,
         "vanished": list(shard.vanished),
-        "outcomes": outcomes.name,
+        "outcomes": _name(outcomes),
     }
     path = _staged_file(settings, run_id, shard.source, f"{stem}.json")
-    _write_atomically(path, lambda partial: partial.write_text(json.dumps(header)))
+    _write_json(path, header)
     return path
 
 
@@ -131,18 +126,18 @@ def staged_shard(settings: Settings, run_id: str, source: str, shard: int) -> Sh
         source=header["source"],
         shard=header["shard"],
         positions=tuple(header["positions"]),
-        outcomes=outcomes_from_table(pq.read_table(path.parent / header["outcomes"])),
+        outcomes=outcomes_from_table(_read_table(join(folder_of(path), header["outcomes"]))),
         spool=header["spool"],
         vanished=tuple(header["vanished"]),
     )
 
 
-def _read_header(path: Path, what: str) -> dict[str, Any]:
+def _read_header(path: str, what: str) -> dict[str, Any]:
     """A staged header this run's earlier step wrote; missing or from another layout, the run
     cannot go on (a retry of the whole run starts over)."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+        data: dict[str, Any] = json.loads(read_text(path))
+    except (OSError, ValueError, StorageError) as err:
         raise IngestionConflictError(
             f"The run's staged {what} cannot be read ({err}). Run the ingestion again."
         ) from err
@@ -170,10 +165,23 @@ def _header(part: PreparedIngestion, outcomes_name: str) -> dict[str, Any]:
     }
 
 
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    write(partial)
-    os.replace(partial, path)
+def _name(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _write_json(uri: str, body: dict[str, Any]) -> None:
+    with staging_writes(folder_of(uri)), output_file(uri) as out:
+        out.write(json.dumps(body).encode("utf-8"))
+
+
+def _write_table(uri: str, table: pa.Table) -> None:
+    with staging_writes(folder_of(uri)), output_file(uri) as out:
+        pq.write_table(table, out, **PARQUET_OPTIONS)
+
+
+def _read_table(uri: str) -> pa.Table:
+    with input_file(uri) as stored:
+        return pq.read_table(stored)
 
 
 def outcomes_table(outcomes: Sequence[DocumentOutcome]) -> pa.Table:

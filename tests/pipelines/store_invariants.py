@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import lancedb
 
-from pipelines.index_storage import lancedb_storage_options
 from pipelines.settings import Settings
+from pipelines.storage import lancedb_storage_options
 
 
 def _read_ledger(settings: Settings, queries: list[tuple[str, list[object]]]) -> list[list[tuple]]:

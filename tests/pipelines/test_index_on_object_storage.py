@@ -2,8 +2,10 @@
 server on 127.0.0.1 (moto's server mode): ingestion, status, search, rollback and the CLI read
 and write it there, a writer
 stopped after writing the bucket is recovered, the doctor sets a damaged table aside in the bucket
-and rebuilds it, and the Dagster job with 2 shards commits there. The ledger, the lock and the
-staging files stay in the local data dir."""
+and rebuilds it, and the Dagster job with 2 shards commits there. With `staging_uri` in the
+bucket too, the steps hand each other their files there: a killed shard's run resumes from what
+the bucket holds, and nothing of it is left in the local data dir. The ledger and the lock stay
+in the data dir."""
 
 import json
 import re
@@ -158,3 +160,61 @@ def test_the_dagster_job_with_shards_commits_to_the_bucket(on_s3: Settings, tmp_
     assert not (settings.data_dir / "lancedb").exists()
     assert_invariants(load_settings(config), config.parent / "corpus")
     assert corpus_status(settings)["index_version"] == 1
+
+
+def _staging_in_the_bucket(settings: Settings, s3: S3Server) -> str:
+    """Point `staging_uri` at a prefix of the bucket; returns the prefix."""
+    prefix = prefix_of(settings) + "-staging"
+    config = settings.config_path
+    config.write_text(config.read_text() + f"staging_uri: s3://{s3.bucket}/{prefix}\n", encoding="utf-8")
+    return prefix
+
+
+def _files(s3: S3Server, prefix: str) -> list[str]:
+    """The objects under `prefix`, without the empty folder markers pyarrow leaves."""
+    return [key for key in s3.keys(prefix) if not key.endswith("/")]
+
+
+def test_the_cli_stages_its_chunks_in_the_bucket(on_s3: Settings, s3: S3Server) -> None:
+    prefix = _staging_in_the_bucket(on_s3, s3)
+    settings = load_settings()
+    report = run_ingestion(settings, FakeEmbedder())
+    assert report.index_version is not None and report.chunks_embedded > 0
+    assert_invariants(settings, settings.config_path.parent / "corpus")
+    assert _files(s3, prefix) == [], "the run's staging folder is removed with the run"
+
+
+def test_a_killed_shard_resumes_from_the_files_it_staged_in_the_bucket(
+    on_s3: Settings, s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = _staging_in_the_bucket(on_s3, s3)
+    config = on_s3.config_path
+    config.write_text(config.read_text() + "shards:\n  max: 2\n  documents_per_shard: 1\n", encoding="utf-8")
+    settings = load_settings()
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv(STOP_AT_ENV, "prepare.shard_1.assessed")
+    monkeypatch.setenv("CORPUSGOV_STOP_MODE", "exit")
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        with dg.execute_job(dg.reconstructable(sharded_ingestion_job), instance=instance) as failed:
+            assert not failed.success
+            failed_run = failed.run_id
+        staged = {key.rsplit("/", 1)[-1] for key in s3.keys(prefix)}
+        # The plan and the finished shard 0 are in the bucket: its outcomes, header and spool.
+        assert {"docs.plan.json", "docs.shard-0.json", "docs.shard-0.outcomes.parquet"} <= staged
+        assert any(name.startswith("chunks-") for name in staged), staged
+        assert not any(name.endswith(".partial") for name in staged)
+        assert "docs.shard-1.json" not in staged, "the killed shard published nothing"
+        local = settings.data_dir / "staging"
+        assert not local.exists() or not any(local.rglob("*.json")), "nothing staged locally"
+        monkeypatch.delenv(STOP_AT_ENV)
+        options = dg.ReexecutionOptions.from_failure(failed_run, instance)
+        with dg.execute_job(
+            dg.reconstructable(sharded_ingestion_job), instance=instance, reexecution_options=options
+        ) as resumed:
+            assert resumed.success
+            rerun = {
+                e.step_key for e in instance.all_logs(resumed.run_id, of_type=dg.DagsterEventType.STEP_START)
+            }
+    assert "sources__docs.docs_shard[0]" not in rerun, "shard 0 was read back from the bucket"
+    assert_invariants(settings, config.parent / "corpus")
+    assert _files(s3, prefix) == [], "the staging folder is removed once the run committed"

@@ -42,7 +42,7 @@ def test_a_staged_part_reads_back_equal(project: Path) -> None:
     assert {"indexed", "quarantined", "rejected"} <= states, "the part covers every kind of outcome"
     assert any(o.safety_details for o in part.outcomes) and any(o.chunks for o in part.outcomes)
 
-    header = stage_part(settings, "run-1", part)
+    header = Path(stage_part(settings, "run-1", part))
 
     assert staged_part(settings, "run-1", "docs") == part
     staged = sorted(p.name for p in header.parent.iterdir() if not p.name.startswith("chunks-"))
@@ -55,6 +55,8 @@ def test_no_part_or_a_part_of_another_layout_is_prepared_again(project: Path) ->
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     settings = load_settings()
     assert staged_part(settings, "run-1", "docs") is None
-    header = stage_part(settings, "run-1", prepare_source(settings, "docs", "fake-model", run_id="run-1"))
+    header = Path(
+        stage_part(settings, "run-1", prepare_source(settings, "docs", "fake-model", run_id="run-1"))
+    )
     header.write_text(json.dumps({**json.loads(header.read_text()), "layout": 0}))
     assert staged_part(settings, "run-1", "docs") is None

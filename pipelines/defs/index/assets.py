@@ -1,6 +1,5 @@
 """The index asset: every source's changes, embedded and committed as one LanceDB version."""
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,6 +22,7 @@ from pipelines.ledger import Ledger
 from pipelines.markdown import counts_table, reasons_table
 from pipelines.settings import Settings
 from pipelines.staging import staged_part
+from pipelines.storage import file_exists
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
 INDEX_GROUP = "index"
@@ -84,7 +84,7 @@ def _prepared_run(settings: Settings, run_id: str, staged_under: str, model_id: 
             part is None
             or part.base_index_version != base
             or part.embedding_model != model_id
-            or not all(Path(spool).is_file() for spool in part.spools)
+            or not all(file_exists(spool) for spool in part.spools)
         ):
             part = prepare_source(settings, source.name, model_id, run_id=run_id)
         parts.append(part)

@@ -1,26 +1,32 @@
-"""Where the index's files are: a local folder, or S3-compatible object storage.
+"""Where corpusgov's files are: a local folder, or S3-compatible object storage.
 
-`index_uri` in corpusgov.yaml (default `<data_dir>/lancedb`) may be `s3://bucket/prefix`. LanceDB
-reads and writes there itself, with the options `lancedb_storage_options` gives it. The few things
-corpusgov reads straight from the table's folder go through this module: the names of the version
-manifests and tag files, the data files and their sizes (what lets `corpusgov status` and a no-op
-ingest check the index without opening LanceDB), and moving or removing a table that cannot be
-opened.
+Two settings in corpusgov.yaml may be `s3://bucket/prefix`:
+- `index_uri` (default `<data_dir>/lancedb`). LanceDB reads and writes there itself, with the
+  options `lancedb_storage_options` gives it. The few things corpusgov reads straight from the
+  table's folder go through this module: the names of the version manifests and tag files, the
+  data files and their sizes (what lets `corpusgov status` and a no-op ingest check the index
+  without opening LanceDB), and moving or removing a table that cannot be opened.
+- `staging_uri` (default `<data_dir>/staging`): the files a run's steps hand each other
+  (pipelines/staging.py, pipelines/chunk_spool.py). `output_file` makes each appear whole or not
+  at all: on a local disk through a rename, in a bucket through one upload of a finished file.
 
 For S3 the endpoint, region and credentials come from the environment, as for the AWS tools:
 `AWS_ENDPOINT_URL` (an S3-compatible server, e.g. `http://127.0.0.1:9000`; plain HTTP is allowed
 when it says `http://`), `AWS_REGION` or `AWS_DEFAULT_REGION`, and `AWS_ACCESS_KEY_ID` /
 `AWS_SECRET_ACCESS_KEY` (or any other source of the AWS default credential chain).
 
-The ledger, the writer lock and the staging files stay in `data_dir`, a local (or shared POSIX)
-folder: the single writer is decided there, never in the bucket.
+The writer lock stays in `data_dir`, a local (or shared POSIX) folder, with a shared ledger's
+own lock beside it in PostgreSQL: the single writer is decided there, never in the bucket.
 """
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from pipelines.errors import ConfigError, StorageError, first_line
@@ -132,8 +138,8 @@ def folder_exists(uri: str) -> bool:
 
 def _unreachable(uri: str, err: OSError) -> StorageError:
     return StorageError(
-        f"The index at {uri} cannot be listed ({first_line(err)}). Check AWS_ENDPOINT_URL and the "
-        "credentials in the environment, and that the bucket exists."
+        f"{uri} cannot be read ({first_line(err)}). Check AWS_ENDPOINT_URL and the credentials in "
+        "the environment, and that the bucket exists."
     )
 
 
@@ -165,3 +171,100 @@ def move_folder(uri: str, target: str) -> None:
     store = _s3()
     fs.copy_files(_key(uri), _key(target), source_filesystem=store, destination_filesystem=store)
     store.delete_dir(_key(uri))
+
+
+def file_exists(uri: str) -> bool:
+    if not is_remote(uri):
+        return Path(uri).is_file()
+    from pyarrow import fs
+
+    try:
+        return bool(_s3().get_file_info(_key(uri)).type == fs.FileType.File)
+    except OSError as err:
+        raise _unreachable(uri, err) from err
+
+
+def folder_of(uri: str) -> str:
+    """The folder that holds the file at `uri`."""
+    return uri.rstrip("/").rsplit("/", 1)[0]
+
+
+@contextmanager
+def output_file(uri: str) -> Iterator[IO[bytes]]:
+    """A binary file to write at `uri` that appears whole when the block ends without an error,
+    and not at all otherwise. Locally: a `.partial` file renamed into place. In a bucket: a local
+    temporary file uploaded once it is complete (an object store has no rename, and an upload cut
+    short must not leave half a file), so what a run holds in memory stays bounded either way."""
+    if not is_remote(uri):
+        target = Path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with partial.open("wb") as local:
+                yield local
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return
+    with tempfile.NamedTemporaryFile(prefix="corpusgov-upload-", suffix=".part") as local:
+        yield local
+        local.flush()
+        local.seek(0)
+        try:
+            with _s3().open_output_stream(_key(uri)) as remote:
+                shutil.copyfileobj(local, remote, 8 << 20)
+        except OSError as err:
+            raise StorageError(
+                f"Cannot write {uri} ({first_line(err)}). Check AWS_ENDPOINT_URL and the credentials "
+                "in the environment, and that the bucket exists; nothing of this run was committed."
+            ) from err
+
+
+def input_file(uri: str) -> Any:
+    """A seekable file at `uri` to read (Parquet reads its footer first)."""
+    if not is_remote(uri):
+        return open(uri, "rb")  # noqa: SIM115 - the caller closes it (a ParquetFile takes it over)
+    try:
+        return _s3().open_input_file(_key(uri))
+    except OSError as err:
+        raise _unreachable(uri, err) from err
+
+
+def remove_file(uri: str) -> None:
+    if not is_remote(uri):
+        Path(uri).unlink(missing_ok=True)
+        return
+    if file_exists(uri):
+        _s3().delete_file(_key(uri))
+
+
+def subfolders_older_than(uri: str, cutoff: float) -> list[str]:
+    """The folders directly under `uri` whose newest file is older than `cutoff` (seconds since
+    the epoch): staging folders of runs that never committed."""
+    if not is_remote(uri):
+        try:
+            entries = list(os.scandir(uri))
+        except OSError:
+            return []
+        old = []
+        for entry in entries:
+            try:
+                if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                    old.append(entry.path)
+            except OSError:
+                continue
+        return old
+    from pyarrow import fs
+
+    try:
+        infos = _s3().get_file_info(fs.FileSelector(_key(uri), allow_not_found=True, recursive=True))
+    except OSError:
+        return []
+    newest: dict[str, float] = {}
+    root = _key(uri) + "/"
+    for info in infos:
+        if info.type != fs.FileType.File or not info.path.startswith(root) or info.mtime is None:
+            continue
+        folder = info.path[len(root) :].split("/", 1)[0]
+        newest[folder] = max(newest.get(folder, 0.0), info.mtime.timestamp())
+    return [join(uri, folder) for folder, mtime in newest.items() if mtime < cutoff]

@@ -1,7 +1,7 @@
 """The chunks of a run on disk, so a run never holds the corpus's text or vectors at once.
 
 A run prepares documents one by one; each document's chunks go to a spool file (Parquet under
-`<data_dir>/staging/<run id>/`) in row groups of `SPOOL_ROWS`, with their vectors where the run
+`<data_dir>/staging/<run id>/`, or `<staging_uri>/<run id>/` for a Dagster source step) in row groups of `SPOOL_ROWS`, with their vectors where the run
 embedded them already (pipelines/embedding_prefetch.py) and none where it did not. The document's
 outcome keeps only `ChunkRef`s (id, ordinal, length). The commit reads the spools back batch by
 batch, keeps the chunks of documents that end `indexed`, fills the missing vectors (from the index
@@ -11,6 +11,7 @@ batches (`IndexRows`): what one run holds in memory is bounded by the batch, not
 The spool is also what a source's Dagster asset hands to `chunk_index`: a path, not a pickle.
 """
 
+import contextlib
 import errno
 import re
 import time
@@ -32,7 +33,9 @@ from pipelines.storage import (
     folder_of,
     input_file,
     join,
+    name_of,
     output_file,
+    reading,
     remove_file,
     remove_folder,
     subfolders_older_than,
@@ -47,6 +50,10 @@ SPOOL_ROWS = 1024
 PARQUET_OPTIONS = {"use_dictionary": False, "compression": "zstd"}
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# A staging folder's name: a CLI run id (20261204T182456-083c39b1) or a Dagster run id (a UUID).
+_RUN_FOLDER = re.compile(
+    r"\d{8}T\d{6}-[0-9a-f]{8}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 STALE_AFTER = timedelta(days=1)
 
 SPOOL_SCHEMA = pa.schema(
@@ -92,7 +99,9 @@ def clear_staging(settings: Settings, run_id: str) -> None:
     asset materialized on its own, a run stopped by a crash) more than `STALE_AFTER` ago."""
     cutoff = time.time() - STALE_AFTER.total_seconds()
     for root in {settings.staging_root, str(settings.data_dir / "staging")}:
-        for folder in [join(root, _SAFE.sub("_", run_id)), *subfolders_older_than(root, cutoff)]:
+        # Only folders named like a run: staging_uri is the user's, and may hold other things.
+        stale = [f for f in subfolders_older_than(root, cutoff) if _RUN_FOLDER.fullmatch(name_of(f))]
+        for folder in [join(root, _SAFE.sub("_", run_id)), *stale]:
             try:
                 remove_folder(folder)
             except (OSError, StorageError):
@@ -141,8 +150,8 @@ class ChunkSpool:
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self._file, SPOOL_SCHEMA, **PARQUET_OPTIONS)
             self._writer.close()
-            self._open = False
             self._output.__exit__(None, None, None)
+            self._open = False
         return self.path
 
     def discard(self) -> None:
@@ -152,7 +161,8 @@ class ChunkSpool:
             except OSError:
                 pass  # a full disk: the partial file goes below all the same
         if not self._open:
-            remove_file(self.path)
+            with contextlib.suppress(OSError, StorageError):  # the error that matters is the caller's
+                remove_file(self.path)
             return
         self._open = False
         try:
@@ -192,5 +202,5 @@ class _Discarded(Exception):
 def spooled_batches(paths: Iterable[str], columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
     """The spooled chunks, batch by batch, in the order they were written."""
     for path in paths:
-        with input_file(path) as stored:
+        with reading(path), input_file(path) as stored:
             yield from pq.ParquetFile(stored).iter_batches(batch_size=SPOOL_ROWS, columns=columns)

@@ -4,8 +4,10 @@ Governance columns (grade, provenance, safety flags) sit beside the vectors so a
 them in the same query; that is how "exclude what governance says to exclude" reaches retrieval.
 """
 
+import ctypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -190,6 +192,7 @@ class ChunkIndex:
             table = self.table()
             if table is None:
                 table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
+                release_freed_heap()
                 return int(table.version)
             existing = table.schema.field("vector").type
             if existing != rows.schema.field("vector").type:
@@ -202,6 +205,7 @@ class ChunkIndex:
             if replaced_doc_ids:
                 merge = merge.when_not_matched_by_source_delete(_in_filter("doc_id", replaced_doc_ids))
             merge.execute(rows)
+            release_freed_heap()
             return int(table.version)
         except (OSError, RuntimeError) as err:
             if "No space left on device" in str(err):
@@ -301,3 +305,23 @@ def read_columns(table: Any, columns: list[str], where: str | None = None) -> pa
 def _in_filter(column: str, values: Sequence[str]) -> str:
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+def release_freed_heap() -> None:
+    """Give the C heap's free pages back to the OS (glibc only; elsewhere nothing to do).
+
+    LanceDB's writer frees what it buffered for a version when it is done, but glibc keeps the
+    freed pages: about 1 KB per chunk written (measured: ~36 MB at 40,000 chunks), still resident
+    when the ledger's commit transaction, the run's largest allocation, comes next.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: musl, macOS, Windows
+        return None

@@ -24,7 +24,7 @@ from typing import Any
 
 from corpus_quality.near_duplicates import NearDuplicateIndex
 from corpus_quality.registry import SelfOutputRegistry
-from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, scratch_dir, staging_dir
+from pipelines.chunk_spool import ChunkSink, ChunkSpool, clear_staging, scratch_dir
 from pipelines.chunking import Chunk
 from pipelines.commit_protocol import (
     nothing_to_recover,
@@ -116,7 +116,8 @@ def prepare_source(
     run_id = run_id or new_run_id(started_at)
     if sink is not None:
         return _prepare_source(settings, source_name, embedding_model, on_progress, run_id, sink)
-    spool = ChunkSpool(staging_dir(settings, run_id))
+    # Read back in this process: the local scratch folder, whatever staging_uri says.
+    spool = ChunkSpool(str(scratch_dir(settings, run_id)))
     try:
         part = _prepare_source(settings, source_name, embedding_model, on_progress, run_id, spool)
         spool.close()
@@ -405,7 +406,8 @@ def ingest_holding_lock(
 
     run_id = new_run_id(datetime.now(UTC))
     try:
-        spool = ChunkSpool(staging_dir(settings, run_id))
+        # One process prepares and commits: its spool stays in the local scratch folder.
+        spool = ChunkSpool(str(scratch_dir(settings, run_id)))
         with EmbeddingPrefetch(embedder, spool, embed_progress) as prefetch:
             prepared = prepare_ingestion(
                 settings, embedder.model_id, source_names, on_progress, prefetch, run_id

@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Where the LanceDB index lives: empty means <data_dir>/lancedb; s3://bucket/prefix puts it in
     # S3-compatible object storage (endpoint and credentials from the environment,
-    # pipelines/storage.py). The ledger, the lock and the staging files stay in data_dir.
+    # pipelines/storage.py). The writer lock stays in data_dir.
     index_uri: str | None = None
     # Where the ledger lives: empty means the DuckDB file <data_dir>/ledger.duckdb; a
     # postgresql://user@host:port/database URL puts it in PostgreSQL, which several machines can

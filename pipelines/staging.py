@@ -38,7 +38,16 @@ from pipelines.errors import IngestionConflictError, StorageError
 from pipelines.ingestion_records import PreparedIngestion
 from pipelines.settings import Settings
 from pipelines.source_shards import ShardPart, SourcePlan
-from pipelines.storage import file_exists, folder_of, input_file, join, output_file, read_text
+from pipelines.storage import (
+    file_exists,
+    folder_of,
+    input_file,
+    join,
+    name_of,
+    output_file,
+    read_text,
+    reading,
+)
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 # Outcome fields kept as JSON text: free-form evidence whose keys differ by detector.
@@ -58,7 +67,7 @@ def stage_part(settings: Settings, run_id: str, part: PreparedIngestion) -> str:
     outcomes = _staged_file(settings, run_id, source, ".outcomes.parquet")
     _write_table(outcomes, outcomes_table(part.outcomes))
     header = _staged_file(settings, run_id, source, ".part.json")
-    _write_json(header, _header(part, _name(outcomes)))
+    _write_json(header, _header(part, name_of(outcomes)))
     return header
 
 
@@ -112,7 +121,7 @@ def stage_shard(settings: Settings, run_id: str, shard: ShardPart) -> str:
         "positions": list(shard.positions),
         "spool": shard.spool,
         "vanished": list(shard.vanished),
-        "outcomes": _name(outcomes),
+        "outcomes": name_of(outcomes),
     }
     path = _staged_file(settings, run_id, shard.source, f"{stem}.json")
     _write_json(path, header)
@@ -165,10 +174,6 @@ def _header(part: PreparedIngestion, outcomes_name: str) -> dict[str, Any]:
     }
 
 
-def _name(uri: str) -> str:
-    return uri.rstrip("/").rsplit("/", 1)[-1]
-
-
 def _write_json(uri: str, body: dict[str, Any]) -> None:
     with staging_writes(folder_of(uri)), output_file(uri) as out:
         out.write(json.dumps(body).encode("utf-8"))
@@ -180,7 +185,7 @@ def _write_table(uri: str, table: pa.Table) -> None:
 
 
 def _read_table(uri: str) -> pa.Table:
-    with input_file(uri) as stored:
+    with reading(uri), input_file(uri) as stored:
         return pq.read_table(stored)
 
 

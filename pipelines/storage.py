@@ -8,7 +8,7 @@ Two settings in corpusgov.yaml may be `s3://bucket/prefix`:
   without opening LanceDB), and moving or removing a table that cannot be opened.
 - `staging_uri` (default `<data_dir>/staging`): the files a run's steps hand each other
   (pipelines/staging.py, pipelines/chunk_spool.py). `output_file` makes each appear whole or not
-  at all: on a local disk through a rename, in a bucket through one upload of a finished file.
+  at all, through a rename (in a bucket, a server-side copy).
 
 For S3 the endpoint, region and credentials come from the environment, as for the AWS tools:
 `AWS_ENDPOINT_URL` (an S3-compatible server, e.g. `http://127.0.0.1:9000`; plain HTTP is allowed
@@ -19,14 +19,14 @@ The writer lock stays in `data_dir`, a local (or shared POSIX) folder, with a sh
 own lock beside it in PostgreSQL: the single writer is decided there, never in the bucket.
 """
 
+import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from pipelines.errors import ConfigError, StorageError, first_line
@@ -146,7 +146,7 @@ def _unreachable(uri: str, err: OSError) -> StorageError:
 def read_text(uri: str) -> str:
     if not is_remote(uri):
         return Path(uri).read_text(encoding="utf-8")
-    with _s3().open_input_stream(_key(uri)) as stream:
+    with reading(uri), _s3().open_input_stream(_key(uri)) as stream:
         return bytes(stream.read()).decode("utf-8")
 
 
@@ -184,17 +184,22 @@ def file_exists(uri: str) -> bool:
         raise _unreachable(uri, err) from err
 
 
+def name_of(uri: str) -> str:
+    """The last part of `uri`: a file's or a folder's name."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
 def folder_of(uri: str) -> str:
     """The folder that holds the file at `uri`."""
     return uri.rstrip("/").rsplit("/", 1)[0]
 
 
 @contextmanager
-def output_file(uri: str) -> Iterator[IO[bytes]]:
+def output_file(uri: str) -> Iterator[Any]:
     """A binary file to write at `uri` that appears whole when the block ends without an error,
-    and not at all otherwise. Locally: a `.partial` file renamed into place. In a bucket: a local
-    temporary file uploaded once it is complete (an object store has no rename, and an upload cut
-    short must not leave half a file), so what a run holds in memory stays bounded either way."""
+    and not at all otherwise: it is written as `<name>.partial`, then renamed (in a bucket, a
+    server-side copy; an upload cut short completes, if at all, under the `.partial` name, which
+    no reader looks for). Written as a stream: what a run holds in memory stays bounded."""
     if not is_remote(uri):
         target = Path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -206,18 +211,29 @@ def output_file(uri: str) -> Iterator[IO[bytes]]:
         finally:
             partial.unlink(missing_ok=True)
         return
-    with tempfile.NamedTemporaryFile(prefix="corpusgov-upload-", suffix=".part") as local:
-        yield local
-        local.flush()
-        local.seek(0)
-        try:
-            with _s3().open_output_stream(_key(uri)) as remote:
-                shutil.copyfileobj(local, remote, 8 << 20)
-        except OSError as err:
-            raise StorageError(
-                f"Cannot write {uri} ({first_line(err)}). Check AWS_ENDPOINT_URL and the credentials "
-                "in the environment, and that the bucket exists; nothing of this run was committed."
-            ) from err
+    store, partial_key = _s3(), _key(uri) + ".partial"
+    try:
+        remote = store.open_output_stream(partial_key)
+    except OSError as err:
+        raise _unwritable(uri, err) from err
+    try:
+        yield remote
+        remote.close()
+        store.move(partial_key, _key(uri))
+    except BaseException as failure:
+        with contextlib.suppress(OSError):
+            remote.close()
+            store.delete_file(partial_key)
+        if isinstance(failure, OSError):
+            raise _unwritable(uri, failure) from failure
+        raise
+
+
+def _unwritable(uri: str, err: OSError) -> StorageError:
+    return StorageError(
+        f"Cannot write {uri} ({first_line(err)}). Check AWS_ENDPOINT_URL and the credentials in the "
+        "environment, and that the bucket exists; nothing of this run was committed."
+    )
 
 
 def input_file(uri: str) -> Any:
@@ -227,6 +243,17 @@ def input_file(uri: str) -> Any:
     try:
         return _s3().open_input_file(_key(uri))
     except OSError as err:
+        raise _unreachable(uri, err) from err
+
+
+@contextmanager
+def reading(uri: str) -> Iterator[None]:
+    """Reads of `uri` that fail in the store are one StorageError naming it, not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        if not is_remote(uri):
+            raise
         raise _unreachable(uri, err) from err
 
 

@@ -22,7 +22,7 @@ from pipelines.documents import DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
 from pipelines.ledger.commits import LedgerWriter
 from pipelines.ledger.connection import LedgerConnection
-from pipelines.ledger.postgres import PostgresConnection, describe_url
+from pipelines.ledger.postgres import PostgresConnection, describe_url, upgrade_for_reading
 from pipelines.ledger.records import (
     CommitIntent,
     DocumentRow,
@@ -161,20 +161,22 @@ class Ledger:
     @contextmanager
     def _connect_postgres(self, url: str, read_only: bool) -> Iterator[LedgerConnection]:
         """A connection to the ledger in PostgreSQL; a write connection holds the write lock
-        (pipelines/ledger/postgres.py) until it closes, as DuckDB's file lock does."""
-        con = PostgresConnection(url, read_only)
+        (pipelines/ledger/postgres.py) until it closes, as DuckDB's file lock does. A reader
+        never waits: an older schema is upgraded only when the lock is free at once, and an
+        empty database it cannot set up reads as an empty ledger, as a missing DuckDB file does."""
+        con: LedgerConnection = PostgresConnection(url, read_only)
         try:
             if not read_only:
+                assert isinstance(con, PostgresConnection)
                 con.hold_write_lock(self.busy_retry_seconds)
                 migrate(con, self.location)
             else:
                 found = schema_version(con)
                 require_known_version(found, self.location)
-                if found < SCHEMA_VERSION:
+                if found < SCHEMA_VERSION and not upgrade_for_reading(url, self.location) and found == 0:
                     con.close()
-                    with self._connect_postgres(url, read_only=False):
-                        pass  # the write connection migrates
-                    con = PostgresConnection(url, read_only)
+                    con = _without_network(duckdb.connect(":memory:"))
+                    migrate(con, "in memory")
             yield con
         finally:
             con.close()

@@ -6,6 +6,7 @@ so the ledger either has all of a run or none of it.
 """
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
+from pipelines.documents import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
 from pipelines.ledger.records import IndexVersion, LedgerCommit
 from pipelines.ledger.run_tables import (
@@ -46,19 +48,29 @@ class LedgerWriter:
         apply_rollback(self.con, version, restored, run_id, reason)
 
 
+# Documents per statement when a run's rows go in. Converting a whole first ingest's table at
+# once (Arrow arrays, DuckDB's list and JSON intermediates) took tens of MB that stay with the
+# process until the transaction ends (measured: ~60 MB at 20,000 documents); a slice at a time
+# bounds that by the slice. The rows, and their order, are the same.
+RUN_ROWS_PER_STATEMENT = 2048
+
+
 def _insert_run_rows(
     con: LedgerConnection,
     name: str,
-    rows: pa.Table,
+    outcomes: Sequence[DocumentOutcome],
+    rows: Callable[[Sequence[DocumentOutcome]], pa.Table],
     statement: str,
     params: dict[str, Any] | None = None,
 ) -> None:
-    """Run `statement` over `rows` registered as `name`, then let go of them."""
-    con.register(name, rows)
-    try:
-        con.execute(statement, params)
-    finally:
-        con.unregister(name)
+    """Run `statement` over the `rows` of `outcomes`, registered as `name`, one slice of
+    documents at a time, letting go of each slice's rows before the next is built."""
+    for start in range(0, len(outcomes), RUN_ROWS_PER_STATEMENT):
+        con.register(name, rows(outcomes[start : start + RUN_ROWS_PER_STATEMENT]))
+        try:
+            con.execute(statement, params)
+        finally:
+            con.unregister(name)
 
 
 def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
@@ -66,7 +78,8 @@ def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
 
     Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
     row-by-row inserts would cost seconds on a large first ingest. Each table is built just
-    before its statement and dropped after it, so a large run never holds them all at once.
+    before its statement and dropped after it, so a large run never holds them all at once;
+    all but `run_documents` (which several statements join) a slice of documents at a time.
     """
     now = datetime.now(UTC)
     index_version = commit.index_version.index_version if commit.index_version else None
@@ -129,7 +142,8 @@ def _record_assessments(con: LedgerConnection, now: datetime, commit: LedgerComm
     _insert_run_rows(
         con,
         "run_assessments",
-        assessments_table(commit.outcomes),
+        commit.outcomes,
+        assessments_table,
         """
         INSERT INTO assessments
         SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
@@ -176,7 +190,8 @@ def _replace_signatures_and_chunks(con: LedgerConnection, commit: LedgerCommit) 
     _insert_run_rows(
         con,
         "run_signatures",
-        signatures_table(commit.outcomes),
+        commit.outcomes,
+        signatures_table,
         "INSERT INTO near_duplicate_signatures SELECT doc_id, "
         "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
         "signature) FROM run_signatures",
@@ -186,7 +201,8 @@ def _replace_signatures_and_chunks(con: LedgerConnection, commit: LedgerCommit) 
     _insert_run_rows(
         con,
         "run_chunks",
-        chunks_table(commit.outcomes),
+        commit.outcomes,
+        chunks_table,
         "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
     )
 

@@ -18,14 +18,19 @@ advisory lock instead, `WRITE_LOCK`, so writers on any machine take turns the sa
 never wait (PostgreSQL's snapshots). A killed writer's lock goes with its connection.
 """
 
+import logging
 import re
 import time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from pipelines.errors import LedgerBusyError, StorageError, first_line
+from pipelines.errors import ConfigError, LedgerBusyError, StorageError, first_line
+from pipelines.ledger.schema import migrate
+
+logger = logging.getLogger(__name__)
 
 # Fixed 64-bit keys of advisory locks: every ledger write connection holds WRITE_LOCK; a whole
 # ingestion or rollback holds INGESTION_LOCK, the shared ledger's side of the data dir's writer
@@ -73,15 +78,12 @@ def _column_type(arrow_type: pa.DataType) -> str:
 
 def describe_url(url: str) -> str:
     """The URL as a person may see it: user, host, port and database, never a password."""
-    from psycopg2.extensions import parse_dsn
-
     try:
-        parts = parse_dsn(url)
-    except Exception:  # psycopg2.ProgrammingError; the message could echo the password
+        parts = urlsplit(url)
+        host, port = parts.hostname or "localhost", parts.port or 5432
+    except ValueError:  # a port that is not a number: the rest could be anything
         return "(an unreadable ledger_url)"
-    host = parts.get("host", "localhost")
-    port = parts.get("port", "5432")
-    return f"postgresql://{parts.get('user', '')}@{host}:{port}/{parts.get('dbname', '')}"
+    return f"postgresql://{parts.username or ''}@{host}:{port}{parts.path}"
 
 
 def _unreachable(url: str, err: Exception) -> StorageError:
@@ -108,9 +110,25 @@ class PostgresConnection:
         self._psycopg2 = psycopg2
         self._url = url
         try:
-            self._raw = psycopg2.connect(url, connect_timeout=10, application_name="corpusgov")
+            # Keepalives: a writer's lock connection sits idle while the run embeds, and a
+            # firewall that silently drops idle connections would take its lock with it.
+            self._raw = psycopg2.connect(
+                url,
+                connect_timeout=10,
+                application_name="corpusgov",
+                keepalives=1,
+                keepalives_idle=60,
+                keepalives_interval=10,
+                keepalives_count=5,
+            )
         except psycopg2.OperationalError as err:
             raise _unreachable(url, err) from err
+        except psycopg2.ProgrammingError as err:
+            # The driver's message may quote the URL, password included: not shown.
+            raise ConfigError(
+                f"ledger_url {describe_url(url)} is not a valid PostgreSQL URL. Write it as "
+                "postgresql://user@host:port/database (percent-encode special characters)."
+            ) from err
         # BEGIN and COMMIT are the ledger's own statements, as on DuckDB.
         self._raw.set_session(readonly=read_only, autocommit=True)
         # JSON as text, as DuckDB returns it: the readers parse it.
@@ -142,14 +160,14 @@ class PostgresConnection:
             self._cursor.execute(
                 postgres_sql(query, with_parameters), parameters if with_parameters else None
             )
-        except self._psycopg2.OperationalError as err:
+        except (self._psycopg2.OperationalError, self._psycopg2.InterfaceError) as err:
             raise self._storage_error(err) from err
         return self
 
     def executemany(self, query: str, parameters: Any) -> "PostgresConnection":
         try:
             self._cursor.executemany(postgres_sql(query, True), parameters)
-        except self._psycopg2.OperationalError as err:
+        except (self._psycopg2.OperationalError, self._psycopg2.InterfaceError) as err:
             raise self._storage_error(err) from err
         return self
 
@@ -180,9 +198,9 @@ class PostgresConnection:
     def unregister(self, name: str) -> "PostgresConnection":
         from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
-        # In a failed transaction the table goes with its ROLLBACK; a DROP would raise over the
-        # error that matters.
-        if self._raw.info.transaction_status != TRANSACTION_STATUS_INERROR:
+        # In a failed transaction the table goes with its ROLLBACK, and on a lost connection
+        # with the session; a DROP would raise over the error that matters.
+        if not self._raw.closed and self._raw.info.transaction_status != TRANSACTION_STATUS_INERROR:
             self.execute(f"DROP TABLE IF EXISTS {name}")
         return self
 
@@ -190,10 +208,41 @@ class PostgresConnection:
         self._raw.close()
 
     def _storage_error(self, err: Exception) -> StorageError:
-        if "No space left on device" in str(err) or "could not extend file" in str(err):
+        code = getattr(err, "pgcode", None) or ""
+        if code.startswith("53") or "No space left on device" in str(err):
             return StorageError(
-                f"The disk of the ledger database {describe_url(self._url)} is full "
+                f"The ledger database {describe_url(self._url)} is out of disk or memory "
                 f"({first_line(str(err))}). Free space there and run the command again: nothing "
                 "of this run was committed."
             )
+        if code and not code.startswith(("08", "57")):
+            # A timeout, a deadlock, a serialization failure: the server is there and said no.
+            return StorageError(
+                f"The ledger database {describe_url(self._url)} refused a statement "
+                f"({first_line(str(err))}); nothing of this run was committed. Run the command "
+                "again; if it keeps failing, check the server's settings (statement_timeout, "
+                "lock_timeout) and its log."
+            )
         return _unreachable(self._url, err)
+
+
+def upgrade_for_reading(url: str, where: str) -> bool:
+    """Bring the ledger's schema up to date for a reader, if that can be done without waiting:
+    one try at the write lock, and a role without the rights to create tables just reads the
+    older schema. False when it was not done."""
+    from psycopg2 import Error as PostgresError
+
+    try:
+        writer = PostgresConnection(url, read_only=False)
+    except StorageError:
+        return False
+    try:
+        if not writer.take_lock(WRITE_LOCK, 0):
+            return False
+        migrate(writer, where)
+        return True
+    except (StorageError, PostgresError) as err:
+        logger.warning("The ledger %s could not be upgraded for reading: %s", where, first_line(str(err)))
+        return False
+    finally:
+        writer.close()

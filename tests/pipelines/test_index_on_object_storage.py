@@ -11,18 +11,22 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 import pytest
 
 from pipelines.catalog import corpus_status, search_corpus
+from pipelines.chunk_spool import STALE_AFTER, clear_staging
 from pipelines.doctor import examine_data_dir, repair_data_dir
 from pipelines.ingestion import run_ingestion
 from pipelines.reconciliation import reconcile
 from pipelines.settings import Settings, load_settings
 from pipelines.stop_points import STOP_AT_ENV, StopRequested
+from pipelines.storage import output_file
 from pipelines.versions import rollback_index
 from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.s3_server import S3Server, s3_server
@@ -175,13 +179,30 @@ def _files(s3: S3Server, prefix: str) -> list[str]:
     return [key for key in s3.keys(prefix) if not key.endswith("/")]
 
 
-def test_the_cli_stages_its_chunks_in_the_bucket(on_s3: Settings, s3: S3Server) -> None:
+def test_the_cli_keeps_what_it_reads_itself_local_and_the_bucket_clean(on_s3: Settings, s3: S3Server) -> None:
+    """One process writes and reads its own spool: it stays in the local scratch folder, and the
+    staging prefix of the bucket is never written."""
     prefix = _staging_in_the_bucket(on_s3, s3)
     settings = load_settings()
     report = run_ingestion(settings, FakeEmbedder())
     assert report.index_version is not None and report.chunks_embedded > 0
     assert_invariants(settings, settings.config_path.parent / "corpus")
-    assert _files(s3, prefix) == [], "the run's staging folder is removed with the run"
+    assert s3.keys(prefix) == []
+    assert not (settings.data_dir / "staging").exists() or not any((settings.data_dir / "staging").iterdir())
+
+
+def test_stale_cleanup_removes_old_run_folders_only(on_s3: Settings, s3: S3Server) -> None:
+    """staging_uri is the user's: only folders named like a run, and older than a day, are
+    removed by a later run's cleanup."""
+    prefix = _staging_in_the_bucket(on_s3, s3)
+    settings = load_settings()
+    for name in ("20260101T000000-0123abcd/docs.plan.json", "keep-me/notes.txt"):
+        with output_file(f"{settings.staging_root}/{name}") as out:
+            out.write(b"{}")
+    two_days_later = time.time() + 2 * STALE_AFTER.total_seconds()
+    with mock.patch("pipelines.chunk_spool.time.time", return_value=two_days_later):
+        clear_staging(settings, "20260202T000000-89abcdef")
+    assert _files(s3, prefix) == [f"{prefix}/keep-me/notes.txt"]
 
 
 def test_a_killed_shard_resumes_from_the_files_it_staged_in_the_bucket(

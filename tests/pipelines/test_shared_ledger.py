@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pipelines.catalog import corpus_status
 from pipelines.cli.app import app
 from pipelines.errors import ConfigError, IngestionConflictError
 from pipelines.ingestion import run_ingestion
 from pipelines.ledger import Ledger
-from pipelines.ledger.postgres import INGESTION_LOCK
+from pipelines.ledger.postgres import INGESTION_LOCK, WRITE_LOCK
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.postgres_server import PASSWORD, PostgresServer
@@ -113,3 +114,35 @@ def test_the_cli_reads_an_empty_shared_ledger_as_nothing_ingested(project: Path,
     assert result.exit_code == 0, result.output
     assert '"index_version": null' in result.output
     assert store_state(load_settings())["documents"] == {}
+
+
+def test_a_reader_never_waits_for_a_writer_on_another_machine(
+    project: Path, shared_ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer somewhere holds the ledger while this machine reads an empty database: the read
+    answers "nothing ingested" instead of waiting to set the tables up (a wait would fail at
+    once here), and a later write sets them up."""
+    monkeypatch.setattr("pipelines.ledger._BUSY_RETRY_SECONDS", 0.0)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import psycopg2, sys, time; con = psycopg2.connect(sys.argv[1]); cur = con.cursor(); "
+            f"cur.execute('SELECT pg_advisory_lock({WRITE_LOCK})'); print('writing', flush=True); "
+            "time.sleep(60)",
+            shared_ledger,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing"
+        settings = load_settings()
+        assert corpus_status(settings)["index_version"] is None
+        assert not Ledger.of(settings).exists(), "the reader set nothing up while the writer held the lock"
+    finally:
+        holder.kill()
+        holder.wait()
+    write_doc(project / "corpus", "a.md", procedure_text("loading dock"))
+    run_ingestion(load_settings(), FakeEmbedder())
+    assert corpus_status(load_settings())["index_version"] == 1

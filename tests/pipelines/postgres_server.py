@@ -10,6 +10,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,3 +141,28 @@ def postgres_server(database: str = "dagster") -> Iterator[PostgresServer]:
                 timeout=60,
             )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def lock_held_elsewhere(url: str, key: int) -> Iterator[None]:
+    """Another process (another machine, as far as corpusgov can tell) holding the advisory lock
+    `key` of the database at `url` for the block."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import psycopg2, sys, time; con = psycopg2.connect(sys.argv[1]); cur = con.cursor(); "
+            "cur.execute('SELECT pg_advisory_lock(%s)', [int(sys.argv[2])]); print('held', flush=True); "
+            "time.sleep(60)",
+            url,
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

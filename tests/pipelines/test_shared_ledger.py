@@ -18,7 +18,7 @@ from pipelines.ledger import Ledger
 from pipelines.ledger.postgres import INGESTION_LOCK, WRITE_LOCK
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
-from tests.pipelines.postgres_server import PASSWORD, PostgresServer
+from tests.pipelines.postgres_server import PASSWORD, PostgresServer, lock_held_elsewhere
 from tests.pipelines.store_invariants import assert_invariants, store_state
 
 
@@ -41,25 +41,9 @@ def test_an_ingestion_on_another_machine_makes_this_one_wait_its_turn(
     for topic in ("loading dock", "cold storage"):
         write_doc(corpus, f"{topic.replace(' ', '_')}.md", procedure_text(topic))
     settings = load_settings()
-    other_machine = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import psycopg2, sys, time; con = psycopg2.connect(sys.argv[1]); cur = con.cursor(); "
-            f"cur.execute('SELECT pg_advisory_lock({INGESTION_LOCK})'); print('ingesting', flush=True); "
-            "time.sleep(60)",
-            shared_ledger,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert other_machine.stdout is not None and other_machine.stdout.readline().strip() == "ingesting"
+    with lock_held_elsewhere(shared_ledger, INGESTION_LOCK):
         with pytest.raises(IngestionConflictError, match="Another ingestion is writing to the shared ledger"):
             run_ingestion(settings, FakeEmbedder())
-    finally:
-        other_machine.kill()
-        other_machine.wait()
     assert not Ledger.of(settings).exists(), "nothing was written while the other machine held the lock"
     run_ingestion(settings, FakeEmbedder())
     state = assert_invariants(settings, corpus)
@@ -123,26 +107,10 @@ def test_a_reader_never_waits_for_a_writer_on_another_machine(
     answers "nothing ingested" instead of waiting to set the tables up (a wait would fail at
     once here), and a later write sets them up."""
     monkeypatch.setattr("pipelines.ledger._BUSY_RETRY_SECONDS", 0.0)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import psycopg2, sys, time; con = psycopg2.connect(sys.argv[1]); cur = con.cursor(); "
-            f"cur.execute('SELECT pg_advisory_lock({WRITE_LOCK})'); print('writing', flush=True); "
-            "time.sleep(60)",
-            shared_ledger,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing"
+    with lock_held_elsewhere(shared_ledger, WRITE_LOCK):
         settings = load_settings()
         assert corpus_status(settings)["index_version"] is None
         assert not Ledger.of(settings).exists(), "the reader set nothing up while the writer held the lock"
-    finally:
-        holder.kill()
-        holder.wait()
     write_doc(project / "corpus", "a.md", procedure_text("loading dock"))
     run_ingestion(load_settings(), FakeEmbedder())
     assert corpus_status(load_settings())["index_version"] == 1

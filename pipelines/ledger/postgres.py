@@ -15,7 +15,9 @@ JSON columns come back as text, as DuckDB returns them, so the readers parse the
 Writers: DuckDB lets one process write its file at a time, and the ledger relies on that (a
 commit's writes, a read-then-write of an eval). Here every write connection holds a session
 advisory lock instead, `WRITE_LOCK`, so writers on any machine take turns the same way; readers
-never wait (PostgreSQL's snapshots). A killed writer's lock goes with its connection.
+never wait (PostgreSQL's snapshots). A killed writer's lock goes with its connection. The locks
+are session locks: point ledger_url at PostgreSQL itself or at a pooler in session mode, never at
+one in transaction mode (PgBouncer's `pool_mode = transaction`), which would hand them to others.
 """
 
 import logging

@@ -2,8 +2,10 @@
 
 A plain library: it never imports dagster or `pipelines`. The pipeline builds an `IndexSnapshot`
 for each index version, calls `resolve_eval_set`, scores with `evaluate_retrieval` and keys every
-result by (eval set version hash, index version, config hash) so that `compare_results` can refuse
-numbers that were not measured on the same thing.
+result by (eval set version hash, index version, config hash, judge, answers fingerprint) so that
+`compare_results` can refuse numbers that were not measured on the same thing. With an LLM judge,
+`evaluate_generation` adds ragas' generation metrics (evals/generation.py, evals/judge.py,
+evals/answers.py).
 """
 
 from evals.comparison import (
@@ -19,15 +21,8 @@ from evals.comparison import (
 )
 from evals.contamination import find_contamination
 from evals.errors import EvalError, EvalResolutionError, EvalSetError, IncomparableResultsError
-from evals.metrics import (
-    GenerationJudge,
-    GenerationMetrics,
-    ItemRetrievalScores,
-    RetrievalReport,
-    RetrievedChunk,
-    evaluate_generation,
-    evaluate_retrieval,
-)
+from evals.generation import GenerationItem, GenerationMetrics, evaluate_generation
+from evals.metrics import ItemRetrievalScores, RetrievalReport, RetrievedChunk, evaluate_retrieval
 from evals.resolution import (
     EvalSetVersion,
     IndexedChunk,
@@ -50,7 +45,7 @@ __all__ = [
     "EvalSet",
     "EvalSetError",
     "EvalSetVersion",
-    "GenerationJudge",
+    "GenerationItem",
     "GenerationMetrics",
     "GoldEvidence",
     "IncomparableResultsError",

@@ -1,24 +1,33 @@
 """The comparability guard: results are compared only when measured under the same key.
 
-A result's key is (eval set version hash, index version, config hash). Two results with different
-keys measure different things, so `compare_results` refuses them. When the index changed, run the
+A result's key is (eval set version hash, index version, config hash, judge, answers fingerprint).
+Two results with different keys measure different things, so `compare_results` refuses them. When the index changed, run the
 new eval set on the old index too and `decompose` splits the delta into the part caused by the
 eval set changing (items remapped, excluded, contested) and the part caused by the index itself;
-a drop that lives entirely in the first part is a phantom regression.
+a drop that lives entirely in the first part is a phantom regression. A change of judge (model,
+server or ragas' prompts) or of the app's answers cannot be split off that way: results under
+different ones are refused; a decomposition splits their retrieval metrics and refuses their
+generation metrics.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from evals.errors import IncomparableResultsError
-from evals.metrics import GenerationMetrics, RetrievalReport
+from evals.generation import GENERATION_METRICS, GenerationMetrics
+from evals.metrics import RetrievalReport
 from evals.resolution import EvalSetVersion, changed_share
 
 _KEY_PARTS: tuple[tuple[str, str], ...] = (
     ("eval_set_version_hash", "eval set version"),
     ("index_version", "index version"),
     ("config_hash", "config hash"),
+    ("judge", "judge"),
+    ("answers_fingerprint", "answers"),
 )
+# What all three results of a decomposition must share: it splits an eval set change from an
+# index change (the index's build configuration included), and nothing else.
+_HELD_BY_DECOMPOSITION = ("judge", "answers_fingerprint")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,9 @@ class ResultKey:
     eval_set_version_hash: str
     index_version: int
     config_hash: str
+    # Empty without an LLM judge (retrieval metrics only), or without app answers.
+    judge: str = ""
+    answers_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,8 @@ class Decomposition:
     new_on_old_index_key: ResultKey
     new_key: ResultKey
     deltas: Mapping[str, MetricDelta]
+    # Metrics that cannot be split (a judge or answers change), with the reason.
+    refused: Mapping[str, str] = field(default_factory=dict)
 
 
 def differing_key_parts(a: ResultKey, b: ResultKey) -> tuple[str, ...]:
@@ -123,20 +137,36 @@ def decompose(old_result: EvalResult, new_on_old_index: EvalResult, new_result: 
 
     `new_on_old_index` must be measured on the old result's index version and config.
     """
-    mismatched = [
-        label
-        for name, label in _KEY_PARTS[1:]
+    labels = dict(_KEY_PARTS)
+    held = [
+        name
+        for name in _HELD_BY_DECOMPOSITION
+        if len({getattr(r.key, name) for r in (old_result, new_on_old_index, new_result)}) > 1
+    ]
+    bridge = [
+        name
+        for name in ("index_version", "config_hash")
         if getattr(old_result.key, name) != getattr(new_on_old_index.key, name)
     ]
-    if mismatched:
+    if bridge:
         raise IncomparableResultsError(
-            tuple(name for name, label in _KEY_PARTS if label in mismatched),
-            f"cannot decompose: the new eval set was not measured on the old index ({', '.join(mismatched)} "
-            f"differ: v{new_on_old_index.key.index_version}/{new_on_old_index.key.config_hash[:12]} vs "
-            f"v{old_result.key.index_version}/{old_result.key.config_hash[:12]}); re-run the new eval set "
-            f"on index v{old_result.key.index_version} (LanceDB checkout) and decompose again",
+            tuple(bridge),
+            f"cannot decompose: the new eval set was not measured on the old index "
+            f"({', '.join(labels[n] for n in bridge)} differ: v{new_on_old_index.key.index_version}/"
+            f"{new_on_old_index.key.config_hash[:12]} vs v{old_result.key.index_version}/"
+            f"{old_result.key.config_hash[:12]}); re-run the new eval set on index "
+            f"v{old_result.key.index_version} (LanceDB checkout) and decompose again",
         )
     shared = [n for n in old_result.metrics if n in new_on_old_index.metrics and n in new_result.metrics]
+    refused: dict[str, str] = {}
+    if held:
+        # Retrieval metrics do not depend on the judge or the answers: those still split.
+        refused = {
+            n: f"the {' and the '.join(labels[h] for h in held)} changed between the results; "
+            "re-baseline both with the same evals.judge and evals.answers"
+            for n in shared
+            if n in GENERATION_METRICS
+        }
     return Decomposition(
         old_key=old_result.key,
         new_on_old_index_key=new_on_old_index.key,
@@ -144,7 +174,9 @@ def decompose(old_result: EvalResult, new_on_old_index: EvalResult, new_result: 
         deltas={
             n: MetricDelta(n, old_result.metrics[n], new_on_old_index.metrics[n], new_result.metrics[n])
             for n in shared
+            if n not in refused
         },
+        refused=refused,
     )
 
 
@@ -169,7 +201,13 @@ def _refusal(a: ResultKey, b: ResultKey, differing: tuple[str, ...]) -> str:
         f"{labels[name]} differs ({_show(getattr(a, name))} vs {_show(getattr(b, name))})"
         for name in differing
     )
-    if "config_hash" in differing:
+    if "judge" in differing or "answers_fingerprint" in differing:
+        advice = (
+            "generation metrics were judged by another LLM judge (model, server or ragas' prompts) or "
+            "on other app answers, so no decomposition makes them comparable: re-baseline both with "
+            "the same evals.judge and evals.answers (`corpusgov evals rebaseline`)"
+        )
+    elif "config_hash" in differing:
         advice = (
             "the index was built with a different parser, chunker, embedding model or contract, so no "
             "decomposition makes the numbers comparable: re-baseline by re-running the old result's eval "

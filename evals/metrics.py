@@ -14,7 +14,7 @@ Retrieval, for one item with gold chunk ids G and the top-k retrieved chunk ids 
 An item that retrieves nothing scores 0 on every metric (ragas would return NaN).
 
 Items whose resolution is stale or orphaned are excluded and listed, never scored as misses.
-Generation metrics need an LLM judge; without one they are reported as "not measured", never 0.
+Generation metrics (an LLM judge) are in evals/generation.py.
 """
 
 import asyncio
@@ -22,8 +22,8 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from evals.errors import EvalResolutionError
 from evals.resolution import ItemResolution
@@ -235,44 +235,3 @@ def _ragas_offline() -> None:
             f"ragas cannot be imported ({err}); reinstall the project with "
             "`.venv/bin/python -m pip install -e .` (it pins ragas and langchain-community)"
         ) from err
-
-
-@dataclass(frozen=True)
-class GenerationMetrics:
-    """Answer-quality metrics. `status` is "not measured" (with the reason) when no LLM judge is
-    configured; scores are then absent, not zero."""
-
-    status: Literal["measured", "not measured"]
-    reason: str = ""
-    means: Mapping[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def not_measured(cls, reason: str = "no LLM judge is configured") -> "GenerationMetrics":
-        """The result when generation could not be judged."""
-        return cls(status="not measured", reason=reason)
-
-
-class GenerationJudge(Protocol):
-    """An LLM-backed judge: scores one answer, returns metric name -> value in [0, 1]."""
-
-    def score(
-        self, question: str, answer: str, contexts: Sequence[str], reference_answer: str | None
-    ) -> Mapping[str, float]: ...
-
-
-def evaluate_generation(
-    items: Sequence[EvalItem],
-    answer: Callable[[str], tuple[str, Sequence[str]]] | None,
-    judge: GenerationJudge | None,
-) -> GenerationMetrics:
-    """Judge the app's answers (answer(question) -> (answer, contexts)); "not measured" without a judge."""
-    if judge is None or answer is None:
-        return GenerationMetrics.not_measured()
-    if not items:
-        return GenerationMetrics.not_measured("no items to judge")
-    totals: dict[str, list[float]] = {}
-    for item in items:
-        text, contexts = answer(item.question)
-        for name, value in judge.score(item.question, text, contexts, item.reference_answer).items():
-            totals.setdefault(name, []).append(float(value))
-    return GenerationMetrics(status="measured", means={n: sum(v) / len(v) for n, v in totals.items()})

@@ -13,7 +13,6 @@ import http.client
 import json
 import logging
 import os
-import re
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +27,7 @@ from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
 from pipelines.ledger.records import RunFailure
-from pipelines.settings import AlertSinkConfig, Settings
+from pipelines.settings import ENV_REFERENCE, AlertSinkConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ RUN_FAILED = "run_failed"
 VIOLATION_REASON_PREFIXES = ("contract.", "policy.")
 # One webhook message per batch: a count and this many lines, so 500 violations are one post.
 WEBHOOK_MAX_LINES = 20
-_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -296,7 +294,7 @@ def _blocked_alert(run_id: str, check: ContractCheck, when: dict[str, str]) -> A
 
 def _resolve_url(sink: AlertSinkConfig, name: str) -> str:
     url = sink.url or ""
-    reference = _ENV_REFERENCE.match(url.strip())
+    reference = ENV_REFERENCE.match(url.strip())
     if reference:
         variable = reference.group(1)
         url = os.environ.get(variable, "")

@@ -5,6 +5,7 @@ same whatever the working directory of the Dagster daemon or the CLI.
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,9 @@ DATA_DIR_ENV = "CORPUSGOV_DATA_DIR"
 LEDGER_URL_ENV = "CORPUSGOV_LEDGER_URL"
 DEFAULT_CONFIG_NAME = "corpusgov.yaml"
 GLOB_CHARACTERS = frozenset("*?[")
+# A secret in corpusgov.yaml is written as ${VARIABLE} and read from the environment when used.
+ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+CALLABLE_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class SourceConfig(BaseModel):
@@ -77,6 +81,47 @@ class EvalSetConfig(BaseModel):
     path: str
 
 
+class JudgeConfig(BaseModel):
+    """An OpenAI-compatible LLM endpoint (vLLM, Ollama, a hosted API) that judges answers.
+
+    `api_key` must be `${ENV_VAR}`: the key is read from the environment when judging and is
+    never written to a file, a log or the ledger.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    model: str = Field(min_length=1)
+    api_key: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    # Timeouts, 429 and 5xx are retried this many times, waiting retry_base_seconds × 2^attempt
+    # (or the server's Retry-After) between attempts; then the item is "not measured".
+    max_retries: int = Field(default=4, ge=0, le=10)
+    retry_base_seconds: float = Field(default=1.0, ge=0)
+    # Items judged at once: each item's metrics ask the judge one after the other.
+    concurrency: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(
+                "base_url must be the http(s) URL of an OpenAI-compatible API, such as "
+                "http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama)"
+            )
+        return url.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_from_environment(cls, key: str | None) -> str | None:
+        if key is not None and not ENV_REFERENCE.match(key.strip()):
+            raise ValueError(
+                "api_key must name an environment variable, as ${OPENAI_API_KEY}: a key written "
+                "in corpusgov.yaml would end up in version control"
+            )
+        return key.strip() if key else None
+
+
 class EvalsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +132,23 @@ class EvalsConfig(BaseModel):
     rebaseline_share: float = Field(default=0.2, ge=0.0, le=1.0)
     # A drop larger than this in a retrieval metric between comparable results is a regression.
     regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    # An LLM judge turns on generation metrics (faithfulness, answer relevancy, context
+    # precision and recall with an LLM); without one they are "not measured".
+    judge: JudgeConfig | None = None
+    # The RAG app's answers: a JSONL of {"id", "answer", "contexts"?} (relative to this file), or
+    # an importable `module:function(question, contexts) -> answer`. Without it, a judge scores
+    # what needs no app answer (context precision and recall against reference answers).
+    answers: str | None = None
+
+    @field_validator("answers")
+    @classmethod
+    def _answers_source(cls, answers: str | None) -> str | None:
+        if answers and not answers.endswith(".jsonl") and not CALLABLE_REFERENCE.match(answers):
+            raise ValueError(
+                "answers must be a .jsonl file of {id, answer} lines or a module:function the "
+                "project can import, such as my_rag.app:answer"
+            )
+        return answers or None
 
 
 class AlertSinkConfig(BaseModel):
@@ -276,6 +338,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
     for eval_set in settings.evals.sets:
         if not Path(eval_set.path).expanduser().is_absolute():
             eval_set.path = str(base / eval_set.path)
+    if settings.evals.answers and settings.evals.answers.endswith(".jsonl"):
+        answers = Path(settings.evals.answers).expanduser()
+        settings.evals.answers = str(answers if answers.is_absolute() else base / answers)
     for sink in settings.alerts:
         if sink.path and not Path(sink.path).expanduser().is_absolute():
             sink.path = str(base / sink.path)

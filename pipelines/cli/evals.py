@@ -7,6 +7,7 @@ import typer
 
 from evals import IncomparableResultsError
 from evals.comparison import Comparison
+from evals.generation import GENERATION_METRICS
 from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding import embedder_from_settings
 from pipelines.errors import CorpusgovError
@@ -83,6 +84,7 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
         stdout.print(
             f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}", highlight=False
         )
+        stdout.print(f"    generation: {generation_line(r.generation)}", highlight=False, soft_wrap=True)
     stdout.print(f"Holdout exposures so far: {payload['holdout_exposures']}")
 
 
@@ -176,6 +178,7 @@ def compare_command(
                 }
                 for metric, d in outcome.deltas.items()
             },
+            "not_decomposed": dict(outcome.refused),
         }
     if as_json:
         print_json(payload)
@@ -188,6 +191,8 @@ def compare_command(
             )
         else:
             stdout.print(f"{metric:<42} {value:+.3f}")
+    for metric, reason in payload.get("not_decomposed", {}).items():
+        stdout.print(f"{metric:<42} not decomposed: {reason}")
 
 
 @evals_app.command("rebaseline", epilog="Example: corpusgov evals rebaseline")
@@ -208,5 +213,22 @@ def rebaseline_command(
     if as_json:
         print_json(result.as_json())
         return
-    shown = ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items())
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items() if k not in GENERATION_METRICS)
     stdout.print(f"{name} ({result.split}) on index v{result.index_version}: {shown}", highlight=False)
+    stdout.print(f"  generation: {generation_line(result.generation)}", highlight=False, soft_wrap=True)
+
+
+def generation_line(generation: dict[str, Any]) -> str:
+    """One line: the judged means with their item counts and the judge's calls, or why not."""
+    if generation.get("status") != "measured":
+        return f"not measured ({generation.get('reason') or 'no LLM judge is configured'})"
+    counts = generation.get("measured_items", {})
+    means = ", ".join(f"{m}={v:.3f} ({counts.get(m, 0)} items)" for m, v in generation["means"].items())
+    calls = generation.get("calls", {})
+    skipped = "; ".join(f"{m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
+    failures = len(generation.get("failures", {}))
+    return (
+        f"{means}; judge {generation.get('judge')}: {calls.get('made', 0)} calls made, "
+        f"{calls.get('cached', 0)} cached, {failures} not measured after retries"
+        + (f"; {skipped}" if skipped else "")
+    )

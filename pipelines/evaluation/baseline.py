@@ -1,5 +1,8 @@
 """Scoring an eval set version on an index version, incrementally.
 
+Retrieval metrics always; generation metrics too when an LLM judge is configured
+(pipelines/evaluation/generation.py), judged on the same retrieved chunks.
+
 An item whose gold chunks are unchanged keeps its previous top-k unless a chunk added since then
 would enter that top-k or a chunk of it left the index. Question vectors are cached in the
 ledger, so the check is one small matrix product.
@@ -20,6 +23,7 @@ from evals.sets import DEV, HOLDOUT
 from pipelines.embedding import Embedder, require_index_model
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation.configured import configured_set, load_configured_set
+from pipelines.evaluation.generation import judge_generation
 from pipelines.evaluation.snapshots import index_snapshot, result_config_hash
 from pipelines.index import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger
@@ -64,6 +68,11 @@ def run_baseline(
     rows = list(reusable.values()) + scored
     rows.sort(key=lambda r: r["item_id"])
     metrics = _mean_metrics(rows, k)
+    generation = judge_generation(settings, embedder, items, retrieved_texts(rows, snapshot))
+    judged = generation.item_rows()
+    for row in rows:
+        row["generation"] = judged.get(row["item_id"])
+    metrics.update({name: round(value, 6) for name, value in generation.metrics.means.items()})
     result = StoredResult(
         result_id=uuid.uuid4().hex[:12],
         eval_set=eval_set.name,
@@ -76,8 +85,10 @@ def run_baseline(
         created_at=datetime.now(UTC),
         metrics=metrics,
         per_item=rows,
-        generation={"status": "not measured", "reason": "no LLM judge is configured"},
+        generation=generation.as_json(),
         superseded_reason=None,
+        judge=generation.judge,
+        answers_fingerprint=generation.answers_fingerprint,
     )
     store_result(ledger, result)
     if split == HOLDOUT:
@@ -122,6 +133,15 @@ def _scored_rows(
         }
         for row, item in zip(report.rows, to_score, strict=True)
     ]
+
+
+def retrieved_texts(rows: Sequence[dict[str, Any]], snapshot: IndexSnapshot) -> dict[str, list[str]]:
+    """Item id -> the texts of its retrieved chunks in rank order: the contexts judged."""
+    texts = {c.chunk_id: c.text for c in snapshot.chunks}
+    return {
+        row["item_id"]: [texts[chunk_id] for chunk_id, _ in row["retrieved"] if chunk_id in texts]
+        for row in rows
+    }
 
 
 def _mean_metrics(rows: list[dict[str, Any]], k: int) -> dict[str, float]:

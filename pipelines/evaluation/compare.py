@@ -21,6 +21,7 @@ from pipelines.embedding import Embedder
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation.baseline import question_vectors
 from pipelines.evaluation.configured import configured_set, load_configured_set
+from pipelines.evaluation.generation import NOT_CONFIGURED, judge_generation
 from pipelines.evaluation.snapshots import index_snapshot
 from pipelines.index import ChunkIndex, read_columns
 from pipelines.ledger import Ledger
@@ -79,18 +80,33 @@ def decompose_results(
     vectors = question_vectors(ledger, embedder, [i.question for i in items])
     search = ChunkIndex(settings.lancedb_uri).searcher(old_index)
     texts = {c.chunk_id: c.text for c in old_snapshot.chunks}
-    report = evaluate_retrieval(
-        items,
-        mixed.resolutions,
-        lambda q, top_k: [
-            RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[q], top_k)
-        ],
-        k,
-        reference_texts=texts,
-    )
+    retrieved: dict[str, list[str]] = {}
+
+    def retrieve(question: str, top_k: int) -> list[RetrievedChunk]:
+        hits = [
+            RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[question], top_k)
+        ]
+        retrieved[question] = [h.text for h in hits]
+        return hits
+
+    report = evaluate_retrieval(items, mixed.resolutions, retrieve, k, reference_texts=texts)
+    metrics = dict(report.means)
+    generation = NOT_CONFIGURED
+    if after.judge:
+        # The new eval set's answers judged on the old index's contexts: the generation half of
+        # the bridge (the judge cache makes a repeat free).
+        contexts = {item.id: retrieved.get(item.question, []) for item in items}
+        generation = judge_generation(settings, embedder, items, contexts)
+        metrics.update(generation.metrics.means)
     new_on_old = EvalResult(
-        key=ResultKey(after.version_hash, before.index_version, before.config_hash),
-        metrics=dict(report.means),
+        key=ResultKey(
+            after.version_hash,
+            before.index_version,
+            before.config_hash,
+            generation.judge,
+            generation.answers_fingerprint,
+        ),
+        metrics=metrics,
     )
     return decompose(before.as_eval_result(), new_on_old, after.as_eval_result())
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals import EvalSet, EvalSetVersion, IndexSnapshot, find_contamination, resolve_eval_set
+from evals.comparison import Decomposition
+from evals.generation import GENERATION_METRICS
 from evals.sets import DEV
 from pipelines.embedding import Embedder
 from pipelines.evaluation.baseline import run_baseline
@@ -209,11 +211,15 @@ def _record_reversion_event(
     previous: StoredResult | None,
     result: StoredResult,
 ) -> str | None:
-    """Say what happened in words a person reads in an alert: a re-baseline, or a delta explained."""
+    """Say what happened in words a person reads in an alert: a re-baseline, a regression the
+    index caused, or a drop the eval set change explains (a phantom regression)."""
     if previous is None:
         return None
-    metric = f"ndcg@{result.k}"
-    delta = result.metrics.get(metric, 0.0) - previous.metrics.get(metric, 0.0)
+    watched = [
+        f"ndcg@{result.k}",
+        *(m for m in GENERATION_METRICS if m in result.metrics and m in previous.metrics),
+    ]
+    deltas = {m: result.metrics.get(m, 0.0) - previous.metrics.get(m, 0.0) for m in watched}
     details: dict[str, Any] = {
         "eval_set_version": version.number,
         "index_version": version.index_version,
@@ -222,9 +228,9 @@ def _record_reversion_event(
         "holdout_by_status": version.holdout_counts(),
         "previous_result": previous.result_id,
         "result": result.result_id,
-        "plain_delta": {metric: round(delta, 4)},
+        "plain_delta": {m: round(d, 4) for m, d in deltas.items()},
     }
-    kind, message = None, None
+    threshold = settings.evals.regression_threshold
     if superseded:
         kind = "rebaseline"
         message = (
@@ -232,21 +238,49 @@ def _record_reversion_event(
             f"items changed status ({counts_text({s: len(i) for s, i in version.changelog.items() if i})}); "
             f"the baseline from index v{previous.index_version} is superseded and not comparable."
         )
-    elif delta < -settings.evals.regression_threshold:
+    elif any(d < -threshold for d in deltas.values()):
         # Not comparable as-is (different keys): split the delta before anyone calls it a regression.
         split = decompose_results(settings, embedder, previous, result)
-        parts = split.deltas[metric]
+        kind, message = _explained_drop(eval_set.name, previous, result, split, deltas, threshold)
         details["decomposition"] = {
-            "eval_set_changed": round(parts.eval_set_changed, 4),
-            "index_changed": round(parts.index_changed, 4),
+            m: {"eval_set_changed": round(d.eval_set_changed, 4), "index_changed": round(d.index_changed, 4)}
+            for m, d in split.deltas.items()
+            if m in deltas
         }
-        kind = "index_change_delta"
-        message = (
-            f"Eval set {eval_set.name}: {metric} moved {delta:+.3f} from index v{previous.index_version} "
-            f"to v{version.index_version}; {parts.eval_set_changed:+.3f} from the eval set changing, "
-            f"{parts.index_changed:+.3f} from the index changing (same eval set on both indexes)."
-        )
-    if kind is None or message is None:
+        details["not_decomposed"] = dict(split.refused)
+    else:
         return None
     record_eval_event(ledger, eval_set.name, kind, message, details)
     return message
+
+
+def _explained_drop(
+    name: str,
+    previous: StoredResult,
+    result: StoredResult,
+    split: Decomposition,
+    deltas: dict[str, float],
+    threshold: float,
+) -> tuple[str, str]:
+    """("regression", ...) when the index itself made a watched metric fall by more than the
+    threshold, else ("index_change_delta", ...): the drop came from the eval set changing."""
+    dropped = [m for m, d in deltas.items() if d < -threshold and m in split.deltas]
+    parts = "; ".join(
+        f"{m} {deltas[m]:+.3f} = {split.deltas[m].eval_set_changed:+.3f} from the eval set changing "
+        f"{split.deltas[m].index_changed:+.3f} from the index changing"
+        for m in dropped
+    )
+    refused = [m for m in deltas if deltas[m] < -threshold and m in split.refused]
+    if refused:
+        parts += f"; {', '.join(refused)} not comparable ({split.refused[refused[0]]})"
+    moved = f"from index v{previous.index_version} to v{result.index_version}"
+    caused = [m for m in dropped if split.deltas[m].index_changed < -threshold]
+    if caused:
+        return "regression", (
+            f"Eval set {name}: regression caused by the index {moved}: {parts} (same eval set on both "
+            "indexes)."
+        )
+    return "index_change_delta", (
+        f"Eval set {name}: metrics moved {moved}, explained by the eval set changing, not a "
+        f"regression: {parts} (same eval set on both indexes)."
+    )

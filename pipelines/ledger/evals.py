@@ -38,10 +38,14 @@ class StoredResult:
     per_item: list[dict[str, Any]]
     generation: dict[str, Any]
     superseded_reason: str | None
+    judge: str = ""  # empty: no LLM judge (evals/generation.py's judge_fingerprint otherwise)
+    answers_fingerprint: str = ""  # empty: no app answers (evals/answers.py)
 
     @property
     def key(self) -> ResultKey:
-        return ResultKey(self.version_hash, self.index_version, self.config_hash)
+        return ResultKey(
+            self.version_hash, self.index_version, self.config_hash, self.judge, self.answers_fingerprint
+        )
 
     def as_eval_result(self) -> EvalResult:
         return EvalResult(key=self.key, metrics=self.metrics)
@@ -54,6 +58,8 @@ class StoredResult:
             "eval_set_version_hash": self.version_hash,
             "index_version": self.index_version,
             "config_hash": self.config_hash,
+            "judge": self.judge or None,
+            "answers_fingerprint": self.answers_fingerprint or None,
             "split": self.split,
             "k": self.k,
             "created_at": self.created_at.isoformat(),
@@ -253,7 +259,10 @@ def item_resolutions(ledger: Ledger, version_hash: str) -> list[ItemResolutionRo
 def store_result(ledger: Ledger, result: StoredResult) -> None:
     with ledger.connect() as con:
         con.execute(
-            "INSERT INTO eval_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO eval_results (result_id, eval_set, eval_set_version, eval_set_version_hash, "
+            "index_version, config_hash, split, k, created_at, metrics, per_item, generation, "
+            "superseded_reason, judge, answers_fingerprint) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 result.result_id,
                 result.eval_set,
@@ -268,6 +277,8 @@ def store_result(ledger: Ledger, result: StoredResult) -> None:
                 json.dumps(result.per_item),
                 json.dumps(result.generation),
                 result.superseded_reason,
+                result.judge,
+                result.answers_fingerprint,
             ],
         )
 
@@ -277,8 +288,8 @@ def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[Stored
     with ledger.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT result_id, eval_set, eval_set_version, eval_set_version_hash, index_version, "
-            "config_hash, split, k, created_at, metrics, per_item, generation, superseded_reason "
-            "FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
+            "config_hash, split, k, created_at, metrics, per_item, generation, superseded_reason, "
+            "judge, answers_fingerprint FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
             [eval_set, split],
         ).fetchall()
     return [
@@ -296,6 +307,8 @@ def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[Stored
             json.loads(r[10]),
             json.loads(r[11]),
             r[12],
+            r[13] or "",
+            r[14] or "",
         )
         for r in rows
     ]
@@ -383,3 +396,24 @@ def store_question_vectors(ledger: Ledger, model_id: str, vectors: dict[str, np.
             "DO UPDATE SET vector = excluded.vector",
             [[model_id, question_hash, v.tolist()] for question_hash, v in vectors.items()],
         )
+
+
+class LedgerJudgeCache:
+    """Judge completions kept in the ledger by call key (evals/judge.py's JudgeCache): a
+    re-baseline asks the judge only what it was never asked. Each completion is written as soon
+    as it arrives, so a stopped run keeps what it paid for."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def get(self, key: str) -> list[str] | None:
+        with self._ledger.connect(read_only=True) as con:
+            row = con.execute("SELECT completions FROM judge_calls WHERE call_key = ?", [key]).fetchone()
+        return list(json.loads(row[0])) if row else None
+
+    def put(self, key: str, model: str, completions: list[str]) -> None:
+        with self._ledger.connect() as con:
+            con.execute(
+                "INSERT INTO judge_calls VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
+                [key, model, json.dumps(completions), datetime.now(UTC)],
+            )

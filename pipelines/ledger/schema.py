@@ -10,7 +10,8 @@ Version 1 is the schema from before versioning, when every write connection ran 
 migration 1 creates the tables it lacks and adds the two `documents` columns that came after
 its first release (`generation_depth`, `derived_from`). Version 2 brings in the
 tables `alerts` and `eval_question_vectors`, which the alert sender and the eval code
-used to create on their own.
+used to create on their own. Version 3 adds the judge and answers fingerprint to `eval_results`
+(empty for results from before generation metrics) and the `judge_calls` cache.
 """
 
 import duckdb
@@ -271,6 +272,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             question_hash VARCHAR,
             vector FLOAT[],
             PRIMARY KEY (model, question_hash)
+        )
+        """,
+    ),
+    (  # 3: generation metrics: a result's key names its judge and answers; judge calls are kept
+        "ALTER TABLE eval_results ADD COLUMN IF NOT EXISTS judge VARCHAR",
+        "ALTER TABLE eval_results ADD COLUMN IF NOT EXISTS answers_fingerprint VARCHAR",
+        """
+        CREATE TABLE IF NOT EXISTS judge_calls (
+            call_key VARCHAR PRIMARY KEY,
+            model VARCHAR NOT NULL,
+            completions JSON NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
         )
         """,
     ),

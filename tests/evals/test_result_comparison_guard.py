@@ -97,3 +97,41 @@ def test_supersede_when_enough_items_changed(
     assert not should_supersede(same)
     assert should_supersede(returns_removed)  # 1 of 3 items orphaned
     assert not should_supersede(returns_removed, share=0.5)
+
+
+def _judged(key: ResultKey, recall: float, faithfulness: float) -> EvalResult:
+    return EvalResult(key=key, metrics={"recall@5": recall, "faithfulness": faithfulness})
+
+
+@pytest.mark.parametrize(
+    ("changed", "label"),
+    [({"judge": "llama3@bbbb"}, "judge differs"), ({"answers_fingerprint": "jsonl:2222"}, "answers differs")],
+)
+def test_another_judge_or_other_answers_are_refused(changed: dict[str, str], label: str) -> None:
+    before = ResultKey("a" * 64, 3, "cfg-1", "qwen@aaaa", "jsonl:1111")
+    after = ResultKey(**{**before.__dict__, **changed})
+    with pytest.raises(IncomparableResultsError) as raised:
+        compare_results(_judged(before, 0.9, 0.89), _judged(after, 0.9, 0.79))
+    assert label in str(raised.value)
+    assert "same evals.judge and evals.answers" in str(raised.value)
+
+
+def test_a_judge_change_still_decomposes_retrieval_but_not_generation() -> None:
+    old = ResultKey("a" * 64, 3, "cfg-1", "qwen@aaaa")
+    new_on_old = ResultKey("b" * 64, 3, "cfg-1", "llama3@bbbb")
+    new = ResultKey("b" * 64, 4, "cfg-1", "llama3@bbbb")
+    split = decompose(_judged(old, 0.9, 0.89), _judged(new_on_old, 0.8, 0.70), _judged(new, 0.8, 0.79))
+    assert set(split.deltas) == {"recall@5"}
+    assert split.deltas["recall@5"].eval_set_changed == pytest.approx(-0.1)
+    assert "judge changed" in split.refused["faithfulness"]
+
+
+def test_a_phantom_faithfulness_drop_is_attributed_to_the_eval_set() -> None:
+    old = ResultKey("a" * 64, 3, "cfg-1", "qwen@aaaa", "jsonl:1111")
+    new_on_old = ResultKey("b" * 64, 3, "cfg-1", "qwen@aaaa", "jsonl:1111")
+    new = ResultKey("b" * 64, 4, "cfg-1", "qwen@aaaa", "jsonl:1111")
+    split = decompose(_judged(old, 0.9, 0.89), _judged(new_on_old, 0.9, 0.79), _judged(new, 0.9, 0.79))
+    faithfulness = split.deltas["faithfulness"]
+    assert faithfulness.total == pytest.approx(-0.10)
+    assert faithfulness.eval_set_changed == pytest.approx(-0.10) and faithfulness.index_changed == 0
+    assert split.refused == {}

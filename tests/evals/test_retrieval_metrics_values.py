@@ -6,9 +6,7 @@ from collections.abc import Sequence
 import pytest
 
 from evals.metrics import (
-    GenerationMetrics,
     RetrievedChunk,
-    evaluate_generation,
     evaluate_retrieval,
     hit_at_k,
     mrr_at_k,
@@ -110,25 +108,3 @@ def test_retrieving_a_contested_chunk_is_recorded() -> None:
     )
     assert report.rows[0].contested_retrieved == ("dup",)
     assert report.rows[0].scores["mrr@2"] == 0.5
-
-
-def test_generation_is_not_measured_without_a_judge() -> None:
-    result = evaluate_generation([_item("a", "p")], answer=None, judge=None)
-    assert result.status == "not measured"
-    assert result.reason
-    assert dict(result.means) == {}
-
-
-def test_generation_is_measured_with_a_judge() -> None:
-    class LengthJudge:
-        def score(
-            self, question: str, answer: str, contexts: Sequence[str], reference_answer: str | None
-        ) -> dict[str, float]:
-            return {"answer_nonempty": 1.0 if answer else 0.0}
-
-    result = evaluate_generation(
-        [_item("a", "p"), _item("b", "p")],
-        answer=lambda q: ("" if q.endswith("b?") else "30 days", []),
-        judge=LengthJudge(),
-    )
-    assert result == GenerationMetrics(status="measured", means={"answer_nonempty": 0.5})

@@ -1,6 +1,7 @@
 """The Dagster layer: definitions load, the asset graph shows the governance, and a real job
 execution runs the same ingestion as the CLI."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from pipelines.catalog import corpus_status
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT, dagster_definitions, procedure_text, write_doc
+from tests.evals.judge_server import FakeJudgeServer
 from tests.pipelines.contract_files import write_contract
 
 
@@ -135,27 +137,43 @@ def test_dagster_definitions_validate_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_eval_assets_show_the_changelog_as_a_table_without_the_holdout(
+def test_the_eval_assets_show_the_changelog_and_the_judges_bill(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample = REPO_ROOT / "examples" / "corpus"
     evals = REPO_ROOT / "examples" / "evals" / "sample.jsonl"
-    (project / "corpusgov.yaml").write_text(
-        f"data_dir: data\nsources:\n  - name: sample\n    path: {sample}\n"
-        f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
-        f"evals:\n  sets:\n    - name: sample\n      path: {evals}\n",
-        encoding="utf-8",
+    rows = [json.loads(line) for line in evals.read_text().splitlines()]
+    (project / "answers.jsonl").write_text(
+        "".join(json.dumps({"id": r["id"], "answer": r["gold"][0]["passage"]}) + "\n" for r in rows)
     )
-    holdout = [line.split('"')[3] for line in evals.read_text().splitlines() if '"holdout"' in line]
-    with dg.instance_for_test() as instance:
-        result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
+    with FakeJudgeServer() as judge:
+        monkeypatch.setenv("JUDGE_KEY", judge.api_key)
+        # One item's prompts always fail: it is "not measured", counted, and the run still succeeds.
+        judge.fail_when(rows[0]["gold"][0]["passage"][:60], 500)
+        (project / "corpusgov.yaml").write_text(
+            f"data_dir: data\nsources:\n  - name: sample\n    path: {sample}\n"
+            f"    contract: {REPO_ROOT / 'contracts' / 'default.odcs.yaml'}\n"
+            f"evals:\n  sets:\n    - name: sample\n      path: {evals}\n  answers: answers.jsonl\n"
+            f"  judge:\n    base_url: {judge.base_url}\n    model: {judge.model}\n    api_key: ${{JUDGE_KEY}}\n"
+            "    max_retries: 1\n    retry_base_seconds: 0.01\n",
+            encoding="utf-8",
+        )
+        holdout = [r["id"] for r in rows if r["split"] == "holdout"]
+        with dg.instance_for_test() as instance:
+            result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
         assert result.success
         versions = next(m for m in result.asset_materializations_for_node("eval_set_versions"))
         table = versions.metadata["sample_changelog"].value
         assert table.startswith("| status | dev items | holdout items | dev item ids |")
         assert "resolved" in table and not any(f"`{item}`" in table for item in holdout)
-        baselines = next(m for m in result.asset_materializations_for_node("eval_baselines"))
-        assert 0.0 <= baselines.metadata["sample_ndcg_at_5"].value <= 1.0
+        baselines = next(m for m in result.asset_materializations_for_node("eval_baselines")).metadata
+        assert 0.0 <= baselines["sample_ndcg_at_5"].value <= 1.0
+        assert baselines["sample_generation"].value == "measured"
+        assert 0.0 <= baselines["sample_faithfulness"].value <= 1.0
+        assert baselines["sample_judge_calls_made"].value == judge.answered > 0
+        assert baselines["sample_judge_calls_cached"].value >= 0
+        assert baselines["sample_judge_failures"].value >= 1
+        assert "| faithfulness |" in baselines["sample_generation_table"].value
 
 
 def test_materializing_a_source_alone_checks_it_and_commits_nothing(project: Path) -> None:

@@ -10,6 +10,7 @@ from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
 from pipelines.evaluation import (
     DEV,
+    StoredResult,
     StoredVersion,
     amplification,
     baseline_eval_sets,
@@ -38,6 +39,33 @@ def changelog_table(version: StoredVersion) -> str:
         )
         rows.append([status, len(ids), held.get(status, 0), shown])
     return markdown_table(["status", "dev items", "holdout items", "dev item ids"], rows)
+
+
+def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
+    """Generation metrics as the UI shows them: numbers it can plot, and the judge's bill."""
+    generation = result.generation
+    metadata: dict[str, Any] = {
+        f"{name}_generation": dg.MetadataValue.text(
+            "measured"
+            if generation.get("status") == "measured"
+            else f"not measured: {generation.get('reason')}"
+        )
+    }
+    for metric, value in generation.get("means", {}).items():
+        metadata[f"{name}_{metric}"] = dg.MetadataValue.float(round(value, 4))
+    calls = generation.get("calls")
+    if calls:
+        metadata[f"{name}_judge_calls_made"] = dg.MetadataValue.int(calls.get("made", 0))
+        metadata[f"{name}_judge_calls_cached"] = dg.MetadataValue.int(calls.get("cached", 0))
+        metadata[f"{name}_judge_failures"] = dg.MetadataValue.int(len(generation.get("failures", {})))
+        rows = [
+            [metric, f"{value:.3f}", generation.get("measured_items", {}).get(metric, 0)]
+            for metric, value in generation.get("means", {}).items()
+        ] + [[metric, "skipped", why] for metric, why in generation.get("skipped", {}).items()]
+        metadata[f"{name}_generation_table"] = dg.MetadataValue.md(
+            f"Judge `{generation.get('judge')}`\n\n" + markdown_table(["metric", "mean", "items / why"], rows)
+        )
+    return metadata
 
 
 @dg.asset(
@@ -83,15 +111,17 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
     owners=["team:data-platform"],
     automation_condition=dg.AutomationCondition.eager(),
     pool=WRITER_POOL,
-    code_version="2",
+    code_version="3",
 )
 def eval_baselines(
     context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
 ) -> dg.MaterializeResult:
     """Retrieval metrics (hit@k, recall@k, MRR, nDCG@k, ragas' ID-based and non-LLM context
     precision/recall) of each eval set's latest version, keyed by (eval set version, index version,
-    config hash) and kept forever; superseded baselines are marked. Generation metrics are "not
-    measured" (no LLM judge). Also the amplification of AI-generated chunks in the top-k.
+    config hash, judge, answers) and kept forever; superseded baselines are marked. With
+    `evals.judge` configured, ragas' generation metrics too (faithfulness, answer relevancy, LLM
+    context precision and recall) with the judge's calls made, cached and failed; without it they
+    are "not measured". Also the amplification of AI-generated chunks in the top-k.
     """
     settings = corpusgov.settings()
     with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
@@ -123,6 +153,7 @@ def eval_baselines(
                 latest.metrics[name]
             )
         metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
+        metadata.update(generation_metadata(config.name, latest))
         amp = amplification(settings, latest)
         metadata[f"{config.name}_ai_share_in_top_k"] = dg.MetadataValue.float(round(amp.retrieved_share, 4))
         metadata[f"{config.name}_ai_share_in_corpus"] = dg.MetadataValue.float(round(amp.corpus_share, 4))
@@ -130,6 +161,10 @@ def eval_baselines(
             # Above 1: the retriever surfaces AI-generated chunks more than their share of the corpus.
             metadata[f"{config.name}_ai_amplification"] = dg.MetadataValue.float(round(amp.ratio, 3))
     for r in reversions:
+        if r.result is not None and r.result.generation.get("status") != "measured" and settings.evals.judge:
+            context.log.warning(
+                f"{r.version.eval_set}: generation not measured: {r.result.generation.get('reason')}"
+            )
         if r.event:
             context.log.warning(r.event)
             metadata[f"{r.version.eval_set}_event"] = r.event

@@ -1,0 +1,257 @@
+"""Generation metrics: ragas 0.4.3's LLM-based metrics, judged by the configured LLM.
+
+For one item, with the contexts retrieved from the index version under test:
+- `faithfulness`: share of the answer's statements the contexts support (needs the app's answer);
+- `answer_relevancy`: cosine between the question and questions the judge infers from the answer
+  (embedded with the index's own model), 0 for a noncommittal answer (needs the app's answer);
+- `llm_context_precision_with_reference`: precision of the contexts judged useful for the
+  reference answer, weighted by rank (needs a reference answer);
+- `llm_context_recall`: share of the reference answer's sentences the contexts support (needs a
+  reference answer).
+An item that retrieved nothing scores 0 on the metrics that read contexts, as in retrieval.
+
+A metric that cannot run is "not measured" with the reason, never 0: without app answers
+(`evals.answers`) the first two are skipped for every item (the reference-answer-only mode),
+without a reference answer the last two are skipped for that item, and a judge call that failed
+after its retries leaves that item's metric unmeasured. Means are over the items measured.
+"""
+
+import asyncio
+import hashlib
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from evals.judge import (
+    JudgeCache,
+    JudgeCallError,
+    JudgeUnavailableError,
+    OpenAICompatibleJudge,
+    ragas_judge_llm,
+)
+
+FAITHFULNESS = "faithfulness"
+ANSWER_RELEVANCY = "answer_relevancy"
+CONTEXT_PRECISION = "llm_context_precision_with_reference"
+CONTEXT_RECALL = "llm_context_recall"
+GENERATION_METRICS: tuple[str, ...] = (FAITHFULNESS, ANSWER_RELEVANCY, CONTEXT_PRECISION, CONTEXT_RECALL)
+_NEEDS_ANSWER = frozenset({FAITHFULNESS, ANSWER_RELEVANCY})
+_NEEDS_REFERENCE = frozenset({CONTEXT_PRECISION, CONTEXT_RECALL})
+NO_ANSWERS = "no app answers: set evals.answers in corpusgov.yaml"
+
+
+@dataclass(frozen=True)
+class GenerationItem:
+    """What the judge sees for one eval item."""
+
+    item_id: str
+    question: str
+    contexts: tuple[str, ...]
+    answer: str | None
+    reference_answer: str | None
+
+
+@dataclass(frozen=True)
+class ItemGenerationScores:
+    """One item's generation scores, and why the others were not measured."""
+
+    item_id: str
+    scores: Mapping[str, float]
+    not_measured: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GenerationMetrics:
+    """Answer-quality metrics of one result. `status` is "not measured" (with the reason) when
+    nothing could be judged; means are then absent, never zero."""
+
+    status: Literal["measured", "not measured"]
+    reason: str = ""
+    judge: str = ""
+    means: Mapping[str, float] = field(default_factory=dict)
+    measured_items: Mapping[str, int] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    rows: tuple[ItemGenerationScores, ...] = ()
+    calls: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def not_measured(cls, reason: str = "no LLM judge is configured", judge: str = "") -> "GenerationMetrics":
+        """The result when generation could not be judged."""
+        return cls(status="not measured", reason=reason, judge=judge)
+
+    def failures(self) -> dict[str, str]:
+        """`item_id/metric` -> reason, for metrics a judge call failed on (not the skipped ones)."""
+        return {
+            f"{row.item_id}/{metric}": reason
+            for row in self.rows
+            for metric, reason in row.not_measured.items()
+            if metric not in self.skipped and not reason.startswith("no reference answer")
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "judge": self.judge,
+            "means": {k: round(v, 6) for k, v in self.means.items()},
+            "measured_items": dict(self.measured_items),
+            "skipped": dict(self.skipped),
+            "calls": dict(self.calls),
+            "failures": self.failures(),
+        }
+
+
+def judge_fingerprint(model: str, base_url: str) -> str:
+    """What a generation score depends on besides the answers: the model, where it is served and
+    ragas' prompts. Readable first (the model), then a hash of the rest."""
+    import ragas
+
+    metrics = _metric_objects(llm=None, embeddings=None)
+    prompts = "\x1e".join(
+        getattr(prompt, "instruction", "")
+        for metric in metrics.values()
+        for prompt in metric.get_prompts().values()
+    )
+    payload = f"{model}\x1f{base_url}\x1f{ragas.__version__}\x1f{prompts}"
+    return f"{model}@{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
+
+
+def evaluate_generation(
+    items: Sequence[GenerationItem],
+    judge: OpenAICompatibleJudge,
+    cache: JudgeCache | None,
+    embed: Callable[[list[str]], np.ndarray],
+    *,
+    answers_given: bool,
+    concurrency: int = 4,
+) -> GenerationMetrics:
+    """Judge every item with ragas' LLM metrics, asking `judge` through `cache`.
+
+    `answers_given` False is the reference-answer-only mode. Raises JudgeUnavailableError when
+    the judge refuses every call (a bad key, an unknown model).
+    """
+    fingerprint = judge_fingerprint(judge.model, judge.base_url)
+    if not items:
+        return GenerationMetrics.not_measured("no items to judge", fingerprint)
+    metrics = _metric_objects(ragas_judge_llm(judge, cache), _RagasEmbeddings(embed))
+    skipped = {} if answers_given else {name: NO_ANSWERS for name in _NEEDS_ANSWER}
+
+    async def judge_all() -> list[ItemGenerationScores]:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def judge_one(item: GenerationItem) -> ItemGenerationScores:
+            async with gate:
+                return await _judge_item(item, metrics, skipped)
+
+        try:
+            return list(await asyncio.gather(*(judge_one(item) for item in items)))
+        finally:
+            await judge.close()
+
+    rows = asyncio.run(judge_all())
+    measured = {name: [r.scores[name] for r in rows if name in r.scores] for name in GENERATION_METRICS}
+    means = {name: sum(v) / len(v) for name, v in measured.items() if v}
+    return GenerationMetrics(
+        status="measured" if means else "not measured",
+        reason="" if means else _why_nothing(rows),
+        judge=fingerprint,
+        means=means,
+        measured_items={name: len(v) for name, v in measured.items()},
+        skipped=skipped,
+        rows=tuple(rows),
+        calls=judge.stats.as_json(),
+    )
+
+
+async def _judge_item(
+    item: GenerationItem, metrics: dict[str, Any], skipped: Mapping[str, str]
+) -> ItemGenerationScores:
+    from ragas import SingleTurnSample
+
+    scores: dict[str, float] = {}
+    missing: dict[str, str] = {}
+    for name, metric in metrics.items():
+        if name in skipped:
+            missing[name] = skipped[name]
+        elif name in _NEEDS_ANSWER and item.answer is None:
+            missing[name] = "the app gave no answer to this item"
+        elif name in _NEEDS_REFERENCE and not item.reference_answer:
+            missing[name] = "no reference answer in the eval set"
+        elif not item.contexts and name != ANSWER_RELEVANCY:
+            scores[name] = 0.0
+        else:
+            sample = SingleTurnSample(
+                user_input=item.question,
+                retrieved_contexts=list(item.contexts),
+                response=item.answer,
+                reference=item.reference_answer,
+            )
+            value, reason = await _score(metric, sample)
+            if value is None:
+                missing[name] = reason
+            else:
+                scores[name] = value
+    return ItemGenerationScores(item.item_id, scores, missing)
+
+
+async def _score(metric: Any, sample: Any) -> tuple[float | None, str]:
+    try:
+        value = float(await metric.single_turn_ascore(sample))
+    except JudgeUnavailableError:
+        raise
+    except JudgeCallError as err:
+        return None, str(err)
+    except Exception as err:  # ragas raises its own parser errors, and ValueError on empty replies
+        return None, f"the judge's reply could not be used ({type(err).__name__}: {str(err)[:200]})"
+    if math.isnan(value):
+        return None, "the judge's reply gave no score"
+    return value, ""
+
+
+def _why_nothing(rows: Sequence[ItemGenerationScores]) -> str:
+    reasons = sorted({reason for row in rows for reason in row.not_measured.values()})
+    return "; ".join(reasons[:3]) or "nothing to judge"
+
+
+def _metric_objects(llm: Any, embeddings: Any) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        # 0.4.3 announces a move to ragas.metrics.collections, whose metrics need instructor's
+        # structured-output clients instead of a plain chat endpoint.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ragas.metrics import (
+            Faithfulness,
+            LLMContextPrecisionWithReference,
+            LLMContextRecall,
+            ResponseRelevancy,
+        )
+
+    return {
+        FAITHFULNESS: Faithfulness(llm=llm),
+        ANSWER_RELEVANCY: ResponseRelevancy(llm=llm, embeddings=embeddings),
+        CONTEXT_PRECISION: LLMContextPrecisionWithReference(llm=llm),
+        CONTEXT_RECALL: LLMContextRecall(llm=llm),
+    }
+
+
+def _RagasEmbeddings(embed: Callable[[list[str]], np.ndarray]) -> Any:  # noqa: N802 - a class factory
+    """ragas' embeddings interface over the index's own model (answer relevancy)."""
+    from ragas.embeddings.base import BaseRagasEmbeddings
+
+    class IndexModelEmbeddings(BaseRagasEmbeddings):
+        def embed_query(self, text: str) -> list[float]:
+            return [float(x) for x in embed([text])[0]]
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [[float(x) for x in row] for row in embed(list(texts))]
+
+        async def aembed_query(self, text: str) -> list[float]:
+            return self.embed_query(text)
+
+        async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+            return self.embed_documents(texts)
+
+    return IndexModelEmbeddings()

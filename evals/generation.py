@@ -33,6 +33,7 @@ from evals.judge import (
     OpenAICompatibleJudge,
     ragas_judge_llm,
 )
+from evals.metrics import ragas_offline
 
 FAITHFULNESS = "faithfulness"
 ANSWER_RELEVANCY = "answer_relevancy"
@@ -108,9 +109,9 @@ class GenerationMetrics:
 def judge_fingerprint(model: str, base_url: str) -> str:
     """What a generation score depends on besides the answers: the model, where it is served and
     ragas' prompts. Readable first (the model), then a hash of the rest."""
+    metrics = _metric_objects(llm=None, embeddings=None)
     import ragas
 
-    metrics = _metric_objects(llm=None, embeddings=None)
     prompts = "\x1e".join(
         getattr(prompt, "instruction", "")
         for metric in metrics.values()
@@ -218,6 +219,7 @@ def _why_nothing(rows: Sequence[ItemGenerationScores]) -> str:
 
 
 def _metric_objects(llm: Any, embeddings: Any) -> dict[str, Any]:
+    ragas_offline()
     with warnings.catch_warnings():
         # 0.4.3 announces a move to ragas.metrics.collections, whose metrics need instructor's
         # structured-output clients instead of a plain chat endpoint.
@@ -239,6 +241,7 @@ def _metric_objects(llm: Any, embeddings: Any) -> dict[str, Any]:
 
 def _RagasEmbeddings(embed: Callable[[list[str]], np.ndarray]) -> Any:  # noqa: N802 - a class factory
     """ragas' embeddings interface over the index's own model (answer relevancy)."""
+    ragas_offline()
     from ragas.embeddings.base import BaseRagasEmbeddings
 
     class IndexModelEmbeddings(BaseRagasEmbeddings):

@@ -164,6 +164,9 @@ def _refusal(judge: OpenAICompatibleJudge, err: Exception) -> str:
 
 def ragas_judge_llm(judge: OpenAICompatibleJudge, cache: JudgeCache | None) -> Any:
     """A ragas `BaseRagasLLM` that asks `judge` through `cache` (None: always ask)."""
+    from evals.metrics import ragas_offline
+
+    ragas_offline()
     from langchain_core.outputs import Generation, LLMResult
     from ragas.llms.base import BaseRagasLLM
     from ragas.run_config import RunConfig

@@ -198,7 +198,7 @@ def _ragas_scores(
 
 
 def _ragas_metrics() -> dict[str, Any]:
-    _ragas_offline()
+    ragas_offline()
     with warnings.catch_warnings():
         # 0.4.3 announces a move to ragas.metrics.collections, which lacks these four metrics.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -218,13 +218,13 @@ def _ragas_metrics() -> dict[str, Any]:
 
 
 def _ragas_sample_type() -> Any:
-    _ragas_offline()
+    ragas_offline()
     from ragas import SingleTurnSample
 
     return SingleTurnSample
 
 
-def _ragas_offline() -> None:
+def ragas_offline() -> None:
     # ragas posts telemetry on every score unless this is exactly "true" ("1" does not work).
     if os.environ.get("RAGAS_DO_NOT_TRACK", "").lower() != "true":
         os.environ["RAGAS_DO_NOT_TRACK"] = "true"

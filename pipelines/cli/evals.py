@@ -187,12 +187,13 @@ def compare_command(
         if isinstance(value, dict):
             stdout.print(
                 f"{metric:<42} {value['total']:+.3f} = {value['eval_set_changed']:+.3f} (eval set changed) "
-                f"{value['index_changed']:+.3f} (index changed)"
+                f"{value['index_changed']:+.3f} (index changed)",
+                soft_wrap=True,
             )
         else:
             stdout.print(f"{metric:<42} {value:+.3f}")
     for metric, reason in payload.get("not_decomposed", {}).items():
-        stdout.print(f"{metric:<42} not decomposed: {reason}")
+        stdout.print(f"{metric:<42} not decomposed: {reason}", soft_wrap=True)
 
 
 @evals_app.command("rebaseline", epilog="Example: corpusgov evals rebaseline")
@@ -219,16 +220,20 @@ def rebaseline_command(
 
 
 def generation_line(generation: dict[str, Any]) -> str:
-    """One line: the judged means with their item counts and the judge's calls, or why not."""
+    """One line: the judged means (with item counts where they differ) and the judge's calls, or
+    why nothing was judged."""
     if generation.get("status") != "measured":
         return f"not measured ({generation.get('reason') or 'no LLM judge is configured'})"
     counts = generation.get("measured_items", {})
-    means = ", ".join(f"{m}={v:.3f} ({counts.get(m, 0)} items)" for m, v in generation["means"].items())
+    most = max(counts.values(), default=0)
+    means = ", ".join(
+        f"{m}={v:.3f}" + (f" ({counts.get(m, 0)} items)" if counts.get(m, 0) != most else "")
+        for m, v in generation["means"].items()
+    )
     calls = generation.get("calls", {})
-    skipped = "; ".join(f"{m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
-    failures = len(generation.get("failures", {}))
+    skipped = "".join(f"; {m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
     return (
-        f"{means}; judge {generation.get('judge')}: {calls.get('made', 0)} calls made, "
-        f"{calls.get('cached', 0)} cached, {failures} not measured after retries"
-        + (f"; {skipped}" if skipped else "")
+        f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made, "
+        f"{calls.get('cached', 0)} cached, {len(generation.get('failures', {}))} not measured after "
+        f"retries{skipped}"
     )

@@ -10,7 +10,10 @@ line's own `contexts` (what the app saw when it answered) are compared with them
 on other contexts are counted, since they were likely produced on another index.
 
 Every source has a fingerprint, part of a result's key: the JSONL file's content hash, or the
-callable's name and its module's source hash. Other answers make other results.
+callable's name and its module's source hash. Other answers make other results. A callable is
+called on every baseline: one that is not deterministic (sampling, a changing prompt or model
+behind the same code) gives other answers under the same fingerprint, and misses the judge
+cache. Write its answers to a JSONL for baselines that can be reproduced.
 """
 
 import hashlib
@@ -134,12 +137,13 @@ def _load_callable(reference: str) -> CallableAnswers:
     module_name, _, function_name = reference.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as err:
+    except Exception as err:  # the app's own import-time code may raise anything
         raise EvalSetError(
             Path(module_name),
             None,
-            f"evals.answers names module {module_name}, which cannot be imported ({err})",
-            "install the app's package in this environment or fix evals.answers",
+            f"evals.answers names module {module_name}, which cannot be imported "
+            f"({type(err).__name__}: {err})",
+            "install the app's package in this environment, set what its import needs, or fix evals.answers",
         ) from None
     function = getattr(module, function_name, None)
     if not callable(function):

@@ -167,6 +167,9 @@ def decompose(old_result: EvalResult, new_on_old_index: EvalResult, new_result: 
             for n in shared
             if n in GENERATION_METRICS
         }
+    for n in old_result.metrics:
+        if n in new_result.metrics and n not in new_on_old_index.metrics:
+            refused[n] = "not measured when the new eval set ran on the old index"
     return Decomposition(
         old_key=old_result.key,
         new_on_old_index_key=new_on_old_index.key,

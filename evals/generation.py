@@ -27,13 +27,14 @@ from typing import Any, Literal
 import numpy as np
 
 from evals.judge import (
+    CALLS_OF_METRIC,
     JudgeCache,
     JudgeCallError,
     JudgeUnavailableError,
     OpenAICompatibleJudge,
     ragas_judge_llm,
 )
-from evals.metrics import ragas_offline
+from evals.metrics import ragas_offline, run_async
 
 FAITHFULNESS = "faithfulness"
 ANSWER_RELEVANCY = "answer_relevancy"
@@ -54,6 +55,7 @@ class GenerationItem:
     contexts: tuple[str, ...]
     answer: str | None
     reference_answer: str | None
+    no_answer_reason: str = "the app gave no answer to this item"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class ItemGenerationScores:
     item_id: str
     scores: Mapping[str, float]
     not_measured: Mapping[str, str]
+    # Metrics the judge failed on (after retries, or with a reply ragas could not use), as
+    # opposed to ones skipped for want of an answer or a reference.
+    judge_failed: tuple[str, ...] = ()
+    calls_made: int = 0  # calls this item sent to the judge (not answered from the cache)
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,17 @@ class GenerationMetrics:
         return cls(status="not measured", reason=reason, judge=judge)
 
     def failures(self) -> dict[str, str]:
-        """`item_id/metric` -> reason, for metrics a judge call failed on (not the skipped ones)."""
+        """`item_id/metric` -> reason, for the metrics the judge failed on."""
         return {
-            f"{row.item_id}/{metric}": reason
+            f"{row.item_id}/{metric}": row.not_measured[metric]
             for row in self.rows
-            for metric, reason in row.not_measured.items()
-            if metric not in self.skipped and not reason.startswith("no reference answer")
+            for metric in row.judge_failed
         }
+
+    @property
+    def items_asked(self) -> int:
+        """Items that cost at least one call to the judge (the others came from the cache)."""
+        return sum(1 for row in self.rows if row.calls_made)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -101,7 +111,7 @@ class GenerationMetrics:
             "means": {k: round(v, 6) for k, v in self.means.items()},
             "measured_items": dict(self.measured_items),
             "skipped": dict(self.skipped),
-            "calls": dict(self.calls),
+            "calls": {**self.calls, "items_asked": self.items_asked},
             "failures": self.failures(),
         }
 
@@ -146,14 +156,16 @@ def evaluate_generation(
 
         async def judge_one(item: GenerationItem) -> ItemGenerationScores:
             async with gate:
-                return await _judge_item(item, metrics, skipped)
+                return await _judge_item(item, metrics, skipped, cache)
 
         try:
             return list(await asyncio.gather(*(judge_one(item) for item in items)))
         finally:
             await judge.close()
+            if cache is not None:
+                cache.flush()
 
-    rows = asyncio.run(judge_all())
+    rows = run_async(judge_all)
     measured = {name: [r.scores[name] for r in rows if name in r.scores] for name in GENERATION_METRICS}
     means = {name: sum(v) / len(v) for name, v in measured.items() if v}
     return GenerationMetrics(
@@ -169,17 +181,19 @@ def evaluate_generation(
 
 
 async def _judge_item(
-    item: GenerationItem, metrics: dict[str, Any], skipped: Mapping[str, str]
+    item: GenerationItem, metrics: dict[str, Any], skipped: Mapping[str, str], cache: JudgeCache | None
 ) -> ItemGenerationScores:
     from ragas import SingleTurnSample
 
     scores: dict[str, float] = {}
     missing: dict[str, str] = {}
+    failed: list[str] = []
+    made = 0
     for name, metric in metrics.items():
         if name in skipped:
             missing[name] = skipped[name]
         elif name in _NEEDS_ANSWER and item.answer is None:
-            missing[name] = "the app gave no answer to this item"
+            missing[name] = item.no_answer_reason
         elif name in _NEEDS_REFERENCE and not item.reference_answer:
             missing[name] = "no reference answer in the eval set"
         elif not item.contexts and name != ANSWER_RELEVANCY:
@@ -191,12 +205,22 @@ async def _judge_item(
                 response=item.answer,
                 reference=item.reference_answer,
             )
-            value, reason = await _score(metric, sample)
+            calls: list[tuple[str, bool]] = []
+            token = CALLS_OF_METRIC.set(calls)
+            try:
+                value, reason = await _score(metric, sample)
+            finally:
+                CALLS_OF_METRIC.reset(token)
+            made += sum(1 for _, cached in calls if not cached)
             if value is None:
                 missing[name] = reason
+                failed.append(name)
+                if cache is not None:
+                    # A reply ragas could not use stays out of the cache: the next run asks again.
+                    cache.forget([key for key, _ in calls])
             else:
                 scores[name] = value
-    return ItemGenerationScores(item.item_id, scores, missing)
+    return ItemGenerationScores(item.item_id, scores, missing, tuple(failed), made)
 
 
 async def _score(metric: Any, sample: Any) -> tuple[float | None, str]:

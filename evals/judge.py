@@ -16,14 +16,16 @@ The API key is passed in by the caller and only ever sent in the Authorization h
 import asyncio
 import hashlib
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from evals.errors import EvalError
 
-# Longest wait between two attempts, whatever Retry-After says: a judge that asks for more is
-# treated as down for this item.
+# Longest wait between two attempts, whatever Retry-After says.
 MAX_BACKOFF_SECONDS = 60.0
+# HTTP statuses worth another attempt: timeouts, rate limits, a server that is busy or restarting.
+_RETRIED_STATUSES = frozenset({408, 409, 429})
 
 
 class JudgeCallError(EvalError):
@@ -35,11 +37,21 @@ class JudgeUnavailableError(EvalError):
 
 
 class JudgeCache(Protocol):
-    """Completions by call key: `get` returns None when the call was never made."""
+    """Completions by call key: `get` returns None when the call was never made; `forget` drops
+    a reply that turned out unusable; `flush` makes what was put durable."""
 
     def get(self, key: str) -> list[str] | None: ...
 
     def put(self, key: str, model: str, completions: list[str]) -> None: ...
+
+    def forget(self, keys: list[str]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+# The calls the metric being scored made, as (call key, answered from the cache): set around each
+# metric so that a reply ragas cannot use is forgotten, and an item's fresh calls are counted.
+CALLS_OF_METRIC: ContextVar[list[tuple[str, bool]] | None] = ContextVar("corpusgov_judge_calls", default=None)
 
 
 @dataclass
@@ -67,7 +79,7 @@ class OpenAICompatibleJudge:
 
     base_url: str
     model: str
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)  # never in a repr, a log line or an error
     timeout_seconds: float = 60.0
     max_retries: int = 4
     retry_base_seconds: float = 1.0
@@ -88,15 +100,21 @@ class OpenAICompatibleJudge:
                 )
             except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as err:
                 raise JudgeUnavailableError(_refusal(self, err)) from None
-            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as err:
+            except (openai.APIConnectionError, openai.APIStatusError) as err:
+                status = getattr(err, "status_code", None)
+                if status is not None and status < 500 and status not in _RETRIED_STATUSES:
+                    raise JudgeCallError(f"the judge refused the call: HTTP {status}") from None
                 if attempt == self.max_retries:
                     raise JudgeCallError(_gave_up(self, err)) from None
                 self.stats.retried += 1
                 await asyncio.sleep(_backoff(self.retry_base_seconds, attempt, err))
-            except openai.APIStatusError as err:
-                raise JudgeCallError(f"the judge refused the call: HTTP {err.status_code}") from None
             else:
                 self.stats.made += 1
+                if any(choice.finish_reason == "length" for choice in response.choices):
+                    raise JudgeCallError(
+                        "the judge's reply was cut off (finish_reason=length): raise the server's "
+                        "maximum output tokens"
+                    )
                 return [choice.message.content or "" for choice in response.choices]
         raise AssertionError("unreachable: the loop returns or raises")
 
@@ -153,8 +171,9 @@ def _refusal(judge: OpenAICompatibleJudge, err: Exception) -> str:
     status = getattr(err, "status_code", None)
     if status == 404:
         return (
-            f"the judge at {judge.base_url} does not serve model '{judge.model}' (HTTP 404): fix "
-            "evals.judge.model in corpusgov.yaml"
+            f"the judge at {judge.base_url} answered HTTP 404 for model '{judge.model}': check that "
+            "evals.judge.base_url ends where the server's API starts (often /v1) and that "
+            "evals.judge.model is a model it serves"
         )
     return (
         f"the judge at {judge.base_url} refused the API key (HTTP {status}): set the environment "
@@ -188,6 +207,9 @@ def ragas_judge_llm(judge: OpenAICompatibleJudge, cache: JudgeCache | None) -> A
             text = prompt.to_string()
             key = call_key(judge.model, judge.base_url, n, text)
             completions = cache.get(key) if cache is not None else None
+            calls = CALLS_OF_METRIC.get()
+            if calls is not None:
+                calls.append((key, completions is not None))
             if completions is not None:
                 judge.stats.cached += 1
             else:
@@ -196,7 +218,7 @@ def ragas_judge_llm(judge: OpenAICompatibleJudge, cache: JudgeCache | None) -> A
                 except JudgeCallError:
                     judge.stats.failed += 1
                     raise
-                if cache is not None:
+                if cache is not None and all(c.strip() for c in completions):
                     cache.put(key, judge.model, completions)
             return LLMResult(generations=[[Generation(text=c) for c in completions]])
 

@@ -21,14 +21,16 @@ import asyncio
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from evals.errors import EvalResolutionError
 from evals.resolution import ItemResolution
 from evals.sets import EvalItem
 
+_T = TypeVar("_T")
 RAGAS_METRICS: tuple[str, ...] = (
     "id_based_context_precision",
     "id_based_context_recall",
@@ -194,7 +196,18 @@ def _ragas_scores(
     async def score_all() -> list[dict[str, float]]:
         return [await score_one(*run) for run in runs]
 
-    return asyncio.run(score_all())
+    return run_async(score_all)
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run `main()` to completion from synchronous code, also when the caller already runs an
+    event loop (a notebook cell): asyncio.run refuses that, so a worker thread runs it instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, main()).result()
 
 
 def _ragas_metrics() -> dict[str, Any]:

@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -104,6 +105,9 @@ class JudgeConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, url: str) -> str:
+        if "@" in urlsplit(url).netloc:
+            # It would be shown in every message about the judge: credentials go in api_key.
+            raise ValueError("base_url must not carry credentials: name the key in api_key as ${VARIABLE}")
         if not url.startswith(("http://", "https://")):
             raise ValueError(
                 "base_url must be the http(s) URL of an OpenAI-compatible API, such as "
@@ -316,20 +320,27 @@ def load_settings(config_path: Path | None = None) -> Settings:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ConfigError(f"{path}: {where}: {first['msg']}. Fix that field and retry.") from err
-    base = path.parent
-    data_dir = settings.data_dir.expanduser()
-    settings.data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
-    if settings.index_uri and "://" not in settings.index_uri:
-        index_dir = Path(settings.index_uri).expanduser()
-        settings.index_uri = str(index_dir if index_dir.is_absolute() else (base / index_dir).resolve())
-    if settings.staging_uri and "://" not in settings.staging_uri:
-        staging = Path(settings.staging_uri).expanduser()
-        settings.staging_uri = str(staging if staging.is_absolute() else (base / staging).resolve())
+    _resolve_relative_paths(settings, path.parent)
     if settings.data_dir.exists() and not settings.data_dir.is_dir():
         raise ConfigError(
             f"data_dir {settings.data_dir} is a file, not a folder. Point data_dir in {path} "
             f"(or {DATA_DIR_ENV}) at a folder."
         )
+    return settings
+
+
+def _resolve_relative_paths(settings: Settings, base: Path) -> None:
+    """Every path in corpusgov.yaml is relative to the file: make each one absolute."""
+
+    def under_base(value: str) -> str:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+    settings.data_dir = Path(under_base(str(settings.data_dir)))
+    if settings.index_uri and "://" not in settings.index_uri:
+        settings.index_uri = under_base(settings.index_uri)
+    if settings.staging_uri and "://" not in settings.staging_uri:
+        settings.staging_uri = under_base(settings.staging_uri)
     for source in settings.sources:
         if source.path is not None and not Path(source.path).expanduser().is_absolute():
             source.path = str(base / source.path)
@@ -339,9 +350,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         if not Path(eval_set.path).expanduser().is_absolute():
             eval_set.path = str(base / eval_set.path)
     if settings.evals.answers and settings.evals.answers.endswith(".jsonl"):
-        answers = Path(settings.evals.answers).expanduser()
-        settings.evals.answers = str(answers if answers.is_absolute() else base / answers)
+        settings.evals.answers = under_base(settings.evals.answers)
     for sink in settings.alerts:
         if sink.path and not Path(sink.path).expanduser().is_absolute():
             sink.path = str(base / sink.path)
-    return settings

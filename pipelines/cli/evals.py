@@ -22,6 +22,7 @@ from pipelines.evaluation import (
     rebaseline,
     reversion_eval_sets,
 )
+from pipelines.evaluation.reversion import signed
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings, load_settings
 
@@ -186,12 +187,12 @@ def compare_command(
     for metric, value in payload["deltas"].items():
         if isinstance(value, dict):
             stdout.print(
-                f"{metric:<42} {value['total']:+.3f} = {value['eval_set_changed']:+.3f} (eval set changed) "
-                f"{value['index_changed']:+.3f} (index changed)",
+                f"{metric:<42} {signed(value['total'])} = {signed(value['eval_set_changed'])} (eval set "
+                f"changed) {signed(value['index_changed'])} (index changed)",
                 soft_wrap=True,
             )
         else:
-            stdout.print(f"{metric:<42} {value:+.3f}")
+            stdout.print(f"{metric:<42} {signed(value)}")
     for metric, reason in payload.get("not_decomposed", {}).items():
         stdout.print(f"{metric:<42} not decomposed: {reason}", soft_wrap=True)
 
@@ -233,7 +234,7 @@ def generation_line(generation: dict[str, Any]) -> str:
     calls = generation.get("calls", {})
     skipped = "".join(f"; {m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
     return (
-        f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made, "
-        f"{calls.get('cached', 0)} cached, {len(generation.get('failures', {}))} not measured after "
-        f"retries{skipped}"
+        f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made "
+        f"(for {calls.get('items_asked', 0)} items), {calls.get('cached', 0)} cached, "
+        f"{len(generation.get('failures', {}))} not measured after retries{skipped}"
     )

@@ -1,12 +1,14 @@
 """Comparing results: refused across different keys, or split into what the eval set change and
 the index change each did; and whether retrieval amplifies AI-generated text."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from corpus_quality.vocabulary import ProvenanceLabel
 from evals import (
+    EvalItem,
     EvalResult,
     EvalSetVersion,
+    IndexSnapshot,
     ResultKey,
     RetrievedChunk,
     compare_results,
@@ -14,6 +16,7 @@ from evals import (
     resolve_eval_set,
 )
 from evals.comparison import Comparison, Decomposition
+from evals.generation import GENERATION_METRICS
 from evals.metrics import evaluate_retrieval
 from evals.resolution import EXCLUDED_STATUSES
 from evals.sets import DEV
@@ -21,10 +24,10 @@ from pipelines.embedding import Embedder
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation.baseline import question_vectors
 from pipelines.evaluation.configured import configured_set, load_configured_set
-from pipelines.evaluation.generation import NOT_CONFIGURED, judge_generation
+from pipelines.evaluation.generation import NOT_CONFIGURED, GenerationRun, generation_key, judge_generation
 from pipelines.evaluation.snapshots import index_snapshot
 from pipelines.index import ChunkIndex, read_columns
-from pipelines.ledger import Ledger
+from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.evals import StoredResult, resolutions_of, result_on_index, stored_version
 from pipelines.settings import Settings
 
@@ -75,29 +78,10 @@ def decompose_results(
     mixed = EvalSetVersion(
         eval_set.name, eval_set.content_hash, old_index.index_version, kept, after.version_hash
     )
-    k = before.k
     items = [i for i in eval_set.items if i.split == DEV and not kept[i.id].excluded]
-    vectors = question_vectors(ledger, embedder, [i.question for i in items])
-    search = ChunkIndex(settings.lancedb_uri).searcher(old_index)
-    texts = {c.chunk_id: c.text for c in old_snapshot.chunks}
-    retrieved: dict[str, list[str]] = {}
-
-    def retrieve(question: str, top_k: int) -> list[RetrievedChunk]:
-        hits = [
-            RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[question], top_k)
-        ]
-        retrieved[question] = [h.text for h in hits]
-        return hits
-
-    report = evaluate_retrieval(items, mixed.resolutions, retrieve, k, reference_texts=texts)
-    metrics = dict(report.means)
-    generation = NOT_CONFIGURED
-    if after.judge:
-        # The new eval set's answers judged on the old index's contexts: the generation half of
-        # the bridge (the judge cache makes a repeat free).
-        contexts = {item.id: retrieved.get(item.question, []) for item in items}
-        generation = judge_generation(settings, embedder, items, contexts)
-        metrics.update(generation.metrics.means)
+    metrics, retrieved = _retrieval_on(settings, embedder, old_index, old_snapshot, items, mixed, before.k)
+    generation, refused = _generation_on_old_index(settings, embedder, before, after, items, retrieved)
+    metrics.update(generation.metrics.means)
     new_on_old = EvalResult(
         key=ResultKey(
             after.version_hash,
@@ -108,7 +92,69 @@ def decompose_results(
         ),
         metrics=metrics,
     )
-    return decompose(before.as_eval_result(), new_on_old, after.as_eval_result())
+    split = decompose(before.as_eval_result(), new_on_old, after.as_eval_result())
+    refused = {m: why for m, why in refused.items() if m in split.deltas or m in split.refused}
+    return replace(
+        split,
+        deltas={m: d for m, d in split.deltas.items() if m not in refused},
+        refused={**split.refused, **refused},
+    )
+
+
+def _retrieval_on(
+    settings: Settings,
+    embedder: Embedder,
+    index: IndexVersion,
+    snapshot: IndexSnapshot,
+    items: list[EvalItem],
+    version: EvalSetVersion,
+    k: int,
+) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Retrieval metrics of `items` on `index`, and each item's retrieved texts (its contexts)."""
+    vectors = question_vectors(Ledger.of(settings), embedder, [i.question for i in items])
+    search = ChunkIndex(settings.lancedb_uri).searcher(index)
+    texts = {c.chunk_id: c.text for c in snapshot.chunks}
+    retrieved: dict[str, list[str]] = {}
+
+    def retrieve(question: str, top_k: int) -> list[RetrievedChunk]:
+        hits = [
+            RetrievedChunk(h.chunk_id, h.doc_id, h.text, h.score) for h in search(vectors[question], top_k)
+        ]
+        retrieved[question] = [h.text for h in hits]
+        return hits
+
+    report = evaluate_retrieval(items, version.resolutions, retrieve, k, reference_texts=texts)
+    return dict(report.means), {item.id: retrieved.get(item.question, []) for item in items}
+
+
+def _generation_on_old_index(
+    settings: Settings,
+    embedder: Embedder,
+    before: StoredResult,
+    after: StoredResult,
+    items: list[EvalItem],
+    contexts: dict[str, list[str]],
+) -> tuple[GenerationRun, dict[str, str]]:
+    """The new eval set's answers judged on the old index's contexts (the judge cache makes a
+    repeat free), and the generation metrics that cannot be split, with the reason."""
+    if not after.judge:
+        return NOT_CONFIGURED, {}
+    if generation_key(settings) != (after.judge, after.answers_fingerprint):
+        why = (
+            "the configured evals.judge or evals.answers is not the one that judged the newer result; "
+            "re-baseline it (`corpusgov evals rebaseline`) and decompose again"
+        )
+        return NOT_CONFIGURED, dict.fromkeys(GENERATION_METRICS, why)
+    generation = judge_generation(settings, embedder, items, contexts)
+    # A mean over the items the judge failed on in one result and not in another compares
+    # different items: the very mistake a decomposition is there to expose.
+    failed = {
+        key.split("/", 1)[1]
+        for run in (before.generation, after.generation, generation.as_json())
+        for key in run.get("failures", {})
+    }
+    why = "the judge failed on some items in one of the results; re-baseline when it is healthy"
+    return generation, dict.fromkeys(failed, why)
 
 
 @dataclass(frozen=True)

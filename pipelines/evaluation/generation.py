@@ -59,7 +59,8 @@ def judge_generation(
     try:
         answers = load_answers(settings.evals.answers) if settings.evals.answers else None
     except EvalError as err:
-        raise CorpusgovError(str(err)) from None
+        # The retrieval metrics stand; the answers are fixed and judged on the next baseline.
+        return GenerationRun(GenerationMetrics.not_measured(str(err), fingerprint), fingerprint, "", {})
     answers_key = answers.fingerprint if answers else ""
     try:
         judge = OpenAICompatibleJudge(
@@ -79,7 +80,7 @@ def judge_generation(
         metrics = evaluate_generation(
             judged,
             judge,
-            LedgerJudgeCache(Ledger.of(settings)),
+            LedgerJudgeCache(Ledger.of(settings), config.model),
             lambda texts: embedder.embed(texts),
             answers_given=answers is not None,
             concurrency=config.concurrency,
@@ -88,6 +89,19 @@ def judge_generation(
         metrics = GenerationMetrics.not_measured(str(err), fingerprint)
         details = {**details, "calls": judge.stats.as_json()}
     return GenerationRun(metrics, fingerprint, answers_key, details)
+
+
+def generation_key(settings: Settings) -> tuple[str, str]:
+    """The (judge, answers fingerprint) a baseline measured now would carry: ("", "") without a
+    judge. A result under another key was judged by another judge or on other answers."""
+    config = settings.evals.judge
+    if config is None:
+        return "", ""
+    try:
+        answers = load_answers(settings.evals.answers) if settings.evals.answers else None
+    except EvalError:
+        answers = None  # judged without answers: "not measured" until the source is fixed
+    return judge_fingerprint(config.model, config.base_url), answers.fingerprint if answers else ""
 
 
 def _judged_items(
@@ -108,11 +122,25 @@ def _judged_items(
             except Exception as err:  # the app's own code: whatever it raises, the item is unjudged
                 app_errors[item.id] = f"{type(err).__name__}: {str(err)[:200]}"
             other_contexts += answers.answered_on_other_contexts(item.id, texts)
-        judged.append(GenerationItem(item.id, item.question, tuple(texts), answer, item.reference_answer))
+        reason = (
+            f"the app raised {app_errors[item.id]}"
+            if item.id in app_errors
+            else "the app gave no answer to this item"
+        )
+        judged.append(
+            GenerationItem(item.id, item.question, tuple(texts), answer, item.reference_answer, reason)
+        )
     details: dict[str, Any] = {}
     if answers is not None:
         details["answers"] = answers.description
         details["answers_on_other_contexts"] = other_contexts
+        details["items_without_answer"] = sum(1 for item in judged if item.answer is None)
+        if isinstance(answers, JsonlAnswers):
+            asked = {item.id for item in items}
+            # Lines for ids the eval set does not have: an answers file for another eval set?
+            details["answers_for_unknown_items"] = sum(
+                1 for item_id in answers.answers if item_id not in asked
+            )
     if app_errors:
         details["app_errors"] = app_errors
     return judged, details

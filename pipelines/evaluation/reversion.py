@@ -18,6 +18,7 @@ from pipelines.embedding import Embedder
 from pipelines.evaluation.baseline import run_baseline
 from pipelines.evaluation.compare import decompose_results
 from pipelines.evaluation.configured import counts_text, load_configured_set
+from pipelines.evaluation.generation import generation_key
 from pipelines.evaluation.snapshots import index_snapshot, narrowed, removed_chunks
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.evals import (
@@ -103,9 +104,12 @@ def _new_version(
 
 def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
     """Step 2: score each eval set's latest version on its index, once (a no-op when that
-    result exists). Unchanged items reuse the previous live baseline's top-k where they can."""
+    result exists with the configured judge and answers). Unchanged items reuse the previous live
+    baseline's top-k where they can."""
     ledger = Ledger.of(settings)
     indexes = {v.index_version: v for v in ledger.index_versions()}
+    # A judge configured (or changed, or new answers) since the last baseline scores it again.
+    expected = generation_key(settings) if settings.evals.sets else ("", "")
     done: list[Reversion] = []
     for config in settings.evals.sets:
         stored = latest_eval_version(ledger, config.name)
@@ -113,7 +117,9 @@ def baseline_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion
             continue
         results = eval_results(ledger, config.name, DEV)
         if any(
-            r.version_hash == stored.version_hash and r.index_version == stored.index_version for r in results
+            (r.version_hash, r.index_version, r.judge, r.answers_fingerprint)
+            == (stored.version_hash, stored.index_version, *expected)
+            for r in results
         ):
             continue
         eval_set = load_configured_set(config)
@@ -215,9 +221,15 @@ def _record_reversion_event(
     index caused, or a drop the eval set change explains (a phantom regression)."""
     if previous is None:
         return None
+    # Generation metrics count only between results of one judge on the same answers: another
+    # judge's numbers are not a drop, whatever they say.
+    judged_alike = (previous.judge, previous.answers_fingerprint) == (
+        result.judge,
+        result.answers_fingerprint,
+    )
     watched = [
         f"ndcg@{result.k}",
-        *(m for m in GENERATION_METRICS if m in result.metrics and m in previous.metrics),
+        *(m for m in GENERATION_METRICS if judged_alike and m in result.metrics and m in previous.metrics),
     ]
     deltas = {m: result.metrics.get(m, 0.0) - previous.metrics.get(m, 0.0) for m in watched}
     details: dict[str, Any] = {
@@ -254,6 +266,11 @@ def _record_reversion_event(
     return message
 
 
+def signed(value: float) -> str:
+    """A delta as people read it: +0.000, never -0.000 for a rounding crumb."""
+    return f"{round(value, 3) or 0.0:+.3f}"
+
+
 def _explained_drop(
     name: str,
     previous: StoredResult,
@@ -262,23 +279,35 @@ def _explained_drop(
     deltas: dict[str, float],
     threshold: float,
 ) -> tuple[str, str]:
-    """("regression", ...) when the index itself made a watched metric fall by more than the
-    threshold, else ("index_change_delta", ...): the drop came from the eval set changing."""
-    dropped = [m for m, d in deltas.items() if d < -threshold and m in split.deltas]
+    """The event for a drop beyond the threshold: "regression" when the index itself made a
+    watched metric fall that much, "unexplained_drop" when a metric that fell cannot be split,
+    else "index_change_delta" (the eval set change explains it: a phantom regression)."""
+    dropped = [m for m, d in deltas.items() if d < -threshold]
     parts = "; ".join(
-        f"{m} {deltas[m]:+.3f} = {split.deltas[m].eval_set_changed:+.3f} from the eval set changing "
-        f"{split.deltas[m].index_changed:+.3f} from the index changing"
+        f"{m} {signed(deltas[m])} = {signed(split.deltas[m].eval_set_changed)} from the eval set changing "
+        f"{signed(split.deltas[m].index_changed)} from the index changing"
         for m in dropped
+        if m in split.deltas
     )
-    refused = [m for m in deltas if deltas[m] < -threshold and m in split.refused]
-    if refused:
-        parts += f"; {', '.join(refused)} not comparable ({split.refused[refused[0]]})"
+    unsplit = {
+        m: split.refused.get(m, "not measured when the new eval set ran on the old index")
+        for m in dropped
+        if m not in split.deltas
+    }
     moved = f"from index v{previous.index_version} to v{result.index_version}"
-    caused = [m for m in dropped if split.deltas[m].index_changed < -threshold]
+    caused = [m for m in dropped if m in split.deltas and split.deltas[m].index_changed < -threshold]
+    unsplit_text = "; ".join(f"{m} {signed(deltas[m])} cannot be split: {why}" for m, why in unsplit.items())
     if caused:
+        extra = f"; {unsplit_text}" if unsplit else ""
         return "regression", (
-            f"Eval set {name}: regression caused by the index {moved}: {parts} (same eval set on both "
-            "indexes)."
+            f"Eval set {name}: regression caused by the index {moved}: {parts}{extra} (same eval set "
+            "on both indexes)."
+        )
+    if unsplit:
+        return "unexplained_drop", (
+            f"Eval set {name}: metrics fell {moved} and cannot be attributed: {unsplit_text}"
+            + (f"; {parts}" if parts else "")
+            + ". Neither a regression nor a phantom until measured again."
         )
     return "index_change_delta", (
         f"Eval set {name}: metrics moved {moved}, explained by the eval set changing, not a "

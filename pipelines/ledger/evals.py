@@ -5,12 +5,14 @@ Results are append-only: a result is superseded (with the reason), never rewritt
 """
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -19,6 +21,9 @@ from evals.resolution import ResolutionStatus
 from evals.sets import DEV, HOLDOUT
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
+from pipelines.ledger.schema import has_column, has_table
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -286,10 +291,13 @@ def store_result(ledger: Ledger, result: StoredResult) -> None:
 def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[StoredResult]:
     """Results of one split, newest first."""
     with ledger.connect(read_only=True) as con:
+        # A reader that could not upgrade an older ledger (another process holds it) sees results
+        # from before generation metrics: no judge, no answers.
+        keyed = "judge, answers_fingerprint" if has_column(con, "eval_results", "judge") else "NULL, NULL"
         rows = con.execute(
             "SELECT result_id, eval_set, eval_set_version, eval_set_version_hash, index_version, "
             "config_hash, split, k, created_at, metrics, per_item, generation, superseded_reason, "
-            "judge, answers_fingerprint FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
+            f"{keyed} FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
             [eval_set, split],
         ).fetchall()
     return [
@@ -400,20 +408,74 @@ def store_question_vectors(ledger: Ledger, model_id: str, vectors: dict[str, np.
 
 class LedgerJudgeCache:
     """Judge completions kept in the ledger by call key (evals/judge.py's JudgeCache): a
-    re-baseline asks the judge only what it was never asked. Each completion is written as soon
-    as it arrives, so a stopped run keeps what it paid for."""
+    re-baseline asks the judge only what it was never asked.
 
-    def __init__(self, ledger: Ledger) -> None:
+    The model's rows are read once, when the first key is looked up: one query instead of one per
+    call. New completions are written 32 at a time and at the end of judging, so a stopped run
+    keeps nearly all it paid for. The cache never fails judging: a ledger it cannot read or write
+    only means asking the judge again.
+    """
+
+    BATCH = 32
+
+    def __init__(self, ledger: Ledger, model: str) -> None:
         self._ledger = ledger
+        self._model = model
+        self._known: dict[str, list[str]] | None = None
+        self._pending: dict[str, list[str]] = {}
+        self._forgotten: set[str] = set()
 
     def get(self, key: str) -> list[str] | None:
-        with self._ledger.connect(read_only=True) as con:
-            row = con.execute("SELECT completions FROM judge_calls WHERE call_key = ?", [key]).fetchone()
-        return list(json.loads(row[0])) if row else None
+        if self._known is None:
+            self._known = self._load()
+        found = self._pending.get(key) or self._known.get(key)
+        return list(found) if found is not None else None
 
     def put(self, key: str, model: str, completions: list[str]) -> None:
-        with self._ledger.connect() as con:
-            con.execute(
-                "INSERT INTO judge_calls VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
-                [key, model, json.dumps(completions), datetime.now(UTC)],
-            )
+        self._pending[key] = completions
+        self._forgotten.discard(key)
+        if len(self._pending) >= self.BATCH:
+            self.flush()
+
+    def forget(self, keys: list[str]) -> None:
+        for key in keys:
+            self._pending.pop(key, None)
+            if self._known is not None:
+                self._known.pop(key, None)
+        self._forgotten.update(keys)
+
+    def flush(self) -> None:
+        pending, forgotten = self._pending, self._forgotten
+        self._pending, self._forgotten = {}, set()
+        if not pending and not forgotten:
+            return
+        try:
+            with self._ledger.connect() as con:
+                if forgotten:
+                    con.execute(
+                        "DELETE FROM judge_calls WHERE list_contains(?, call_key)", [sorted(forgotten)]
+                    )
+                if pending:
+                    now = datetime.now(UTC)
+                    con.executemany(
+                        "INSERT INTO judge_calls VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
+                        [[key, self._model, json.dumps(texts), now] for key, texts in pending.items()],
+                    )
+        except (CorpusgovError, duckdb.Error) as err:
+            logger.warning("judge replies not kept in the ledger (asked again next time): %s", err)
+            return
+        if self._known is not None:
+            self._known.update(pending)
+
+    def _load(self) -> dict[str, list[str]]:
+        try:
+            with self._ledger.connect(read_only=True) as con:
+                if not has_table(con, "judge_calls"):
+                    return {}
+                rows = con.execute(
+                    "SELECT call_key, completions FROM judge_calls WHERE model = ?", [self._model]
+                ).fetchall()
+        except (CorpusgovError, duckdb.Error) as err:
+            logger.warning("judge replies cannot be read from the ledger (asking the judge): %s", err)
+            return {}
+        return {key: list(json.loads(texts)) for key, texts in rows}

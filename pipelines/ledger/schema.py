@@ -301,6 +301,15 @@ def has_table(con: LedgerConnection, name: str) -> bool:
     return bool(rows[0][0])
 
 
+def has_column(con: LedgerConnection, table: str, column: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = ? AND column_name = ?",
+        [table, column],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
 def schema_version(con: LedgerConnection) -> int:
     """The ledger's version: 0 for a new file or one written before versioning."""
     if not has_table(con, "ledger_schema"):

@@ -322,6 +322,7 @@ class FakeJudgeServer:
         self._failures: deque[int] = deque()
         self._hangs: deque[float] = deque()
         self._markers: dict[str, int] = {}
+        self._garbled: set[str] = set()
         self._http: _JudgeHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -371,6 +372,18 @@ class FakeJudgeServer:
         with self._lock:
             self._markers[marker] = status
 
+    def garble_when(self, marker: str) -> None:
+        """Every request whose prompt contains `marker` gets a 200 whose content is not JSON, as
+        a small model's rambling reply would be (ragas cannot parse it)."""
+        with self._lock:
+            self._garbled.add(marker)
+
+    def clear_faults(self) -> None:
+        """Forget every fail_when and garble_when marker: the judge is healthy again."""
+        with self._lock:
+            self._markers.clear()
+            self._garbled.clear()
+
     def _respond(self, raw: bytes, authorization: str) -> tuple[int | None, JSONObject | None]:
         """Judge one request body: (200, chat.completion) or JudgeError for any refusal.
 
@@ -414,7 +427,10 @@ class FakeJudgeServer:
         n = request.get("n") or 1
         if not isinstance(n, int) or n < 1:
             raise JudgeError(400, f"'n' must be a positive integer, got {n!r}", "invalid_n")
-        return completion_body(self.model, prompt, judge_prompt(prompt), n)
+        with self._lock:
+            garbled = any(marker in prompt for marker in self._garbled)
+        reply = "Well, it depends on the context, I would say." if garbled else judge_prompt(prompt)
+        return completion_body(self.model, prompt, reply, n)
 
     def start(self) -> "FakeJudgeServer":
         if self._http is not None:

@@ -31,6 +31,13 @@ class MemoryCache(dict[str, list[str]]):
     def put(self, key: str, model: str, completions: list[str]) -> None:
         self[key] = completions
 
+    def forget(self, keys: list[str]) -> None:
+        for key in keys:
+            self.pop(key, None)
+
+    def flush(self) -> None:
+        pass
+
 
 @pytest.fixture
 def server() -> Iterator[FakeJudgeServer]:
@@ -117,6 +124,14 @@ def test_without_app_answers_only_reference_metrics_are_judged(server: FakeJudge
     assert result.as_json()["failures"] == {}, "skipped metrics are not failures"
 
 
+def test_an_item_the_app_did_not_answer_is_not_counted_as_a_judge_failure(server: FakeJudgeServer) -> None:
+    result = judge(server, [item("answered", SUPPORTED, (RETURNS,)), item("silent", None, (RETURNS,))])
+    silent = next(row for row in result.rows if row.item_id == "silent")
+    assert silent.not_measured[FAITHFULNESS] == "the app gave no answer to this item"
+    assert result.failures() == {} and result.calls["failed"] == 0
+    assert result.measured_items[FAITHFULNESS] == 1 and result.measured_items[CONTEXT_RECALL] == 2
+
+
 def test_an_item_without_a_reference_answer_is_not_measured_on_reference_metrics(
     server: FakeJudgeServer,
 ) -> None:
@@ -138,6 +153,7 @@ def test_judge_calls_are_cached_by_prompt_and_model(server: FakeJudgeServer) -> 
     assert again.calls["made"] == server.answered - asked > 0
     assert again.calls["cached"] > 0
     assert again.calls["made"] < first.calls["made"], "only the item whose contexts changed is asked again"
+    assert again.items_asked == 1 and first.items_asked == 2
     assert {row.item_id: row.scores for row in again.rows}["a"] == {
         row.item_id: row.scores for row in first.rows
     }["a"]
@@ -192,10 +208,11 @@ def test_a_refused_key_stops_judging_at_once_without_echoing_the_key(server: Fak
     assert server.received == 1, "no retry, no other item asked"
 
 
-def test_an_unknown_model_says_which_setting_to_fix(server: FakeJudgeServer) -> None:
+def test_an_unknown_model_or_a_wrong_path_says_which_settings_to_check(server: FakeJudgeServer) -> None:
     other = OpenAICompatibleJudge(server.base_url, "no-such-model", api_key=server.api_key)
     with pytest.raises(
-        JudgeUnavailableError, match="does not serve model 'no-such-model'.*evals.judge.model"
+        JudgeUnavailableError,
+        match="HTTP 404 for model 'no-such-model'.*evals.judge.base_url.*evals.judge.model",
     ):
         evaluate_generation(
             [item("a", SUPPORTED, (RETURNS,))], other, None, FakeEmbedder().embed, answers_given=True
@@ -212,3 +229,15 @@ def test_an_unreachable_judge_fails_the_item_after_its_retries() -> None:
     assert result.status == "not measured"
     assert "cannot connect to http://127.0.0.1" in result.reason
     assert result.means == {}
+
+
+def test_a_reply_the_metric_cannot_use_is_not_cached(server: FakeJudgeServer) -> None:
+    cache = MemoryCache()
+    server.garble_when("GARBLED")
+    rambling = item("a", f"{SUPPORTED} GARBLED.", (RETURNS,))
+    first = judge(server, [rambling], cache)
+    assert FAITHFULNESS in first.rows[0].judge_failed
+    assert "could not be used" in first.rows[0].not_measured[FAITHFULNESS]
+    server.clear_faults()
+    again = judge(server, [rambling], cache)
+    assert again.rows[0].scores[FAITHFULNESS] == pytest.approx(0.5), "asked again, not served the bad reply"

@@ -135,3 +135,13 @@ def test_a_phantom_faithfulness_drop_is_attributed_to_the_eval_set() -> None:
     assert faithfulness.total == pytest.approx(-0.10)
     assert faithfulness.eval_set_changed == pytest.approx(-0.10) and faithfulness.index_changed == 0
     assert split.refused == {}
+
+
+def test_a_metric_the_bridge_could_not_measure_is_refused_not_dropped() -> None:
+    old = ResultKey("a" * 64, 3, "cfg-1", "qwen@aaaa")
+    new_on_old = ResultKey("b" * 64, 3, "cfg-1", "qwen@aaaa")
+    new = ResultKey("b" * 64, 4, "cfg-1", "qwen@aaaa")
+    bridge = EvalResult(key=new_on_old, metrics={"recall@5": 0.9})  # the judge was down for it
+    split = decompose(_judged(old, 0.9, 0.9), bridge, _judged(new, 0.9, 0.5))
+    assert "faithfulness" not in split.deltas
+    assert split.refused["faithfulness"] == "not measured when the new eval set ran on the old index"

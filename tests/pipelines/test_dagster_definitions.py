@@ -171,7 +171,7 @@ def test_the_eval_assets_show_the_changelog_and_the_judges_bill(
         assert baselines["sample_generation"].value == "measured"
         assert 0.0 <= baselines["sample_faithfulness"].value <= 1.0
         assert baselines["sample_judge_calls_made"].value == judge.answered > 0
-        assert baselines["sample_judge_calls_cached"].value >= 0
+        assert "sample_judge_calls_cached" in baselines
         assert baselines["sample_judge_failures"].value >= 1
         assert "| faithfulness |" in baselines["sample_generation_table"].value
 

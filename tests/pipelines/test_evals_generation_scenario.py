@@ -10,6 +10,7 @@ server on 127.0.0.1 (tests/evals/judge_server.py), on the sample corpus.
 """
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,34 +122,49 @@ def test_a_phantom_faithfulness_drop_is_put_on_the_eval_set_change(
     assert outcome.deltas["faithfulness"].eval_set_changed == pytest.approx(drop, abs=1e-4)
 
 
+def next_sentence(root: Path, item_id: str) -> tuple[Path, str]:
+    """The gold document and the sentence that follows the gold passage in it."""
+    gold = items()[item_id]["gold"][0]
+    path = root / "corpus" / gold["doc_id"].removeprefix("sample/")
+    flat = " ".join(path.read_text().split())
+    after = flat[flat.index(" ".join(gold["passage"].split())) + len(" ".join(gold["passage"].split())) :]
+    found = re.match(r"\s*([A-Z][^.!?]{20,}[.!?])", after)
+    assert found, f"no sentence after the passage of {item_id}"
+    return path, found.group(1)
+
+
 def test_a_drop_the_index_causes_is_alerted_as_a_regression(
     tmp_path: Path, judge_server: FakeJudgeServer, fake_embedder: FakeEmbedder
 ) -> None:
-    settings = project(tmp_path, judge_server, k=1)
+    """The app's answers quote the gold passage and the sentence after it; the index loses that
+    sentence (the passage stays, retrieval does not move): faithfulness alone falls."""
+    settings = project(tmp_path, judge_server)
+    extended = {i: next_sentence(tmp_path, i) for i in ("q01", "q02", "q03", "q07", "q08")}
+    lines = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    for line in lines:
+        if line["id"] in extended:
+            line["answer"] = f"{line['answer']} {extended[line['id']][1]}"
+    (tmp_path / "answers.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     run_ingestion(settings, fake_embedder)
     first = baseline(settings, fake_embedder)
-    faithful = [i for i, score in faithfulness_by_item(first).items() if score == 1.0]
-    assert len(faithful) >= 3, faithfulness_by_item(first)
-    for item_id in faithful:
-        question = items()[item_id]["question"]
-        # A page that repeats the question outranks the gold chunk at k=1 and answers nothing.
-        write_doc(
-            tmp_path / "corpus",
-            f"faq-drafts/{item_id}.md",
-            f"# Draft FAQ entry {item_id}\n\n{question}\n\nCustomers keep asking: {question} The team "
-            "has not written the answer to this question yet; it will be added after the next review.\n",
-        )
+    supported = [i for i, score in faithfulness_by_item(first).items() if i in extended and score == 1.0]
+    assert len(supported) >= 3, faithfulness_by_item(first)
+    for item_id in supported:
+        path, sentence = extended[item_id]
+        remove_passage(path, sentence)
     run_ingestion(settings, fake_embedder)
     second = baseline(settings, fake_embedder)
 
-    assert second.metrics["faithfulness"] < first.metrics["faithfulness"] - 0.2
+    assert abs(second.metrics["ndcg@5"] - first.metrics["ndcg@5"]) <= settings.evals.regression_threshold
+    assert second.metrics["faithfulness"] < first.metrics["faithfulness"] - 0.1
     regressions = [(m, d) for kind, m, d in events(settings) if kind == "regression"]
     assert len(regressions) == 1
     message, details = regressions[0]
     assert "regression caused by the index" in message and "faithfulness" in message
+    assert "ndcg" not in message, "retrieval did not move"
     split = details["decomposition"]["faithfulness"]
     assert split["eval_set_changed"] == pytest.approx(0.0, abs=1e-4)
-    assert split["index_changed"] < -0.2
+    assert split["index_changed"] < -0.1
 
 
 def test_a_small_change_re_asks_the_judge_only_about_the_items_it_touched(
@@ -222,7 +238,7 @@ def test_another_judge_makes_results_incomparable_but_retrieval_still_decomposes
     assert "generation: faithfulness=" in status.output and "calls made" in status.output
     payload = json.loads(runner.invoke(app, ["evals", "status", "--json"]).stdout)
     assert payload["baselines"][0]["judge"] == second.judge
-    assert payload["baselines"][0]["generation"]["calls"]["made"] >= 0
+    assert payload["baselines"][0]["generation"]["calls"]["made"] == second.generation["calls"]["made"] > 0
 
 
 @pytest.mark.parametrize("fault", ["down", "no key", "wrong key"])
@@ -252,3 +268,48 @@ def test_a_judge_that_cannot_judge_leaves_generation_not_measured_and_retrieval_
     }[fault]
     assert expected in generation["reason"]
     assert "sk-not-the-key" not in json.dumps(result.as_json()) + json.dumps(result.per_item)
+
+
+def test_configuring_a_judge_later_judges_the_current_index(
+    tmp_path: Path, judge_server: FakeJudgeServer, fake_embedder: FakeEmbedder
+) -> None:
+    settings = project(tmp_path, judge_server)
+    config = tmp_path / "corpusgov.yaml"
+    with_judge = config.read_text()
+    config.write_text(with_judge[: with_judge.index("  judge:")])
+    run_ingestion(load_settings(config), fake_embedder)
+    assert baseline(load_settings(config), fake_embedder).generation["status"] == "not measured"
+
+    config.write_text(with_judge)
+    run_ingestion(settings, fake_embedder)  # nothing changed in the corpus
+    judged = baseline(settings, fake_embedder)
+    assert judged.index_version == 1 and judged.generation["status"] == "measured"
+    assert reversion_eval_sets(settings, fake_embedder) == [], "judged once per index, judge and answers"
+
+
+def test_a_drop_that_cannot_be_split_is_never_called_explained() -> None:
+    from datetime import UTC, datetime
+
+    from evals import MetricDelta, ResultKey
+    from pipelines.evaluation.reversion import _explained_drop
+
+    def stored(index_version: int, faithfulness: float) -> StoredResult:
+        return StoredResult(
+            "r", "sample", index_version, "h", index_version, "cfg", DEV, 5, datetime.now(UTC),
+            {"ndcg@5": 0.9, "faithfulness": faithfulness}, [], {}, None, "judge@x", "jsonl:1",
+        )  # fmt: skip
+
+    key = ResultKey("h", 1, "cfg", "judge@x", "jsonl:1")
+    split = Decomposition(
+        key,
+        key,
+        key,
+        {"ndcg@5": MetricDelta("ndcg@5", 0.9, 0.9, 0.9)},
+        refused={"faithfulness": "the judge failed on some items in one of the results"},
+    )
+    kind, message = _explained_drop(
+        "sample", stored(1, 0.9), stored(2, 0.5), split, {"ndcg@5": 0.0, "faithfulness": -0.4}, 0.05
+    )
+    assert kind == "unexplained_drop"
+    assert "faithfulness -0.400 cannot be split: the judge failed" in message
+    assert "explained by the eval set" not in message

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.catalog import corpus_status, list_documents
 from pipelines.errors import CorpusgovError
+from pipelines.evaluation import DEV, eval_results
 from pipelines.ingestion import run_ingestion
 from pipelines.ledger import Ledger
 from pipelines.ledger.schema import MIGRATIONS, SCHEMA_VERSION, LedgerSchemaError
@@ -36,6 +37,10 @@ def _as_before_versioning(ledger_path: Path) -> None:
         con.execute("DROP TABLE ledger_schema")
         con.execute("DROP TABLE eval_question_vectors")
         con.execute("DROP TABLE held_back")
+        # Results from before generation metrics had no judge and no answers fingerprint.
+        con.execute("DROP TABLE judge_calls")
+        con.execute("ALTER TABLE eval_results DROP COLUMN judge")
+        con.execute("ALTER TABLE eval_results DROP COLUMN answers_fingerprint")
         con.execute("DELETE FROM alerts")
         con.execute(
             "INSERT INTO alerts VALUES ('k1', 'contract_violation', 'docs', 'd1', 'contract.stale', "
@@ -128,6 +133,7 @@ def test_a_reader_that_cannot_upgrade_an_older_ledger_still_reads_it(
         status = corpus_status(settings)
         assert status["documents"]["indexed"] == 3
         assert Ledger(ledger_path).commit_intent() is None
+        assert eval_results(Ledger(ledger_path), "sample", DEV) == []
     finally:
         holder.kill()
         holder.wait()

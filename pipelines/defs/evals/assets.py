@@ -57,6 +57,8 @@ def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     if calls:
         metadata[f"{name}_judge_calls_made"] = dg.MetadataValue.int(calls.get("made", 0))
         metadata[f"{name}_judge_calls_cached"] = dg.MetadataValue.int(calls.get("cached", 0))
+        # Items that cost a call: after a small change, only the ones it touched.
+        metadata[f"{name}_judge_items_asked"] = dg.MetadataValue.int(calls.get("items_asked", 0))
         metadata[f"{name}_judge_failures"] = dg.MetadataValue.int(len(generation.get("failures", {})))
         rows = [
             [metric, f"{value:.3f}", generation.get("measured_items", {}).get(metric, 0)]
@@ -163,7 +165,8 @@ def eval_baselines(
     for r in reversions:
         if r.result is not None and r.result.generation.get("status") != "measured" and settings.evals.judge:
             context.log.warning(
-                f"{r.version.eval_set}: generation not measured: {r.result.generation.get('reason')}"
+                f"{r.version.eval_set}: generation not measured: {r.result.generation.get('reason')}. "
+                "Once that is fixed, `corpusgov evals rebaseline` judges this index version."
             )
         if r.event:
             context.log.warning(r.event)

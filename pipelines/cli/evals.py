@@ -220,6 +220,10 @@ def rebaseline_command(
     stdout.print(f"  generation: {generation_line(result.generation)}", highlight=False, soft_wrap=True)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def generation_line(generation: dict[str, Any]) -> str:
     """One line: the judged means (with item counts where they differ) and the judge's calls, or
     why nothing was judged."""
@@ -235,6 +239,6 @@ def generation_line(generation: dict[str, Any]) -> str:
     skipped = "".join(f"; {m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
     return (
         f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made "
-        f"(for {calls.get('items_asked', 0)} items), {calls.get('cached', 0)} cached, "
+        f"(for {plural(calls.get('items_asked', 0), 'item')}), {calls.get('cached', 0)} cached, "
         f"{len(generation.get('failures', {}))} not measured after retries{skipped}"
     )

@@ -1,8 +1,8 @@
 """A warm process that forks one ingestion per request, for the SIGKILL tests.
 
 Importing corpusgov's stack takes seconds (Great Expectations alone ~7 s); a kill test that paid it
-per kill could not afford 30 kills. This process imports it once, then for each line on stdin
-(`ingest [stop-point]`) forks a child that runs one ingestion with a slow fake embedder and exits.
+per kill could not afford 30 kills (20 on DuckDB, 10 on PostgreSQL). This process imports it
+once, then for each line on stdin (`ingest [stop-point]`) forks a child that runs one ingestion with a slow fake embedder and exits.
 It prints the child's pid, then the child's wait status once it ends. The child is a real process:
 the test kills it with SIGKILL, and nothing of it runs after that.
 

@@ -44,6 +44,8 @@ GENERATION_METRICS: tuple[str, ...] = (FAITHFULNESS, ANSWER_RELEVANCY, CONTEXT_P
 _NEEDS_ANSWER = frozenset({FAITHFULNESS, ANSWER_RELEVANCY})
 _NEEDS_REFERENCE = frozenset({CONTEXT_PRECISION, CONTEXT_RECALL})
 NO_ANSWERS = "no app answers: set evals.answers in corpusgov.yaml"
+# ragas gives NaN when there is nothing to score (an answer without statements to check).
+NO_SCORE = "nothing to score: the judge found no statements or questions in the answer"
 
 
 @dataclass(frozen=True)
@@ -118,16 +120,11 @@ class GenerationMetrics:
 
 def judge_fingerprint(model: str, base_url: str) -> str:
     """What a generation score depends on besides the answers: the model, where it is served and
-    ragas' prompts. Readable first (the model), then a hash of the rest."""
-    metrics = _metric_objects(llm=None, embeddings=None)
-    import ragas
+    ragas' prompts, which its (pinned) version fixes. Readable first (the model), then a hash of
+    the rest. Cheap: read from the package metadata, without importing ragas."""
+    from importlib.metadata import version
 
-    prompts = "\x1e".join(
-        getattr(prompt, "instruction", "")
-        for metric in metrics.values()
-        for prompt in metric.get_prompts().values()
-    )
-    payload = f"{model}\x1f{base_url}\x1f{ragas.__version__}\x1f{prompts}"
+    payload = f"{model}\x1f{base_url}\x1fragas {version('ragas')}\x1f{','.join(GENERATION_METRICS)}"
     return f"{model}@{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
 
 
@@ -148,6 +145,8 @@ def evaluate_generation(
     fingerprint = judge_fingerprint(judge.model, judge.base_url)
     if not items:
         return GenerationMetrics.not_measured("no items to judge", fingerprint)
+    # With this many items in flight, a burst of failures can come from a few bad items.
+    judge.give_up_after = max(judge.give_up_after, 2 * concurrency)
     metrics = _metric_objects(ragas_judge_llm(judge, cache), _RagasEmbeddings(embed))
     skipped = {} if answers_given else {name: NO_ANSWERS for name in _NEEDS_ANSWER}
 
@@ -192,7 +191,7 @@ async def _judge_item(
     for name, metric in metrics.items():
         if name in skipped:
             missing[name] = skipped[name]
-        elif name in _NEEDS_ANSWER and item.answer is None:
+        elif name in _NEEDS_ANSWER and not (item.answer or "").strip():
             missing[name] = item.no_answer_reason
         elif name in _NEEDS_REFERENCE and not item.reference_answer:
             missing[name] = "no reference answer in the eval set"
@@ -212,14 +211,16 @@ async def _judge_item(
             finally:
                 CALLS_OF_METRIC.reset(token)
             made += sum(1 for _, cached in calls if not cached)
-            if value is None:
+            if value is not None:
+                scores[name] = value
+            elif reason == NO_SCORE:
+                missing[name] = reason  # the judge did its part: kept in the cache, not a failure
+            else:
                 missing[name] = reason
                 failed.append(name)
                 if cache is not None:
                     # A reply ragas could not use stays out of the cache: the next run asks again.
                     cache.forget([key for key, _ in calls])
-            else:
-                scores[name] = value
     return ItemGenerationScores(item.item_id, scores, missing, tuple(failed), made)
 
 
@@ -233,7 +234,7 @@ async def _score(metric: Any, sample: Any) -> tuple[float | None, str]:
     except Exception as err:  # ragas raises its own parser errors, and ValueError on empty replies
         return None, f"the judge's reply could not be used ({type(err).__name__}: {str(err)[:200]})"
     if math.isnan(value):
-        return None, "the judge's reply gave no score"
+        return None, NO_SCORE
     return value, ""
 
 

@@ -83,8 +83,12 @@ class OpenAICompatibleJudge:
     timeout_seconds: float = 60.0
     max_retries: int = 4
     retry_base_seconds: float = 1.0
+    # Calls failing in a row (after their retries) before the judge counts as down: then nothing
+    # more is asked, instead of every metric of every item waiting out its own retries.
+    give_up_after: int = 8
     stats: JudgeStats = field(default_factory=JudgeStats)
     _client: Any = field(default=None, repr=False)
+    _failing_in_a_row: int = field(default=0, repr=False)
 
     async def complete(self, prompt: str, n: int, temperature: float) -> list[str]:
         """`n` completions of `prompt` (servers that ignore `n` return fewer; ragas copes)."""
@@ -103,12 +107,20 @@ class OpenAICompatibleJudge:
             except (openai.APIConnectionError, openai.APIStatusError) as err:
                 status = getattr(err, "status_code", None)
                 if status is not None and status < 500 and status not in _RETRIED_STATUSES:
-                    raise JudgeCallError(f"the judge refused the call: HTTP {status}") from None
+                    message = " ".join(str(getattr(err, "message", "")).split())[:200]
+                    raise JudgeCallError(f"the judge refused the call: HTTP {status} ({message})") from None
                 if attempt == self.max_retries:
+                    self._failing_in_a_row += 1
+                    if self._failing_in_a_row >= self.give_up_after:
+                        raise JudgeUnavailableError(
+                            f"{_gave_up(self, err)}, for {self._failing_in_a_row} calls in a row: the "
+                            "judge looks down; once it answers, `corpusgov evals rebaseline` judges again"
+                        ) from None
                     raise JudgeCallError(_gave_up(self, err)) from None
                 self.stats.retried += 1
                 await asyncio.sleep(_backoff(self.retry_base_seconds, attempt, err))
             else:
+                self._failing_in_a_row = 0
                 self.stats.made += 1
                 if any(choice.finish_reason == "length" for choice in response.choices):
                     raise JudgeCallError(
@@ -218,7 +230,7 @@ def ragas_judge_llm(judge: OpenAICompatibleJudge, cache: JudgeCache | None) -> A
                 except JudgeCallError:
                     judge.stats.failed += 1
                     raise
-                if cache is not None and all(c.strip() for c in completions):
+                if cache is not None and completions and all(c.strip() for c in completions):
                     cache.put(key, judge.model, completions)
             return LLMResult(generations=[[Generation(text=c) for c in completions]])
 

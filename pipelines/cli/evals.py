@@ -210,8 +210,13 @@ def rebaseline_command(
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
     embedder = embedder_from_settings(settings, notice)
-    reversion_eval_sets(settings, embedder)
-    result = rebaseline(settings, embedder, name, split=HOLDOUT if holdout else DEV)
+    fresh = [r.result for r in reversion_eval_sets(settings, embedder) if r.version.eval_set == name]
+    # A re-version (or a judge configured since) just scored the dev split: no second scoring.
+    result = (
+        fresh[0]
+        if fresh and fresh[0] is not None and not holdout
+        else rebaseline(settings, embedder, name, split=HOLDOUT if holdout else DEV)
+    )
     if as_json:
         print_json(result.as_json())
         return
@@ -240,5 +245,5 @@ def generation_line(generation: dict[str, Any]) -> str:
     return (
         f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made "
         f"(for {plural(calls.get('items_asked', 0), 'item')}), {calls.get('cached', 0)} cached, "
-        f"{len(generation.get('failures', {}))} not measured after retries{skipped}"
+        f"{len(generation.get('failures', {}))} judge failures{skipped}"
     )

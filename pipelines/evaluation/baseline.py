@@ -16,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from evals import EvalItem, EvalSet, EvalSetVersion, IndexSnapshot, RetrievedChunk, detect_regression
+from evals import (
+    EvalItem,
+    EvalResult,
+    EvalSet,
+    EvalSetVersion,
+    IndexSnapshot,
+    RetrievedChunk,
+    detect_regression,
+)
+from evals.generation import GENERATION_METRICS
 from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import active_items
 from evals.sets import DEV, HOLDOUT
@@ -185,6 +194,24 @@ def _reusable_rows(
     return kept
 
 
+def on_common_items(a: StoredResult, b: StoredResult) -> tuple[EvalResult, EvalResult]:
+    """Both results, with each generation mean taken over the items both measured: a judge that
+    failed on some items in one of them must not read as a drop (or hide one)."""
+    per_item = [
+        {row["item_id"]: (row.get("generation") or {}).get("scores", {}) for row in r.per_item}
+        for r in (a, b)
+    ]
+    metrics = [dict(a.metrics), dict(b.metrics)]
+    for name in GENERATION_METRICS:
+        common = [i for i, scores in per_item[0].items() if name in scores and name in per_item[1].get(i, {})]
+        for side in (0, 1):
+            if common:
+                metrics[side][name] = sum(per_item[side][i][name] for i in common) / len(common)
+            else:
+                metrics[side].pop(name, None)
+    return EvalResult(a.key, metrics[0]), EvalResult(b.key, metrics[1])
+
+
 def question_vectors(ledger: Ledger, embedder: Embedder, questions: Sequence[str]) -> dict[str, np.ndarray]:
     """Embeddings of eval questions, cached in the ledger per model: re-versions embed nothing."""
     keys = {q: hashlib.sha256(q.encode()).hexdigest() for q in questions}
@@ -221,9 +248,7 @@ def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split
     )
     result, _, _ = run_baseline(settings, embedder, eval_set, stored, version, snapshot, index_version, split)
     if split == DEV and previous is not None and previous.key == result.key:
-        drops = detect_regression(
-            previous.as_eval_result(), result.as_eval_result(), settings.evals.regression_threshold
-        )
+        drops = detect_regression(*on_common_items(previous, result), settings.evals.regression_threshold)
         if drops:
             record_eval_event(
                 ledger,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -428,12 +427,14 @@ class LedgerJudgeCache:
     def get(self, key: str) -> list[str] | None:
         if self._known is None:
             self._known = self._load()
-        found = self._pending.get(key) or self._known.get(key)
+        found = self._pending.get(key)
+        if found is None:
+            found = self._known.get(key)
         return list(found) if found is not None else None
 
     def put(self, key: str, model: str, completions: list[str]) -> None:
+        # A key forgotten earlier stays in _forgotten: flush deletes the stored reply first.
         self._pending[key] = completions
-        self._forgotten.discard(key)
         if len(self._pending) >= self.BATCH:
             self.flush()
 
@@ -461,7 +462,7 @@ class LedgerJudgeCache:
                         "INSERT INTO judge_calls VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
                         [[key, self._model, json.dumps(texts), now] for key, texts in pending.items()],
                     )
-        except (CorpusgovError, duckdb.Error) as err:
+        except Exception as err:  # never fails judging: a reply not kept is only asked again
             logger.warning("judge replies not kept in the ledger (asked again next time): %s", err)
             return
         if self._known is not None:
@@ -475,7 +476,7 @@ class LedgerJudgeCache:
                 rows = con.execute(
                     "SELECT call_key, completions FROM judge_calls WHERE model = ?", [self._model]
                 ).fetchall()
-        except (CorpusgovError, duckdb.Error) as err:
+        except Exception as err:  # never fails judging: an unreadable cache is an empty one
             logger.warning("judge replies cannot be read from the ledger (asking the judge): %s", err)
             return {}
         return {key: list(json.loads(texts)) for key, texts in rows}

@@ -2,6 +2,7 @@
 server (tests/evals/judge_server.py): values, the reference-answer-only mode, the judge cache,
 retries with backoff, and failures that leave an item "not measured" instead of scoring it 0."""
 
+import socket
 from collections.abc import Iterator
 
 import numpy as np
@@ -219,16 +220,39 @@ def test_an_unknown_model_or_a_wrong_path_says_which_settings_to_check(server: F
         )
 
 
-def test_an_unreachable_judge_fails_the_item_after_its_retries() -> None:
-    with FakeJudgeServer() as gone:
-        url = gone.base_url
-    down = OpenAICompatibleJudge(url, "m", max_retries=1, retry_base_seconds=0.01, timeout_seconds=2)
+@pytest.fixture
+def refused_port() -> Iterator[str]:
+    """A URL whose port is bound but not listening: every connection is refused, and no other
+    process can take the port while the test runs."""
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{reserved.getsockname()[1]}/v1"
+
+
+def test_an_unreachable_judge_fails_the_item_after_its_retries(refused_port: str) -> None:
+    down = OpenAICompatibleJudge(refused_port, "m", max_retries=1, retry_base_seconds=0.01, timeout_seconds=2)
     result = evaluate_generation(
         [item("a", SUPPORTED, (RETURNS,))], down, None, FakeEmbedder().embed, answers_given=True
     )
     assert result.status == "not measured"
     assert "cannot connect to http://127.0.0.1" in result.reason
     assert result.means == {}
+
+
+def test_a_judge_that_keeps_failing_is_given_up_on_instead_of_waiting_out_every_item(
+    refused_port: str,
+) -> None:
+    down = OpenAICompatibleJudge(refused_port, "m", max_retries=2, retry_base_seconds=0.01, timeout_seconds=2)
+    with pytest.raises(JudgeUnavailableError, match="for 8 calls in a row: the judge looks down"):
+        evaluate_generation(
+            [item(str(n), SUPPORTED, (RETURNS,)) for n in range(20)],
+            down,
+            None,
+            FakeEmbedder().embed,
+            answers_given=True,
+            concurrency=1,
+        )
+    assert down.stats.retried == 8 * 2, "8 calls, each retried twice, then no more"
 
 
 def test_a_reply_the_metric_cannot_use_is_not_cached(server: FakeJudgeServer) -> None:

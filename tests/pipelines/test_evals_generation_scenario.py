@@ -12,6 +12,7 @@ server on 127.0.0.1 (tests/evals/judge_server.py), on the sample corpus.
 import json
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +20,18 @@ import pytest
 
 from evals import IncomparableResultsError
 from evals.comparison import Decomposition
-from pipelines.evaluation import DEV, StoredResult, compare_index_versions, eval_results, reversion_eval_sets
+from pipelines.evaluation import (
+    DEV,
+    StoredResult,
+    compare_index_versions,
+    eval_results,
+    rebaseline,
+    reversion_eval_sets,
+)
 from pipelines.ingestion import run_ingestion
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import alert_inputs
+from pipelines.ledger.evals import LedgerJudgeCache
 from pipelines.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT, FakeEmbedder, write_doc
 from tests.evals.judge_server import FakeJudgeServer
@@ -249,10 +258,18 @@ def test_a_judge_that_cannot_judge_leaves_generation_not_measured_and_retrieval_
     monkeypatch: pytest.MonkeyPatch,
     fault: str,
 ) -> None:
-    settings = project(tmp_path, judge_server)
     if fault == "down":
-        judge_server.stop()
-    elif fault == "no key":
+        with socket.socket() as reserved:  # bound, not listening: refused, and nobody else's
+            reserved.bind(("127.0.0.1", 0))
+            down = f"http://127.0.0.1:{reserved.getsockname()[1]}/v1"
+            settings = project(tmp_path, judge_server, base_url=down)
+            run_ingestion(settings, fake_embedder)
+            result = baseline(settings, fake_embedder)
+        assert "cannot connect to http://127.0.0.1" in result.generation["reason"]
+        assert "hit@5" in result.metrics and "faithfulness" not in result.metrics
+        return
+    settings = project(tmp_path, judge_server)
+    if fault == "no key":
         monkeypatch.delenv(KEY_VARIABLE)
     else:
         monkeypatch.setenv(KEY_VARIABLE, "sk-not-the-key")
@@ -262,7 +279,6 @@ def test_a_judge_that_cannot_judge_leaves_generation_not_measured_and_retrieval_
     generation = result.generation
     assert generation["status"] == "not measured" and generation["means"] == {}
     expected = {
-        "down": "cannot connect to http://127.0.0.1",
         "no key": f"names the environment variable {KEY_VARIABLE}, which is not set",
         "wrong key": "refused the API key (HTTP 401)",
     }[fault]
@@ -313,3 +329,33 @@ def test_a_drop_that_cannot_be_split_is_never_called_explained() -> None:
     assert kind == "unexplained_drop"
     assert "faithfulness -0.400 cannot be split: the judge failed" in message
     assert "explained by the eval set" not in message
+
+
+def test_a_judge_outage_in_one_result_is_not_a_regression_in_the_next(
+    tmp_path: Path, judge_server: FakeJudgeServer, fake_embedder: FakeEmbedder
+) -> None:
+    """The judge failed on the invented answers (all scoring 0) in the first baseline; a
+    re-baseline on the same key measures them: the mean over all items is lower, no item is."""
+    settings = project(tmp_path, judge_server)
+    judge_server.fail_when("regional director", 500)
+    run_ingestion(settings, fake_embedder)
+    first = baseline(settings, fake_embedder)
+    assert first.generation["failures"], "the invented answers were not judged"
+    judge_server.clear_faults()
+    again = rebaseline(settings, fake_embedder, "sample")
+    assert again.key == first.key
+    assert again.metrics["faithfulness"] < first.metrics["faithfulness"] - 0.1, "the plain means differ"
+    assert [kind for kind, _, _ in events(settings) if kind == "regression"] == []
+
+
+def test_a_reply_forgotten_then_stored_again_replaces_the_bad_one(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.duckdb")
+    cache = LedgerJudgeCache(ledger, "m")
+    cache.put("k", "m", ["not json"])
+    cache.flush()
+    again = LedgerJudgeCache(ledger, "m")
+    assert again.get("k") == ["not json"]
+    again.forget(["k"])
+    again.put("k", "m", ['{"verdict": 1}'])
+    again.flush()
+    assert LedgerJudgeCache(ledger, "m").get("k") == ['{"verdict": 1}']

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from evals.errors import IncomparableResultsError
-from evals.generation import GENERATION_METRICS, GenerationMetrics
+from evals.generation import GENERATION_METRICS
 from evals.metrics import RetrievalReport
 from evals.resolution import EvalSetVersion, changed_share
 
@@ -44,20 +44,16 @@ class ResultKey:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Metric means measured under one key; higher is better for every metric."""
+    """Metric means measured under one key, retrieval and generation alike (evals/generation.py's
+    means join the retrieval ones); higher is better for every metric."""
 
     key: ResultKey
     metrics: Mapping[str, float]
-    generation: GenerationMetrics = field(default_factory=GenerationMetrics.not_measured)
 
     @classmethod
-    def from_report(
-        cls, key: ResultKey, report: RetrievalReport, generation: GenerationMetrics | None = None
-    ) -> "EvalResult":
+    def from_report(cls, key: ResultKey, report: RetrievalReport) -> "EvalResult":
         """A result holding a retrieval report's means."""
-        return cls(
-            key=key, metrics=dict(report.means), generation=generation or GenerationMetrics.not_measured()
-        )
+        return cls(key=key, metrics=dict(report.means))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ after its retries leaves that item's metric unmeasured. Means are over the items
 import asyncio
 import hashlib
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,7 +33,7 @@ from evals.judge import (
     OpenAICompatibleJudge,
     ragas_judge_llm,
 )
-from evals.metrics import ragas_offline, run_async
+from evals.metrics import ragas_metric_classes, ragas_offline, run_async
 
 FAITHFULNESS = "faithfulness"
 ANSWER_RELEVANCY = "answer_relevancy"
@@ -244,23 +243,14 @@ def _why_nothing(rows: Sequence[ItemGenerationScores]) -> str:
 
 
 def _metric_objects(llm: Any, embeddings: Any) -> dict[str, Any]:
-    ragas_offline()
-    with warnings.catch_warnings():
-        # 0.4.3 announces a move to ragas.metrics.collections, whose metrics need instructor's
-        # structured-output clients instead of a plain chat endpoint.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from ragas.metrics import (
-            Faithfulness,
-            LLMContextPrecisionWithReference,
-            LLMContextRecall,
-            ResponseRelevancy,
-        )
-
+    faithfulness, relevancy, precision, recall = ragas_metric_classes(
+        "Faithfulness", "ResponseRelevancy", "LLMContextPrecisionWithReference", "LLMContextRecall"
+    )
     return {
-        FAITHFULNESS: Faithfulness(llm=llm),
-        ANSWER_RELEVANCY: ResponseRelevancy(llm=llm, embeddings=embeddings),
-        CONTEXT_PRECISION: LLMContextPrecisionWithReference(llm=llm),
-        CONTEXT_RECALL: LLMContextRecall(llm=llm),
+        FAITHFULNESS: faithfulness(llm=llm),
+        ANSWER_RELEVANCY: relevancy(llm=llm, embeddings=embeddings),
+        CONTEXT_PRECISION: precision(llm=llm),
+        CONTEXT_RECALL: recall(llm=llm),
     }
 
 

@@ -211,23 +211,26 @@ def run_async(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
 
 
 def _ragas_metrics() -> dict[str, Any]:
+    classes = ragas_metric_classes(
+        "IDBasedContextPrecision",
+        "IDBasedContextRecall",
+        "NonLLMContextPrecisionWithReference",
+        "NonLLMContextRecall",
+    )
+    return {name: cls() for name, cls in zip(RAGAS_METRICS, classes, strict=True)}
+
+
+def ragas_metric_classes(*names: str) -> list[Any]:
+    """ragas' metric classes by name, imported with its telemetry off. They come from the legacy
+    `ragas.metrics` module: 0.4.3 announces a move to `ragas.metrics.collections`, which lacks the
+    non-LLM metrics and whose LLM metrics need instructor's structured-output clients instead of a
+    plain chat endpoint."""
     ragas_offline()
     with warnings.catch_warnings():
-        # 0.4.3 announces a move to ragas.metrics.collections, which lacks these four metrics.
         warnings.simplefilter("ignore", DeprecationWarning)
-        from ragas.metrics import (
-            IDBasedContextPrecision,
-            IDBasedContextRecall,
-            NonLLMContextPrecisionWithReference,
-            NonLLMContextRecall,
-        )
+        import ragas.metrics
 
-    return {
-        "id_based_context_precision": IDBasedContextPrecision(),
-        "id_based_context_recall": IDBasedContextRecall(),
-        "non_llm_context_precision_with_reference": NonLLMContextPrecisionWithReference(),
-        "non_llm_context_recall": NonLLMContextRecall(),
-    }
+        return [getattr(ragas.metrics, name) for name in names]
 
 
 def _ragas_sample_type() -> Any:

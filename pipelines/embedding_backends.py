@@ -17,8 +17,9 @@ import json
 import logging
 import os
 import shutil
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +41,9 @@ PAD_BUCKET = 32
 class _Runner(Protocol):
     input_names: tuple[str, ...]
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray: ...
+    def run(self, batches: Iterable[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        """The model's output for each batch of feeds, in order. `batches` is consumed lazily, so
+        a long call holds only the batches in flight."""
 
 
 def _pooling_mode(model_dir: Path) -> str:
@@ -148,8 +151,8 @@ class _OnnxRuntime:
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.input_names = tuple(i.name for i in self.session.get_inputs())
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+    def run(self, batches: Iterable[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        return [np.asarray(self.session.run(None, feeds)[0], dtype=np.float32) for feeds in batches]
 
 
 def _import_openvino() -> Any:
@@ -172,19 +175,32 @@ def openvino_precision(requested: str) -> str:
     return "bf16" if "BF16" in capabilities else "f32"
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and taskset set)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class _OpenVino:
+    """One single-threaded stream per core, each running its own batch. One stream with every
+    core on each batch (OpenVINO's latency mode) embeds as fast on an idle machine, but its
+    threads meet at a barrier in every layer: when the run's parsing takes a core, the other
+    thread waits. Measured on 2 cores beside a process busy on one: 28 chunks/s in latency mode,
+    48 with two streams (62 for either alone), with vectors equal to the bit."""
+
     def __init__(self, onnx_path: Path, precision: str, cache_dir: Path, threads: int | None = None) -> None:
         ov = _import_openvino()
         core = ov.Core()
         # Compiled kernels are cached too: later processes start in a fraction of the time.
         core.set_property({"CACHE_DIR": str(cache_dir / "openvino-cache")})
+        streams = threads or available_cores()
         compiled = core.compile_model(
             core.read_model(str(onnx_path)),
             "CPU",
             {
                 "INFERENCE_PRECISION_HINT": precision,
-                "PERFORMANCE_HINT": "LATENCY",
-                **({"INFERENCE_NUM_THREADS": threads} if threads else {}),
+                "PERFORMANCE_HINT": "THROUGHPUT",
+                "NUM_STREAMS": streams,
+                "INFERENCE_NUM_THREADS": streams,
             },
         )
         actual = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
@@ -195,12 +211,24 @@ class _OpenVino:
                 f"embedding.precision: {actual} in corpusgov.yaml (an index built in {precision} "
                 "then needs a new data_dir)."
             )
-        self.request = compiled.create_infer_request()
+        self.requests = ov.AsyncInferQueue(compiled, streams)
         self.input_names = tuple(p.get_any_name() for p in compiled.inputs)
+        # The runner is shared by every embedder of the process (`_load_runner`): one call at a time.
+        self._lock = threading.Lock()
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        result = self.request.infer(feeds)
-        return np.array(next(iter(result.values())), dtype=np.float32, copy=True)
+    def run(self, batches: Iterable[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        outputs: dict[int, np.ndarray] = {}
+
+        def finished(request: Any, index: int) -> None:
+            outputs[index] = np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
+
+        with self._lock:
+            self.requests.set_callback(finished)
+            count = 0
+            for count, feeds in enumerate(batches, start=1):
+                self.requests.start_async(feeds, count - 1)  # waits while every stream is busy
+            self.requests.wait_all()
+        return [outputs[index] for index in range(count)]
 
 
 class ExportedModelEmbedder:
@@ -273,12 +301,18 @@ class ExportedModelEmbedder:
         by_length: dict[int, list[int]] = {}
         for row, encoding in enumerate(encodings):
             by_length.setdefault(-(-len(encoding.ids) // PAD_BUCKET) * PAD_BUCKET, []).append(row)
-        vectors: dict[int, np.ndarray] = {}
-        for length, rows in sorted(by_length.items()):
-            for start in range(0, len(rows), self.batch_size):
-                batch = rows[start : start + self.batch_size]
-                feeds = self._padded([encodings[r] for r in batch], length)
-                vectors.update(zip(batch, runner.run({n: feeds[n] for n in runner.input_names}), strict=True))
+        batches = [
+            (length, rows[start : start + self.batch_size])
+            for length, rows in sorted(by_length.items())
+            for start in range(0, len(rows), self.batch_size)
+        ]
+        feeds = (self._padded([encodings[r] for r in batch], length) for length, batch in batches)
+        outputs = runner.run({n: f[n] for n in runner.input_names} for f in feeds)
+        vectors = {
+            row: vector
+            for (_, batch), output in zip(batches, outputs, strict=True)
+            for row, vector in zip(batch, output, strict=True)
+        }
         return np.vstack([vectors[row] for row in range(len(texts))])
 
     def _padded(self, encodings: list[Any], length: int) -> dict[str, np.ndarray]:

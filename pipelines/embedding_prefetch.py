@@ -26,8 +26,12 @@ from pipelines.embedding import Embedder
 logger = logging.getLogger(__name__)
 
 # Texts gathered before a batch is embedded: enough to sort by length (little padding) and keep
-# the model busy, few enough that embedding starts while the first files are still parsed.
+# the model busy, few enough that embedding starts while the first files are still parsed. When
+# more are waiting (parsing outruns embedding, as it does after the first files), the thread takes
+# them all, up to MAX_GATHER: larger calls leave fewer part-filled batches (128 at a time embedded
+# 5% slower than the whole corpus at once on 2 cores; 512 at a time, as fast).
 GATHER = 128
+MAX_GATHER = 1024
 _DONE = object()
 
 
@@ -95,10 +99,17 @@ class EmbeddingPrefetch:
         done = False
         while not done:
             item = self._queue.get()
-            if item is _DONE:
-                done = True
-            else:
+            while True:
+                if item is _DONE:
+                    done = True
+                    break
                 batch.append(item)  # type: ignore[arg-type]
+                if len(batch) >= MAX_GATHER:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
             if batch and (done or len(batch) >= GATHER):
                 if self._stop.is_set():
                     return

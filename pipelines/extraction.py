@@ -146,12 +146,14 @@ class ExtractionWorker:
             PARSE_FAILED, f"the parser process died while reading the file (exit code {code})"
         )
 
-    def start(self) -> None:
+    def start(self) -> bool:
         """Start the worker without waiting for it: its import of the parsers then overlaps
-        with the caller's own start-up (contracts, ledger reads)."""
+        with the caller's own start-up. True when it started one (none was running)."""
         if self._worker is None or self._worker.process.poll() is not None:
             self._discard()
             self._worker = self._spawn()
+            return True
+        return False
 
     def _ensure_worker(self) -> _Worker:
         self.start()

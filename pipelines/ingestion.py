@@ -58,8 +58,8 @@ from pipelines.settings import Settings
 from pipelines.source_preparation import (
     SourceInRun,
     bind_source,
-    import_contract_checks_in_the_background,
     selected_sources,
+    start_parsing,
 )
 from pipelines.source_shards import ShardPart, SourcePlan, merge_shards, plan_and_open_source, shard_run
 from pipelines.stop_points import stop_point
@@ -162,7 +162,10 @@ def prepare_shard(
     positions: list[int] = []
     outcomes: list[DocumentOutcome] = []
     vanished: list[str] = []
-    for position, path in plan.shard_files(shard):
+    files = plan.shard_files(shard)
+    if files:
+        start_parsing()
+    for position, path in files:
         file, data = read_source_file(run.source, path, contract.limits.max_file_bytes)
         if file.rejected and not os.path.lexists(path):
             vanished.append(file.doc_id)  # deleted since the plan listed it
@@ -174,8 +177,6 @@ def prepare_shard(
                 corpus = _corpus_context(run.ledger)
             outcome, chunks = process_file(file, data, contract, config_hash, run.started_at, corpus)
             outcomes.append(outcome)
-            if len(outcomes) == 1:
-                import_contract_checks_in_the_background()
             if chunks:
                 _submit_chunks(run, sink, file.doc_id, chunks)
         positions.append(position)

@@ -7,8 +7,6 @@ reads the ledger and the contract but writes nothing to the index or the ledger.
 """
 
 import importlib
-import sys
-import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from pipelines.contract_checks import (
 )
 from pipelines.contract_report import write_contract_report
 from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.extraction import shared_worker
 from pipelines.ledger import Ledger, LedgerDocument
 from pipelines.ledger.quarantine import releases_in_force
 from pipelines.settings import Settings, SourceConfig
@@ -162,18 +161,14 @@ def is_unchanged(
     return prev.content_hash == content_hash
 
 
-def import_contract_checks_in_the_background() -> None:
-    """Great Expectations takes seconds to import and a run with documents to check needs it at
-    the end of each source: import it while the files are parsed (the main thread mostly waits on
-    the extraction worker then). Started after the first document, whose assessment has made its
-    own lazy imports, so the two threads do not import the same modules at once."""
-    if "contracts.enforcement" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module,
-            args=("contracts.enforcement",),
-            name="corpusgov-import-ge",
-            daemon=True,
-        ).start()
+def start_parsing() -> None:
+    """Before a shard's first file: start the extraction worker and, while it imports its parsers
+    (about 3 s, in its own process, with this thread waiting for it and a core idle), import Great
+    Expectations here, which takes as long: the run needs it at the end of the source. Imported
+    later, it took CPU from the embedder (pipelines/embedding_prefetch.py). A process whose worker
+    is up already has it, or imports it when a source first needs it (`decide_under_contract`)."""
+    if shared_worker().start():
+        importlib.import_module("contracts.enforcement")
 
 
 def decide_under_contract(

@@ -82,6 +82,21 @@ def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(
 
 
 @pytest.mark.slow
+def test_openvino_runs_batches_side_by_side_and_returns_each_vector_in_its_texts_place() -> None:
+    """The batches of one call run on several streams at once and finish in any order: each vector
+    must still land in its text's row, and be the bits of that text embedded alone, whatever the
+    number of streams (`embedding.threads`)."""
+    texts = _texts()
+    cache = Path(os.environ[MODEL_CACHE_ENV])
+    two = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=2)
+    one = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=1)
+    together = two.embed(texts)
+    alone = np.vstack([one.embed([text]) for text in texts])
+    assert together.shape == (len(texts), 384)
+    assert float(np.abs(together - alone).max()) == 0.0
+
+
+@pytest.mark.slow
 def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) -> None:
     cache = tmp_path / "models"
     probe = (

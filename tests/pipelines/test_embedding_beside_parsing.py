@@ -10,13 +10,17 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import pipelines.chunk_spool as chunk_spool
 import pipelines.embedding_prefetch as embedding_prefetch
 import pipelines.ingestion as ingestion
+from pipelines.chunk_spool import ChunkSpool
+from pipelines.chunking import Chunk
 from pipelines.definitions import build_definitions
 from pipelines.defs.resources import EmbedderResource
+from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError
 from pipelines.index import ChunkIndex
 from pipelines.ingestion import run_ingestion
@@ -67,6 +71,43 @@ def _corpus(project: Path) -> None:
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     # A few chunks per batch, so a small corpus shows embedding start before parsing ends.
     monkeypatch.setattr(embedding_prefetch, "GATHER", 4)
+
+
+def test_chunks_waiting_for_the_embedder_go_in_one_larger_call_and_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing outruns embedding: what piled up while the model was busy goes in calls of up to
+    MAX_GATHER texts (fewer part-filled batches), and the spool keeps the order of submission."""
+    monkeypatch.setattr(embedding_prefetch, "GATHER", 4)
+    monkeypatch.setattr(embedding_prefetch, "MAX_GATHER", 16)
+    release = threading.Event()
+
+    class SlowFirstCall(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes: list[int] = []
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            self.sizes.append(len(texts))
+            release.wait(timeout=30)  # the model is busy while the next 40 chunks arrive
+            return super().embed(texts)
+
+    embedder = SlowFirstCall()
+    chunks = [Chunk(f"c{i}", f"doc{i // 5}", i % 5, f"chunk number {i}") for i in range(44)]
+    with EmbeddingPrefetch(embedder, ChunkSpool(str(tmp_path))) as prefetch:
+        prefetch.submit(chunks[:4])
+        deadline = time.monotonic() + 10
+        while not embedder.sizes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        prefetch.submit(chunks[4:], already_embedded=["c43"])
+        release.set()
+        path = prefetch.finish()
+
+    assert embedder.sizes == [4, 16, 16, 7], "the first 4, then what waited, 16 at a time"
+    spooled = pa.Table.from_batches(list(chunk_spool.spooled_batches([path])))
+    assert spooled.column("chunk_id").to_pylist() == [c.chunk_id for c in chunks]
+    assert spooled.column("vector").to_pylist()[-1] is None, "a chunk the index holds is not embedded"
+    assert sorted(embedder.embedded_texts) == sorted(c.text for c in chunks[:43])
 
 
 def test_a_first_ingest_embeds_while_it_still_parses_and_stores_the_same_vectors(

@@ -225,9 +225,13 @@ class _OpenVino:
         with self._lock:
             self.requests.set_callback(finished)
             count = 0
-            for count, feeds in enumerate(batches, start=1):
-                self.requests.start_async(feeds, count - 1)  # waits while every stream is busy
-            self.requests.wait_all()
+            try:
+                for count, feeds in enumerate(batches, start=1):
+                    self.requests.start_async(feeds, count - 1)  # waits while every stream is busy
+            finally:
+                # Even when building a batch failed: no request of this call may outlive it and
+                # answer into the next call's callback.
+                self.requests.wait_all()
         return [outputs[index] for index in range(count)]
 
 

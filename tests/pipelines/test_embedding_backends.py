@@ -5,6 +5,7 @@ backends (ingest, search and eval runs all refuse, with the setting that fixes i
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,28 @@ def test_openvino_runs_batches_side_by_side_and_returns_each_vector_in_its_texts
     alone = np.vstack([one.embed([text]) for text in texts])
     assert together.shape == (len(texts), 384)
     assert float(np.abs(together - alone).max()) == 0.0
+
+
+@pytest.mark.slow
+def test_a_call_that_fails_midway_leaves_the_shared_model_usable_and_its_vectors_unchanged() -> None:
+    """The compiled model is shared by the process: a call whose input fails after some batches
+    started must wait for them, so none answers into the next call's rows."""
+    embedder = ExportedModelEmbedder(
+        model_folder(None), "openvino", cache_dir=Path(os.environ[MODEL_CACHE_ENV]), batch_size=2
+    )
+    texts = _texts()
+    expected = embedder.embed(texts)
+    runner = embedder._runner
+    padded = embedder._padded(embedder._tokenizer.encode_batch(texts[:2]), 256)
+    feeds = {name: padded[name] for name in runner.input_names}
+
+    def failing_after_three() -> Iterator[dict[str, np.ndarray]]:
+        yield from (feeds, feeds, feeds)
+        raise RuntimeError("a batch could not be built (simulated)")
+
+    with pytest.raises(RuntimeError, match="simulated"):
+        runner.run(failing_after_three())
+    assert float(np.abs(embedder.embed(texts) - expected).max()) == 0.0
 
 
 @pytest.mark.slow

@@ -156,16 +156,14 @@ def prepare_shard(
     """Parse, assess and chunk the files of one shard of a source's plan, handing their chunks
     to `sink` as each document is done. Writes neither the index nor the ledger. `run` is the
     source as the plan opened it, when the shard runs in the plan's process."""
+    checks_here = run is not None  # the plan's process merges, and checks the contract, too
     run = run or shard_run(settings, plan)
     contract, config_hash = run.contract, run.config_hash
     corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
     positions: list[int] = []
     outcomes: list[DocumentOutcome] = []
     vanished: list[str] = []
-    files = plan.shard_files(shard)
-    if files:
-        start_parsing()
-    for position, path in files:
+    for position, path in plan.shard_files(shard):
         file, data = read_source_file(run.source, path, contract.limits.max_file_bytes)
         if file.rejected and not os.path.lexists(path):
             vanished.append(file.doc_id)  # deleted since the plan listed it
@@ -174,6 +172,7 @@ def prepare_shard(
             outcomes.append(rejected_outcome(file, config_hash, contract))
         else:
             if corpus is None:
+                start_parsing(checks_here)
                 corpus = _corpus_context(run.ledger)
             outcome, chunks = process_file(file, data, contract, config_hash, run.started_at, corpus)
             outcomes.append(outcome)

@@ -161,13 +161,15 @@ def is_unchanged(
     return prev.content_hash == content_hash
 
 
-def start_parsing() -> None:
-    """Before a shard's first file: start the extraction worker and, while it imports its parsers
-    (about 3 s, in its own process, with this thread waiting for it and a core idle), import Great
-    Expectations here, which takes as long: the run needs it at the end of the source. Imported
-    later, it took CPU from the embedder (pipelines/embedding_prefetch.py). A process whose worker
-    is up already has it, or imports it when a source first needs it (`decide_under_contract`)."""
-    if shared_worker().start():
+def start_parsing(import_contract_checks: bool) -> None:
+    """Before a shard's first file to parse: start the extraction worker and, while it imports its
+    parsers (about 3 s, in its own process, with this thread waiting for it and a core idle),
+    import Great Expectations here when this process will check the contract
+    (`import_contract_checks`: the CLI's one process, not a Dagster shard step, whose merge step
+    checks): it takes as long, and imported later it took CPU from the embedder
+    (pipelines/embedding_prefetch.py). A process whose worker is up has done this already; when
+    not, `decide_under_contract` imports it."""
+    if shared_worker().start() and import_contract_checks:
         importlib.import_module("contracts.enforcement")
 
 

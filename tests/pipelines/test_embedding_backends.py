@@ -120,6 +120,24 @@ def test_a_call_that_fails_midway_leaves_the_shared_model_usable_and_its_vectors
 
 
 @pytest.mark.slow
+def test_a_failed_inference_is_an_error_and_the_next_call_embeds_as_before() -> None:
+    """A request OpenVINO failed keeps failing every later call of its queue: the runner must
+    raise the failure, then embed the next call as if it had not happened."""
+    embedder = ExportedModelEmbedder(
+        model_folder(None), "openvino", cache_dir=Path(os.environ[MODEL_CACHE_ENV]), batch_size=2
+    )
+    texts = _texts()
+    expected = embedder.embed(texts)
+    runner = embedder._runner
+    padded = embedder._padded(embedder._tokenizer.encode_batch(texts[:2]), 256)
+    wrong_shape = {name: padded[name][:, :, None] for name in runner.input_names}
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whichever error OpenVINO raises
+        runner.run([wrong_shape, wrong_shape, wrong_shape])
+    assert float(np.abs(embedder.embed(texts) - expected).max()) == 0.0
+
+
+@pytest.mark.slow
 def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) -> None:
     cache = tmp_path / "models"
     probe = (

@@ -68,9 +68,9 @@ class EmbeddingConfig(BaseModel):
     backend: Literal["torch", "onnx", "openvino"] = "openvino"
     # OpenVINO only: "auto" is bf16 where the CPU computes bf16 natively, else f32.
     precision: Literal["auto", "f32", "bf16"] = "auto"
-    # onnx and openvino: the CPU threads the model uses (OpenVINO: one batch per thread at once);
-    # empty means every core the process may run on. Set it where a process may use fewer cores
-    # than the machine has (a pod's CPU limit).
+    # onnx and openvino: the CPU threads the model uses (OpenVINO: a batch per thread at once, up
+    # to 8); empty means every core the process may use (its CPU affinity within its cgroup's CPU
+    # quota). Set it where a process should use fewer.
     threads: int | None = Field(default=None, ge=1, le=512)
 
 

@@ -1,7 +1,7 @@
 """Assessment detectors scored on the labelled fixture set: precision and recall per detector.
 
 Runs every document of tests/fixtures/assessment/ through parse and the assess calls exactly as
-pipelines.processing.process_file makes them (declared metadata, C2PA, the self-output registry
+pipelines.document.assessment.process_file makes them (declared metadata, C2PA, the self-output registry
 loaded from registered_outputs.jsonl, near-duplicates against the documents assessed before it,
 the heuristic AI-text score, provenance, and the safety scan with raw bytes for HTML), then
 compares each detector's answer with labels.jsonl. Prints, per detector, TP / FP / FN / TN,
@@ -34,8 +34,8 @@ from corpus_quality.near_duplicates import NearDuplicateIndex  # noqa: E402
 from corpus_quality.registry import SelfOutputRegistry, load_outputs_jsonl  # noqa: E402
 from corpus_quality.safety import PII_KINDS, SAFETY_CODES, find_pii  # noqa: E402
 from corpus_quality.vocabulary import ProvenanceLabel  # noqa: E402
-from pipelines.discovery import HTML, PDF, sniff_mime_type  # noqa: E402
-from pipelines.parsing import parse_document  # noqa: E402
+from pipelines.document.discovery import HTML, PDF, sniff_mime_type  # noqa: E402
+from pipelines.document.parsing import parse_document  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
 CONTROL_GROUP = "human_control"

@@ -33,10 +33,10 @@ from corpus_copy import PYTHON_DOCS  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
 from evals.metrics import hit_at_k, mrr_at_k, ndcg_at_k  # noqa: E402
-from pipelines.chunk_spool import spooled_batches  # noqa: E402
-from pipelines.embedding import SentenceTransformerEmbedder, model_folder  # noqa: E402
-from pipelines.embedding_backends import ExportedModelEmbedder  # noqa: E402
-from pipelines.ingestion import prepare_ingestion  # noqa: E402
+from pipelines.embedding.exported import ExportedModelEmbedder  # noqa: E402
+from pipelines.embedding.model import SentenceTransformerEmbedder, model_folder  # noqa: E402
+from pipelines.run.ingestion import prepare_ingestion  # noqa: E402
+from pipelines.run.spool import spooled_batches  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
 K = 5

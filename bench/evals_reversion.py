@@ -28,10 +28,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest import PYTHON_DOCS, build_corpus  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from pipelines.embedding import SentenceTransformerEmbedder  # noqa: E402
+from pipelines.embedding.model import SentenceTransformerEmbedder  # noqa: E402
 from pipelines.evaluation import reversion_eval_sets  # noqa: E402
-from pipelines.index import ChunkIndex  # noqa: E402
-from pipelines.ingestion import run_ingestion  # noqa: E402
+from pipelines.index.table import ChunkIndex  # noqa: E402
+from pipelines.run.ingestion import run_ingestion  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
 SENTENCE = re.compile(r"[A-Z][^.!?\n]{60,220}[.!?]")

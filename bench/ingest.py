@@ -29,12 +29,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from corpus_copy import PYTHON_DOCS, build_corpus  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from pipelines.chunk_spool import ChunkSpool, clear_staging, staging_dir  # noqa: E402
-from pipelines.commit_protocol import writer_lock  # noqa: E402
-from pipelines.embedding import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
-from pipelines.embedding_prefetch import EmbeddingPrefetch  # noqa: E402
-from pipelines.index import ChunkIndex  # noqa: E402
-from pipelines.ingestion import commit_ingestion, new_run_id, prepare_ingestion, run_ingestion  # noqa: E402
+from pipelines.embedding.model import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
+from pipelines.index.commit_protocol import writer_lock  # noqa: E402
+from pipelines.index.table import ChunkIndex  # noqa: E402
+from pipelines.run.embedding_prefetch import EmbeddingPrefetch  # noqa: E402
+from pipelines.run.ingestion import commit_ingestion, new_run_id, prepare_ingestion, run_ingestion  # noqa: E402
+from pipelines.run.spool import ChunkSpool, clear_staging, staging_dir  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
 

@@ -46,7 +46,7 @@ def one_size(size: int) -> dict[str, float]:
     from scale import synthetic_project
 
     import pipelines  # noqa: F401 - offline switches first
-    from pipelines.ingestion import run_ingestion
+    from pipelines.run.ingestion import run_ingestion
     from pipelines.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix=f"corpusgov-memory-{size}-") as tmp:

@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from pipelines.extraction import shared_worker  # noqa: E402
-from pipelines.ingestion import prepare_ingestion  # noqa: E402
+from pipelines.document.extraction import shared_worker  # noqa: E402
+from pipelines.run.ingestion import prepare_ingestion  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 
 WORDS = (

@@ -3,9 +3,9 @@
 `CORPUSGOV_STOP_AT=<point>` stops the process when it reaches that point: by raising
 `StopRequested` (`CORPUSGOV_STOP_MODE=raise`, the default) or by exiting at once as a kill -9 would
 (`CORPUSGOV_STOP_MODE=exit`). Unset, a stop point costs one dictionary lookup. The points and the
-order a run reaches them are listed in pipelines/commit_protocol.py. Before the commit, each shard
+order a run reaches them are listed in pipelines/index/commit_protocol.py. Before the commit, each shard
 of a source stops at `prepare.shard_<n>.assessed` once its files are assessed, before its staging
-files are written (pipelines/ingestion.py `prepare_shard`).
+files are written (pipelines/run/ingestion.py `prepare_shard`).
 """
 
 import os

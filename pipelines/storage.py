@@ -7,7 +7,7 @@ Two settings in corpusgov.yaml may be `s3://bucket/prefix`:
   data files and their sizes (what lets `corpusgov status` and a no-op ingest check the index
   without opening LanceDB), and moving or removing a table that cannot be opened.
 - `staging_uri` (default `<data_dir>/staging`): the files a run's steps hand each other
-  (pipelines/staging.py, pipelines/chunk_spool.py). `output_file` makes each appear whole or not
+  (pipelines/run/staging.py, pipelines/run/spool.py). `output_file` makes each appear whole or not
   at all, through a rename (in a bucket, a server-side copy).
 
 For S3 the endpoint, region and credentials come from the environment, as for the AWS tools:

@@ -64,7 +64,7 @@ def _one_model_export_per_session(tmp_path_factory: pytest.TempPathFactory) -> I
     every subprocess) shares one instead of exporting into each."""
     import os
 
-    from pipelines.embedding import MODEL_CACHE_ENV
+    from pipelines.embedding.model import MODEL_CACHE_ENV
 
     previous = os.environ.get(MODEL_CACHE_ENV)
     os.environ[MODEL_CACHE_ENV] = str(tmp_path_factory.mktemp("model-cache"))

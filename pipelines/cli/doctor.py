@@ -5,8 +5,8 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.output import fail, notice, print_json, stdout
-from pipelines.doctor import DoctorReport, examine_data_dir, repair_data_dir
-from pipelines.embedding import embedder_from_settings
+from pipelines.embedding.model import embedder_from_settings
+from pipelines.governance.doctor import DoctorReport, examine_data_dir, repair_data_dir
 from pipelines.settings import load_settings
 
 

@@ -7,8 +7,13 @@ import typer
 from rich.table import Table
 
 from pipelines.cli.output import print_json, stdout
+from pipelines.governance.versions import (
+    cleanup_index,
+    diff_index_versions,
+    list_index_versions,
+    rollback_index,
+)
 from pipelines.settings import load_settings
-from pipelines.versions import cleanup_index, diff_index_versions, list_index_versions, rollback_index
 
 index_app = typer.Typer(name="index", help="Index versions: list, diff, roll back.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

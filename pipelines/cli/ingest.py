@@ -7,11 +7,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pipelines.cli.output import fail, notice, print_json, stderr, stdout
-from pipelines.commit_protocol import writer_lock
-from pipelines.embedding import embedder_from_settings
+from pipelines.embedding.model import embedder_from_settings
 from pipelines.errors import IngestionConflictError, LedgerBusyError
 from pipelines.evaluation import reversion_eval_sets
-from pipelines.ingestion import IngestionReport, blocked_message, record_failed_run, run_ingestion
+from pipelines.index.commit_protocol import writer_lock
+from pipelines.run.ingestion import IngestionReport, blocked_message, record_failed_run, run_ingestion
 from pipelines.settings import load_settings
 
 

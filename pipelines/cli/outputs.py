@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.output import print_json, stdout
-from pipelines.outputs import register_outputs_file
+from pipelines.governance.outputs import register_outputs_file
 from pipelines.settings import load_settings
 
 outputs_app = typer.Typer(

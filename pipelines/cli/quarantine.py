@@ -7,7 +7,12 @@ from rich.table import Table
 
 from contracts import contract_ref
 from pipelines.cli.output import print_json, stdout
-from pipelines.quarantine import list_held_back, list_quarantine, release_document, show_quarantined
+from pipelines.governance.quarantine import (
+    list_held_back,
+    list_quarantine,
+    release_document,
+    show_quarantined,
+)
 from pipelines.settings import load_settings
 
 quarantine_app = typer.Typer(

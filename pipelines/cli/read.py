@@ -6,9 +6,9 @@ import typer
 from rich.table import Table
 
 from corpus_quality.vocabulary import Grade
-from pipelines.catalog import corpus_status, list_documents, search_corpus
 from pipelines.cli.output import fail, notice, print_json, stdout
-from pipelines.embedding import embedder_from_settings
+from pipelines.embedding.model import embedder_from_settings
+from pipelines.governance.catalog import corpus_status, list_documents, search_corpus
 from pipelines.settings import load_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.output import stdout
-from pipelines.report_server import start_report_server
+from pipelines.contract.report_server import start_report_server
 from pipelines.settings import load_settings
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.contract_checks import ContractCheck, blocked_message
-from pipelines.contract_report import report_url
-from pipelines.ingestion import PreparedIngestion
-from pipelines.markdown import markdown_table, reasons_table
+from pipelines.contract.checks import ContractCheck, blocked_message
+from pipelines.contract.report import report_url
+from pipelines.defs.markdown import markdown_table, reasons_table
+from pipelines.run.ingestion import PreparedIngestion
 from pipelines.settings import Settings
 
 # A check shows this many failing documents; the rest are counted (and all are in the report).

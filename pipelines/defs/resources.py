@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from pipelines.embedding import Embedder, embedder_from_settings
+from pipelines.embedding.model import Embedder, embedder_from_settings
 from pipelines.settings import Settings, load_settings
 
 

@@ -29,12 +29,12 @@ from evals.generation import GENERATION_METRICS
 from evals.metrics import evaluate_retrieval, retrieval_metric_names
 from evals.resolution import active_items
 from evals.sets import DEV, HOLDOUT
-from pipelines.embedding import Embedder, require_index_model
+from pipelines.embedding.model import Embedder, require_index_model
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation.configured import configured_set, load_configured_set
 from pipelines.evaluation.generation import judge_generation
 from pipelines.evaluation.snapshots import index_snapshot, result_config_hash
-from pipelines.index import ChunkIndex
+from pipelines.index.table import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.evals import (
     StoredResult,

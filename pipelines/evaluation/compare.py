@@ -20,13 +20,13 @@ from evals.generation import GENERATION_METRICS
 from evals.metrics import evaluate_retrieval
 from evals.resolution import EXCLUDED_STATUSES
 from evals.sets import DEV
-from pipelines.embedding import Embedder
+from pipelines.embedding.model import Embedder
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation.baseline import question_vectors
 from pipelines.evaluation.configured import configured_set, load_configured_set
 from pipelines.evaluation.generation import NOT_CONFIGURED, GenerationRun, generation_key, judge_generation
 from pipelines.evaluation.snapshots import index_snapshot
-from pipelines.index import ChunkIndex, read_columns
+from pipelines.index.table import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.evals import StoredResult, resolutions_of, result_on_index, stored_version
 from pipelines.settings import Settings

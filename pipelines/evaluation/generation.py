@@ -17,7 +17,7 @@ from evals.answers import CallableAnswers, JsonlAnswers, load_answers
 from evals.errors import EvalError
 from evals.generation import judge_fingerprint
 from evals.judge import JudgeUnavailableError, OpenAICompatibleJudge
-from pipelines.embedding import Embedder
+from pipelines.embedding.model import Embedder
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
 from pipelines.ledger.evals import LedgerJudgeCache

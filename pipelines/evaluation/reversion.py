@@ -14,7 +14,7 @@ from evals import EvalSet, EvalSetVersion, IndexSnapshot, find_contamination, re
 from evals.comparison import Decomposition
 from evals.generation import GENERATION_METRICS
 from evals.sets import DEV
-from pipelines.embedding import Embedder
+from pipelines.embedding.model import Embedder
 from pipelines.evaluation.baseline import run_baseline
 from pipelines.evaluation.compare import decompose_results
 from pipelines.evaluation.configured import counts_text, load_configured_set

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from evals import EvalSet, IndexedChunk, IndexSnapshot
 from pipelines.errors import IndexVersionUnavailableError
-from pipelines.index import ChunkIndex, read_columns
+from pipelines.index.table import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion
 from pipelines.settings import Settings
 

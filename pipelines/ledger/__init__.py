@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipelines.documents import DocumentState
+from pipelines.document.outcome import DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
 from pipelines.ledger.commits import LedgerWriter
 from pipelines.ledger.connection import LedgerConnection
@@ -202,7 +202,7 @@ class Ledger:
     @contextmanager
     def writer(self) -> Iterator["LedgerWriter"]:
         """The ledger's write connection, held for a whole commit (step 4 of the commit protocol
-        in pipelines/commit_protocol.py): while it is open no other process can open the file,
+        in pipelines/index/commit_protocol.py): while it is open no other process can open the file,
         so a reader that holds it stops the run before LanceDB is touched."""
         with self.connect() as con:
             yield LedgerWriter(con)
@@ -420,7 +420,7 @@ class Ledger:
             )
 
     def commit_intent(self) -> "CommitIntent | None":
-        """The write a process started and did not finish, if any (see pipelines/commit_protocol.py)."""
+        """The write a process started and did not finish, if any (see pipelines/index/commit_protocol.py)."""
         with self.connect(read_only=True) as con:
             if not has_table(con, "commit_intents"):  # an older ledger this reader could not upgrade
                 return None

@@ -1,4 +1,4 @@
-"""What alerts are made from, and which were sent: the ledger rows pipelines/alerts.py reads.
+"""What alerts are made from, and which were sent: the ledger rows pipelines/governance/alerts.py reads.
 
 One read-only connection gathers everything a dispatch needs, so the ingestion writer is never
 held up by the alert sensor; recording what was sent is the only write.
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pipelines.documents import DocumentState
+from pipelines.document.outcome import DocumentState
 from pipelines.ledger import Ledger
 from pipelines.ledger.schema import has_table
 

@@ -1,7 +1,7 @@
 """The ledger's writes of a commit: one run, or one rollback, applied in one transaction.
 
 Both run inside the write connection `Ledger.writer` holds for the whole commit protocol
-(pipelines/commit_protocol.py), and both delete the run's commit intent in the same transaction,
+(pipelines/index/commit_protocol.py), and both delete the run's commit intent in the same transaction,
 so the ledger either has all of a run or none of it.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
-from pipelines.documents import DocumentOutcome
+from pipelines.document.outcome import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
 from pipelines.ledger.records import IndexVersion, LedgerCommit
 from pipelines.ledger.run_tables import (

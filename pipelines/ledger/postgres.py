@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 # Fixed 64-bit keys of advisory locks: every ledger write connection holds WRITE_LOCK; a whole
 # ingestion or rollback holds INGESTION_LOCK, the shared ledger's side of the data dir's writer
-# lock (pipelines/commit_protocol.py), so two machines never prepare against the same base.
+# lock (pipelines/index/commit_protocol.py), so two machines never prepare against the same base.
 WRITE_LOCK = 0x636F72707573676F  # "corpusgo"
 INGESTION_LOCK = WRITE_LOCK + 1
 _INSERT_PAGE = 1000

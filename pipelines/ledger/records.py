@@ -10,7 +10,7 @@ from typing import Any
 
 from corpus_quality.errors import UnknownGradeError, UnknownProvenanceLabelError
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
-from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.errors import CorpusgovError
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpus_quality.near_duplicates import NUM_PERM
-from pipelines.documents import DocumentOutcome, DocumentState
+from pipelines.document.outcome import DocumentOutcome, DocumentState
 
 
 def documents_table(outcomes: Sequence[DocumentOutcome]) -> pa.Table:

@@ -18,7 +18,7 @@ import great_expectations  # noqa: F401 - warm the imports every child needs
 import lancedb  # noqa: F401
 import numpy as np
 
-from pipelines.ingestion import run_ingestion
+from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
 from pipelines.stop_points import STOP_AT_ENV, STOP_MODE_ENV
 from tests.conftest import FakeEmbedder

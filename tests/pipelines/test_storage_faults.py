@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.catalog import corpus_status, list_documents, search_corpus
-from pipelines.doctor import examine_data_dir, repair_data_dir
-from pipelines.embedding import embedder_from_settings
+from pipelines.embedding.model import embedder_from_settings
 from pipelines.errors import IndexDamagedError, StorageError
-from pipelines.ingestion import run_ingestion
+from pipelines.governance.catalog import corpus_status, list_documents, search_corpus
+from pipelines.governance.doctor import examine_data_dir, repair_data_dir
 from pipelines.ledger import Ledger
+from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
@@ -138,7 +138,7 @@ def _on_disk(project: Path, disk: Path) -> Settings:
 
 def _disk_fills_at(point: str, disk: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Fill the disk when the run reaches `point` of the commit protocol."""
-    import pipelines.ingestion as ingestion
+    import pipelines.run.ingestion as ingestion
 
     real_stop_point = ingestion.stop_point
     fillers: list[Path] = []
@@ -202,8 +202,8 @@ def test_a_full_disk_when_tagging_keeps_the_committed_run(
 def test_a_full_disk_while_the_run_stages_its_chunks_is_one_clear_error_and_commits_nothing(
     project: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
-    import pipelines.chunk_spool as chunk_spool
-    import pipelines.ingestion as ingestion
+    import pipelines.run.ingestion as ingestion
+    import pipelines.run.spool as chunk_spool
 
     corpus = _corpus(project)
     settings = _on_disk(project, small_disk)

@@ -16,12 +16,12 @@ from pathlib import Path
 import dagster as dg
 
 from contracts import ContractError, load_contract
-from pipelines.alerts import DispatchReport, dispatch_alerts
 from pipelines.defs.automation.jobs import INGESTION_JOB_NAME, WRITER_TAGS
+from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.errors import CorpusgovError
-from pipelines.ingestion import bind_source, record_failed_run
-from pipelines.markdown import markdown_table
+from pipelines.governance.alerts import DispatchReport, dispatch_alerts
+from pipelines.run.ingestion import bind_source, record_failed_run
 from pipelines.settings import Settings
 
 ALERT_LOG = dg.AssetKey(["alert_log"])

@@ -4,8 +4,8 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.commit_protocol import writer_lock
 from pipelines.defs.index.assets import CHUNK_INDEX, WRITER_WAIT_SECONDS
+from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
 from pipelines.evaluation import (
@@ -18,8 +18,8 @@ from pipelines.evaluation import (
     latest_eval_version,
     version_eval_sets,
 )
+from pipelines.index.commit_protocol import writer_lock
 from pipelines.ledger import Ledger
-from pipelines.markdown import markdown_table
 
 EVAL_SET_VERSIONS = dg.AssetKey(["eval_set_versions"])
 EVAL_BASELINES = dg.AssetKey(["eval_baselines"])

@@ -5,12 +5,13 @@ from typing import Any
 import dagster as dg
 
 from corpus_quality import Grade, ProvenanceLabel
-from pipelines.catalog import corpus_status
-from pipelines.chunk_spool import clear_staging
-from pipelines.commit_protocol import writer_lock
+from pipelines.defs.markdown import counts_table, reasons_table
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key, staging_key
-from pipelines.ingestion import (
+from pipelines.governance.catalog import corpus_status
+from pipelines.index.commit_protocol import writer_lock
+from pipelines.ledger import Ledger
+from pipelines.run.ingestion import (
     IngestionReport,
     PreparedIngestion,
     blocked_message,
@@ -18,10 +19,9 @@ from pipelines.ingestion import (
     commit_ingestion,
     prepare_source,
 )
-from pipelines.ledger import Ledger
-from pipelines.markdown import counts_table, reasons_table
+from pipelines.run.spool import clear_staging
+from pipelines.run.staging import staged_part
 from pipelines.settings import Settings
-from pipelines.staging import staged_part
 from pipelines.storage import file_exists
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from pipelines.budgets import ai_generated_shares, quality_floor
 from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
-from pipelines.doctor import examine_data_dir
-from pipelines.markdown import markdown_table
+from pipelines.governance.budgets import ai_generated_shares, quality_floor
+from pipelines.governance.doctor import examine_data_dir
 
 LEDGER_INDEX_RECONCILIATION = "ledger_index_reconciliation"
 AI_GENERATED_SHARE = "ai_generated_share_budget"

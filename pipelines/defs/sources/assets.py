@@ -14,15 +14,15 @@ from typing import Any
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
-from pipelines.chunk_spool import ChunkSpool, staging_dir
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
-from pipelines.embedding_prefetch import EmbeddingPrefetch
 from pipelines.errors import CorpusgovError
-from pipelines.ingestion import prepare_shard
+from pipelines.run.embedding_prefetch import EmbeddingPrefetch
+from pipelines.run.ingestion import prepare_shard
+from pipelines.run.shards import merge_shards, plan_source
+from pipelines.run.spool import ChunkSpool, staging_dir
+from pipelines.run.staging import stage_part, stage_plan, stage_shard, staged_plan, staged_shard
 from pipelines.settings import SourceConfig, load_settings
-from pipelines.source_shards import merge_shards, plan_source
-from pipelines.staging import stage_part, stage_plan, stage_shard, staged_plan, staged_shard
 
 SOURCES_GROUP = "sources"
 # Every asset that writes the ledger or the index is in this pool; dagster_home/dagster.yaml

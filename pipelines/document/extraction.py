@@ -1,0 +1,285 @@
+"""Bounded extraction: everything that reads a file's bytes runs in a worker process, within limits.
+
+Parsers are where a hostile file costs the most: a 263 KB DOCX that unzips to 77 MB of XML, a
+200 MB text file, a PDF that makes pdfminer spin. So the work on raw bytes (parse, declared
+metadata, C2PA, safety scan, PII redaction, chunking) happens in a worker process that the run
+can time and measure, and kill without losing anything else:
+
+- before parsing: the bytes on disk (in discovery), the unpacked size and compression ratio of a
+  DOCX's zip members, the length of a text file once decoded;
+- while parsing: a wall-clock budget and a memory ceiling for the worker; the extracted text
+  length after parsing.
+
+A file over a limit becomes a rejected document with `parse.limit_exceeded`, never a failed run.
+The worker stays up for a whole run (and for the next runs of a long-lived process), so the import
+of unstructured is paid once; a worker killed over a limit is replaced on the next file.
+"""
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from io import BytesIO
+from multiprocessing.connection import Connection
+from typing import Any
+
+from contracts import ChunkingPolicy
+from contracts.document_contract import FileLimits
+from pipelines.document.chunking import Chunk
+from pipelines.document.discovery import DOCX, MARKDOWN, PLAIN_TEXT, decode_text
+from pipelines.errors import CorpusgovError
+
+LIMIT_EXCEEDED = "parse.limit_exceeded"
+PARSE_FAILED = "parse.failed"
+WORKER_READY = "ready"  # the worker's first message: the parsers are imported
+_POLL_SECONDS = 0.05
+_STARTUP_SECONDS = 180.0  # importing unstructured on a loaded 2-core machine
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class ExtractionUnavailableError(CorpusgovError):
+    """The parser process cannot start at all (as opposed to one file it cannot read)."""
+
+
+@dataclass(frozen=True)
+class ExtractionRequest:
+    doc_id: str
+    data: bytes
+    mime_type: str
+    file_name: str
+    limits: FileLimits
+    chunking: ChunkingPolicy
+    redact_pii: bool
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the worker read from one file."""
+
+    text: str
+    title: str | None
+    declared: dict[str, str]
+    c2pa: Any  # corpus_quality.c2pa_evidence.C2paEvidence | None
+    safety_flags: tuple[Any, ...]  # corpus_quality.safety.SafetyFlag
+    chunks: tuple[Chunk, ...]
+    redacted: int = 0
+
+
+@dataclass(frozen=True)
+class ExtractionRefused:
+    """A file that could not be read within its limits, or at all: a rejected document."""
+
+    reason: str  # parse.limit_exceeded | parse.failed
+    detail: str
+
+
+@dataclass
+class _Worker:
+    process: Any
+    connection: Connection
+    ready: bool = False
+
+
+class ExtractionWorker:
+    """One worker process, reused file after file, replaced when it is killed or dies."""
+
+    def __init__(self) -> None:
+        self._worker: _Worker | None = None
+
+    def extract(self, request: ExtractionRequest) -> Extraction | ExtractionRefused:
+        refused = check_before_parsing(request)
+        if refused is not None:
+            return refused
+        worker = self._ensure_worker()
+        try:
+            worker.connection.send(request)
+        except (BrokenPipeError, EOFError, OSError):
+            self._discard()
+            worker = self._ensure_worker()
+            worker.connection.send(request)
+        deadline = time.monotonic() + request.limits.max_parse_seconds
+        while True:
+            try:
+                if worker.connection.poll(_POLL_SECONDS):
+                    return worker.connection.recv()
+            except (EOFError, OSError):
+                return self._died(worker)
+            if worker.process.poll() is not None:
+                return self._died(worker)
+            if time.monotonic() > deadline:
+                self._discard()
+                return ExtractionRefused(
+                    LIMIT_EXCEEDED,
+                    f"parsing took longer than {request.limits.max_parse_seconds:g} s "
+                    "(limits.maxParseSeconds in the contract); the parser was stopped",
+                )
+            rss = _resident_bytes(worker.process.pid)
+            if rss is not None and rss > request.limits.max_parse_memory_bytes:
+                self._discard()
+                return ExtractionRefused(
+                    LIMIT_EXCEEDED,
+                    f"parsing needed more than {_megabytes(request.limits.max_parse_memory_bytes)} "
+                    "of memory (limits.maxParseMemoryBytes in the contract); the parser was stopped",
+                )
+
+    def close(self) -> None:
+        if self._worker is not None:
+            try:
+                self._worker.connection.send(None)
+                self._worker.process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._discard()
+
+    def _died(self, worker: _Worker) -> ExtractionRefused:
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._discard()
+        return ExtractionRefused(
+            PARSE_FAILED, f"the parser process died while reading the file (exit code {code})"
+        )
+
+    def start(self) -> bool:
+        """Start the worker without waiting for it: its import of the parsers then overlaps
+        with the caller's own start-up. True when it started one (none was running)."""
+        if self._worker is None or self._worker.process.poll() is not None:
+            self._discard()
+            self._worker = self._spawn()
+            return True
+        return False
+
+    def _ensure_worker(self) -> _Worker:
+        self.start()
+        assert self._worker is not None
+        worker = self._worker
+        if not worker.ready:
+            # A new worker imports the parsers first (seconds); a file's clock starts after.
+            try:
+                ready = worker.connection.poll(_STARTUP_SECONDS) and worker.connection.recv() == WORKER_READY
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
+                self._discard()
+                raise ExtractionUnavailableError(
+                    f"The parser process did not start within {_STARTUP_SECONDS:g} s. Check that "
+                    "unstructured is installed (make install) and the machine has free memory."
+                )
+            worker.ready = True
+        return worker
+
+    def _spawn(self) -> _Worker:
+        # A plain child process running the worker module: unlike multiprocessing's start
+        # methods it never re-imports the caller's __main__ (a console script, `python -`,
+        # Dagster's entry point), and it dies with its pipe when this process dies.
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "pipelines.document.extraction_worker", str(theirs.fileno())]
+        if threading.current_thread() is threading.main_thread():
+            # Tied to the thread that starts it: only the main thread lives as long as the process.
+            command.append("--die-with-parent")
+        process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        theirs.close()
+        return _Worker(process, Connection(ours.detach()))
+
+    def _discard(self) -> None:
+        if self._worker is None:
+            return
+        worker, self._worker = self._worker, None
+        if worker.process.poll() is None:
+            worker.process.kill()
+        worker.process.wait(timeout=30)
+        worker.connection.close()
+
+
+_shared: ExtractionWorker | None = None
+
+
+def shared_worker() -> ExtractionWorker:
+    """This process's worker: reused run after run, closed at exit."""
+    global _shared
+    if _shared is None:
+        _shared = ExtractionWorker()
+        atexit.register(_shared.close)
+    return _shared
+
+
+def extract_file(request: ExtractionRequest) -> Extraction | ExtractionRefused:
+    """Extract one file in this process's worker."""
+    return shared_worker().extract(request)
+
+
+def check_before_parsing(request: ExtractionRequest) -> ExtractionRefused | None:
+    """The limits that need no parser: unpacked size of a DOCX, decoded length of a text file."""
+    limits = request.limits
+    if request.mime_type == DOCX:
+        return _check_zip(request.data, limits)
+    if request.mime_type in (PLAIN_TEXT, MARKDOWN):
+        # The text of a text file is the file: no need to parse 200 MB to learn it is too long.
+        chars = len(decode_text(request.data))
+        if chars > limits.max_text_chars:
+            return ExtractionRefused(LIMIT_EXCEEDED, _too_much_text(chars, limits))
+    return None
+
+
+def check_extracted_text(text: str, limits: FileLimits) -> ExtractionRefused | None:
+    if len(text) > limits.max_text_chars:
+        return ExtractionRefused(LIMIT_EXCEEDED, _too_much_text(len(text), limits))
+    return None
+
+
+def _check_zip(data: bytes, limits: FileLimits) -> ExtractionRefused | None:
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        return ExtractionRefused(PARSE_FAILED, f"the DOCX is not a readable zip archive: {err}")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limits.max_unpacked_bytes:
+        return ExtractionRefused(
+            LIMIT_EXCEEDED,
+            f"the DOCX unpacks to {_megabytes(unpacked)}, over {_megabytes(limits.max_unpacked_bytes)} "
+            "(limits.maxUnpackedBytes in the contract)",
+        )
+    for member in members:
+        # zipfile stops at the declared size, so declared sizes bound the work; a ratio this high
+        # is a zip bomb, not a document (Office XML compresses about 10:1).
+        if (
+            member.file_size > _RATIO_FLOOR_BYTES
+            and member.compress_size
+            and (member.file_size / member.compress_size > limits.max_compression_ratio)
+        ):
+            return ExtractionRefused(
+                LIMIT_EXCEEDED,
+                f"{member.filename} unpacks {member.file_size / member.compress_size:.0f}:1, over "
+                f"{limits.max_compression_ratio:g}:1 (limits.maxCompressionRatio in the contract): "
+                "a zip bomb",
+            )
+    return None
+
+
+# Small members compress extremely well (empty styles, repeated tags) and are harmless.
+_RATIO_FLOOR_BYTES = 1 << 20
+
+
+def _too_much_text(chars: int, limits: FileLimits) -> str:
+    return (
+        f"{chars:,} characters of text, over {limits.max_text_chars:,} (limits.maxTextChars in the contract)"
+    )
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / (1 << 20):,.1f} MiB"
+
+
+def _resident_bytes(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None

@@ -1,0 +1,1 @@
+"""The embedding model: the bundled MiniLM and the backends that run it."""

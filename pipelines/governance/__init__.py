@@ -1,0 +1,1 @@
+"""What serves people and operators: status and search, quarantine, budgets, outputs, alerts, index versions, doctor."""

@@ -1,0 +1,217 @@
+"""Index versions: list them, diff two at document level, roll back to one.
+
+A rollback never rewrites history: LanceDB restores the old version as a NEW table version, the
+ledger records it as a new index version with its manifest, and documents that left the index are
+held (state `quarantined`, reason `index.rolled_back`) until the next ingestion looks at them again.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipelines.errors import CorpusgovError
+from pipelines.index.commit_protocol import (
+    recover_index,
+    tag_index_version,
+    undo_interrupted_write,
+    writer_lock,
+)
+from pipelines.index.table import ChunkIndex, index_tag, read_columns
+from pipelines.ledger import IndexVersion, Ledger
+from pipelines.settings import Settings
+from pipelines.stop_points import stop_point
+
+ROLLED_BACK = "index.rolled_back"
+_CLOCK_MARGIN = timedelta(milliseconds=500)
+
+
+@dataclass(frozen=True)
+class IndexDiff:
+    """Documents that differ between index versions `old` and `new`."""
+
+    old: int
+    new: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    modified: tuple[str, ...]
+    unchanged: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old,
+            "to": self.new,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "modified": list(self.modified),
+            "unchanged": self.unchanged,
+        }
+
+
+def list_index_versions(settings: Settings) -> list[dict[str, Any]]:
+    """The shape of `corpusgov index versions --json`, newest first."""
+    return [v.as_json() for v in Ledger.of(settings).index_versions()]
+
+
+def _require_version(ledger: Ledger, number: int) -> IndexVersion:
+    versions = ledger.index_versions()
+    for version in versions:
+        if version.index_version == number:
+            return version
+    known = ", ".join(str(v.index_version) for v in reversed(versions)) or "none yet"
+    raise CorpusgovError(f"There is no index version {number}. Index versions: {known}.")
+
+
+def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[str, frozenset[str]]]:
+    """doc_id -> (content_hash, chunk ids) as the index held them at `version`."""
+    table = index.table_at(version)
+    if table is None:
+        return {}
+    data = read_columns(table, ["doc_id", "chunk_id", "content_hash"]).to_pylist()
+    chunks: dict[str, set[str]] = {}
+    hashes: dict[str, str] = {}
+    for row in data:
+        chunks.setdefault(row["doc_id"], set()).add(row["chunk_id"])
+        hashes[row["doc_id"]] = row["content_hash"]
+    return {d: (hashes[d], frozenset(ids)) for d, ids in chunks.items()}
+
+
+def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
+    ledger = Ledger.of(settings)
+    index = ChunkIndex(settings.lancedb_uri)
+    before = _documents_at(index, _require_version(ledger, old))
+    after = _documents_at(index, _require_version(ledger, new))
+    common = before.keys() & after.keys()
+    modified = sorted(d for d in common if before[d] != after[d])
+    return IndexDiff(
+        old=old,
+        new=new,
+        added=tuple(sorted(after.keys() - before.keys())),
+        removed=tuple(sorted(before.keys() - after.keys())),
+        modified=tuple(modified),
+        unchanged=len(common) - len(modified),
+    )
+
+
+def rollback_index(settings: Settings, number: int) -> IndexVersion:
+    """Make the index hold what version `number` held, as a new index version.
+
+    Follows the commit protocol (pipelines/index/commit_protocol.py): the ledger's write connection is
+    held before LanceDB restores, the ledger commits, then the tag is set.
+    """
+    with writer_lock(settings):
+        recover_index(settings)
+        ledger = Ledger.of(settings)
+        target = _require_version(ledger, number)
+        latest = ledger.latest_index_version()
+        assert latest is not None
+        if target.index_version == latest.index_version:
+            raise CorpusgovError(f"Index version {number} is already the current version.")
+        index = ChunkIndex(settings.lancedb_uri)
+        current = _documents_at(index, latest)
+        restored = _documents_at(index, target)
+        run_id = f"rollback-{uuid.uuid4().hex[:8]}"
+        new_number = latest.index_version + 1
+        try:
+            with ledger.writer() as writer:
+                writer.record_intent(run_id, "rollback", latest.lance_version)
+                table = index.require_table()
+                table.checkout_latest()
+                table.restore(target.lance_version)
+                stop_point("rollback.after_restore")
+                rows = read_columns(
+                    table,
+                    ["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"],
+                )
+                version = IndexVersion(
+                    index_version=new_number,
+                    lance_version=int(table.version),
+                    tag=index_tag(new_number),
+                    created_at=datetime.now(UTC),
+                    config_hash=target.config_hash,
+                    embedding_model=target.embedding_model,
+                    added=tuple(sorted(restored.keys() - current.keys())),
+                    modified=tuple(
+                        sorted(d for d in restored.keys() & current.keys() if restored[d] != current[d])
+                    ),
+                    removed=tuple(sorted(current.keys() - restored.keys())),
+                    chunks_added=len(_ids(restored) - _ids(current)),
+                    chunks_removed=len(_ids(current) - _ids(restored)),
+                    total_chunks=rows.num_rows,
+                    counts={"rolled_back_from": latest.index_version, "rolled_back_to": number},
+                    contract_versions=target.contract_versions,
+                )
+                writer.apply_rollback(version, rows, run_id, ROLLED_BACK)
+        except BaseException:
+            undo_interrupted_write(settings)
+            raise
+        stop_point("rollback.after_ledger_commit")
+        tag_index_version(settings, version)
+        return version
+
+
+def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
+    return {chunk_id for _, ids in documents.values() for chunk_id in ids}
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    kept: tuple[int, ...]  # index versions still readable (latest + every live baseline's)
+    cleaned: tuple[int, ...]  # index versions whose data files were removed
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kept": list(self.kept), "cleaned": list(self.cleaned)}
+
+
+def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
+    """Compact the table and delete old versions, never one a live (not superseded) baseline was
+    measured on, nor the latest. Cleaned versions can no longer be searched `--as-of` or diffed."""
+    # Imported here: evaluation imports this module's neighbours, not the other way round.
+    from pipelines.evaluation import eval_results
+
+    with writer_lock(settings):
+        recover_index(settings)
+        ledger = Ledger.of(settings)
+        versions = ledger.index_versions()
+        if not versions:
+            return Cleanup((), ())
+        latest = versions[0]
+        live = {latest.index_version}
+        for config in settings.evals.sets:
+            for split in ("dev", "holdout"):
+                live.update(
+                    r.index_version
+                    for r in eval_results(ledger, config.name, split)
+                    if r.superseded_reason is None
+                )
+        table = ChunkIndex(settings.lancedb_uri).require_table()
+        stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
+        now = datetime.now(stamps[int(table.version)].tzinfo)
+        cutoff = now - older_than
+        kept_stamps = [
+            stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps
+        ]
+        # LanceDB removes every version older than the cutoff: keep the cutoff before the oldest
+        # version a live baseline needs.
+        # The margin covers the time between here and LanceDB reading its own clock.
+        cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
+        tags = table.tags.list()
+        cleaned = []
+        for version in versions:
+            if version.index_version in live or version.lance_version not in stamps:
+                continue
+            if stamps[version.lance_version] < cutoff:
+                if version.tag in tags:
+                    table.tags.delete(version.tag)
+                cleaned.append(version.index_version)
+        table.optimize(cleanup_older_than=max(now - cutoff, timedelta(0)))
+        # A stop from here on leaves the table ahead of the ledger with the same rows: recovery
+        # restores the ledger's version, which the cutoff above kept.
+        stop_point("cleanup.after_optimize")
+        # Compaction commits a new table version with the same rows: the latest index version now
+        # lives there (same content, fewer files).
+        compacted = int(table.version)
+        if compacted != latest.lance_version:
+            ledger.move_index_version(latest.index_version, compacted)
+            table.tags.update(latest.tag, compacted)
+        return Cleanup(tuple(sorted(live)), tuple(sorted(cleaned)))

@@ -1,0 +1,1 @@
+"""The LanceDB table `chunks` and the commit protocol that keeps it and the ledger in step."""

@@ -1,0 +1,1 @@
+"""One ingestion run: plan, shards, merge, the chunk spool and staging, the commit."""

@@ -1,0 +1,139 @@
+"""The alert sensors are in the code location, on by default; what they sent is readable in the
+UI (an `alert_log` materialization and the tick's cursor), and a blocked or failed run in the
+Dagster path alerts like one in the CLI path."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.defs.automation.sensors import ALERT_LOG, contract_alert_sensor
+from pipelines.defs.resources import CorpusgovResource
+from pipelines.run.ingestion import run_ingestion
+from pipelines.settings import load_settings
+from tests.conftest import FakeEmbedder, dagster_definitions, procedure_text, write_doc
+from tests.pipelines.contract_files import write_contract
+from tests.pipelines.governance.test_alerts_webhook import Hook, hook  # noqa: F401 - the webhook fixture
+
+
+def evaluate(project: Path) -> dg.SensorResult | dg.SkipReason:
+    resource = CorpusgovResource(config_path=str(project / "corpusgov.yaml"))
+    context = dg.build_sensor_context(resources={"corpusgov": resource})
+    return contract_alert_sensor(context)
+
+
+def test_the_alert_sensors_are_loaded_and_running_by_default(project: Path) -> None:
+    defs = dagster_definitions()
+    for name in ("contract_alert_sensor", "run_failure_alert_sensor"):
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def("contract_alert_sensor").minimum_interval_seconds == 30
+
+
+def test_what_was_sent_is_an_alert_log_materialization_and_the_tick_cursor(
+    project: Path, fake_embedder: FakeEmbedder
+) -> None:
+    config = project / "corpusgov.yaml"
+    config.write_text(
+        config.read_text() + "alerts:\n  - kind: file\n    name: audit\n    path: alerts.jsonl\n"
+    )
+    write_doc(project / "corpus", "tiny.md", "# Hi\n\nok\n")
+    run_ingestion(load_settings(), fake_embedder)
+
+    first = evaluate(project)
+    second = evaluate(project)
+
+    assert isinstance(first, dg.SensorResult)
+    assert first.cursor is not None and first.cursor.endswith("Sent 1 alert to 1 sink.")
+    [event] = first.asset_events
+    assert event.asset_key == ALERT_LOG
+    assert "docs/tiny.md" in event.metadata["alerts"].value
+    assert isinstance(second, dg.SkipReason)
+    assert second.skip_message == "No new violations; 1 already sent."
+    lines = (project / "alerts.jsonl").read_text().splitlines()
+    assert [json.loads(line)["doc_id"] for line in lines] == ["docs/tiny.md"]
+
+
+def test_the_alert_sensor_says_when_no_sink_is_configured(project: Path) -> None:
+    result = evaluate(project)
+    assert isinstance(result, dg.SkipReason)
+    assert "No alert sinks configured" in (result.skip_message or "")
+
+
+def test_a_blocked_run_in_the_dagster_path_alerts_the_jsonl_sink_and_the_webhook(
+    project: Path,
+    hook: Hook,  # noqa: F811
+) -> None:
+    """The field report: two runs blocked over budget in Dagster reached no sink."""
+    strict = write_contract(project / "strict.odcs.yaml", custom={"maxViolationRate": 0.0})
+    (project / "corpusgov.yaml").write_text(
+        f"data_dir: data\nsources:\n  - name: docs\n    path: corpus\n    contract: {strict}\n"
+        "alerts:\n"
+        f"  - kind: webhook\n    url: '{hook.url}'\n    max_attempts: 1\n"
+        "  - kind: file\n    path: alerts.jsonl\n",
+        encoding="utf-8",
+    )
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    write_doc(project / "corpus", "note.md", "# Note\n\nToo short to keep.\n")
+    defs = dagster_definitions()
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("ingestion").execute_in_process(instance=instance).success
+    result = evaluate(project)
+    assert isinstance(result, dg.SensorResult)
+    kinds = [json.loads(line)["kind"] for line in (project / "alerts.jsonl").read_text().splitlines()]
+    assert kinds == ["check_failed"]
+    [body] = hook.bodies
+    assert "blocked run" in body["text"] and "source 'docs'" in body["text"]
+    assert isinstance(evaluate(project), dg.SkipReason), "once per key"
+
+
+def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
+    """A step that raises: the run failure sensor records it, the alert sensor sends it."""
+    from pipelines.defs.automation.sensors import run_failure_alert_sensor
+
+    config = project / "corpusgov.yaml"
+    config.write_text(config.read_text() + "alerts:\n  - kind: file\n    path: alerts.jsonl\n")
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    (project / "data").mkdir()
+    (project / "data" / "lancedb").write_text("a file where the index folder belongs")
+    defs = dagster_definitions()
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("ingestion").execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=failure,
+            resources={"corpusgov": CorpusgovResource(config_path=str(config))},
+        ).for_run_failure()
+        run_failure_alert_sensor(context)
+    evaluate(project)
+    lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["run_failed"]
+    assert result.dagster_run.run_id in lines[0]["message"]
+
+
+def test_a_broken_contract_and_a_missing_folder_alert_from_the_dagster_path(project: Path) -> None:
+    broken = project / "broken.odcs.yaml"
+    broken.write_text("apiVersion: v3.2.0\nkind: DataContract\n", encoding="utf-8")
+    (project / "corpusgov.yaml").write_text(
+        "data_dir: data\nsources:\n"
+        f"  - name: docs\n    path: corpus\n    contract: {broken}\n"
+        f"  - name: ghost\n    path: nowhere\n    contract: {project / 'ok.odcs.yaml'}\n"
+        "alerts:\n  - kind: file\n    path: alerts.jsonl\n",
+        encoding="utf-8",
+    )
+    write_contract(project / "ok.odcs.yaml")
+    with dg.instance_for_test() as instance:
+        result = dagster_definitions().resolve_job_def("ingestion").execute_in_process(instance=instance)
+        assert result.success, "broken sources are reported, not a failed run"
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert not checks["contract_docs"].passed and not checks["contract_ghost"].passed
+    evaluate(project)
+    lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
+    assert sorted((line["kind"], line["source"]) for line in lines) == [
+        ("source_error", "docs"),
+        ("source_error", "ghost"),
+    ]

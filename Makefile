@@ -41,11 +41,13 @@ postgres:
 test: install browser postgres
 	$(BIN)/python -m pytest -q
 
-# Lint, format and types: ruff (rules pinned in pyproject.toml), ruff format and mypy; .ci/run runs it before the tests.
+# Lint, format, types and floors: ruff (rules pinned in pyproject.toml), ruff format, mypy, and the
+# import floors of pipelines/README.md (tests/test_import_layers.py); .ci/run runs it before the tests.
 lint: install
 	$(BIN)/ruff check pipelines contracts corpus_quality evals tests bench examples
 	$(BIN)/ruff format --check pipelines contracts corpus_quality evals tests bench examples
 	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py
 
 bench: install
 	$(BIN)/python bench/ingest.py

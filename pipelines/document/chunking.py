@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from contracts import ChunkingPolicy
+from pipelines.document.outcome import ChunkRef
 
 
 @dataclass(frozen=True)
@@ -19,21 +20,10 @@ class Chunk:
     text: str
 
     @property
-    def ref(self) -> "ChunkRef":
+    def ref(self) -> ChunkRef:
         return ChunkRef(
             chunk_id=self.chunk_id, doc_id=self.doc_id, ordinal=self.ordinal, chars=len(self.text)
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRef:
-    """A chunk without its text: what a run's outcome keeps (the text is spooled,
-    pipelines/run/spool.py) and the ledger records."""
-
-    chunk_id: str
-    doc_id: str
-    ordinal: int
-    chars: int
 
 
 def chunking_config_hash(policy: ChunkingPolicy) -> str:

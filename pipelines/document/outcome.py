@@ -5,7 +5,17 @@ from enum import StrEnum
 from typing import Any
 
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
-from pipelines.document.chunking import ChunkRef
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRef:
+    """A chunk without its text: what a run's outcome keeps (the text is spooled,
+    pipelines/run/spool.py) and the ledger records."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    chars: int
 
 
 class DocumentState(StrEnum):

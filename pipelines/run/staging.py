@@ -31,8 +31,7 @@ import pyarrow.parquet as pq
 
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.contract.checks import ContractCheck
-from pipelines.document.chunking import ChunkRef
-from pipelines.document.outcome import DocumentOutcome, DocumentState
+from pipelines.document.outcome import ChunkRef, DocumentOutcome, DocumentState
 from pipelines.errors import IngestionConflictError, StorageError
 from pipelines.run.records import PreparedIngestion
 from pipelines.run.shards import ShardPart, SourcePlan

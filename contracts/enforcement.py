@@ -1,7 +1,8 @@
 """Check one run's documents against a contract with Great Expectations.
 
-Each contract rule becomes one or two expectations whose meta carries the reason code they stand for;
-GX reports the failing rows by doc_id, which become per-document reasons. Reasons only say
+Each expectation rule of contracts.rules becomes one or two expectations whose meta carries the
+reason code they stand for; GX reports the failing rows by doc_id, which become per-document
+reasons. Reasons only say
 what is wrong; what happens to such a document (tag, quarantine, block the run) is the
 pipeline's decision, guided by severity and the violation budget.
 """
@@ -26,49 +27,17 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 from contracts.document_contract import DocumentContract  # noqa: E402
 from contracts.errors import DocumentFrameError  # noqa: E402
+from contracts.rules import (  # noqa: E402
+    AGE_DAYS_COLUMN,
+    DUPLICATE_OF_COLUMN,
+    FRESHNESS_COLUMNS,
+    expectations_of,
+    typed_fields,
+)
 
-REASON_TEXT_TOO_SHORT = "contract.text_too_short"
-REASON_TEXT_TOO_LONG = "contract.text_too_long"
-REASON_MIME_TYPE_NOT_ALLOWED = "contract.mime_type_not_allowed"
-REASON_LANGUAGE_NOT_ALLOWED = "contract.language_not_allowed"
-REASON_LANGUAGE_UNKNOWN = "contract.language_unknown"
-REASON_GRADE_BELOW_MINIMUM = "contract.grade_below_minimum"
-REASON_GRADE_UNKNOWN = "contract.grade_unknown"
-REASON_STALE = "contract.stale"
-REASON_FRESHNESS_UNKNOWN = "contract.freshness_unknown"
-REASON_DUPLICATE_CONTENT = "contract.duplicate_content"
-# Columns the pipeline fills for the freshness and duplicate rules (duplicate_of: the doc_id of an
-# earlier document in the source with the same content hash, else null).
-FRESHNESS_COLUMNS: tuple[str, ...] = ("modified", "created")  # first one that parses wins
-DUPLICATE_OF_COLUMN = "duplicate_of"
-_AGE_DAYS = "age_days"  # derived: days from the document's last known change to `now`
 _DAY = timedelta(days=1)
-_ISO_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-_ISO_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
-# What a value of each logicalType must look like (values are checked as text). A date may carry a
-# time of day: declared metadata keeps whatever precision the file gave, and its date part is a date.
-_LOGICAL_TYPE_PATTERNS: dict[str, str] = {
-    "date": rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$",
-    "timestamp": rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$",
-    "time": rf"^{_ISO_TIME}$",
-    "integer": r"^[+-]?\d+$",
-    "number": r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$",
-    "boolean": r"^(?:true|false|True|False|TRUE|FALSE)$",
-}
-# A pattern cannot tell 2024-02-30 from a real day; dateutil can.
-_CALENDAR_TYPES = ("date", "timestamp")
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["doc_id"]}
 _REASON = "corpusgov_reason"  # key in an expectation's meta
-
-
-def missing_field_reason(field: str) -> str:
-    """The reason code for a document whose required metadata field is null or absent."""
-    return f"contract.missing_{field}"
-
-
-def invalid_type_reason(field: str) -> str:
-    """The reason code for a document whose field value does not parse as its logicalType."""
-    return f"contract.invalid_type_{field}"
 
 
 @dataclass(frozen=True)
@@ -119,63 +88,14 @@ def enforce_contract(
 
 
 def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
-    """The GX suite for a contract; each expectation's meta names the reason code it reports."""
+    """The GX suite for a contract, from the expectation rules of contracts.rules; each
+    expectation's meta names the reason code it reports."""
     _validation_runtime()  # GX refuses to build a suite before a context exists
     suite = gx.ExpectationSuite(name=contract.ref)
-
-    def add(expectation: Any, reason: str) -> None:
-        expectation.meta = {_REASON: reason}
-        suite.add_expectation(expectation)
-
-    for field in contract.required_fields:
-        add(gxe.ExpectColumnValuesToNotBeNull(column=field), missing_field_reason(field))
-    # Type checks skip nulls (GX map expectations do): a missing value is the required rule's job.
-    for field, pattern in _typed_fields(contract).items():
-        add(gxe.ExpectColumnValuesToMatchRegex(column=field, regex=pattern), invalid_type_reason(field))
-        if contract.field_types[field] in _CALENDAR_TYPES:
-            add(gxe.ExpectColumnValuesToBeDateutilParseable(column=field), invalid_type_reason(field))
-    # Two expectations, not one "between", so a document says which bound it broke.
-    if contract.min_text_chars is not None:
-        add(
-            gxe.ExpectColumnValuesToBeBetween(column="text_chars", min_value=contract.min_text_chars),
-            REASON_TEXT_TOO_SHORT,
-        )
-    if contract.max_text_chars is not None:
-        add(
-            gxe.ExpectColumnValuesToBeBetween(column="text_chars", max_value=contract.max_text_chars),
-            REASON_TEXT_TOO_LONG,
-        )
-    # GX set expectations skip nulls, so a null is checked separately wherever values are constrained.
-    if contract.allowed_mime_types is not None:
-        add(
-            gxe.ExpectColumnValuesToBeInSet(column="mime_type", value_set=list(contract.allowed_mime_types)),
-            REASON_MIME_TYPE_NOT_ALLOWED,
-        )
-        add(gxe.ExpectColumnValuesToNotBeNull(column="mime_type"), REASON_MIME_TYPE_NOT_ALLOWED)
-    if contract.allowed_languages is not None:
-        add(
-            gxe.ExpectColumnValuesToBeInSet(column="language", value_set=list(contract.allowed_languages)),
-            REASON_LANGUAGE_NOT_ALLOWED,
-        )
-        # A null language means detection failed; that is a different fix from a wrong language.
-        add(gxe.ExpectColumnValuesToNotBeNull(column="language"), REASON_LANGUAGE_UNKNOWN)
-    allowed_grades = contract.allowed_grades
-    if allowed_grades is not None:
-        add(
-            gxe.ExpectColumnValuesToBeInSet(column="grade", value_set=list(allowed_grades)),
-            REASON_GRADE_BELOW_MINIMUM,
-        )
-        # Minimum F admits every graded and ungraded document; a stricter one needs a grade.
-        if contract.minimum_grade != "F":
-            add(gxe.ExpectColumnValuesToNotBeNull(column="grade"), REASON_GRADE_UNKNOWN)
-    if contract.max_age is not None:
-        add(
-            gxe.ExpectColumnValuesToBeBetween(column=_AGE_DAYS, max_value=contract.max_age / _DAY),
-            REASON_STALE,
-        )
-        add(gxe.ExpectColumnValuesToNotBeNull(column=_AGE_DAYS), REASON_FRESHNESS_UNKNOWN)
-    if contract.no_duplicate_content:
-        add(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE_OF_COLUMN), REASON_DUPLICATE_CONTENT)
+    for expectation in expectations_of(contract):
+        built = getattr(gxe, expectation.name)(**expectation.kwargs)
+        built.meta = {_REASON: expectation.reason}
+        suite.add_expectation(built)
     return suite
 
 
@@ -247,23 +167,14 @@ def validation_frame(
     for column in wanted:
         # An absent column means no document carries the value: null on every row.
         columns[column] = documents[column] if column in documents.columns else None
-    for column in _typed_fields(contract):
+    for column in typed_fields(contract):
         values = documents[column] if column in documents.columns else [None] * len(documents)
         columns[column] = [_as_text(v) for v in values]
     if contract.max_age is not None:
-        columns[_AGE_DAYS] = _age_days(documents, now)
+        columns[AGE_DAYS_COLUMN] = _age_days(documents, now)
     if contract.no_duplicate_content:
         columns[DUPLICATE_OF_COLUMN] = [_as_text(v) for v in documents[DUPLICATE_OF_COLUMN]]
     return pandas.DataFrame(columns, index=pandas.RangeIndex(len(documents)))
-
-
-def _typed_fields(contract: DocumentContract) -> dict[str, str]:
-    """Field -> the pattern its values must match, for every field whose logicalType is checkable."""
-    return {
-        field: _LOGICAL_TYPE_PATTERNS[kind]
-        for field, kind in contract.field_types.items()
-        if kind in _LOGICAL_TYPE_PATTERNS
-    }
 
 
 def _as_text(value: Any) -> str | None:

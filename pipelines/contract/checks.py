@@ -1,8 +1,9 @@
 """The contract stage of a run: which documents of a source break its contract, and what that
 means for the source (quarantine within the error budget, held back over it).
 
-Reasons come from Great Expectations (contracts.enforcement) for the contract's rules and from the
-assessment for its policies; `ContractCheck` is what the source's check reports.
+Reasons come from the contract's rules (contracts/rules.py): Great Expectations checks its
+expectations (contracts.enforcement), its policies run on each assessed document here.
+`ContractCheck` is what the source's check reports.
 """
 
 from collections import Counter
@@ -10,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from contracts import BudgetVerdict, DocumentContract, contract_ref
-from corpus_quality.vocabulary import ProvenanceLabel
-from pipelines.contract.violations import Violation, is_contract_reason, violations_of
+from contracts.rules import broken_policies, is_contract_reason
+from pipelines.contract.violations import Violation, violations_of
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
 from pipelines.settings import SourceConfig
@@ -200,7 +201,9 @@ def apply_contract(
     rule_reasons: dict[str, tuple[str, ...]],
     releases: dict[str, tuple[str | None, str | None]],
 ) -> list[DocumentOutcome]:
-    """Quarantine what breaks the contract, the quality route or a policy; keep every reason."""
+    """Quarantine what breaks the contract (its expectations, checked by Great Expectations into
+    `rule_reasons`, and its policies), or what the quality route sends to quarantine; keep every
+    reason."""
     decided: list[DocumentOutcome] = []
     for o in outcomes:
         if o.state is not DocumentState.INDEXED:
@@ -209,16 +212,7 @@ def apply_contract(
         reasons = list(rule_reasons.get(o.doc_id, ()))
         if o.route == "quarantine":
             reasons.extend(o.quality_reasons or ("quality.grade_f",))
-        if contract.minimum_grade and o.grade and not o.grade.at_least(contract.minimum_grade):
-            reasons.append("contract.grade_below_minimum")
-        if contract.injection_policy == "quarantine" and "safety.injection_like" in o.safety_flags:
-            reasons.append("policy.injection_quarantined")
-        if contract.ai_generated_policy == "quarantine" and o.provenance == ProvenanceLabel.AI_GENERATED:
-            reasons.append("policy.ai_generated_quarantined")
-        if contract.max_generation_depth is not None and o.generation_depth > contract.max_generation_depth:
-            reasons.append("policy.generation_depth_exceeded")
-        if contract.pii_policy == "quarantine" and any(f.startswith("safety.pii_") for f in o.safety_flags):
-            reasons.append("policy.pii_quarantined")
+        reasons.extend(broken_policies(contract, o))
         reasons = sorted(set(reasons))
         if reasons and releases.get(o.doc_id) == (o.content_hash, o.contract_version):
             # A recorded release (corpusgov quarantine release) for these bytes under this

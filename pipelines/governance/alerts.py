@@ -9,55 +9,50 @@ errors or reports; a sink is named by its `name` or its position, e.g. `webhook 
 """
 
 import hashlib
-import http.client
-import json
 import logging
-import os
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from contracts.rules import is_contract_reason
 from pipelines.contract.checks import ContractCheck
-from pipelines.errors import CorpusgovError
+from pipelines.governance.alert_records import (
+    CHECK_FAILED,
+    CONTRACT_VIOLATION,
+    RUN_FAILED,
+    SOURCE_ERROR,
+    Alert,
+    AlertSinkError,
+    one_line,
+    plural,
+)
+from pipelines.governance.alert_sinks import WEBHOOK_MAX_LINES, sink_for, webhook_payload
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
 from pipelines.ledger.records import RunFailure
-from pipelines.settings import ENV_REFERENCE, AlertSinkConfig, Settings
+from pipelines.settings import AlertSinkConfig, Settings
+
+# The sinks and the alert record live in alert_sinks.py and alert_records.py; their public names
+# stay importable from here, where callers have always found them.
+__all__ = [
+    "CHECK_FAILED",
+    "CONTRACT_VIOLATION",
+    "RUN_FAILED",
+    "SOURCE_ERROR",
+    "WEBHOOK_MAX_LINES",
+    "Alert",
+    "AlertSinkError",
+    "DispatchReport",
+    "collect_alerts",
+    "dispatch_alerts",
+    "send_alerts",
+    "sink_name",
+    "webhook_payload",
+]
 
 logger = logging.getLogger(__name__)
-
-CONTRACT_VIOLATION = "contract_violation"
-CHECK_FAILED = "check_failed"
-SOURCE_ERROR = "source_error"
-RUN_FAILED = "run_failed"
-# Reason codes a contract decides; `quality.*` and `discover.*` are not contract violations.
-VIOLATION_REASON_PREFIXES = ("contract.", "policy.")
-# One webhook message per batch: a count and this many lines, so 500 violations are one post.
-WEBHOOK_MAX_LINES = 20
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class AlertSinkError(CorpusgovError):
-    """A sink did not accept alerts. The message names the sink, never a webhook URL."""
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One thing a person should hear about once."""
-
-    key: str  # dedup key: the same key is never sent twice
-    kind: str  # contract_violation | check_failed | source_error | eval_<event kind>
-    source: str
-    doc_id: str | None
-    reason: str | None
-    contract_version: str | None
-    message: str  # one line for a person
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,10 +72,10 @@ class DispatchReport:
             return "No alert sinks configured under `alerts:` in corpusgov.yaml."
         parts = []
         if self.sent:
-            parts.append(f"sent {_plural(self.sent, 'alert')} to {_plural(self.sinks, 'sink')}")
+            parts.append(f"sent {plural(self.sent, 'alert')} to {plural(self.sinks, 'sink')}")
         if self.unsent:
             failed = "; ".join(f"{name}: {error}" for name, error in sorted(self.failures.items()))
-            parts.append(f"{_plural(self.unsent, 'alert')} not sent, retried next time ({failed})")
+            parts.append(f"{plural(self.unsent, 'alert')} not sent, retried next time ({failed})")
         if not parts:
             parts.append("no new violations")
         if self.skipped_already_sent:
@@ -116,10 +111,7 @@ def send_alerts(
     for position, sink in enumerate(sinks, start=1):
         name = sink_name(sink, position)
         try:
-            if sink.kind == "webhook":
-                _post_webhook(sink, name, alerts, backoff_seconds, deadline)
-            else:
-                _append_jsonl(sink, name, alerts)
+            sink_for(sink.kind).send(sink, name, alerts, backoff_seconds, deadline)
         except AlertSinkError as err:
             logger.warning("Alert sink %s failed: %s", name, err)
             failures[name] = str(err)
@@ -169,24 +161,6 @@ def sink_name(sink: AlertSinkConfig, position: int) -> str:
     return sink.name or f"{sink.kind} #{position}"
 
 
-def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
-    """A Slack-compatible message for a batch: a headline with counts, then one line per alert."""
-    kinds = Counter(a.kind for a in alerts)
-    labels = {
-        CHECK_FAILED: "blocked run",
-        SOURCE_ERROR: "broken source",
-        RUN_FAILED: "failed run",
-        CONTRACT_VIOLATION: "contract violation",
-    }
-    counts = ", ".join(_plural(kinds[kind], label) for kind, label in labels.items() if kinds.get(kind))
-    lines = [f"*corpusgov*: {_plural(len(alerts), 'new alert')} ({counts})"]
-    lines += [f"• {_one_line(a.message)}" for a in alerts[:WEBHOOK_MAX_LINES]]
-    if len(alerts) > WEBHOOK_MAX_LINES:
-        more = len(alerts) - WEBHOOK_MAX_LINES
-        lines.append(f"…and {more} more: see `corpusgov quarantine list`")
-    return {"text": "\n".join(lines)}
-
-
 def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
     alerts: dict[str, Alert] = {}
     for event_id, eval_set, kind, message, details in inputs.eval_events:
@@ -207,7 +181,7 @@ def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
             alerts.setdefault(alert.key, alert)
     for doc_id, source, path, reasons, detail, contract_id, contract_version in inputs.quarantined:
         for reason in reasons:
-            if not reason.startswith(VIOLATION_REASON_PREFIXES):
+            if not is_contract_reason(reason):
                 continue
             key = f"violation:{doc_id}:{reason}:{contract_version}"
             alerts.setdefault(
@@ -239,7 +213,7 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
                 doc_id=None,
                 reason=failure.kind,
                 contract_version=None,
-                message=_one_line(f"ingestion run {run_id} failed at {failure.step}: {failure.error}"),
+                message=one_line(f"ingestion run {run_id} failed at {failure.step}: {failure.error}"),
                 details={"run_id": run_id, "finished_at": finished_at.isoformat(), **failure.as_json()},
             )
         )
@@ -257,7 +231,7 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
                     doc_id=None,
                     reason=None,
                     contract_version=check.contract_version,
-                    message=_one_line(check.error),
+                    message=one_line(check.error),
                     details={**when, "error": check.error},
                 )
             )
@@ -292,134 +266,6 @@ def _blocked_alert(run_id: str, check: ContractCheck, when: dict[str, str]) -> A
     )
 
 
-def _resolve_url(sink: AlertSinkConfig, name: str) -> str:
-    url = sink.url or ""
-    reference = ENV_REFERENCE.match(url.strip())
-    if reference:
-        variable = reference.group(1)
-        url = os.environ.get(variable, "")
-        if not url:
-            raise AlertSinkError(
-                f"the environment variable {variable} holding the webhook URL of {name} is not "
-                "set. Set it where Dagster (or the CLI) runs; alerts are retried on the next "
-                "evaluation."
-            )
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise AlertSinkError(
-            f"the URL of {name} contains a space, tab, line break or control character. Fix "
-            "`url` in corpusgov.yaml (or the variable it names); a pasted URL often carries one."
-        )
-    if not url.startswith(("https://", "http://")):
-        raise AlertSinkError(
-            f"the URL of {name} is not an http(s) URL. Fix `url` in corpusgov.yaml (or the "
-            "variable it names)."
-        )
-    return url
-
-
-def _post_webhook(
-    sink: AlertSinkConfig,
-    name: str,
-    alerts: list[Alert],
-    backoff_seconds: float,
-    deadline: float | None,
-) -> None:
-    url = _resolve_url(sink, name)
-    body = json.dumps(webhook_payload(alerts)).encode("utf-8")
-    for attempt in range(1, sink.max_attempts + 1):
-        timeout = sink.timeout_seconds
-        if deadline is not None:
-            timeout = max(0.1, min(timeout, deadline - time.monotonic()))
-        problem = _post_once(url, body, timeout)
-        if problem is None:
-            return
-        outcome, retryable = problem
-        if not retryable:
-            raise AlertSinkError(f"{name} refused the alerts ({outcome}); not retried")
-        delay = backoff_seconds * 2 ** (attempt - 1)
-        if attempt == sink.max_attempts:
-            break
-        if deadline is not None and time.monotonic() + delay >= deadline:
-            raise AlertSinkError(
-                f"{name} failed {attempt} time(s), last with {outcome}; out of time for this evaluation"
-            )
-        logger.info(
-            "Alert sink %s: attempt %d/%d failed (%s); retrying in %.2gs",
-            name,
-            attempt,
-            sink.max_attempts,
-            outcome,
-            delay,
-        )
-        time.sleep(delay)
-    raise AlertSinkError(f"{name} failed {sink.max_attempts} time(s), last with {outcome}")
-
-
-def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None:
-    """None when accepted, else (what went wrong without the URL, whether to retry)."""
-    try:
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "corpusgov"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-        return None
-    except urllib.error.HTTPError as err:
-        # HTTPError carries the URL (err.url, err.filename): describe it by status only.
-        return f"HTTP {err.code}", err.code in _RETRY_STATUSES
-    except urllib.error.URLError as err:
-        reason = err.reason
-        label = type(reason).__name__ if isinstance(reason, BaseException) else "connection error"
-        return f"connection failed: {label}", True
-    except TimeoutError:
-        return f"no answer within {timeout:.3g}s", True
-    except http.client.InvalidURL:
-        # Its message quotes the URL: keep only what kind of problem it was.
-        return "request failed: the URL is not valid", False
-    except http.client.HTTPException as err:
-        # A garbage status line, a truncated body, a dropped connection: the server misbehaved.
-        return f"bad answer from the server: {type(err).__name__}", True
-    except (ValueError, OSError) as err:
-        # Messages of these may quote the URL: keep only the exception type.
-        return f"request failed: {type(err).__name__}", isinstance(err, OSError)
-
-
-def _append_jsonl(sink: AlertSinkConfig, name: str, alerts: list[Alert]) -> None:
-    path = Path(sink.path or "")
-    sent_at = datetime.now(UTC).isoformat()
-    lines = "".join(
-        json.dumps(
-            {
-                "sent_at": sent_at,
-                "kind": a.kind,
-                "source": a.source,
-                "doc_id": a.doc_id,
-                "reason": a.reason,
-                "contract_version": a.contract_version,
-                "message": a.message,
-                "key": a.key,
-                "details": a.details,
-            },
-            default=str,
-        )
-        + "\n"
-        for a in alerts
-    )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One write call per batch so a concurrent reader never sees half a batch of lines.
-        with path.open("a", encoding="utf-8") as out:
-            out.write(lines)
-    except OSError as err:
-        raise AlertSinkError(
-            f"{name} could not append to its file ({err.strerror or type(err).__name__}); check "
-            "its `path` in corpusgov.yaml"
-        ) from err
-
-
 def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str]) -> None:
     record_sent_alerts(
         Ledger.of(settings),
@@ -430,12 +276,3 @@ def _record_sent(settings: Settings, alerts: list[Alert], sink_names: list[str])
         sink_names,
         datetime.now(UTC),
     )
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -144,7 +144,7 @@ def test_any_exception_from_a_sink_is_reported_with_its_name_only(
     def explode(*_args: object) -> None:
         raise KeyError(f"https://hooks.example.com/x/{TOKEN}")
 
-    monkeypatch.setattr("pipelines.governance.alerts._post_webhook", explode)
+    monkeypatch.setattr("pipelines.governance.alert_sinks.WebhookSink.send", explode)
     report = dispatch_alerts(settings, backoff_seconds=0.01)
     assert report.failures["team-slack"].startswith("team-slack failed unexpectedly (KeyError)")
     assert TOKEN not in report.summary()

@@ -99,7 +99,7 @@ def render_contract_report(check: ContractCheck, run_id: str) -> str:
 <table><tr><th>reason</th><th>documents</th></tr>{reasons or '<tr><td colspan="2">none</td></tr>'}</table>
 <h2>Failing documents ({len(check.violations)})</h2>
 <table><tr><th>document</th><th>reason</th><th>detail</th></tr>{failing or '<tr><td colspan="3">none</td></tr>'}</table>
-<p>The reason codes are listed in the README (Configure a source and a contract). A document fixed
+<p>The reason codes are listed in docs/contracts.md. A document fixed
 at its source is checked again on the next run; <code>corpusgov quarantine release DOC_ID --reason "…"</code>
 admits one on purpose, on the record.</p>
 </body></html>

@@ -10,12 +10,7 @@ from corpus_quality.errors import (
     UnknownGradeError,
     UnknownProvenanceLabelError,
 )
-from corpus_quality.grading import (
-    SIGNAL_WEIGHTS,
-    QualityAssessment,
-    assess_quality,
-    grade_signals,
-)
+from corpus_quality.grading import QualityAssessment, assess_quality, grade_signals
 from corpus_quality.language import detect_language
 from corpus_quality.metadata import read_declared_metadata
 from corpus_quality.near_duplicates import NearDuplicate, NearDuplicateIndex, near_duplicate_signal
@@ -34,7 +29,8 @@ from corpus_quality.registry import (
     load_outputs_jsonl,
 )
 from corpus_quality.safety import SAFETY_CODES, SafetyFlag, redact_pii, scan_safety
-from corpus_quality.signals import QUALITY_SIGNALS, QualityInput, compute_signals
+from corpus_quality.signals import QUALITY_SIGNALS, SIGNALS, QualityInput, Signal, compute_signals
+from corpus_quality.version import assessment_version
 from corpus_quality.vocabulary import Grade, ProvenanceLabel
 
 __all__ = [
@@ -42,7 +38,7 @@ __all__ = [
     "ProvenanceLabel",
     "QUALITY_SIGNALS",
     "SAFETY_CODES",
-    "SIGNAL_WEIGHTS",
+    "SIGNALS",
     "C2paEvidence",
     "CorpusQualityError",
     "Evidence",
@@ -59,9 +55,11 @@ __all__ = [
     "RegistryMatch",
     "SafetyFlag",
     "SelfOutputRegistry",
+    "Signal",
     "UnknownGradeError",
     "UnknownProvenanceLabelError",
     "assess_quality",
+    "assessment_version",
     "grade_signals",
     "compute_signals",
     "detect_language",

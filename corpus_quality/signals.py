@@ -11,29 +11,13 @@ no date to age) returns a documented neutral value instead of guessing.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from corpus_quality.anchors import anchor_windows
 from corpus_quality.errors import InvalidQualityInputError
 from corpus_quality.stopwords import STOPWORDS
-
-QUALITY_SIGNALS: tuple[str, ...] = (
-    "length",
-    "alpha_word_ratio",
-    "symbol_ratio",
-    "line_repetition",
-    "ngram_repetition",
-    "encoding_health",
-    "mean_word_length",
-    "boilerplate",
-    "stopword_presence",
-    "extraction_completeness",
-    "metadata_completeness",
-    "staleness",
-    "near_duplicate",
-)
 
 # No profile for the language (or no language at all) is not evidence of bad text.
 NEUTRAL_STOPWORD_PRESENCE = 1.0
@@ -362,33 +346,93 @@ def _staleness(metadata: Mapping[str, str], now: datetime | None) -> float:
     return max(0.2, 1.0 - 0.8 * (age_days - 365) / (4 * 365))
 
 
+@dataclass(frozen=True)
+class TextView:
+    """One document's text as the signals read it, split once for all of them."""
+
+    doc: QualityInput
+    lowered: str
+    words: list[str]
+    lines: list[str]  # non-empty lines, stripped
+
+    @classmethod
+    def of(cls, doc: QualityInput) -> "TextView":
+        lowered = doc.text.lower()
+        lines = [stripped for line in doc.text.splitlines() if (stripped := line.strip())]
+        return cls(doc=doc, lowered=lowered, words=letter_words(lowered), lines=lines)
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    @property
+    def word_count(self) -> int:
+        return len(self.words)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One quality signal: how it is measured, what it weighs in the score, whether it gates.
+
+    `gating`: one gating signal below the floor caps the grade at C; two, or `length`, mean F
+    (corpus_quality/grading.py). `reads_text`: False for a signal judged from the record alone
+    (metadata, dates, the corpus), which an empty text still has; a text signal of an empty text
+    is 0. `version`: bump it when `compute` changes what it returns for some text: the
+    assessment version (corpus_quality/version.py) changes, and every document is assessed again.
+    """
+
+    name: str
+    compute: Callable[[TextView], float]
+    weight: float
+    gating: bool = False
+    reads_text: bool = True
+    version: int = 1
+
+
+# The weights of the weighted mean. Signals that ruin retrieval outright (mojibake makes text
+# unmatchable, a 3-word document answers nothing) weigh most; the ones that describe the record
+# rather than the text (metadata, age) weigh least, so an undated, untitled but clean document
+# still grades A; heuristics that well-formed enterprise text trips by design (stopwords in
+# tables, word length in code) sit in between. The gating ones are those whose failure alone
+# makes a text useless to retrieve, whatever the others say. The order is the reasons' order on
+# a tie.
+SIGNALS: tuple[Signal, ...] = (
+    Signal("length", lambda v: _length(v.word_count), weight=1.5, gating=True),
+    Signal("alpha_word_ratio", lambda v: _alpha_word_ratio(v.word_count, v.lowered), weight=1.0, gating=True),
+    Signal("symbol_ratio", lambda v: _symbol_ratio(v.text), weight=1.0, gating=True),
+    Signal("line_repetition", lambda v: _line_repetition(v.lines), weight=1.0, gating=True),
+    Signal("ngram_repetition", lambda v: _ngram_repetition(v.words), weight=1.0, gating=True),
+    Signal("encoding_health", lambda v: _encoding_health(v.text, v.word_count), weight=1.5, gating=True),
+    Signal("mean_word_length", lambda v: _mean_word_length(v.words), weight=0.5),
+    Signal(
+        "boilerplate", lambda v: _boilerplate(v.lowered, len(v.lines), set(v.words)), weight=1.0, gating=True
+    ),
+    Signal("stopword_presence", lambda v: _stopword_presence(v.words, v.doc.language), weight=0.75),
+    Signal(
+        "extraction_completeness",
+        lambda v: _extraction_completeness(v.text, v.doc.mime_type, v.doc.raw_size),
+        weight=1.0,
+    ),
+    Signal(
+        "metadata_completeness",
+        lambda v: _metadata_completeness(v.doc.metadata),
+        weight=0.5,
+        reads_text=False,
+    ),
+    Signal("staleness", lambda v: _staleness(v.doc.metadata, v.doc.now), weight=0.5, reads_text=False),
+    # A near-copy of a document already indexed adds little to retrieval and competes with it.
+    Signal(
+        "near_duplicate",
+        lambda v: 1.0 if v.doc.near_duplicate is None else v.doc.near_duplicate,
+        weight=1.0,
+        reads_text=False,
+    ),
+)
+QUALITY_SIGNALS: tuple[str, ...] = tuple(signal.name for signal in SIGNALS)
+
+
 def compute_signals(doc: QualityInput) -> dict[str, float]:
-    """Compute every signal in QUALITY_SIGNALS for ``doc``; each value is in [0, 1], 1 = good."""
-    text = doc.text
-    lowered = text.lower()
-    words = letter_words(lowered)
-    word_count = len(words)
-    metadata_signals = {
-        "metadata_completeness": _metadata_completeness(doc.metadata),
-        "staleness": _staleness(doc.metadata, doc.now),
-        "near_duplicate": 1.0 if doc.near_duplicate is None else doc.near_duplicate,
-    }
-    if not text.strip():
-        signals = {name: 0.0 for name in QUALITY_SIGNALS}
-        signals.update(metadata_signals)
-        return signals
-    lines = [stripped for line in text.splitlines() if (stripped := line.strip())]
-    signals = {
-        "length": _length(word_count),
-        "alpha_word_ratio": _alpha_word_ratio(word_count, lowered),
-        "symbol_ratio": _symbol_ratio(text),
-        "line_repetition": _line_repetition(lines),
-        "ngram_repetition": _ngram_repetition(words),
-        "encoding_health": _encoding_health(text, word_count),
-        "mean_word_length": _mean_word_length(words),
-        "boilerplate": _boilerplate(lowered, len(lines), set(words)),
-        "stopword_presence": _stopword_presence(words, doc.language),
-        "extraction_completeness": _extraction_completeness(text, doc.mime_type, doc.raw_size),
-        **metadata_signals,
-    }
-    return {name: signals[name] for name in QUALITY_SIGNALS}
+    """Compute every signal of SIGNALS for ``doc``; each value is in [0, 1], 1 = good."""
+    view = TextView.of(doc)
+    empty = not doc.text.strip()
+    return {signal.name: 0.0 if empty and signal.reads_text else signal.compute(view) for signal in SIGNALS}

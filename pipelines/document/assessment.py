@@ -11,6 +11,7 @@ from corpus_quality import (
     ProvenanceAssessment,
     QualityInput,
     assess_quality,
+    assessment_version,
     detect_language,
     label_provenance,
 )
@@ -35,9 +36,11 @@ class CorpusContext:
 
 
 def document_config_hash(contract: DocumentContract, embedding_model: str) -> str:
-    """Parser + chunker + embedding model + contract: change any and the document is re-processed."""
+    """Parser + chunker + embedding model + contract + the assessment's version: change any and
+    the document is processed again (its unchanged chunks keep their vectors)."""
     parts = (
         PARSER_ID,
+        assessment_version(),
         chunking_config_hash(contract.chunking),
         embedding_model,
         contract.id,

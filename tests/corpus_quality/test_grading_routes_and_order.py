@@ -4,7 +4,7 @@ import pytest
 
 from corpus_quality import (
     QUALITY_SIGNALS,
-    SIGNAL_WEIGHTS,
+    SIGNALS,
     Grade,
     QualityInput,
     UnknownGradeError,
@@ -13,9 +13,10 @@ from corpus_quality import (
 )
 
 
-def test_weights_cover_every_signal() -> None:
-    assert set(SIGNAL_WEIGHTS) == set(QUALITY_SIGNALS)
-    assert all(weight > 0 for weight in SIGNAL_WEIGHTS.values())
+def test_every_signal_has_one_record_with_a_weight() -> None:
+    assert QUALITY_SIGNALS == tuple(s.name for s in SIGNALS)
+    assert len(set(QUALITY_SIGNALS)) == len(SIGNALS)
+    assert all(s.weight > 0 for s in SIGNALS)
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,9 @@ from corpus_copy import PYTHON_DOCS  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
 from evals.metrics import hit_at_k, mrr_at_k, ndcg_at_k  # noqa: E402
-from pipelines.embedding.exported import ExportedModelEmbedder  # noqa: E402
-from pipelines.embedding.model import SentenceTransformerEmbedder, model_folder  # noqa: E402
+from pipelines.embedding.backends import exported_embedder  # noqa: E402
+from pipelines.embedding.model import model_folder  # noqa: E402
+from pipelines.embedding.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from pipelines.run.ingestion import prepare_ingestion  # noqa: E402
 from pipelines.run.spool import spooled_batches  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
@@ -125,11 +126,11 @@ def main() -> None:
         model_dir = model_folder(None)
         backends = {
             "torch": SentenceTransformerEmbedder(),
-            "onnx f32": ExportedModelEmbedder(model_dir, "onnx", cache_dir=work / "models", notify=print),
-            "openvino f32": ExportedModelEmbedder(
+            "onnx f32": exported_embedder(model_dir, "onnx", cache_dir=work / "models", notify=print),
+            "openvino f32": exported_embedder(
                 model_dir, "openvino", "f32", cache_dir=work / "models", notify=print
             ),
-            "openvino auto": ExportedModelEmbedder(
+            "openvino auto": exported_embedder(
                 model_dir, "openvino", "auto", cache_dir=work / "models", notify=print
             ),
         }

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest import PYTHON_DOCS, build_corpus  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from pipelines.embedding.model import SentenceTransformerEmbedder  # noqa: E402
+from pipelines.embedding.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from pipelines.evaluation import reversion_eval_sets  # noqa: E402
 from pipelines.index.table import ChunkIndex  # noqa: E402
 from pipelines.run.ingestion import run_ingestion  # noqa: E402

@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from corpus_copy import PYTHON_DOCS, build_corpus  # noqa: E402
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from pipelines.embedding.model import SentenceTransformerEmbedder, embedder_from_settings  # noqa: E402
+from pipelines.embedding.backends import embedder_from_settings  # noqa: E402
+from pipelines.embedding.torch_backend import SentenceTransformerEmbedder  # noqa: E402
 from pipelines.index.commit_protocol import writer_lock  # noqa: E402
 from pipelines.index.table import ChunkIndex  # noqa: E402
 from pipelines.run.embedding_prefetch import EmbeddingPrefetch  # noqa: E402

@@ -125,7 +125,7 @@ def main() -> None:
         files = build_corpus(args.corpus, args.limit, corpus)
         # The model is exported once, before the clock: each run's steps load it from here.
         os.environ["CORPUSGOV_MODEL_CACHE"] = str(root / "models")
-        from pipelines.embedding.model import embedder_from_settings
+        from pipelines.embedding.backends import embedder_from_settings
         from pipelines.settings import load_settings
 
         embedder_from_settings(load_settings(write_project(root, corpus, 1)), print).embed(["warm up"])

@@ -62,7 +62,7 @@ class EmbeddingConfig(BaseModel):
     model_path: str | None = None
     # Batch 16 was the fastest on 2 CPU cores for ~256-token chunks.
     batch_size: int = Field(default=16, ge=1, le=1024)
-    # The same model run three ways (pipelines/embedding/exported.py). OpenVINO is the default: on
+    # The same model run three ways (pipelines/embedding/backends.py). OpenVINO is the default: on
     # 2 cores it embeds 2-3.5x faster than torch with vectors at cosine >= 0.9999 to torch's.
     # The index records the backend and precision in its model id, so one index never mixes them.
     backend: Literal["torch", "onnx", "openvino"] = "openvino"

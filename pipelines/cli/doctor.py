@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli.output import fail, notice, print_json, stdout
-from pipelines.embedding.model import embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
 from pipelines.governance.doctor import DoctorReport, examine_data_dir, repair_data_dir
 from pipelines.settings import load_settings
 

@@ -9,7 +9,7 @@ from evals import IncomparableResultsError
 from evals.comparison import Comparison
 from evals.generation import GENERATION_METRICS
 from pipelines.cli.output import fail, notice, print_json, stdout
-from pipelines.embedding.model import embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
 from pipelines.errors import CorpusgovError
 from pipelines.evaluation import (
     DEV,

@@ -7,7 +7,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pipelines.cli.output import fail, notice, print_json, stderr, stdout
-from pipelines.embedding.model import embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
 from pipelines.errors import IngestionConflictError, LedgerBusyError
 from pipelines.evaluation import reversion_eval_sets
 from pipelines.index.commit_protocol import writer_lock

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from corpus_quality.vocabulary import Grade
 from pipelines.cli.output import fail, notice, print_json, stdout
-from pipelines.embedding.model import embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
 from pipelines.governance.catalog import corpus_status, list_documents, search_corpus
 from pipelines.settings import load_settings
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from pipelines.embedding.model import Embedder, embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
+from pipelines.embedding.model import Embedder
 from pipelines.settings import Settings, load_settings
 
 

@@ -1,22 +1,20 @@
-"""Embed: the bundled all-MiniLM-L6-v2, loaded once per process, never from a hub.
+"""What every embedding backend shares: the Embedder protocol, the bundled all-MiniLM-L6-v2 (loaded
+from its folder, never from a hub), its weights hash, and the index's one-model guard.
 
-Three backends run the same model (`embedding.backend` in corpusgov.yaml): torch through
-sentence-transformers (the reference), and ONNX Runtime or OpenVINO on an ONNX export of it
-(pipelines/embedding/exported.py). Heavy imports happen on first use so the CLI's read commands and
-the Dagster code server start fast.
+The backends that run the model are one module each, chosen by `embedding.backend` in corpusgov.yaml
+through the registry in pipelines/embedding/backends.py; this module imports none of them. Heavy
+imports happen on first use so the CLI's read commands and the Dagster code server start fast.
 """
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from pipelines.errors import ConfigError, IndexStateError
-from pipelines.settings import Settings
 
 # Where exported models are cached: `<data_dir>/models/` unless this names another folder (tests
 # share one export across their throwaway data dirs).
@@ -78,47 +76,10 @@ def weights_hash(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=4)
-def _load_sentence_transformer(model_dir: Path) -> Any:
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-
-
-class SentenceTransformerEmbedder:
-    """sentence-transformers on CPU from a local folder (default: the bundled MiniLM)."""
-
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16) -> None:
-        self.model_dir = model_folder(model_path)
-        self.batch_size = batch_size
-
-    @property
-    def model_id(self) -> str:
-        # The reference: no backend suffix (indexes built before the other backends keep their id).
-        return f"{model_name(self.model_dir)}@sha256:{weights_hash(self.model_dir)[:16]}"
-
-    @property
-    def dimensions(self) -> int:
-        model = self.model
-        # sentence-transformers 6 renamed the method; 5.x only has the old name.
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
-
-    @property
-    def model(self) -> Any:
-        return _load_sentence_transformer(self.model_dir)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+def reference_model_id(model_dir: Path) -> str:
+    """The model id of torch's vectors: the model's name and its weights hash. The other backends
+    append `+<backend>-<precision>` to it (their vectors are close, not bit-identical)."""
+    return f"{model_name(model_dir)}@sha256:{weights_hash(model_dir)[:16]}"
 
 
 def require_index_model(index_model: str, embedder_model: str, data_dir: Path) -> None:
@@ -158,23 +119,3 @@ def embed_with_progress(
         if on_progress is not None:
             on_progress(len(block))
     return out
-
-
-def embedder_from_settings(settings: Settings, notify: Callable[[str], None] | None = None) -> Embedder:
-    """The embedder the CLI and Dagster use (tests substitute a deterministic fake). `notify`
-    hears the one-time model export, which takes a few seconds."""
-    config = settings.embedding
-    if config.backend == "torch":
-        return SentenceTransformerEmbedder(model_path=config.model_path, batch_size=config.batch_size)
-    from pipelines.embedding.exported import ExportedModelEmbedder
-
-    cache = os.environ.get(MODEL_CACHE_ENV)
-    return ExportedModelEmbedder(
-        model_folder(config.model_path),
-        backend=config.backend,
-        precision=config.precision,
-        batch_size=config.batch_size,
-        cache_dir=Path(cache) if cache else settings.data_dir / "models",
-        notify=notify,
-        threads=config.threads,
-    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.embedding.model import embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
 from pipelines.errors import IndexDamagedError, StorageError
 from pipelines.governance.catalog import corpus_status, list_documents, search_corpus
 from pipelines.governance.doctor import examine_data_dir, repair_data_dir

@@ -63,7 +63,7 @@ def test_read_commands_load_nothing_heavy(project: Path, args: list[str]) -> Non
 def test_a_no_op_ingest_opens_neither_the_model_nor_lancedb(project: Path) -> None:
     """What a schedule runs most: nothing changed, so no torch, no GE, and no LanceDB import (the
     ledger and the table's file names show no interrupted writer)."""
-    from pipelines.embedding.model import embedder_from_settings
+    from pipelines.embedding.backends import embedder_from_settings
 
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     settings = load_settings()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.embedding.model import Embedder, embedder_from_settings
+from pipelines.embedding.backends import embedder_from_settings
+from pipelines.embedding.model import Embedder
 from pipelines.governance.catalog import list_documents, search_corpus
 from pipelines.index.reconciliation import reconcile
 from pipelines.run.ingestion import run_ingestion

@@ -11,13 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.embedding.exported import ExportedModelEmbedder
-from pipelines.embedding.model import (
-    MODEL_CACHE_ENV,
-    SentenceTransformerEmbedder,
-    embedder_from_settings,
-    model_folder,
-)
+from pipelines.embedding.backends import embedder_from_settings, exported_embedder
+from pipelines.embedding.model import MODEL_CACHE_ENV, model_folder
+from pipelines.embedding.onnx_export import ExportedModelEmbedder
+from pipelines.embedding.torch_backend import SentenceTransformerEmbedder
 from pipelines.errors import IndexStateError
 from pipelines.governance.catalog import search_corpus
 from pipelines.ledger import Ledger
@@ -49,7 +46,7 @@ def torch_vectors() -> np.ndarray:
 def test_every_backend_matches_torch(
     torch_vectors: np.ndarray, backend: str, precision: str, tmp_path: Path
 ) -> None:
-    embedder = ExportedModelEmbedder(
+    embedder = exported_embedder(
         model_folder(None), backend, precision, cache_dir=Path(os.environ[MODEL_CACHE_ENV])
     )
     vectors = embedder.embed(_texts())
@@ -73,7 +70,7 @@ def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(
     """The CLI, a Dagster step and each shard embed a chunk beside different chunks: its vector
     must be the same in all of them (bf16 moved it by up to 8e-4 when padded to its batch).
     OpenVINO gives the same bits; ONNX Runtime's kernels differ by batch size, by ~1e-8."""
-    embedder = ExportedModelEmbedder(
+    embedder = exported_embedder(
         model_folder(None), backend, precision, cache_dir=Path(os.environ[MODEL_CACHE_ENV])
     )
     short, long = "Forklift batteries charge in bay 4.", " ".join(_texts()) * 3
@@ -89,8 +86,8 @@ def test_openvino_runs_batches_side_by_side_and_returns_each_vector_in_its_texts
     number of streams (`embedding.threads`)."""
     texts = _texts()
     cache = Path(os.environ[MODEL_CACHE_ENV])
-    two = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=2)
-    one = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=1)
+    two = exported_embedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=2)
+    one = exported_embedder(model_folder(None), "openvino", cache_dir=cache, batch_size=2, threads=1)
     together = two.embed(texts)
     alone = np.vstack([one.embed([text]) for text in texts])
     assert together.shape == (len(texts), 384)
@@ -103,7 +100,7 @@ def test_a_failed_call_raises_and_leaves_the_shared_model_embedding_as_before(fa
     """The compiled model is shared by the process. A call that fails after some batches started
     must wait for them (none may answer into the next call's rows), and a request OpenVINO failed
     must not fail the calls after it (it would, left in its queue)."""
-    embedder = ExportedModelEmbedder(
+    embedder = exported_embedder(
         model_folder(None), "openvino", cache_dir=Path(os.environ[MODEL_CACHE_ENV]), batch_size=2
     )
     texts = _texts()
@@ -129,8 +126,8 @@ def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) ->
     probe = (
         "import sys; from pathlib import Path\n"
         "from pipelines.embedding.model import model_folder\n"
-        "from pipelines.embedding.exported import ExportedModelEmbedder\n"
-        "e = ExportedModelEmbedder(model_folder(None), 'openvino', cache_dir=Path(sys.argv[1]), notify=print)\n"
+        "from pipelines.embedding.backends import exported_embedder\n"
+        "e = exported_embedder(model_folder(None), 'openvino', cache_dir=Path(sys.argv[1]), notify=print)\n"
         "print(e.model_id, e.embed(['hello']).shape)\n"
     )
 
@@ -202,15 +199,15 @@ def test_an_openvino_index_names_backend_and_precision_when_refusing_a_precision
 
 @pytest.mark.slow
 def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.embedding.exported as backends
+    import pipelines.embedding.onnx_export as onnx_export
 
     notes: list[str] = []
-    first = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
+    first = exported_embedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
     expected = first.embed(["the receiving dock opens at six"])
     exported = next(tmp_path.glob("*/model.onnx"))
     exported.write_bytes(exported.read_bytes()[:4096])  # a disk that lost most of the file
-    monkeypatch.setattr(backends, "_RUNNERS", {})  # as a new process would start
-    again = ExportedModelEmbedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
+    monkeypatch.setattr(onnx_export, "_RUNNERS", {})  # as a new process would start
+    again = exported_embedder(model_folder(None), "openvino", cache_dir=tmp_path, notify=notes.append)
     assert np.allclose(again.embed(["the receiving dock opens at six"]), expected, atol=1e-6)
     assert any("does not load" in note and "exporting again" in note for note in notes)
 

@@ -34,12 +34,12 @@ def doctor(
     settings = load_settings(ctx.obj["config"])
     if repair:
         # Imported here: only a rebuild needs the evals, and they pull in ragas.
-        from pipelines.evaluation import reversion_eval_sets
+        from pipelines.governance.ingest import follow_index
 
         embedder = embedder_from_settings(settings, notice)
         report = repair_data_dir(settings, embedder)
         if report.rebuild is not None and report.rebuild.index_version is not None:
-            reversion_eval_sets(settings, embedder)
+            follow_index(settings, embedder)
     else:
         report = examine_data_dir(settings)
     if as_json:

@@ -20,9 +20,9 @@ from pipelines.evaluation import (
     holdout_exposures,
     item_resolutions,
     rebaseline,
-    reversion_eval_sets,
 )
 from pipelines.evaluation.reversion import signed
+from pipelines.governance.ingest import follow_index
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings, load_settings
 
@@ -210,7 +210,7 @@ def rebaseline_command(
     settings = load_settings(ctx.obj["config"])
     name = _set_name(settings, set_name)
     embedder = embedder_from_settings(settings, notice)
-    fresh = [r.result for r in reversion_eval_sets(settings, embedder) if r.version.eval_set == name]
+    fresh = [r.result for r in follow_index(settings, embedder) if r.version.eval_set == name]
     # A re-version (or a judge configured since) just scored the dev split: no second scoring.
     result = (
         fresh[0]

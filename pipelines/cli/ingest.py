@@ -1,6 +1,5 @@
 """`corpusgov ingest`."""
 
-import uuid
 from typing import Annotated
 
 import typer
@@ -8,10 +7,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from pipelines.cli.output import fail, notice, print_json, stderr, stdout
 from pipelines.embedding.backends import embedder_from_settings
-from pipelines.errors import IngestionConflictError, LedgerBusyError
-from pipelines.evaluation import reversion_eval_sets
-from pipelines.index.commit_protocol import writer_lock
-from pipelines.run.ingestion import IngestionReport, blocked_message, record_failed_run, run_ingestion
+from pipelines.governance.ingest import ingest as ingest_corpus
+from pipelines.run.ingestion import IngestionReport, blocked_message
 from pipelines.settings import load_settings
 
 
@@ -52,22 +49,8 @@ def ingest(
                 tasks[stage] = progress.add_task(stage, total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
 
-        try:
-            report = run_ingestion(settings, embedder, source, on_progress)
-        except (IngestionConflictError, LedgerBusyError):
-            raise  # another writer is at work: nothing failed
-        except Exception as err:
-            record_failed_run(
-                settings,
-                f"cli-{uuid.uuid4().hex[:12]}",
-                "corpusgov ingest",
-                err,
-                tuple(source or (s.name for s in settings.sources)),
-            )
-            raise
-        # Every index change re-versions the eval sets (a no-op when the index did not move).
-        with writer_lock(settings):
-            reversions = reversion_eval_sets(settings, embedder)
+        outcome = ingest_corpus(settings, embedder, source, on_progress)
+    report, reversions = outcome.report, outcome.reversions
     if as_json:
         print_json({**report.as_json(), "eval_sets": [r.version.as_json() for r in reversions]})
     else:

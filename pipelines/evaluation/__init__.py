@@ -10,7 +10,7 @@ The rows live in the ledger (pipelines/ledger/evals.py); the pure logic in the `
 """
 
 from evals.sets import DEV, HOLDOUT
-from pipelines.evaluation.baseline import question_vectors, rebaseline, run_baseline
+from pipelines.evaluation.baseline import BaselineTask, question_vectors, rebaseline, run_baseline
 from pipelines.evaluation.compare import (
     Amplification,
     amplification,
@@ -39,6 +39,7 @@ from pipelines.ledger.evals import (
 
 __all__ = [
     "DEV",
+    "BaselineTask",
     "HOLDOUT",
     "Amplification",
     "Reversion",

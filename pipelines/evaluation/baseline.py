@@ -11,6 +11,7 @@ ledger, so the check is one small matrix product.
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,25 +54,34 @@ from pipelines.settings import Settings
 _REUSABLE = frozenset({"unchanged", "resolved"})
 
 
-def run_baseline(
-    settings: Settings,
-    embedder: Embedder,
-    eval_set: EvalSet,
-    stored: StoredVersion,
-    version: EvalSetVersion,
-    snapshot: IndexSnapshot,
-    index_version: IndexVersion,
-    split: str,
-    reuse: StoredResult | None = None,
-    removed_chunk_ids: frozenset[str] = frozenset(),
-) -> tuple[StoredResult, int, int]:
-    """Score the active items of `split` on `index_version`; returns (result, rescored, reused)."""
+@dataclass(frozen=True)
+class BaselineTask:
+    """One scoring: an eval set version, on the index version it is bound to, for one split."""
+
+    eval_set: EvalSet
+    stored: StoredVersion
+    version: EvalSetVersion
+    snapshot: IndexSnapshot
+    index_version: IndexVersion
+    split: str
+    # The previous live baseline: an unchanged item keeps its top-k from it where it can.
+    reuse: StoredResult | None = None
+    removed_chunk_ids: frozenset[str] = frozenset()  # chunks that left the index since `reuse`
+
+
+def run_baseline(settings: Settings, embedder: Embedder, task: BaselineTask) -> tuple[StoredResult, int, int]:
+    """Score the active items of the task's split on its index version; returns (result,
+    rescored, reused)."""
+    eval_set, stored, version, snapshot = task.eval_set, task.stored, task.version, task.snapshot
+    index_version, split = task.index_version, task.split
     ledger = Ledger.of(settings)
     k = settings.evals.k
     require_index_model(index_version.embedding_model, embedder.model_id, settings.data_dir)
     items = active_items(version, eval_set, splits=(split,))
     vectors = question_vectors(ledger, embedder, [item.question for item in items])
-    reusable = _reusable_rows(reuse, version, items, vectors, snapshot, removed_chunk_ids, settings, k)
+    reusable = _reusable_rows(
+        task.reuse, version, items, vectors, snapshot, task.removed_chunk_ids, settings, k
+    )
     to_score = [item for item in items if item.id not in reusable]
     scored = _scored_rows(settings, index_version, version, snapshot, to_score, vectors, k)
     rows = list(reusable.values()) + scored
@@ -246,7 +256,8 @@ def rebaseline(settings: Settings, embedder: Embedder, eval_set_name: str, split
     previous = next(
         (r for r in eval_results(ledger, config.name, split) if r.version_hash == stored.version_hash), None
     )
-    result, _, _ = run_baseline(settings, embedder, eval_set, stored, version, snapshot, index_version, split)
+    task = BaselineTask(eval_set, stored, version, snapshot, index_version, split)
+    result, _, _ = run_baseline(settings, embedder, task)
     if split == DEV and previous is not None and previous.key == result.key:
         drops = detect_regression(*on_common_items(previous, result), settings.evals.regression_threshold)
         if drops:

@@ -15,7 +15,7 @@ from evals.comparison import Decomposition
 from evals.generation import GENERATION_METRICS
 from evals.sets import DEV
 from pipelines.embedding.model import Embedder
-from pipelines.evaluation.baseline import run_baseline
+from pipelines.evaluation.baseline import BaselineTask, run_baseline
 from pipelines.evaluation.compare import decompose_results
 from pipelines.evaluation.configured import counts_text, load_configured_set
 from pipelines.evaluation.generation import generation_key
@@ -150,9 +150,7 @@ def _baseline(
         resolutions_of(ledger, stored.version_hash),
         stored.version_hash,
     )
-    result, rescored, reused = run_baseline(
-        settings,
-        embedder,
+    task = BaselineTask(
         eval_set,
         stored,
         version,
@@ -162,6 +160,7 @@ def _baseline(
         reuse=None if superseded else previous_result,
         removed_chunk_ids=removed_chunks(settings, previous_index, snapshot),
     )
+    result, rescored, reused = run_baseline(settings, embedder, task)
     event = _record_reversion_event(
         settings,
         ledger,

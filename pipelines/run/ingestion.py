@@ -18,7 +18,7 @@ are called from this module: tests substitute them here to stop or break a run a
 
 import logging
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -243,21 +243,18 @@ def commit_ingestion(
             settings, ledger, index, prepared, now_indexed, was_indexed, embedder, on_progress
         )
         embedded, reused = rows.embedded, rows.reused
-    summary = run_summary(prepared, embedded, reused, held_back=len(held_back))
-    index_version = _write_run(
-        settings,
-        ledger,
-        index,
-        prepared,
-        latest,
-        rows,
-        was_indexed,
-        known,
-        chunks_added,
-        chunks_removed,
-        summary,
-        held_back,
+    write = RunWrite(
+        prepared=prepared,
+        base=latest,
+        rows=rows,
+        was_indexed=frozenset(was_indexed),
+        known=known,
+        chunks_added=chunks_added,
+        chunks_removed=chunks_removed,
+        summary=run_summary(prepared, embedded, reused, held_back=len(held_back)),
+        held_back=held_back,
     )
+    index_version = _write_run(settings, ledger, index, write)
     counts = state_counts_after(known, outcomes)
     return IngestionReport(
         run_id=prepared.run_id,
@@ -321,41 +318,44 @@ def _index_rows(
     return rows, len(new_ids - previous_ids), len(previous_ids - new_ids)
 
 
-def _write_run(
-    settings: Settings,
-    ledger: Ledger,
-    index: ChunkIndex,
-    prepared: PreparedIngestion,
-    latest: IndexVersion | None,
-    rows: IndexRows | None,
-    was_indexed: set[str],
-    known: dict[str, LedgerDocument],
-    chunks_added: int,
-    chunks_removed: int,
-    summary: dict[str, Any],
-    held_back: tuple[DocumentOutcome, ...],
-) -> IndexVersion | None:
+@dataclass(frozen=True)
+class RunWrite:
+    """What the commit writes for one run: the rows for the index (None when the index does not
+    change), what the manifest is computed from, and what the ledger records."""
+
+    prepared: PreparedIngestion  # the blocked sources' changes taken out (`held_back`)
+    base: IndexVersion | None  # the index version the run was prepared on
+    rows: IndexRows | None
+    was_indexed: frozenset[str]  # doc ids of the run that were indexed before it
+    known: dict[str, LedgerDocument]  # every document as the ledger held it before the run
+    chunks_added: int
+    chunks_removed: int
+    summary: dict[str, Any]  # the run's counts and contract checks (`ingestion_runs.summary`)
+    held_back: tuple[DocumentOutcome, ...]
+
+
+def _write_run(settings: Settings, ledger: Ledger, index: ChunkIndex, write: RunWrite) -> IndexVersion | None:
     """Steps 4-7 of the commit protocol (pipelines/index/commit_protocol.py) for one run."""
+    prepared, base = write.prepared, write.base
     index_version: IndexVersion | None = None
     touched_index = False
     try:
         with ledger.writer() as writer:
             stop_point("commit.before_intent")
-            if rows is not None:
-                writer.record_intent(prepared.run_id, "ingestion", latest.lance_version if latest else None)
+            if write.rows is not None:
+                writer.record_intent(prepared.run_id, "ingestion", base.lance_version if base else None)
                 stop_point("commit.after_intent")
                 touched_index = True
-                lance_version = index.write(rows.reader(), sorted(was_indexed))
+                lance_version = index.write(write.rows.reader(), sorted(write.was_indexed))
                 stop_point("commit.after_index_write")
-                number = (latest.index_version if latest else 0) + 1
                 index_version = index_manifest(
-                    number,
+                    (base.index_version if base else 0) + 1,
                     lance_version,
                     prepared,
-                    known,
-                    was_indexed,
-                    chunks_added=chunks_added,
-                    chunks_removed=chunks_removed,
+                    write.known,
+                    write.was_indexed,
+                    chunks_added=write.chunks_added,
+                    chunks_removed=write.chunks_removed,
                     total_chunks=index.count_rows(),
                 )
             writer.commit(
@@ -365,8 +365,8 @@ def _write_run(
                     sources=prepared.sources,
                     outcomes=prepared.outcomes,
                     index_version=index_version,
-                    summary=summary,
-                    held_back=held_back,
+                    summary=write.summary,
+                    held_back=write.held_back,
                 )
             )
     except BaseException:

@@ -159,7 +159,7 @@ def index_manifest(
     lance_version: int,
     prepared: PreparedIngestion,
     known: dict[str, LedgerDocument],
-    was_indexed: set[str],
+    was_indexed: frozenset[str],
     chunks_added: int,
     chunks_removed: int,
     total_chunks: int,

@@ -13,12 +13,10 @@ from pipelines.evaluation import (
     StoredResult,
     StoredVersion,
     amplification,
-    baseline_eval_sets,
     eval_results,
     latest_eval_version,
-    version_eval_sets,
 )
-from pipelines.index.commit_protocol import writer_lock
+from pipelines.governance.ingest import bind_eval_sets, score_eval_sets
 from pipelines.ledger import Ledger
 
 EVAL_SET_VERSIONS = dg.AssetKey(["eval_set_versions"])
@@ -89,8 +87,7 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
     on an index it was not bound to.
     """
     settings = corpusgov.settings()
-    with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
-        versions = version_eval_sets(settings)
+    versions = bind_eval_sets(settings, wait_seconds=WRITER_WAIT_SECONDS)
     ledger = Ledger.of(settings)
     metadata: dict[str, Any] = {"re_versioned": len(versions)}
     for config in settings.evals.sets:
@@ -126,8 +123,7 @@ def eval_baselines(
     are "not measured". Also the amplification of AI-generated chunks in the top-k.
     """
     settings = corpusgov.settings()
-    with writer_lock(settings, wait_seconds=WRITER_WAIT_SECONDS):
-        reversions = baseline_eval_sets(settings, embedder.embedder(settings))
+    reversions = score_eval_sets(settings, embedder.embedder(settings), wait_seconds=WRITER_WAIT_SECONDS)
     ledger = Ledger.of(settings)
     metadata: dict[str, Any] = {"re_versioned": len(reversions)}
     for config in settings.evals.sets:

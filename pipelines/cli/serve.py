@@ -11,7 +11,7 @@ import typer
 
 from pipelines.cli.output import stdout
 from pipelines.contract.report_server import start_report_server
-from pipelines.settings import load_settings
+from pipelines.settings import CONFIG_ENV, load_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +49,8 @@ def serve(
         [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
         # Its own process group: dagster dev only stops cleanly on a SIGINT sent to the group.
         start_new_session=True,
+        # The code location and its runs read the config this command read (`--config` included).
+        env={**os.environ, CONFIG_ENV: str(settings.config_path)},
     )
     started.append(dagster)
     try:

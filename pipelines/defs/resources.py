@@ -4,8 +4,6 @@ Both are typed `dg.ConfigurableResource`s bound in pipelines/definitions.py. Tes
 subclass of `EmbedderResource` there: it is the one place an embedder enters the Dagster path.
 """
 
-from pathlib import Path
-
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -15,15 +13,16 @@ from pipelines.settings import Settings, load_settings
 
 
 class CorpusgovResource(dg.ConfigurableResource):
-    """Where corpusgov.yaml is. Empty means $CORPUSGOV_CONFIG or ./corpusgov.yaml."""
+    """corpusgov's settings, from the config the code location built its assets from:
+    $CORPUSGOV_CONFIG, else ./corpusgov.yaml (`corpusgov serve --config` sets the variable). One
+    way to name it, so a run never reads another file than the one its assets came from."""
 
-    config_path: str = ""
     _settings: Settings | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
         """Read once per run (per sensor evaluation), then shared by every caller in it."""
         if self._settings is None:
-            self._settings = load_settings(Path(self.config_path) if self.config_path else None)
+            self._settings = load_settings()
         return self._settings
 
 

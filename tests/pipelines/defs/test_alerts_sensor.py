@@ -17,7 +17,7 @@ from tests.pipelines.governance.test_alerts_webhook import Hook, hook  # noqa: F
 
 
 def evaluate(project: Path) -> dg.SensorResult | dg.SkipReason:
-    resource = CorpusgovResource(config_path=str(project / "corpusgov.yaml"))
+    resource = CorpusgovResource()
     context = dg.build_sensor_context(resources={"corpusgov": resource})
     return contract_alert_sensor(context)
 
@@ -106,7 +106,7 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
             dagster_instance=instance,
             dagster_run=result.dagster_run,
             dagster_event=failure,
-            resources={"corpusgov": CorpusgovResource(config_path=str(config))},
+            resources={"corpusgov": CorpusgovResource()},
         ).for_run_failure()
         run_failure_alert_sensor(context)
     evaluate(project)

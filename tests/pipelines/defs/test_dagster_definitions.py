@@ -200,9 +200,7 @@ def test_editing_a_contract_or_the_config_starts_a_run(project: Path) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
 
     def tick(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
-        context = dg.build_sensor_context(
-            cursor=cursor, resources={"corpusgov": CorpusgovResource(config_path=str(config))}
-        )
+        context = dg.build_sensor_context(cursor=cursor, resources={"corpusgov": CorpusgovResource()})
         return source_folder_sensor(context)
 
     first = tick(None)

@@ -29,9 +29,8 @@ from pipelines.ledger.records import (
     IndexVersion,
     LedgerCommit,
     LedgerDocument,
-    grade_of,
-    label_of,
 )
+from pipelines.ledger.rows import first_record, named_rows, records, select_list
 from pipelines.ledger.schema import (
     SCHEMA_VERSION,
     has_table,
@@ -229,82 +228,41 @@ class Ledger:
                 raise (mapped if mapped is not err else _damaged(self.path, err)) from err
 
     def documents(self, source: str | None = None) -> dict[str, LedgerDocument]:
-        query = (
-            "SELECT doc_id, source, path, state, reasons, content_hash, config_hash, grade, "
-            "provenance, contract_version, chunk_count FROM documents"
-        )
+        query = f"SELECT {select_list(LedgerDocument)} FROM documents"
         params: list[Any] = []
         if source is not None:
             query += " WHERE source = ?"
             params.append(source)
         with self.connect(read_only=True) as con:
-            rows = con.execute(query, params).fetchall()
-        return {
-            r[0]: LedgerDocument(
-                doc_id=r[0],
-                source=r[1],
-                path=r[2],
-                state=DocumentState(r[3]),
-                reasons=tuple(r[4]),
-                content_hash=r[5],
-                config_hash=r[6],
-                grade=grade_of(r[7]),
-                provenance=label_of(r[8]),
-                contract_version=r[9],
-                chunk_count=r[10] or 0,
-            )
-            for r in rows
-        }
+            found = records(con, LedgerDocument, query, params)
+        return {document.doc_id: document for document in found}
 
     def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
         with self.connect(read_only=True) as con:
             if doc_ids is None:
-                rows = con.execute("SELECT chunk_id FROM chunks").fetchall()
+                rows = named_rows(con, "SELECT chunk_id FROM chunks")
             else:
-                rows = con.execute(
-                    "SELECT chunk_id FROM chunks WHERE list_contains(?, doc_id)", [doc_ids]
-                ).fetchall()
-        return {r[0] for r in rows}
+                rows = named_rows(
+                    con, "SELECT chunk_id FROM chunks WHERE list_contains(?, doc_id)", [doc_ids]
+                )
+        return {row["chunk_id"] for row in rows}
 
     def latest_index_version(self) -> IndexVersion | None:
         versions = self.index_versions(limit=1)
         return versions[0] if versions else None
 
     def index_versions(self, limit: int | None = None) -> list[IndexVersion]:
-        query = (
-            "SELECT index_version, lance_version, tag, created_at, config_hash, embedding_model, "
-            "added, modified, removed, chunks_added, chunks_removed, total_chunks, counts, "
-            "contract_versions FROM index_versions ORDER BY index_version DESC"
-        )
+        query = f"SELECT {select_list(IndexVersion)} FROM index_versions ORDER BY index_version DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self.connect(read_only=True) as con:
-            rows = con.execute(query).fetchall()
-        return [
-            IndexVersion(
-                index_version=r[0],
-                lance_version=r[1],
-                tag=r[2],
-                created_at=r[3],
-                config_hash=r[4],
-                embedding_model=r[5],
-                added=tuple(r[6]),
-                modified=tuple(r[7]),
-                removed=tuple(r[8]),
-                chunks_added=r[9],
-                chunks_removed=r[10],
-                total_chunks=r[11],
-                counts=json.loads(r[12]),
-                contract_versions=json.loads(r[13]),
-            )
-            for r in rows
-        ]
+            return records(con, IndexVersion, query)
 
     def state_counts(self) -> dict[str, int]:
         with self.connect(read_only=True) as con:
-            rows = con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall()
+            rows = named_rows(con, "SELECT state, count(*) AS documents FROM documents GROUP BY state")
         counts = {state.value: 0 for state in DocumentState}
-        counts.update({r[0]: r[1] for r in rows})
+        counts.update({row["state"]: row["documents"] for row in rows})
         return counts
 
     def move_index_version(self, index_version: int, lance_version: int) -> None:
@@ -318,14 +276,15 @@ class Ledger:
     def near_duplicate_rows(self) -> list[dict[str, Any]]:
         with self.connect(read_only=True) as con:
             return [
-                json.loads(r[0]) for r in con.execute("SELECT row FROM near_duplicate_signatures").fetchall()
+                json.loads(found["row"])
+                for found in named_rows(con, "SELECT row FROM near_duplicate_signatures")
             ]
 
     def self_output_rows(self) -> list[dict[str, Any]]:
         with self.connect(read_only=True) as con:
             return [
-                json.loads(r[0])
-                for r in con.execute("SELECT row FROM self_outputs ORDER BY output_id").fetchall()
+                json.loads(found["row"])
+                for found in named_rows(con, "SELECT row FROM self_outputs ORDER BY output_id")
             ]
 
     def add_self_outputs(self, rows: list[dict[str, Any]], recheck_doc_ids: list[str]) -> None:
@@ -335,7 +294,8 @@ class Ledger:
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             con.executemany(
-                "INSERT INTO self_outputs VALUES (?, ?, ?) ON CONFLICT (output_id) DO UPDATE "
+                "INSERT INTO self_outputs (output_id, registered_at, row) VALUES (?, ?, ?) "
+                "ON CONFLICT (output_id) DO UPDATE "
                 "SET registered_at = excluded.registered_at, row = excluded.row",
                 [[row["output_id"], now, json.dumps(row)] for row in rows],
             )
@@ -348,19 +308,20 @@ class Ledger:
 
     def generation_depths(self) -> dict[str, int]:
         with self.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT doc_id, generation_depth FROM documents WHERE generation_depth > 0"
-            ).fetchall()
-        return {r[0]: r[1] for r in rows}
+            rows = named_rows(
+                con, "SELECT doc_id, generation_depth FROM documents WHERE generation_depth > 0"
+            )
+        return {row["doc_id"]: row["generation_depth"] for row in rows}
 
     def reason_counts(self) -> dict[str, int]:
         """Reason codes of documents not indexed now, by how many documents carry each."""
         with self.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT reason, count(*) FROM (SELECT unnest(reasons) AS reason FROM documents "
-                "WHERE state <> 'indexed') AS not_indexed GROUP BY reason"
-            ).fetchall()
-        return {r[0]: r[1] for r in rows}
+            rows = named_rows(
+                con,
+                "SELECT reason, count(*) AS documents FROM (SELECT unnest(reasons) AS reason FROM "
+                "documents WHERE state <> 'indexed') AS not_indexed GROUP BY reason",
+            )
+        return {row["reason"]: row["documents"] for row in rows}
 
     def document_rows(
         self, state: str | None = None, source: str | None = None, flag: str | None = None
@@ -378,31 +339,12 @@ class Ledger:
             params.append(flag)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT doc_id, source, path, state, reasons, detail, content_hash, grade, "
-                "quality_score, provenance, safety_flags, contract_id, contract_version, "
-                f"chunk_count FROM documents {where} ORDER BY doc_id",
+            return records(
+                con,
+                DocumentRow,
+                f"SELECT {select_list(DocumentRow)} FROM documents {where} ORDER BY doc_id",
                 params,
-            ).fetchall()
-        return [
-            DocumentRow(
-                doc_id=r[0],
-                source=r[1],
-                path=r[2],
-                state=DocumentState(r[3]),
-                reasons=tuple(r[4]),
-                detail=r[5],
-                content_hash=r[6],
-                grade=grade_of(r[7]),
-                quality_score=r[8],
-                provenance=label_of(r[9]),
-                safety_flags=tuple(r[10] or ()),
-                contract_id=r[11],
-                contract_version=r[12],
-                chunk_count=r[13] or 0,
             )
-            for r in rows
-        ]
 
     def commit(self, commit: LedgerCommit) -> None:
         """Apply one run atomically (a run that changes no index version)."""
@@ -415,7 +357,8 @@ class Ledger:
         """A run that changed nothing but must be on record (it failed): alerts read it."""
         with self.connect() as con:
             con.execute(
-                "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO ingestion_runs (run_id, started_at, finished_at, sources, index_version, "
+                "summary) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [run_id, started_at, datetime.now(UTC), list(sources), None, json.dumps(summary)],
             )
 
@@ -424,11 +367,11 @@ class Ledger:
         with self.connect(read_only=True) as con:
             if not has_table(con, "commit_intents"):  # an older ledger this reader could not upgrade
                 return None
-            row = con.execute(
-                "SELECT run_id, kind, base_lance_version, started_at FROM commit_intents "
-                "ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
-        return CommitIntent(*row) if row else None
+            return first_record(
+                con,
+                CommitIntent,
+                f"SELECT {select_list(CommitIntent)} FROM commit_intents ORDER BY started_at DESC LIMIT 1",
+            )
 
     def forget_index_contents(self) -> int:
         """Before a rebuild of a lost index: no chunk is indexed any more, and every indexed
@@ -437,7 +380,9 @@ class Ledger:
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                row = con.execute("SELECT count(*) FROM documents WHERE state = 'indexed'").fetchone()
+                (indexed,) = named_rows(
+                    con, "SELECT count(*) AS documents FROM documents WHERE state = 'indexed'"
+                )
                 con.execute("UPDATE documents SET config_hash = NULL WHERE state = 'indexed'")
                 con.execute("DELETE FROM chunks")
                 con.execute("DELETE FROM commit_intents")
@@ -445,7 +390,7 @@ class Ledger:
             except BaseException:
                 rollback_quietly(con)
                 raise
-        return int(row[0]) if row else 0
+        return int(indexed["documents"])
 
     def clear_commit_intent(self) -> None:
         with self.connect() as con:

@@ -4,13 +4,13 @@ One read-only connection gathers everything a dispatch needs, so the ingestion w
 held up by the alert sensor; recording what was sent is the only write.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from pipelines.document.outcome import DocumentState
 from pipelines.ledger import Ledger
+from pipelines.ledger.rows import named_rows, records, select_list
 from pipelines.ledger.schema import has_table
 
 
@@ -61,29 +61,19 @@ class AlertInputs:
 
 def alert_inputs(ledger: Ledger) -> AlertInputs:
     with ledger.connect(read_only=True) as con:
-        runs = [
-            RunRow(run_id, finished_at, json.loads(summary))
-            for run_id, finished_at, summary in con.execute(
-                "SELECT run_id, finished_at, summary FROM ingestion_runs ORDER BY finished_at"
-            ).fetchall()
-        ]
-        quarantined = [
-            QuarantinedRow(*row)
-            for row in con.execute(
-                "SELECT doc_id, source, path, reasons, detail, contract_id, contract_version "
-                "FROM documents WHERE state = ? ORDER BY doc_id",
-                [DocumentState.QUARANTINED.value],
-            ).fetchall()
-        ]
-        events = [
-            EvalEventRow(event_id, eval_set, kind, message, json.loads(details))
-            for event_id, eval_set, kind, message, details in con.execute(
-                "SELECT event_id, eval_set, kind, message, details FROM eval_events ORDER BY created_at"
-            ).fetchall()
-        ]
+        runs = records(con, RunRow, f"SELECT {select_list(RunRow)} FROM ingestion_runs ORDER BY finished_at")
+        quarantined = records(
+            con,
+            QuarantinedRow,
+            f"SELECT {select_list(QuarantinedRow)} FROM documents WHERE state = ? ORDER BY doc_id",
+            [DocumentState.QUARANTINED.value],
+        )
+        events = records(
+            con, EvalEventRow, f"SELECT {select_list(EvalEventRow)} FROM eval_events ORDER BY created_at"
+        )
         # A ledger an older corpusgov wrote, that this reader could not upgrade, has no alerts yet.
         sent = (
-            {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
+            {row["alert_key"] for row in named_rows(con, "SELECT alert_key FROM alerts")}
             if has_table(con, "alerts")
             else set()
         )
@@ -94,6 +84,10 @@ def record_sent_alerts(ledger: Ledger, alerts: list[SentAlert], sink_names: list
     """Every sink accepted these: they are never sent again (the key is the primary key)."""
     with ledger.connect() as con:
         con.executemany(
-            "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [[*alert, now, sink_names] for alert in alerts],
+            "INSERT INTO alerts (alert_key, kind, source, doc_id, reason, contract_version, message, "
+            "first_sent_at, sinks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                [a.key, a.kind, a.source, a.doc_id, a.reason, a.contract_version, a.message, now, sink_names]
+                for a in alerts
+            ],
         )

@@ -6,7 +6,7 @@ so the ledger either has all of a run or none of it.
 """
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +16,9 @@ import pyarrow as pa
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
 from pipelines.document.outcome import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
-from pipelines.ledger.records import IndexVersion, LedgerCommit
-from pipelines.ledger.run_tables import (
-    assessments_table,
-    chunks_table,
-    documents_table,
-    signatures_table,
-)
+from pipelines.ledger.records import CommitIntent, HeldBackRow, IndexVersion, LedgerCommit, QuarantineRow
+from pipelines.ledger.rows import column_list, insert_statement, parameters
+from pipelines.ledger.run_tables import ASSESSMENTS, CHUNKS, DOCUMENTS, SIGNATURES, RunTable
 from pipelines.ledger.schema import rollback_quietly
 from pipelines.stop_points import stop_point
 
@@ -36,10 +32,8 @@ class LedgerWriter:
     def record_intent(self, run_id: str, kind: str, base_lance_version: int | None) -> None:
         """Written before LanceDB is touched; deleted by the transaction that commits the run."""
         self.con.execute("DELETE FROM commit_intents")
-        self.con.execute(
-            "INSERT INTO commit_intents VALUES (?, ?, ?, ?)",
-            [run_id, kind, base_lance_version, datetime.now(UTC)],
-        )
+        intent = CommitIntent(run_id, kind, base_lance_version, datetime.now(UTC))
+        self.con.execute(insert_statement("commit_intents", CommitIntent), parameters(intent))
 
     def commit(self, commit: LedgerCommit) -> None:
         apply_commit(self.con, commit)
@@ -47,6 +41,17 @@ class LedgerWriter:
     def apply_rollback(self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str) -> None:
         apply_rollback(self.con, version, restored, run_id, reason)
 
+
+# Columns of the statements that copy rows from SQL rather than from a record.
+_DOCUMENT_VERSION_COLUMNS = (
+    "doc_id, recorded_at, run_id, index_version, content_hash, state, reasons, grade, provenance, "
+    "contract_version"
+)
+_QUARANTINE_COLUMNS = column_list(QuarantineRow)
+_INSERT_RUN = (
+    "INSERT INTO ingestion_runs (run_id, started_at, finished_at, sources, index_version, summary) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 # Documents per statement when a run's rows go in. Converting a whole first ingest's table at
 # once (Arrow arrays, DuckDB's list and JSON intermediates) took tens of MB that stay with the
@@ -59,14 +64,14 @@ def _insert_run_rows(
     con: LedgerConnection,
     name: str,
     outcomes: Sequence[DocumentOutcome],
-    rows: Callable[[Sequence[DocumentOutcome]], pa.Table],
+    rows: RunTable[Any],
     statement: str,
     params: dict[str, Any] | None = None,
 ) -> None:
     """Run `statement` over the `rows` of `outcomes`, registered as `name`, one slice of
     documents at a time, letting go of each slice's rows before the next is built."""
     for start in range(0, len(outcomes), RUN_ROWS_PER_STATEMENT):
-        con.register(name, rows(outcomes[start : start + RUN_ROWS_PER_STATEMENT]))
+        con.register(name, rows.arrow(outcomes[start : start + RUN_ROWS_PER_STATEMENT]))
         try:
             con.execute(statement, params)
         finally:
@@ -83,7 +88,7 @@ def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
     """
     now = datetime.now(UTC)
     index_version = commit.index_version.index_version if commit.index_version else None
-    con.register("run_documents", documents_table(commit.outcomes))
+    con.register("run_documents", DOCUMENTS.arrow(commit.outcomes))
     con.execute("BEGIN TRANSACTION")
     try:
         _replace_documents(con, now, commit.run_id, index_version)
@@ -116,20 +121,16 @@ def _replace_documents(con: LedgerConnection, now: datetime, run_id: str, index_
     )
     con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM run_documents)")
     con.execute(
-        """
-        INSERT INTO documents
-        SELECT r.doc_id, r.source, r.path, r.state, r.reasons, r.detail, r.content_hash,
-               r.mime_type, r.size, r.title, r.language, r.contract_id, r.contract_version,
-               r.config_hash, r.grade, r.quality_score, r.provenance,
-               r.provenance_confidence, r.safety_flags, r.chunk_count,
-               r.generation_depth, r.derived_from, f.first_seen, $now, $index_version
+        f"""
+        INSERT INTO documents ({DOCUMENTS.column_list()}, first_seen, last_changed, index_version)
+        SELECT {DOCUMENTS.select_list("r.")}, f.first_seen, $now, $index_version
         FROM run_documents r JOIN run_first_seen f USING (doc_id)
         """,
         {"now": now, "index_version": index_version},
     )
     con.execute(
-        """
-        INSERT INTO document_versions
+        f"""
+        INSERT INTO document_versions ({_DOCUMENT_VERSION_COLUMNS})
         SELECT doc_id, $now, $run_id, $index_version, content_hash, state, reasons,
                grade, provenance, contract_version
         FROM run_documents
@@ -143,14 +144,10 @@ def _record_assessments(con: LedgerConnection, now: datetime, commit: LedgerComm
         con,
         "run_assessments",
         commit.outcomes,
-        assessments_table,
-        """
-        INSERT INTO assessments
-        SELECT doc_id, content_hash, $now, quality_signals::JSON, quality_score, grade,
-               route, quality_reasons, provenance, digital_source_type,
-               provenance_confidence, provenance_evidence::JSON, safety::JSON,
-               declared_metadata::JSON
-        FROM run_assessments
+        ASSESSMENTS,
+        f"""
+        INSERT INTO assessments ({ASSESSMENTS.column_list()}, recorded_at)
+        SELECT {ASSESSMENTS.select_list()}, $now FROM run_assessments
         """,
         {"now": now},
     )
@@ -165,8 +162,8 @@ def _update_quarantine(con: LedgerConnection, now: datetime, sources: tuple[str,
         """
     )
     con.execute(
-        """
-        INSERT INTO quarantine
+        f"""
+        INSERT INTO quarantine ({_QUARANTINE_COLUMNS})
         SELECT r.doc_id, r.source, r.reasons, r.contract_id, r.contract_version,
                r.content_hash, coalesce(q.first_seen, $now), $now
         FROM run_documents r LEFT JOIN quarantine q USING (doc_id)
@@ -191,10 +188,9 @@ def _replace_signatures_and_chunks(con: LedgerConnection, commit: LedgerCommit) 
         con,
         "run_signatures",
         commit.outcomes,
-        signatures_table,
-        "INSERT INTO near_duplicate_signatures SELECT doc_id, "
-        "json_object('doc_id', doc_id, 'fingerprint_version', $version, 'signature', "
-        "signature) FROM run_signatures",
+        SIGNATURES,
+        f"INSERT INTO near_duplicate_signatures ({SIGNATURES.column_list()}) "
+        f"SELECT {SIGNATURES.select_list()} FROM run_signatures",
         {"version": FINGERPRINT_VERSION},
     )
     con.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM run_documents)")
@@ -202,8 +198,8 @@ def _replace_signatures_and_chunks(con: LedgerConnection, commit: LedgerCommit) 
         con,
         "run_chunks",
         commit.outcomes,
-        chunks_table,
-        "INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, chars FROM run_chunks",
+        CHUNKS,
+        f"INSERT INTO chunks ({CHUNKS.column_list()}) SELECT {CHUNKS.select_list()} FROM run_chunks",
     )
 
 
@@ -211,7 +207,7 @@ def _record_run(
     con: LedgerConnection, now: datetime, commit: LedgerCommit, index_version: int | None
 ) -> None:
     con.execute(
-        "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+        _INSERT_RUN,
         [
             commit.run_id,
             commit.started_at,
@@ -229,19 +225,21 @@ def _record_run(
     )
     if commit.held_back:
         con.executemany(
-            "INSERT INTO held_back VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            insert_statement("held_back", HeldBackRow),
             [
-                [
-                    o.doc_id,
-                    o.source,
-                    commit.run_id,
-                    now,
-                    o.state.value,
-                    list(o.reasons),
-                    o.detail,
-                    o.contract_id,
-                    o.contract_version,
-                ]
+                parameters(
+                    HeldBackRow(
+                        doc_id=o.doc_id,
+                        source=o.source,
+                        run_id=commit.run_id,
+                        recorded_at=now,
+                        would_be=o.state.value,
+                        reasons=o.reasons,
+                        detail=o.detail,
+                        contract_id=o.contract_id,
+                        contract_version=o.contract_version,
+                    )
+                )
                 for o in commit.held_back
             ],
         )
@@ -268,7 +266,7 @@ def apply_rollback(
         _restore_quarantine_and_chunks(con, now)
         write_index_version(con, replace(version, counts=_rollback_counts(con, version)), run_id)
         con.execute(
-            "INSERT INTO ingestion_runs VALUES (?, ?, ?, ?, ?, ?)",
+            _INSERT_RUN,
             [run_id, now, now, [], version.index_version, json.dumps({"rollback": version.counts})],
         )
         con.execute("DELETE FROM commit_intents")
@@ -315,8 +313,8 @@ def _restore_documents(con: LedgerConnection, now: datetime, version: int, run_i
         {"now": now, "version": version, "reasons": [reason]},
     )
     con.execute(
-        """
-        INSERT INTO document_versions
+        f"""
+        INSERT INTO document_versions ({_DOCUMENT_VERSION_COLUMNS})
         SELECT doc_id, $now, $run_id, $version, content_hash, state, reasons, grade,
                provenance, contract_version
         FROM documents WHERE index_version = $version AND last_changed = $now
@@ -328,8 +326,8 @@ def _restore_documents(con: LedgerConnection, now: datetime, version: int, run_i
 def _restore_quarantine_and_chunks(con: LedgerConnection, now: datetime) -> None:
     con.execute("DELETE FROM quarantine WHERE doc_id IN (SELECT doc_id FROM restored_docs)")
     con.execute(
-        """
-        INSERT INTO quarantine
+        f"""
+        INSERT INTO quarantine ({_QUARANTINE_COLUMNS})
         SELECT doc_id, source, reasons, contract_id, contract_version, content_hash,
                $now, $now FROM documents WHERE doc_id IN (SELECT doc_id FROM left_index)
         ON CONFLICT (doc_id) DO UPDATE SET source = excluded.source, reasons = excluded.reasons,
@@ -340,7 +338,9 @@ def _restore_quarantine_and_chunks(con: LedgerConnection, now: datetime) -> None
         {"now": now},
     )
     con.execute("DELETE FROM chunks")
-    con.execute("INSERT INTO chunks SELECT chunk_id, doc_id, ordinal, length(text) FROM restored")
+    con.execute(
+        f"INSERT INTO chunks ({CHUNKS.column_list()}) SELECT chunk_id, doc_id, ordinal, length(text) FROM restored"
+    )
 
 
 def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> dict[str, Any]:
@@ -358,23 +358,4 @@ def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> dict[str, 
 
 
 def write_index_version(con: LedgerConnection, v: IndexVersion, run_id: str) -> None:
-    con.execute(
-        "INSERT INTO index_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            v.index_version,
-            v.lance_version,
-            v.tag,
-            v.created_at,
-            run_id,
-            v.config_hash,
-            v.embedding_model,
-            list(v.added),
-            list(v.modified),
-            list(v.removed),
-            v.chunks_added,
-            v.chunks_removed,
-            v.total_chunks,
-            json.dumps(v.counts),
-            json.dumps(v.contract_versions),
-        ],
-    )
+    con.execute(insert_statement("index_versions", IndexVersion, "run_id"), [*parameters(v), run_id])

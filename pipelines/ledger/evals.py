@@ -8,7 +8,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,15 @@ from evals.resolution import ResolutionStatus
 from evals.sets import DEV, HOLDOUT
 from pipelines.errors import CorpusgovError
 from pipelines.ledger import Ledger
+from pipelines.ledger.rows import (
+    DERIVED,
+    column,
+    insert_statement,
+    named_rows,
+    parameters,
+    records,
+    select_list,
+)
 from pipelines.ledger.schema import has_column, has_table
 
 logger = logging.getLogger(__name__)
@@ -32,7 +41,7 @@ class StoredResult:
     result_id: str
     eval_set: str
     eval_set_version: int
-    version_hash: str
+    version_hash: str = field(metadata=column("eval_set_version_hash"))
     index_version: int
     config_hash: str
     split: str
@@ -86,7 +95,8 @@ class StoredVersion:
     changed_share: float
     items: int
     active_items: int
-    holdout_ids: frozenset[str] = frozenset()
+    # The holdout's item ids, from eval_item_resolutions (`eval_versions`).
+    holdout_ids: frozenset[str] = field(default=frozenset(), metadata=DERIVED)
 
     def routine_changelog(self) -> dict[str, list[str]]:
         """Dev item ids by status: what routine output may show (the holdout never by id)."""
@@ -128,44 +138,33 @@ def store_version(
     log = changelog(version)
     splits = {item.id: item.split for item in eval_set.items}
     active = sum(1 for r in version.resolutions.values() if not r.excluded)
-    with ledger.connect() as con:
-        exists = con.execute(
-            "SELECT 1 FROM eval_set_versions WHERE version_hash = ?", [version.version_hash]
-        ).fetchone()
-        if exists is None:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "INSERT INTO eval_set_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    version.version_hash,
-                    eval_set.name,
-                    number,
-                    eval_set.content_hash,
-                    version.index_version,
-                    now,
-                    json.dumps(log),
-                    changed_share(version),
-                    len(version.resolutions),
-                    active,
-                ],
-            )
-            # One set-based insert: row-by-row inserts cost more than the resolution itself.
-            con.register("new_resolutions", _resolutions_table(version, splits, contaminated))
-            con.execute("INSERT INTO eval_item_resolutions SELECT * FROM new_resolutions")
-            con.execute("COMMIT")
-    return StoredVersion(
-        eval_set.name,
-        number,
-        version.version_hash,
-        eval_set.content_hash,
-        version.index_version,
-        now,
-        log,
-        changed_share(version),
-        len(version.resolutions),
-        active,
-        frozenset(i for i, split in splits.items() if split == HOLDOUT),
+    stored = StoredVersion(
+        eval_set=eval_set.name,
+        number=number,
+        version_hash=version.version_hash,
+        eval_set_hash=eval_set.content_hash,
+        index_version=version.index_version,
+        created_at=now,
+        changelog=log,
+        changed_share=changed_share(version),
+        items=len(version.resolutions),
+        active_items=active,
+        holdout_ids=frozenset(i for i, split in splits.items() if split == HOLDOUT),
     )
+    with ledger.connect() as con:
+        exists = named_rows(
+            con, "SELECT version_hash FROM eval_set_versions WHERE version_hash = ?", [version.version_hash]
+        )
+        if not exists:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(insert_statement("eval_set_versions", StoredVersion), parameters(stored))
+            # One set-based insert: row-by-row inserts cost more than the resolution itself.
+            resolutions = _resolutions_table(version, splits, contaminated)
+            names = ", ".join(resolutions.column_names)
+            con.register("new_resolutions", resolutions)
+            con.execute(f"INSERT INTO eval_item_resolutions ({names}) SELECT {names} FROM new_resolutions")
+            con.execute("COMMIT")
+    return stored
 
 
 def _resolutions_table(
@@ -194,30 +193,28 @@ def latest_eval_version(ledger: Ledger, eval_set: str) -> StoredVersion | None:
 
 
 def eval_versions(ledger: Ledger, eval_set: str) -> list[StoredVersion]:
+    holdout_ids = (
+        "(SELECT array_agg(item_id) FROM eval_item_resolutions r "
+        "WHERE r.version_hash = v.version_hash AND r.split = ?)"
+    )
     with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT eval_set, number, version_hash, eval_set_hash, index_version, created_at, changelog, "
-            "changed_share, items, active_items, (SELECT array_agg(item_id) FROM eval_item_resolutions r "
-            "WHERE r.version_hash = v.version_hash AND r.split = ?) FROM eval_set_versions v "
+        return records(
+            con,
+            StoredVersion,
+            f"SELECT {select_list(StoredVersion, 'v.', holdout_ids=holdout_ids)} FROM eval_set_versions v "
             "WHERE eval_set = ? ORDER BY number DESC",
             [HOLDOUT, eval_set],
-        ).fetchall()
-    return [
-        StoredVersion(
-            r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9], frozenset(r[10] or ())
         )
-        for r in rows
-    ]
 
 
 def stored_version(ledger: Ledger, version_hash: str) -> StoredVersion:
     with ledger.connect(read_only=True) as con:
-        name = con.execute(
-            "SELECT eval_set FROM eval_set_versions WHERE version_hash = ?", [version_hash]
-        ).fetchone()
-    if name is None:
+        found = named_rows(
+            con, "SELECT eval_set FROM eval_set_versions WHERE version_hash = ?", [version_hash]
+        )
+    if not found:
         raise CorpusgovError(f"No eval set version {version_hash[:12]} in the ledger.")
-    return next(v for v in eval_versions(ledger, name[0]) if v.version_hash == version_hash)
+    return next(v for v in eval_versions(ledger, found[0]["eval_set"]) if v.version_hash == version_hash)
 
 
 def resolutions_of(ledger: Ledger, version_hash: str) -> dict[str, ItemResolution]:
@@ -249,42 +246,18 @@ class ItemResolutionRow:
 
 def item_resolutions(ledger: Ledger, version_hash: str) -> list[ItemResolutionRow]:
     with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT item_id, split, status, gold_chunk_ids, contested_by, detail, contaminated_by "
-            "FROM eval_item_resolutions WHERE version_hash = ? ORDER BY item_id",
+        return records(
+            con,
+            ItemResolutionRow,
+            f"SELECT {select_list(ItemResolutionRow)} FROM eval_item_resolutions WHERE version_hash = ? "
+            "ORDER BY item_id",
             [version_hash],
-        ).fetchall()
-    return [
-        ItemResolutionRow(r[0], r[1], r[2], tuple(r[3] or ()), tuple(r[4] or ()), r[5], tuple(r[6] or ()))
-        for r in rows
-    ]
+        )
 
 
 def store_result(ledger: Ledger, result: StoredResult) -> None:
     with ledger.connect() as con:
-        con.execute(
-            "INSERT INTO eval_results (result_id, eval_set, eval_set_version, eval_set_version_hash, "
-            "index_version, config_hash, split, k, created_at, metrics, per_item, generation, "
-            "superseded_reason, judge, answers_fingerprint) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                result.result_id,
-                result.eval_set,
-                result.eval_set_version,
-                result.version_hash,
-                result.index_version,
-                result.config_hash,
-                result.split,
-                result.k,
-                result.created_at,
-                json.dumps(result.metrics),
-                json.dumps(result.per_item),
-                json.dumps(result.generation),
-                result.superseded_reason,
-                result.judge,
-                result.answers_fingerprint,
-            ],
-        )
+        con.execute(insert_statement("eval_results", StoredResult), parameters(result))
 
 
 def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[StoredResult]:
@@ -292,33 +265,18 @@ def eval_results(ledger: Ledger, eval_set: str, split: str = DEV) -> list[Stored
     with ledger.connect(read_only=True) as con:
         # A reader that could not upgrade an older ledger (another process holds it) sees results
         # from before generation metrics: no judge, no answers.
-        keyed = "judge, answers_fingerprint" if has_column(con, "eval_results", "judge") else "NULL, NULL"
-        rows = con.execute(
-            "SELECT result_id, eval_set, eval_set_version, eval_set_version_hash, index_version, "
-            "config_hash, split, k, created_at, metrics, per_item, generation, superseded_reason, "
-            f"{keyed} FROM eval_results WHERE eval_set = ? AND split = ? ORDER BY created_at DESC",
-            [eval_set, split],
-        ).fetchall()
-    return [
-        StoredResult(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            json.loads(r[9]),
-            json.loads(r[10]),
-            json.loads(r[11]),
-            r[12],
-            r[13] or "",
-            r[14] or "",
+        keyed = (
+            {}
+            if has_column(con, "eval_results", "judge")
+            else {"judge": "NULL", "answers_fingerprint": "NULL"}
         )
-        for r in rows
-    ]
+        return records(
+            con,
+            StoredResult,
+            f"SELECT {select_list(StoredResult, **keyed)} FROM eval_results WHERE eval_set = ? AND split = ? "
+            "ORDER BY created_at DESC",
+            [eval_set, split],
+        )
 
 
 def latest_result(ledger: Ledger, eval_set: str, split: str) -> StoredResult | None:
@@ -341,7 +299,8 @@ def count_exposures(ledger: Ledger, eval_set: str, item_ids: list[str]) -> None:
     now = datetime.now(UTC)
     with ledger.connect() as con:
         con.executemany(
-            "INSERT INTO holdout_exposures VALUES (?, ?, 1, ?) ON CONFLICT (eval_set, item_id) "
+            "INSERT INTO holdout_exposures (eval_set, item_id, exposures, last_exposed_at) "
+            "VALUES (?, ?, 1, ?) ON CONFLICT (eval_set, item_id) "
             "DO UPDATE SET exposures = holdout_exposures.exposures + 1, last_exposed_at = excluded.last_exposed_at",
             [[eval_set, item_id, now] for item_id in item_ids],
         )
@@ -349,10 +308,10 @@ def count_exposures(ledger: Ledger, eval_set: str, item_ids: list[str]) -> None:
 
 def holdout_exposures(ledger: Ledger, eval_set: str) -> dict[str, int]:
     with ledger.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT item_id, exposures FROM holdout_exposures WHERE eval_set = ?", [eval_set]
-        ).fetchall()
-    return {r[0]: r[1] for r in rows}
+        rows = named_rows(
+            con, "SELECT item_id, exposures FROM holdout_exposures WHERE eval_set = ?", [eval_set]
+        )
+    return {row["item_id"]: row["exposures"] for row in rows}
 
 
 def record_eval_event(
@@ -360,7 +319,8 @@ def record_eval_event(
 ) -> None:
     with ledger.connect() as con:
         con.execute(
-            "INSERT INTO eval_events VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO eval_events (event_id, eval_set, kind, created_at, message, details) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             [
                 uuid.uuid4().hex[:16],
                 eval_set,
@@ -388,18 +348,20 @@ def cached_question_vectors(
 ) -> dict[str, np.ndarray]:
     """The question vectors the ledger holds for `model_id`, by question hash."""
     with ledger.connect(read_only=True) as con:
-        rows = con.execute(
+        rows = named_rows(
+            con,
             "SELECT question_hash, vector FROM eval_question_vectors WHERE model = ? "
             "AND list_contains(?, question_hash)",
             [model_id, list(question_hashes)],
-        ).fetchall()
-    return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+        )
+    return {row["question_hash"]: np.asarray(row["vector"], dtype=np.float32) for row in rows}
 
 
 def store_question_vectors(ledger: Ledger, model_id: str, vectors: dict[str, np.ndarray]) -> None:
     with ledger.connect() as con:
         con.executemany(
-            "INSERT INTO eval_question_vectors VALUES (?, ?, ?) ON CONFLICT (model, question_hash) "
+            "INSERT INTO eval_question_vectors (model, question_hash, vector) VALUES (?, ?, ?) "
+            "ON CONFLICT (model, question_hash) "
             "DO UPDATE SET vector = excluded.vector",
             [[model_id, question_hash, v.tolist()] for question_hash, v in vectors.items()],
         )
@@ -459,7 +421,8 @@ class LedgerJudgeCache:
                 if pending:
                     now = datetime.now(UTC)
                     con.executemany(
-                        "INSERT INTO judge_calls VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
+                        "INSERT INTO judge_calls (call_key, model, completions, created_at) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
                         [[key, self._model, json.dumps(texts), now] for key, texts in pending.items()],
                     )
         except Exception as err:  # never fails judging: a reply not kept is only asked again
@@ -473,10 +436,10 @@ class LedgerJudgeCache:
             with self._ledger.connect(read_only=True) as con:
                 if not has_table(con, "judge_calls"):
                     return {}
-                rows = con.execute(
-                    "SELECT call_key, completions FROM judge_calls WHERE model = ?", [self._model]
-                ).fetchall()
+                rows = named_rows(
+                    con, "SELECT call_key, completions FROM judge_calls WHERE model = ?", [self._model]
+                )
         except Exception as err:  # never fails judging: an unreadable cache is an empty one
             logger.warning("judge replies cannot be read from the ledger (asking the judge): %s", err)
             return {}
-        return {key: list(json.loads(texts)) for key, texts in rows}
+        return {row["call_key"]: list(json.loads(row["completions"])) for row in rows}

@@ -174,7 +174,7 @@ class PostgresConnection:
         return self
 
     def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
+        return list(self._cursor.fetchall())
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()

@@ -1,7 +1,9 @@
 """The ledger's rows as types: what a read returns and what a commit writes.
 
 Every read of pipelines/ledger/ returns one of these (or a plain count), never a dict keyed by
-column name, so a renamed column fails in the type checker instead of in a user's report.
+column name, so a renamed column fails in the type checker instead of in a user's report. A
+type's fields are its table's columns, by name: pipelines/ledger/rows.py builds the SELECT list,
+the mapping of a result's columns and the INSERT from them.
 """
 
 from dataclasses import dataclass
@@ -91,6 +93,35 @@ class CommitIntent:
     kind: str  # ingestion | rollback | cleanup
     base_lance_version: int | None
     started_at: datetime
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """A document held out of the index: why, under which contract, and since when."""
+
+    doc_id: str
+    source: str
+    reasons: tuple[str, ...]
+    contract_id: str | None
+    contract_version: str | None
+    content_hash: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class HeldBackRow:
+    """A change of a source over its error budget: recorded, not applied."""
+
+    doc_id: str
+    source: str
+    run_id: str
+    recorded_at: datetime
+    would_be: str  # the state the document would have had
+    reasons: tuple[str, ...]
+    detail: str | None
+    contract_id: str | None
+    contract_version: str | None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,13 @@ migration 1 creates the tables it lacks and adds the two `documents` columns tha
 its first release (`generation_depth`, `derived_from`). Version 2 brings in the
 tables `alerts` and `eval_question_vectors`, which the alert sender and the eval code
 used to create on their own. Version 3 adds the judge and answers fingerprint to `eval_results`
-(empty for results from before generation metrics) and the `judge_calls` cache.
+(empty for results from before generation metrics) and the `judge_calls` cache. Version 4 adds
+to `assessments` the document the assessed one nearly duplicates (`near_duplicate_of`) and the
+AI-text heuristic's score (`heuristic_ai_score`), NULL in rows from before it.
+
+New columns go at the end of their table (ALTER TABLE ... ADD COLUMN), so a query a user wrote
+against the tables keeps its meaning; the ledger's own statements name their columns
+(pipelines/ledger/rows.py, pipelines/ledger/run_tables.py).
 """
 
 import duckdb
@@ -287,6 +293,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (  # 4: what an assessment computed and did not keep: the near duplicate and the AI heuristic
+        "ALTER TABLE assessments ADD COLUMN IF NOT EXISTS near_duplicate_of VARCHAR",
+        "ALTER TABLE assessments ADD COLUMN IF NOT EXISTS heuristic_ai_score DOUBLE",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -350,7 +360,7 @@ def migrate(con: LedgerConnection, where: str) -> int:
             if schema_version(con) < version:
                 for statement in MIGRATIONS[version - 1]:
                     con.execute(statement)
-                con.execute("INSERT INTO ledger_schema VALUES (?, now())", [version])
+                con.execute("INSERT INTO ledger_schema (version, applied_at) VALUES (?, now())", [version])
             con.execute("COMMIT")
         except BaseException:
             rollback_quietly(con)

@@ -19,19 +19,20 @@ plan: the files to assess and their shards), then each shard's `<source>.shard-<
 (pipelines/run/shards.py).
 """
 
+import dataclasses
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import fields
+import types
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_quality.vocabulary import Grade, ProvenanceLabel
 from pipelines.contract.checks import ContractCheck
-from pipelines.document.outcome import ChunkRef, DocumentOutcome, DocumentState
+from pipelines.document.outcome import DocumentOutcome
 from pipelines.errors import IngestionConflictError, StorageError
 from pipelines.run.records import PreparedIngestion
 from pipelines.run.shards import ShardPart, SourcePlan
@@ -49,11 +50,9 @@ from pipelines.storage import (
 )
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-# Outcome fields kept as JSON text: free-form evidence whose keys differ by detector.
-_JSON_FIELDS = ("quality_signals", "provenance_evidence", "safety_details", "declared_metadata")
-_TUPLE_FIELDS = ("reasons", "quality_reasons", "safety_flags", "derived_from")
 # A version of the staged layout: a part from another layout is prepared again, not misread.
-_LAYOUT = 1
+# 2: the outcome's columns follow its fields' types (_staged), chunks keep their doc id.
+_LAYOUT = 2
 
 
 def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> str:
@@ -190,78 +189,77 @@ def _read_table(uri: str) -> pa.Table:
 
 def outcomes_table(outcomes: Sequence[DocumentOutcome]) -> pa.Table:
     """Every field of every outcome, one row each; `outcomes_from_table` reads it back."""
-    return pa.Table.from_pylist([_outcome_row(o) for o in outcomes], schema=_OUTCOME_SCHEMA)
-
-
-def _outcome_row(o: DocumentOutcome) -> dict[str, Any]:
-    row: dict[str, Any] = {f.name: getattr(o, f.name) for f in fields(DocumentOutcome)}
-    for name in _JSON_FIELDS:
-        row[name] = json.dumps(row[name])
-    for name in _TUPLE_FIELDS:
-        row[name] = list(row[name])
-    row["chunks"] = [{"chunk_id": c.chunk_id, "ordinal": c.ordinal, "chars": c.chars} for c in o.chunks]
-    return row
+    return pa.Table.from_pylist(
+        [
+            {name: field.to_arrow(getattr(o, name)) for name, field in _OUTCOME_FIELDS.items()}
+            for o in outcomes
+        ],
+        schema=_OUTCOME_SCHEMA,
+    )
 
 
 def outcomes_from_table(table: pa.Table) -> tuple[DocumentOutcome, ...]:
-    return tuple(_outcome_from_row(row) for row in table.to_pylist())
-
-
-def _outcome_from_row(row: dict[str, Any]) -> DocumentOutcome:
-    for name in _JSON_FIELDS:
-        row[name] = json.loads(row[name])
-    for name in _TUPLE_FIELDS:
-        row[name] = tuple(row[name])
-    row["provenance_evidence"] = tuple(row["provenance_evidence"])
-    row["safety_details"] = tuple(row["safety_details"])
-    row["state"] = DocumentState(row["state"])
-    row["grade"] = Grade.parse(row["grade"]) if row["grade"] is not None else None
-    row["provenance"] = ProvenanceLabel.parse(row["provenance"])
-    row["chunks"] = tuple(
-        ChunkRef(chunk_id=c["chunk_id"], doc_id=row["doc_id"], ordinal=c["ordinal"], chars=c["chars"])
-        for c in row["chunks"]
+    return tuple(
+        DocumentOutcome(**{name: field.from_arrow(row[name]) for name, field in _OUTCOME_FIELDS.items()})
+        for row in table.to_pylist()
     )
-    return DocumentOutcome(**row)
 
 
-_STRINGS = pa.list_(pa.string())
-_OUTCOME_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("source", pa.string()),
-        ("path", pa.string()),
-        ("state", pa.string()),
-        ("reasons", _STRINGS),
-        ("content_hash", pa.string()),
-        ("mime_type", pa.string()),
-        ("size", pa.int64()),
-        ("config_hash", pa.string()),
-        ("contract_id", pa.string()),
-        ("contract_version", pa.string()),
-        ("title", pa.string()),
-        ("text_chars", pa.int64()),
-        ("language", pa.string()),
-        ("grade", pa.string()),
-        ("quality_score", pa.float64()),
-        ("quality_signals", pa.string()),
-        ("quality_reasons", _STRINGS),
-        ("route", pa.string()),
-        ("provenance", pa.string()),
-        ("provenance_confidence", pa.float64()),
-        ("digital_source_type", pa.string()),
-        ("provenance_evidence", pa.string()),
-        ("safety_flags", _STRINGS),
-        ("safety_details", pa.string()),
-        ("declared_metadata", pa.string()),
-        ("generation_depth", pa.int32()),
-        ("derived_from", _STRINGS),
-        ("heuristic_ai_score", pa.float64()),
-        ("near_duplicate_of", pa.string()),
-        ("near_duplicate_signature", pa.binary()),
-        (
-            "chunks",
-            pa.list_(pa.struct([("chunk_id", pa.string()), ("ordinal", pa.int32()), ("chars", pa.int64())])),
-        ),
-        ("detail", pa.string()),
-    ]
-)
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Staged:
+    """How a field of one type is staged: its Arrow type, and its value to and from Arrow."""
+
+    type: pa.DataType
+    to_arrow: Callable[[Any], Any] = _same
+    from_arrow: Callable[[Any], Any] = _same
+
+
+def _staged(hint: Any) -> _Staged:
+    """The one mapping from an outcome field's type to its staged column; a type it does not know
+    fails at import, so a new field cannot be staged wrongly."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        (inner,) = (_staged(a) for a in args if a is not type(None))
+        return _Staged(
+            inner.type,
+            lambda v: None if v is None else inner.to_arrow(v),
+            lambda v: None if v is None else inner.from_arrow(v),
+        )
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _Staged(pa.string(), lambda v: v.value, hint)
+    plain = {str: pa.string(), int: pa.int64(), float: pa.float64(), bytes: pa.binary()}
+    if hint in plain:
+        return _Staged(plain[hint])
+    if origin is dict:
+        # Free-form evidence whose keys differ by detector: JSON text.
+        return _Staged(pa.string(), json.dumps, json.loads)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if get_origin(args[0]) is dict:
+            return _Staged(pa.string(), lambda v: json.dumps(list(v)), lambda v: tuple(json.loads(v)))
+        element = _staged(args[0])
+        return _Staged(
+            pa.list_(element.type),
+            lambda v: [element.to_arrow(x) for x in v],
+            lambda v: tuple(element.from_arrow(x) for x in v),
+        )
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        parts = _fields_staged(hint)
+        return _Staged(
+            pa.struct([(name, part.type) for name, part in parts.items()]),
+            lambda v: {name: part.to_arrow(getattr(v, name)) for name, part in parts.items()},
+            lambda v: hint(**{name: part.from_arrow(v[name]) for name, part in parts.items()}),
+        )
+    raise TypeError(f"no staged column for the outcome field type {hint!r}: add it to _staged")
+
+
+def _fields_staged(record: type) -> dict[str, _Staged]:
+    hints = get_type_hints(record)
+    return {f.name: _staged(hints[f.name]) for f in dataclasses.fields(record)}
+
+
+_OUTCOME_FIELDS = _fields_staged(DocumentOutcome)
+_OUTCOME_SCHEMA = pa.schema([(name, field.type) for name, field in _OUTCOME_FIELDS.items()])

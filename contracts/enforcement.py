@@ -219,7 +219,7 @@ def _verdict(
 
 @dataclass(frozen=True)
 class _ValidationRuntime:
-    batch_definition: BatchDefinition
+    batch_definition: BatchDefinition[Any]
     lock: threading.Lock  # GX contexts are not documented as thread-safe
 
 

@@ -51,8 +51,9 @@ class C2paEvidence:
 
 
 def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
-    if isinstance(manifest.get("claim_generator"), str):
-        return manifest["claim_generator"]
+    generator = manifest.get("claim_generator")
+    if isinstance(generator, str):
+        return generator
     info = manifest.get("claim_generator_info")
     if isinstance(info, list) and info and isinstance(info[0], Mapping) and info[0].get("name"):
         first = info[0]

@@ -32,4 +32,4 @@ def detect_language(text: str) -> str | None:
     except LangDetectException:
         return None
     # langdetect reports Chinese as "zh-cn"/"zh-tw"; the ISO 639-1 part is what callers key on.
-    return code.split("-")[0]
+    return str(code).split("-")[0]

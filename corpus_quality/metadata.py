@@ -244,7 +244,8 @@ def _pdf_xmp_bytes(reader: object) -> bytes | None:
         metadata_stream = reader.trailer["/Root"].get("/Metadata")  # type: ignore[attr-defined]
         if metadata_stream is None:
             return None
-        return metadata_stream.get_object().get_data()[:MAX_DOCX_PART_BYTES]
+        data: bytes = metadata_stream.get_object().get_data()
+        return data[:MAX_DOCX_PART_BYTES]
     except Exception:  # XMP is optional; a malformed stream just means no XMP
         return None
 

@@ -153,9 +153,9 @@ class OpenAICompatibleJudge:
 def _backoff(base: float, attempt: int, err: Exception) -> float:
     retry_after = _retry_after(err)
     if retry_after is not None:
-        return min(retry_after, MAX_BACKOFF_SECONDS)
+        return min(float(retry_after), MAX_BACKOFF_SECONDS)
     # Jitter keeps concurrent items from retrying in lockstep against a rate limit.
-    return min(base * (2**attempt) * (0.5 + random.random() / 2), MAX_BACKOFF_SECONDS)
+    return min(base * (2.0**attempt) * (0.5 + random.random() / 2), MAX_BACKOFF_SECONDS)
 
 
 def _retry_after(err: Exception) -> float | None:

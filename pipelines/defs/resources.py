@@ -4,6 +4,8 @@ Both are typed `dg.ConfigurableResource`s bound in pipelines/definitions.py. Tes
 subclass of `EmbedderResource` there: it is the one place an embedder enters the Dagster path.
 """
 
+from typing import Any
+
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -12,7 +14,7 @@ from pipelines.embedding.model import Embedder
 from pipelines.settings import Settings, load_settings
 
 
-class CorpusgovResource(dg.ConfigurableResource):
+class CorpusgovResource(dg.ConfigurableResource[Any]):
     """corpusgov's settings, from the config the code location built its assets from:
     $CORPUSGOV_CONFIG, else ./corpusgov.yaml (`corpusgov serve --config` sets the variable). One
     way to name it, so a run never reads another file than the one its assets came from."""
@@ -26,12 +28,12 @@ class CorpusgovResource(dg.ConfigurableResource):
         return self._settings
 
 
-class EmbedderResource(dg.ConfigurableResource):
+class EmbedderResource(dg.ConfigurableResource[Any]):
     """The embedding model of corpusgov.yaml's `embedding:` section, loaded once per process."""
 
     def embedder(self, settings: Settings) -> Embedder:
         return embedder_from_settings(settings)
 
 
-def default_resources() -> dict[str, dg.ConfigurableResource]:
+def default_resources() -> dict[str, dg.ConfigurableResource[Any]]:
     return {"corpusgov": CorpusgovResource(), "embedder": EmbedderResource()}

@@ -106,7 +106,8 @@ class ExtractionWorker:
         while True:
             try:
                 if worker.connection.poll(_POLL_SECONDS):
-                    return worker.connection.recv()
+                    answer: Extraction | ExtractionRefused = worker.connection.recv()
+                    return answer
             except (EOFError, OSError):
                 return self._died(worker)
             if worker.process.poll() is not None:

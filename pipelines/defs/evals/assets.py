@@ -78,7 +78,7 @@ def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     pool=WRITER_POOL,
     code_version="1",
 )
-def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
+def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult[None]:
     """Each eval set bound to the current index version. After every index change each item is
     re-resolved against the new index: unchanged, remapped (its passage is in other chunks now),
     stale (its gold document changed and the passage is gone), orphaned (the gold document left),
@@ -114,7 +114,7 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult:
 )
 def eval_baselines(
     context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult[None]:
     """Retrieval metrics (hit@k, recall@k, MRR, nDCG@k, ragas' ID-based and non-LLM context
     precision/recall) of each eval set's latest version, keyed by (eval set version, index version,
     config hash, judge, answers) and kept forever; superseded baselines are marked. With

@@ -42,7 +42,7 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
     )
     def chunk_index(
         context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
-    ) -> dg.MaterializeResult:
+    ) -> dg.MaterializeResult[None]:
         """The LanceDB table `chunks` that the RAG app queries: every indexed document's chunks
         with their vectors, quality grade, provenance label and safety flags. One commit per run,
         tagged `index-v<N>`; a run with nothing to change commits nothing. A source over its

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export CORPUSGOV_CONFIG ?= $(CURDIR)/corpusgov.yaml
 
-.PHONY: install browser postgres run test lint bench clean
+.PHONY: install browser postgres run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -38,8 +38,14 @@ postgres:
 		{ apt-get install -y -q postgresql >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }; }; } || \
 		echo "PostgreSQL is not installed (apt-get install postgresql): the deployment test will be skipped."
 
+# Everything, as CI runs it: the real model, Dagster runs, servers and kill loops included.
 test: install browser postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m ""
+
+# The inner loop, under 3 minutes on 2 cores: the default selection of pyproject.toml (no real
+# model, no Dagster run, no server, no kill loop), still touching every module, on every core.
+test-fast: install
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 8
 
 # Lint, format, types and floors: ruff (rules pinned in pyproject.toml), ruff format, mypy, and the
 # import floors of pipelines/README.md (tests/test_import_layers.py); .ci/run runs it before the tests.

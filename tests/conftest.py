@@ -58,6 +58,15 @@ class FakeEmbedder:
         return out
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts the session's PostgreSQL is a `server` test however it asks for it, so
+    the default selection (-m in pyproject.toml) leaves it to `make test`."""
+    for item in items:
+        if "shared_postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_model_export_per_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The ONNX export of the bundled model takes seconds: every data dir of the session (and
@@ -163,7 +172,7 @@ def shared_postgres() -> "Iterator[PostgresServer]":
         yield server
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.server)])
 def ledger_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test twice: on the DuckDB file in the data dir, and on a fresh database of a real
     PostgreSQL (ledger_url, through $CORPUSGOV_LEDGER_URL, as a pod would get it), so the

@@ -98,6 +98,7 @@ def test_a_deleted_manifest_is_noticed_by_status_and_ingest(project: Path) -> No
     _repaired(settings, corpus)
 
 
+@pytest.mark.model  # its CLI search embeds the query with the real model
 def test_a_deleted_data_file_is_noticed_by_ingest_and_search(project: Path) -> None:
     corpus = _corpus(project)
     settings = load_settings()

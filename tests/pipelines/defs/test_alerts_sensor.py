@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from pipelines.defs.automation.sensors import ALERT_LOG, contract_alert_sensor
 from pipelines.defs.resources import CorpusgovResource
@@ -60,6 +61,7 @@ def test_the_alert_sensor_says_when_no_sink_is_configured(project: Path) -> None
     assert "No alert sinks configured" in (result.skip_message or "")
 
 
+@pytest.mark.dagster
 def test_a_blocked_run_in_the_dagster_path_alerts_the_jsonl_sink_and_the_webhook(
     project: Path,
     hook: Hook,  # noqa: F811
@@ -87,6 +89,7 @@ def test_a_blocked_run_in_the_dagster_path_alerts_the_jsonl_sink_and_the_webhook
     assert isinstance(evaluate(project), dg.SkipReason), "once per key"
 
 
+@pytest.mark.dagster
 def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     """A step that raises: the run failure sensor records it, the alert sensor sends it."""
     from pipelines.defs.automation.sensors import run_failure_alert_sensor
@@ -115,6 +118,7 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     assert result.dagster_run.run_id in lines[0]["message"]
 
 
+@pytest.mark.dagster
 def test_a_broken_contract_and_a_missing_folder_alert_from_the_dagster_path(project: Path) -> None:
     broken = project / "broken.odcs.yaml"
     broken.write_text("apiVersion: v3.2.0\nkind: DataContract\n", encoding="utf-8")

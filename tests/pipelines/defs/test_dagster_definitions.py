@@ -57,6 +57,7 @@ def test_the_asset_graph_shows_one_governed_asset_per_source(project: Path) -> N
     assert defs.resolve_schedule_def("nightly_full_pass") is not None
 
 
+@pytest.mark.dagster
 def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     write_doc(project / "corpus", "empty.md", b"")
@@ -79,6 +80,7 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
     assert status["documents"]["indexed"] == 1 and status["documents"]["rejected"] == 1
 
 
+@pytest.mark.dagster
 def test_a_source_over_budget_blocks_only_itself_in_the_job(project: Path) -> None:
     _two_sources(project)
     write_doc(project / "handbook", "receiving.md", procedure_text("receiving"))
@@ -104,6 +106,7 @@ def test_a_source_over_budget_blocks_only_itself_in_the_job(project: Path) -> No
     assert status["documents"]["indexed"] == 1, "the healthy source was committed"
 
 
+@pytest.mark.dagster
 def test_materializing_chunk_index_alone_does_its_work(project: Path) -> None:
     """The UI's Materialize on chunk_index: no staged parts from a source asset, so it prepares
     the sources itself (no stale input to trip over)."""
@@ -119,7 +122,7 @@ def test_materializing_chunk_index_alone_does_its_work(project: Path) -> None:
     assert (status["index_version"], status["documents"]["indexed"]) == (2, 2)
 
 
-@pytest.mark.slow
+@pytest.mark.dagster
 def test_dagster_definitions_validate_passes() -> None:
     env = {
         **os.environ,
@@ -137,6 +140,7 @@ def test_dagster_definitions_validate_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.dagster
 def test_the_eval_assets_show_the_changelog_and_the_judges_bill(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -176,6 +180,7 @@ def test_the_eval_assets_show_the_changelog_and_the_judges_bill(
         assert "| faithfulness |" in baselines["sample_generation_table"].value
 
 
+@pytest.mark.dagster
 def test_materializing_a_source_alone_checks_it_and_commits_nothing(project: Path) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     job = dagster_definitions().resolve_implicit_global_asset_job_def()

@@ -75,7 +75,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer)
         yield service
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_the_deployed_instance_runs_the_job_on_postgres(deployed: Service, postgres: PostgresServer) -> None:
     assert (deployed.run["status"], deployed.run["jobName"]) == ("SUCCESS", "ingestion")
     runs = postgres.query("SELECT run_id, status FROM runs")
@@ -84,7 +84,7 @@ def test_the_deployed_instance_runs_the_job_on_postgres(deployed: Service, postg
     assert tags.get("corpusgov/writer") == "ingestion", "the writer limit of the run queue applies"
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_the_source_steps_and_their_shards_ran_in_processes_of_their_own(
     deployed: Service, postgres: PostgresServer
 ) -> None:
@@ -106,7 +106,7 @@ def test_the_source_steps_and_their_shards_ran_in_processes_of_their_own(
     assert "sources__docs.docs_shard[2]" not in steps, "at most `max` shards"
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_the_ledger_is_the_shared_postgresql_one(deployed: Service, postgres: PostgresServer) -> None:
     """Every step, in its own process, wrote the one ledger in PostgreSQL: no DuckDB file."""
     states = dict(postgres.query("SELECT state, count(*) FROM documents GROUP BY state", LEDGER_DATABASE))
@@ -116,7 +116,7 @@ def test_the_ledger_is_the_shared_postgresql_one(deployed: Service, postgres: Po
     assert not (deployed.config.parent / "data" / "ledger.duckdb").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_the_cli_on_another_machine_reads_what_the_deployment_wrote(
     deployed: Service, postgres: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,7 +17,7 @@ from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 EVAL_SET = REPO_ROOT / "examples" / "evals" / "sample.jsonl"
 
 

@@ -22,7 +22,7 @@ from tests.conftest import REPO_ROOT, procedure_text, write_doc
 from tests.pipelines.contract_files import write_contract
 from tests.pipelines.dagster_service import Service, free_port, running_service
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -39,7 +39,7 @@ def torch_vectors() -> np.ndarray:
     return SentenceTransformerEmbedder().embed(_texts())
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("backend", "precision"), [("onnx", "auto"), ("openvino", "f32"), ("openvino", "auto")]
 )
@@ -60,7 +60,7 @@ def test_every_backend_matches_torch(
     assert embedder.precision in (("f32", "bf16") if precision == "auto" else (precision,))
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @pytest.mark.parametrize(
     ("backend", "precision", "tolerance"), [("onnx", "auto", 1e-6), ("openvino", "auto", 0.0)]
 )
@@ -79,7 +79,7 @@ def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(
     assert float(np.abs(alone[0] - beside_a_long_text).max()) <= tolerance
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_openvino_runs_batches_side_by_side_and_returns_each_vector_in_its_texts_place() -> None:
     """The batches of one call run on several streams at once and finish in any order: each vector
     must still land in its text's row, and be the bits of that text embedded alone, whatever the
@@ -94,7 +94,7 @@ def test_openvino_runs_batches_side_by_side_and_returns_each_vector_in_its_texts
     assert float(np.abs(together - alone).max()) == 0.0
 
 
-@pytest.mark.slow
+@pytest.mark.model
 @pytest.mark.parametrize("failure", ["a batch cannot be built", "OpenVINO fails a batch"])
 def test_a_failed_call_raises_and_leaves_the_shared_model_embedding_as_before(failure: str) -> None:
     """The compiled model is shared by the process. A call that fails after some batches started
@@ -120,7 +120,7 @@ def test_a_failed_call_raises_and_leaves_the_shared_model_embedding_as_before(fa
     assert float(np.abs(embedder.embed(texts) - expected).max()) == 0.0
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) -> None:
     cache = tmp_path / "models"
     probe = (
@@ -197,7 +197,7 @@ def test_an_openvino_index_names_backend_and_precision_when_refusing_a_precision
     assert "One index holds one embedding model" in str(other_model.value)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipelines.embedding.onnx_export as onnx_export
 
@@ -212,7 +212,7 @@ def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, monkeypatch: 
     assert any("does not load" in note and "exporting again" in note for note in notes)
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committed(
     project: Path, small_disk: Path
 ) -> None:

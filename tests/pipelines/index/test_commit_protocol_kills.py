@@ -21,7 +21,7 @@ from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants, wipe_data_dir
 
 # Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ledger_backend")]
+pytestmark = [pytest.mark.fleet, pytest.mark.usefixtures("ledger_backend")]
 
 # Kills that land in a running ingestion: 20 on the DuckDB file; 10 on PostgreSQL, where a killed
 # writer's transaction and locks end with its connection. The exits at every named step (above)

@@ -235,6 +235,7 @@ def test_a_reader_holding_the_ledger_stops_the_run_before_the_index_is_touched(
     assert_invariants(settings, corpus)
 
 
+@pytest.mark.dagster
 def test_the_dagster_job_recovers_a_run_the_cli_left_half_done(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

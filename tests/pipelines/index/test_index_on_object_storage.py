@@ -33,6 +33,9 @@ from tests.pipelines.run.test_sharded_sources import sharded_ingestion_job
 from tests.pipelines.s3_server import S3Server, s3_server
 from tests.pipelines.store_invariants import assert_invariants
 
+# Against an S3-compatible server (moto) started on 127.0.0.1.
+pytestmark = pytest.mark.server
+
 TOPICS = ("loading dock", "cold storage", "forklift charging")
 
 
@@ -144,7 +147,7 @@ def test_the_doctor_sets_a_damaged_index_aside_in_the_bucket_and_rebuilds_it(
     assert_invariants(settings, corpus)
 
 
-@pytest.mark.slow
+@pytest.mark.dagster
 def test_the_dagster_job_with_shards_commits_to_the_bucket(on_s3: Settings, tmp_path: Path) -> None:
     settings = on_s3
     config = settings.config_path

@@ -160,6 +160,7 @@ def test_an_embedder_failing_mid_run_fails_the_run_and_commits_nothing(
     assert report.state_counts["indexed"] == len(TOPICS) and reconcile(settings).consistent
 
 
+@pytest.mark.dagster
 def test_the_job_writes_the_vectors_its_source_assets_embedded(project: Path, small_batches: None) -> None:
     _corpus(project)
     shared = ThreadRecordingEmbedder()

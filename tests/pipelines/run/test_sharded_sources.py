@@ -136,7 +136,7 @@ def test_shards_are_balanced_by_bytes_largest_first() -> None:
     assert max(loads) - min(loads) <= max(sizes), loads
 
 
-@pytest.mark.slow
+@pytest.mark.dagster
 def test_shards_in_their_own_processes_give_what_one_process_gives(
     sharded: tuple[Settings, dg.DagsterInstance], tmp_path: Path
 ) -> None:
@@ -166,7 +166,7 @@ def test_shards_in_their_own_processes_give_what_one_process_gives(
     assert not (settings.data_dir / "staging" / run_id).exists(), "the shards' staging removed with the run"
 
 
-@pytest.mark.slow
+@pytest.mark.dagster
 def test_a_killed_shard_commits_nothing_and_the_run_resumes_from_its_failure(
     sharded: tuple[Settings, dg.DagsterInstance], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

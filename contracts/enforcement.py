@@ -73,18 +73,25 @@ def enforce_contract(
         config = outcome.expectation_config
         assert config is not None  # every result of a suite run carries its expectation
         reason = config.meta[_REASON]
-        if outcome.exception_info.get("raised_exception"):
+        if failure := _raised_exception(outcome.exception_info):
             raise DocumentFrameError(
                 contract.path,
                 config.kwargs.get("column"),
-                f"Great Expectations failed while checking {reason}: "
-                f"{outcome.exception_info.get('exception_message')}",
+                f"Great Expectations failed while checking {reason}: {failure}",
                 "Check the column's values and dtype in the documents frame",
             )
         for row in outcome.result.get("unexpected_index_list") or []:
             found.setdefault(str(row["doc_id"]), set()).add(reason)
     reasons = {doc_id: tuple(sorted(codes)) for doc_id, codes in sorted(found.items())}
     return _verdict(contract, checked=len(frame), reasons=reasons, expectations=len(result.results))
+
+
+def _raised_exception(info: dict[str, Any]) -> str | None:
+    """The message of an exception GX caught while checking one expectation, else None. GX puts it
+    at the top of `exception_info`, or, when computing a metric failed, under each metric's id: a
+    check that only looked at the top would pass every document of a failed expectation."""
+    found = [info, *(v for v in info.values() if isinstance(v, dict))]
+    return next((str(i.get("exception_message")) for i in found if i.get("raised_exception")), None)
 
 
 def expectation_suite(contract: DocumentContract) -> gx.ExpectationSuite:
@@ -174,6 +181,12 @@ def validation_frame(
         columns[AGE_DAYS_COLUMN] = _age_days(documents, now)
     if contract.no_duplicate_content:
         columns[DUPLICATE_OF_COLUMN] = [_as_text(v) for v in documents[DUPLICATE_OF_COLUMN]]
+    # Whatever other column an expectation in force reads (a rule added to contracts/rules.py
+    # needs nothing here); absent from the documents, it is null on every row.
+    for expectation in expectations_of(contract):
+        read = expectation.kwargs.get("column")
+        if isinstance(read, str) and read not in columns:
+            columns[read] = documents[read] if read in documents.columns else None
     return pandas.DataFrame(columns, index=pandas.RangeIndex(len(documents)))
 
 

@@ -4,6 +4,7 @@ team looks it up; each contract rule with the meaning its record gives (contract
 import re
 
 from contracts.rules import RULES
+from corpus_quality import SIGNALS
 from tests.conftest import REPO_ROOT
 
 _CODE = re.compile(r'"((?:discover|parse|policy|index|contract|quality)\.[a-z_]+)"')
@@ -33,3 +34,10 @@ def test_each_contract_rule_is_documented_with_its_meaning() -> None:
         shown = f"`{rule.code}X`" if rule.per_field else f"`{rule.code}`"
         assert shown in rows, f"{shown} has no row in docs/contracts.md's reason codes"
         assert rule.meaning in rows[shown], f"{shown}: the docs say other than its record: {rule.meaning}"
+
+
+def test_every_quality_signal_is_named_in_the_docs() -> None:
+    """`quality.low_<signal>` is documented with the list of signals it can name."""
+    docs = DOCS.read_text(encoding="utf-8")
+    missing = [s.name for s in SIGNALS if f"`{s.name}`" not in docs]
+    assert not missing, f"signals missing from docs/contracts.md's quality.low_<signal> list: {missing}"

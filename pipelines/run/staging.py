@@ -20,6 +20,7 @@ plan: the files to assess and their shards), then each shard's `<source>.shard-<
 """
 
 import dataclasses
+import hashlib
 import json
 import re
 import types
@@ -50,9 +51,6 @@ from pipelines.storage import (
 )
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-# A version of the staged layout: a part from another layout is prepared again, not misread.
-# 2: the outcome's columns follow its fields' types (_staged), chunks keep their doc id.
-_LAYOUT = 2
 
 
 def _staged_file(settings: Settings, run_id: str, source: str, suffix: str) -> str:
@@ -263,3 +261,6 @@ def _fields_staged(record: type) -> dict[str, _Staged]:
 
 _OUTCOME_FIELDS = _fields_staged(DocumentOutcome)
 _OUTCOME_SCHEMA = pa.schema([(name, field.type) for name, field in _OUTCOME_FIELDS.items()])
+# The version of the staged layout, with the outcome's schema in it: a part staged by a corpusgov
+# whose outcome had other fields (a run that spans a deploy) is prepared again, never misread.
+_LAYOUT = f"3-{hashlib.sha256(str(_OUTCOME_SCHEMA).encode()).hexdigest()[:12]}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts import load_contract
+from contracts import DocumentFrameError, load_contract
 from contracts.enforcement import enforce_contract, expectation_suite
 from contracts.rules import (
     EXPECTATION_RULES,
@@ -84,7 +84,8 @@ def test_a_new_expectation_rule_is_one_record(monkeypatch: pytest.MonkeyPatch) -
     )
     monkeypatch.setattr(rules, "RULES", (*rules.RULES, no_titles))
     monkeypatch.setattr(rules, "EXPECTATION_RULES", (*rules.EXPECTATION_RULES, no_titles))
-    contract = replace(load_contract(DEFAULT_CONTRACT), required_fields=("title",))
+    # No other rule reads `title` under this contract: the new rule's column reaches GX by itself.
+    contract = replace(load_contract(DEFAULT_CONTRACT), required_fields=())
     quiet, loud = (
         _document(doc_id="docs/quiet.md", title="Quiet notes"),
         _document(doc_id="docs/loud.md", title="ALL CAPS"),
@@ -96,6 +97,26 @@ def test_a_new_expectation_rule_is_one_record(monkeypatch: pytest.MonkeyPatch) -
         violation_detail(contract, loud_doc, "contract.title_not_shouting")
         == "title 'ALL CAPS' is in capitals"
     )
+
+
+def test_an_expectation_gx_cannot_compute_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure inside GX (here an invalid pattern) names the rule; it never passes every row."""
+    import contracts.rules as rules
+
+    broken = ContractRule(
+        code="contract.broken_pattern",
+        check=RuleCheck.EXPECTATION,
+        meaning="a pattern GX cannot compile",
+        detail=lambda _c, _d, _code: "",
+        expectations=lambda _c: [
+            Expectation(
+                "contract.broken_pattern", "ExpectColumnValuesToMatchRegex", {"column": "title", "regex": "("}
+            )
+        ],
+    )
+    monkeypatch.setattr(rules, "EXPECTATION_RULES", (*rules.EXPECTATION_RULES, broken))
+    with pytest.raises(DocumentFrameError, match="contract.broken_pattern"):
+        enforce_contract(load_contract(DEFAULT_CONTRACT), contract_table([_document(title="A")], {}))
 
 
 def test_a_new_policy_is_one_record(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,6 +73,95 @@ class ItemGenerationScores:
 
 
 @dataclass(frozen=True)
+class ItemGeneration:
+    """One item's generation scores as a result keeps them (its row's `generation`): the scores,
+    and why the other metrics were not measured."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    not_measured: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scores": dict(self.scores), "not_measured": dict(self.not_measured)}
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> "ItemGeneration":
+        return cls(dict(payload.get("scores", {})), dict(payload.get("not_measured", {})))
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """A result's generation metrics as it keeps them (its `generation` JSON): whether they were
+    measured and why not, the means and how many items each is over, the judge's bill, and what
+    the app's answers said about themselves.
+
+    `from_json` reads every result stored so far: one from before generation metrics holds only
+    `status` and `reason`, and the other parts read as empty.
+    """
+
+    status: str = "not measured"  # "measured" | "not measured"
+    reason: str = ""
+    judge: str = ""  # the judge's fingerprint (judge_fingerprint); empty: no judge
+    means: dict[str, float] = field(default_factory=dict)
+    measured_items: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> why, for every item
+    # The judge's counters (JudgeStats: made, cached, failed, retried) and `items_asked`, as they
+    # were counted: a judge that stopped answering leaves its counters without `items_asked`, and
+    # "no judge" only `items_asked` (0). A mapping, not fixed fields, so each keeps those keys.
+    calls: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # "item_id/metric" -> reason
+    # With the app's answers (evals.answers) only: absent from the JSON otherwise.
+    answers: str | None = None
+    answers_on_other_contexts: int | None = None
+    items_without_answer: int | None = None
+    answers_for_unknown_items: int | None = None  # JSONL answers only
+    app_errors: dict[str, str] = field(default_factory=dict)  # item id -> what the app raised
+
+    @property
+    def measured(self) -> bool:
+        return self.status == "measured"
+
+    def as_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "status": self.status,
+            "reason": self.reason,
+            "judge": self.judge,
+            "means": dict(self.means),
+            "measured_items": dict(self.measured_items),
+            "skipped": dict(self.skipped),
+            "calls": dict(self.calls),
+            "failures": dict(self.failures),
+        }
+        answered = {
+            "answers": self.answers,
+            "answers_on_other_contexts": self.answers_on_other_contexts,
+            "items_without_answer": self.items_without_answer,
+            "answers_for_unknown_items": self.answers_for_unknown_items,
+        }
+        payload.update({key: value for key, value in answered.items() if value is not None})
+        if self.app_errors:
+            payload["app_errors"] = dict(self.app_errors)
+        return payload
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> "GenerationSummary":
+        return cls(
+            status=payload.get("status", "not measured"),
+            reason=payload.get("reason", ""),
+            judge=payload.get("judge", ""),
+            means=dict(payload.get("means", {})),
+            measured_items=dict(payload.get("measured_items", {})),
+            skipped=dict(payload.get("skipped", {})),
+            calls=dict(payload.get("calls", {})),
+            failures=dict(payload.get("failures", {})),
+            answers=payload.get("answers"),
+            answers_on_other_contexts=payload.get("answers_on_other_contexts"),
+            items_without_answer=payload.get("items_without_answer"),
+            answers_for_unknown_items=payload.get("answers_for_unknown_items"),
+            app_errors=dict(payload.get("app_errors", {})),
+        )
+
+
+@dataclass(frozen=True)
 class GenerationMetrics:
     """Answer-quality metrics of one result. `status` is "not measured" (with the reason) when
     nothing could be judged; means are then absent, never zero."""
@@ -104,17 +193,21 @@ class GenerationMetrics:
         """Items that cost at least one call to the judge (the others came from the cache)."""
         return sum(1 for row in self.rows if row.calls_made)
 
+    def summary(self) -> GenerationSummary:
+        """What a result keeps of these metrics: means rounded for storage, no per-item rows."""
+        return GenerationSummary(
+            status=self.status,
+            reason=self.reason,
+            judge=self.judge,
+            means={k: round(v, 6) for k, v in self.means.items()},
+            measured_items=dict(self.measured_items),
+            skipped=dict(self.skipped),
+            calls={**self.calls, "items_asked": self.items_asked},
+            failures=self.failures(),
+        )
+
     def as_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "reason": self.reason,
-            "judge": self.judge,
-            "means": {k: round(v, 6) for k, v in self.means.items()},
-            "measured_items": dict(self.measured_items),
-            "skipped": dict(self.skipped),
-            "calls": {**self.calls, "items_asked": self.items_asked},
-            "failures": self.failures(),
-        }
+        return self.summary().as_json()
 
 
 def judge_fingerprint(model: str, base_url: str) -> str:

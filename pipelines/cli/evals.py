@@ -7,7 +7,7 @@ import typer
 
 from evals import IncomparableResultsError
 from evals.comparison import Comparison
-from evals.generation import GENERATION_METRICS
+from evals.generation import GENERATION_METRICS, GenerationSummary
 from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding.backends import embedder_from_settings
 from pipelines.errors import CorpusgovError
@@ -229,21 +229,21 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def generation_line(generation: dict[str, Any]) -> str:
+def generation_line(generation: GenerationSummary) -> str:
     """One line: the judged means (with item counts where they differ) and the judge's calls, or
     why nothing was judged."""
-    if generation.get("status") != "measured":
-        return f"not measured ({generation.get('reason') or 'no LLM judge is configured'})"
-    counts = generation.get("measured_items", {})
+    if not generation.measured:
+        return f"not measured ({generation.reason or 'no LLM judge is configured'})"
+    counts = generation.measured_items
     most = max(counts.values(), default=0)
     means = ", ".join(
         f"{m}={v:.3f}" + (f" ({counts.get(m, 0)} items)" if counts.get(m, 0) != most else "")
-        for m, v in generation["means"].items()
+        for m, v in generation.means.items()
     )
-    calls = generation.get("calls", {})
-    skipped = "".join(f"; {m} skipped: {why}" for m, why in generation.get("skipped", {}).items())
+    calls = generation.calls
+    skipped = "".join(f"; {m} skipped: {why}" for m, why in generation.skipped.items())
     return (
-        f"{means} over {most} items; judge {generation.get('judge')}: {calls.get('made', 0)} calls made "
+        f"{means} over {most} items; judge {generation.judge}: {calls.get('made', 0)} calls made "
         f"(for {plural(calls.get('items_asked', 0), 'item')}), {calls.get('cached', 0)} cached, "
-        f"{len(generation.get('failures', {}))} judge failures{skipped}"
+        f"{len(generation.failures)} judge failures{skipped}"
     )

@@ -29,24 +29,24 @@ def register(app: typer.Typer) -> None:
 
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The current index version and how many documents are in each state."""
-    payload = corpus_status(load_settings(ctx.obj["config"]))
+    status = corpus_status(load_settings(ctx.obj["config"]))
     if as_json:
-        print_json(payload)
-        if payload["index_problem"]:
+        print_json(status.as_json())
+        if status.index_problem:
             raise typer.Exit(1)
         return
-    version = payload["index_version"]
+    version = status.index_version
     stdout.print(
         f"Index version: {version if version is not None else 'none yet (run corpusgov ingest)'}"
-        + (f" (LanceDB version {payload['lance_version']}, {payload['chunks']} chunks)" if version else "")
+        + (f" (LanceDB version {status.lance_version}, {status.chunks} chunks)" if version else "")
     )
-    if payload["embedding_model"]:
-        stdout.print(f"Embedded with {payload['embedding_model']}", highlight=False, soft_wrap=True)
-    for state, count in payload["documents"].items():
+    if status.embedding_model:
+        stdout.print(f"Embedded with {status.embedding_model}", highlight=False, soft_wrap=True)
+    for state, count in status.documents.items():
         stdout.print(f"  {state:<12}{count}")
-    if payload["index_problem"]:
+    if status.index_problem:
         fail(
-            f"{payload['index_problem']}. Run `corpusgov doctor` for details, `corpusgov doctor --repair` to fix."
+            f"{status.index_problem}. Run `corpusgov doctor` for details, `corpusgov doctor --repair` to fix."
         )
 
 

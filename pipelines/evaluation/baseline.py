@@ -11,7 +11,7 @@ ledger, so the check is one small matrix product.
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from pipelines.evaluation.snapshots import index_snapshot, result_config_hash
 from pipelines.index.table import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger
 from pipelines.ledger.evals import (
+    ItemScore,
     StoredResult,
     StoredVersion,
     cached_question_vectors,
@@ -84,13 +85,12 @@ def run_baseline(settings: Settings, embedder: Embedder, task: BaselineTask) -> 
     )
     to_score = [item for item in items if item.id not in reusable]
     scored = _scored_rows(settings, index_version, version, snapshot, to_score, vectors, k)
-    rows = list(reusable.values()) + scored
-    rows.sort(key=lambda r: r["item_id"])
+    rows = sorted([*reusable.values(), *scored], key=lambda r: r.item_id)
     metrics = _mean_metrics(rows, k)
     generation = judge_generation(settings, embedder, items, retrieved_texts(rows, snapshot))
     judged = generation.item_rows()
-    for row in rows:
-        row["generation"] = judged.get(row["item_id"])
+    # A reused row's generation scores are replaced too: these are judged on this run's answers.
+    rows = [replace(row, generation=judged.get(row.item_id)) for row in rows]
     metrics.update({name: round(value, 6) for name, value in generation.metrics.means.items()})
     result = StoredResult(
         result_id=uuid.uuid4().hex[:12],
@@ -103,8 +103,8 @@ def run_baseline(settings: Settings, embedder: Embedder, task: BaselineTask) -> 
         k=k,
         created_at=datetime.now(UTC),
         metrics=metrics,
-        per_item=rows,
-        generation=generation.as_json(),
+        per_item=tuple(rows),
+        generation=generation.summary(),
         superseded_reason=None,
         judge=generation.judge,
         answers_fingerprint=generation.answers_fingerprint,
@@ -123,7 +123,7 @@ def _scored_rows(
     to_score: Sequence[EvalItem],
     vectors: dict[str, np.ndarray],
     k: int,
-) -> list[dict[str, Any]]:
+) -> list[ItemScore]:
     """Retrieve the top k of each item's question on `index_version` and score it."""
     search = ChunkIndex(settings.lancedb_uri).searcher(index_version)
     retrieved: dict[str, list[RetrievedChunk]] = {}
@@ -143,30 +143,29 @@ def _scored_rows(
         reference_texts={cid: texts[cid] for cid in gold_ids if cid in texts},
     )
     return [
-        {
-            "item_id": row.item_id,
-            "status": row.status,
-            "retrieved": [[r.chunk_id, round(r.score, 6)] for r in retrieved.get(item.question, [])],
-            "scores": dict(row.scores),
-            "contested_retrieved": list(row.contested_retrieved),
-        }
+        ItemScore(
+            item_id=row.item_id,
+            status=row.status,
+            retrieved=tuple((r.chunk_id, round(r.score, 6)) for r in retrieved.get(item.question, [])),
+            scores=dict(row.scores),
+            contested_retrieved=tuple(row.contested_retrieved),
+        )
         for row, item in zip(report.rows, to_score, strict=True)
     ]
 
 
-def retrieved_texts(rows: Sequence[dict[str, Any]], snapshot: IndexSnapshot) -> dict[str, list[str]]:
+def retrieved_texts(rows: Sequence[ItemScore], snapshot: IndexSnapshot) -> dict[str, list[str]]:
     """Item id -> the texts of its retrieved chunks in rank order: the contexts judged."""
     texts = {c.chunk_id: c.text for c in snapshot.chunks}
     return {
-        row["item_id"]: [texts[chunk_id] for chunk_id, _ in row["retrieved"] if chunk_id in texts]
-        for row in rows
+        row.item_id: [texts[chunk_id] for chunk_id, _ in row.retrieved if chunk_id in texts] for row in rows
     }
 
 
-def _mean_metrics(rows: list[dict[str, Any]], k: int) -> dict[str, float]:
+def _mean_metrics(rows: Sequence[ItemScore], k: int) -> dict[str, float]:
     """Each retrieval metric averaged over the rows (0 without rows), rounded for storage."""
     names = retrieval_metric_names(k)
-    metrics = {n: (sum(r["scores"][n] for r in rows) / len(rows) if rows else 0.0) for n in names}
+    metrics = {n: (sum(r.scores[n] for r in rows) / len(rows) if rows else 0.0) for n in names}
     return {n: round(v, 6) for n, v in metrics.items()}
 
 
@@ -179,28 +178,28 @@ def _reusable_rows(
     removed: frozenset[str],
     settings: Settings,
     k: int,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ItemScore]:
     """Previous rows still valid: same gold chunks, no retrieved chunk gone, no newcomer above
     the k-th score."""
     if reuse is None or reuse.k != k:
         return {}
-    previous = {row["item_id"]: row for row in reuse.per_item}
+    previous = {row.item_id: row for row in reuse.per_item}
     added = sorted(snapshot.added_chunk_ids)
     added_vectors = ChunkIndex(settings.lancedb_uri).vectors_for(added) if added else {}
     matrix = np.stack([added_vectors[c] for c in added if c in added_vectors]) if added_vectors else None
-    kept: dict[str, dict[str, Any]] = {}
+    kept: dict[str, ItemScore] = {}
     for item in items:
         row = previous.get(item.id)
         status = version.resolutions[item.id].status
-        if row is None or status not in _REUSABLE or len(row["retrieved"]) < k:
+        if row is None or status not in _REUSABLE or len(row.retrieved) < k:
             continue
-        if any(chunk_id in removed for chunk_id, _ in row["retrieved"]):
+        if any(chunk_id in removed for chunk_id, _ in row.retrieved):
             continue
         if matrix is not None:
-            kth_score = min(score for _, score in row["retrieved"])
+            kth_score = min(score for _, score in row.retrieved)
             if float(np.max(matrix @ vectors[item.question])) > kth_score:
                 continue
-        kept[item.id] = {**row, "status": status}
+        kept[item.id] = replace(row, status=status)
     return kept
 
 
@@ -208,7 +207,7 @@ def on_common_items(a: StoredResult, b: StoredResult) -> tuple[EvalResult, EvalR
     """Both results, with each generation mean taken over the items both measured: a judge that
     failed on some items in one of them must not read as a drop (or hide one)."""
     per_item = [
-        {row["item_id"]: (row.get("generation") or {}).get("scores", {}) for row in r.per_item}
+        {row.item_id: row.generation.scores if row.generation is not None else {} for row in r.per_item}
         for r in (a, b)
     ]
     metrics = [dict(a.metrics), dict(b.metrics)]

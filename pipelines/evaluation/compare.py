@@ -150,8 +150,8 @@ def _generation_on_old_index(
     # different items: the very mistake a decomposition is there to expose.
     failed = {
         key.split("/", 1)[1]
-        for run in (before.generation, after.generation, generation.as_json())
-        for key in run.get("failures", {})
+        for summary in (before.generation, after.generation, generation.summary())
+        for key in summary.failures
     }
     why = "the judge failed on some items in one of the results; re-baseline when it is healthy"
     return generation, dict.fromkeys(failed, why)
@@ -180,7 +180,7 @@ def amplification(settings: Settings, result: StoredResult) -> Amplification:
     labels = dict(
         zip(data.column("chunk_id").to_pylist(), data.column("provenance").to_pylist(), strict=True)
     )
-    retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row["retrieved"]]
+    retrieved = [chunk_id for row in result.per_item for chunk_id, _ in row.retrieved]
     ai = ProvenanceLabel.AI_GENERATED
     in_results = sum(1 for c in retrieved if labels.get(c) == ai)
     in_corpus = sum(1 for label in labels.values() if label == ai)

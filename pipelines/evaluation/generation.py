@@ -9,13 +9,13 @@ the key leaves generation "not measured" with the reason, and retrieval metrics 
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evals import EvalItem, GenerationItem, GenerationMetrics, evaluate_generation
 from evals.answers import CallableAnswers, JsonlAnswers, load_answers
 from evals.errors import EvalError
-from evals.generation import judge_fingerprint
+from evals.generation import GenerationSummary, ItemGeneration, judge_fingerprint
 from evals.judge import JudgeUnavailableError, OpenAICompatibleJudge
 from pipelines.embedding.model import Embedder
 from pipelines.errors import CorpusgovError
@@ -31,16 +31,18 @@ class GenerationRun:
     metrics: GenerationMetrics
     judge: str
     answers_fingerprint: str
+    # GenerationSummary fields the metrics do not know: what the answers said about themselves,
+    # and the judge's calls when it stopped answering.
     details: Mapping[str, Any]
 
-    def as_json(self) -> dict[str, Any]:
-        return {**self.metrics.as_json(), **self.details}
+    def summary(self) -> GenerationSummary:
+        """What the result keeps: the metrics' summary with the details."""
+        return replace(self.metrics.summary(), **self.details)
 
-    def item_rows(self) -> dict[str, dict[str, Any]]:
+    def item_rows(self) -> dict[str, ItemGeneration]:
         """Per item: its generation scores and what was not measured, for the result's rows."""
         return {
-            row.item_id: {"scores": dict(row.scores), "not_measured": dict(row.not_measured)}
-            for row in self.metrics.rows
+            row.item_id: ItemGeneration(dict(row.scores), dict(row.not_measured)) for row in self.metrics.rows
         }
 
 

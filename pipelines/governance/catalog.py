@@ -1,5 +1,6 @@
 """Read side: status, documents and search, for the CLI, the Dagster assets and users' scripts."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG
@@ -17,19 +18,54 @@ from pipelines.settings import Settings
 KNOWN_FLAGS: tuple[str, ...] = (*SAFETY_CODES, HEURISTIC_AI_FLAG)
 
 
-def corpus_status(settings: Settings) -> dict[str, Any]:
-    """The shape of `corpusgov status --json`."""
+@dataclass(frozen=True)
+class CorpusStatus:
+    """The current index version and the documents in each state: `corpusgov status`."""
+
+    index_version: int | None  # None: nothing indexed yet
+    lance_version: int | None
+    chunks: int
+    # Model, weights, backend and precision: what a query must be embedded with.
+    embedding_model: str | None
+    documents: dict[str, int]  # state -> documents
+    index_problem: str | None  # the index is not where the ledger says (see `index_problem`)
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of `corpusgov status --json`."""
+        return {
+            "index_version": self.index_version,
+            "lance_version": self.lance_version,
+            "chunks": self.chunks,
+            "embedding_model": self.embedding_model,
+            "documents": self.documents,
+            "index_problem": self.index_problem,
+        }
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> "CorpusStatus":
+        # Older corpusgov printed neither the embedding model nor the index problem.
+        return cls(
+            index_version=payload.get("index_version"),
+            lance_version=payload.get("lance_version"),
+            chunks=payload.get("chunks", 0),
+            embedding_model=payload.get("embedding_model"),
+            documents=dict(payload.get("documents", {})),
+            index_problem=payload.get("index_problem"),
+        )
+
+
+def corpus_status(settings: Settings) -> CorpusStatus:
+    """The current index version and the documents in each state."""
     ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
-    return {
-        "index_version": latest.index_version if latest else None,
-        "lance_version": latest.lance_version if latest else None,
-        "chunks": latest.total_chunks if latest else 0,
-        # Model, weights, backend and precision: what a query must be embedded with.
-        "embedding_model": latest.embedding_model if latest else None,
-        "documents": ledger.state_counts(),
-        "index_problem": index_problem(settings, latest),
-    }
+    return CorpusStatus(
+        index_version=latest.index_version if latest else None,
+        lance_version=latest.lance_version if latest else None,
+        chunks=latest.total_chunks if latest else 0,
+        embedding_model=latest.embedding_model if latest else None,
+        documents=ledger.state_counts(),
+        index_problem=index_problem(settings, latest),
+    )
 
 
 def index_problem(settings: Settings, latest: IndexVersion | None) -> str | None:

@@ -18,7 +18,7 @@ from pipelines.index.commit_protocol import (
     writer_lock,
 )
 from pipelines.index.table import ChunkIndex, index_tag, read_columns
-from pipelines.ledger import IndexVersion, Ledger
+from pipelines.ledger import IndexVersion, Ledger, VersionCounts
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
 
@@ -138,7 +138,8 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
                     chunks_added=len(_ids(restored) - _ids(current)),
                     chunks_removed=len(_ids(current) - _ids(restored)),
                     total_chunks=rows.num_rows,
-                    counts={"rolled_back_from": latest.index_version, "rolled_back_to": number},
+                    # The ledger adds the restored documents' counts when it commits the rollback.
+                    counts=VersionCounts(rolled_back_from=latest.index_version, rolled_back_to=number),
                     contract_versions=target.contract_versions,
                 )
                 writer.apply_rollback(version, rows, run_id, ROLLED_BACK)

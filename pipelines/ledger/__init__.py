@@ -29,6 +29,7 @@ from pipelines.ledger.records import (
     IndexVersion,
     LedgerCommit,
     LedgerDocument,
+    VersionCounts,
 )
 from pipelines.ledger.rows import first_record, named_rows, records, select_list
 from pipelines.ledger.schema import (
@@ -51,6 +52,7 @@ __all__ = [
     "LedgerCommit",
     "LedgerDocument",
     "LedgerWriter",
+    "VersionCounts",
 ]
 
 _BUSY_RETRY_SECONDS = 30.0

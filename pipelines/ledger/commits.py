@@ -16,7 +16,14 @@ import pyarrow as pa
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
 from pipelines.document.outcome import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
-from pipelines.ledger.records import CommitIntent, HeldBackRow, IndexVersion, LedgerCommit, QuarantineRow
+from pipelines.ledger.records import (
+    CommitIntent,
+    HeldBackRow,
+    IndexVersion,
+    LedgerCommit,
+    QuarantineRow,
+    VersionCounts,
+)
 from pipelines.ledger.rows import column_list, insert_statement, parameters
 from pipelines.ledger.run_tables import ASSESSMENTS, CHUNKS, DOCUMENTS, SIGNATURES, RunTable
 from pipelines.ledger.schema import rollback_quietly
@@ -267,7 +274,7 @@ def apply_rollback(
         write_index_version(con, replace(version, counts=_rollback_counts(con, version)), run_id)
         con.execute(
             _INSERT_RUN,
-            [run_id, now, now, [], version.index_version, json.dumps({"rollback": version.counts})],
+            [run_id, now, now, [], version.index_version, json.dumps({"rollback": version.counts.as_json()})],
         )
         con.execute("DELETE FROM commit_intents")
         con.execute("COMMIT")
@@ -343,7 +350,7 @@ def _restore_quarantine_and_chunks(con: LedgerConnection, now: datetime) -> None
     )
 
 
-def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> dict[str, Any]:
+def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> VersionCounts:
     """The restored version's counts, with states as they are after the rollback."""
     by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
     by_grade = dict(
@@ -354,7 +361,7 @@ def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> dict[str, 
             "SELECT coalesce(provenance, 'unknown'), count(*) FROM restored_docs GROUP BY 1"
         ).fetchall()
     )
-    return {**version.counts, "by_state": by_state, "by_grade": by_grade, "by_provenance": by_provenance}
+    return replace(version.counts, by_state=by_state, by_grade=by_grade, by_provenance=by_provenance)
 
 
 def write_index_version(con: LedgerConnection, v: IndexVersion, run_id: str) -> None:

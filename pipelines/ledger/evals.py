@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from evals import EvalResult, EvalSet, EvalSetVersion, ItemResolution, ResultKey, changed_share, changelog
+from evals.generation import GenerationSummary, ItemGeneration
 from evals.resolution import ResolutionStatus
 from evals.sets import DEV, HOLDOUT
 from pipelines.errors import CorpusgovError
@@ -35,6 +36,42 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class ItemScore:
+    """One item of a stored result (a row of its `per_item` JSON): its top k as retrieved, its
+    retrieval metrics, and its generation scores (None where the result judged none)."""
+
+    item_id: str
+    status: str  # its resolution status in the eval set version
+    retrieved: tuple[tuple[str, float], ...]  # (chunk id, score), best first
+    scores: dict[str, float]  # retrieval metric -> value
+    contested_retrieved: tuple[str, ...] = ()
+    generation: ItemGeneration | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "status": self.status,
+            "retrieved": [[chunk_id, score] for chunk_id, score in self.retrieved],
+            "scores": dict(self.scores),
+            "contested_retrieved": list(self.contested_retrieved),
+            "generation": self.generation.as_json() if self.generation is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> "ItemScore":
+        # Rows from before generation metrics have no `generation`.
+        generation = payload.get("generation")
+        return cls(
+            item_id=payload["item_id"],
+            status=payload["status"],
+            retrieved=tuple((chunk_id, score) for chunk_id, score in payload["retrieved"]),
+            scores=dict(payload["scores"]),
+            contested_retrieved=tuple(payload.get("contested_retrieved", ())),
+            generation=ItemGeneration.from_json(generation) if generation is not None else None,
+        )
+
+
+@dataclass(frozen=True)
 class StoredResult:
     """An eval result as the ledger keeps it (append-only)."""
 
@@ -48,8 +85,8 @@ class StoredResult:
     k: int
     created_at: datetime
     metrics: dict[str, float]
-    per_item: list[dict[str, Any]]
-    generation: dict[str, Any]
+    per_item: tuple[ItemScore, ...]
+    generation: GenerationSummary
     superseded_reason: str | None
     judge: str = ""  # empty: no LLM judge (evals/generation.py's judge_fingerprint otherwise)
     answers_fingerprint: str = ""  # empty: no app answers (evals/answers.py)
@@ -77,7 +114,7 @@ class StoredResult:
             "k": self.k,
             "created_at": self.created_at.isoformat(),
             "metrics": self.metrics,
-            "generation": self.generation,
+            "generation": self.generation.as_json(),
             "superseded": self.superseded_reason is not None,
             "superseded_reason": self.superseded_reason,
         }

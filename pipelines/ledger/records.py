@@ -34,6 +34,46 @@ class LedgerDocument:
 
 
 @dataclass(frozen=True)
+class VersionCounts:
+    """What an index version holds: documents by state, and its indexed documents by grade and by
+    provenance label. A rollback's version also names the version it replaced and the one it
+    restored; until the ledger counts the restored documents (pipelines/ledger/commits.py), it
+    holds only those two.
+
+    Stored as JSON in `index_versions.counts`: a part that is None is absent from the JSON, as it
+    was from the dict this record replaces, so the stored rows and `corpusgov index versions
+    --json` keep their keys.
+    """
+
+    by_state: dict[str, int] | None = None
+    by_grade: dict[str, int] | None = None
+    by_provenance: dict[str, int] | None = None
+    rolled_back_from: int | None = None
+    rolled_back_to: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        # The rollback's two numbers first: the order the rollback has always written them in.
+        parts: dict[str, Any] = {
+            "rolled_back_from": self.rolled_back_from,
+            "rolled_back_to": self.rolled_back_to,
+            "by_state": self.by_state,
+            "by_grade": self.by_grade,
+            "by_provenance": self.by_provenance,
+        }
+        return {key: value for key, value in parts.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> "VersionCounts":
+        return cls(
+            by_state=payload.get("by_state"),
+            by_grade=payload.get("by_grade"),
+            by_provenance=payload.get("by_provenance"),
+            rolled_back_from=payload.get("rolled_back_from"),
+            rolled_back_to=payload.get("rolled_back_to"),
+        )
+
+
+@dataclass(frozen=True)
 class IndexVersion:
     """One commit of the LanceDB table, with its manifest."""
 
@@ -49,7 +89,7 @@ class IndexVersion:
     chunks_added: int
     chunks_removed: int
     total_chunks: int
-    counts: dict[str, Any]
+    counts: VersionCounts
     contract_versions: dict[str, str]
 
     def as_json(self) -> dict[str, Any]:
@@ -66,7 +106,7 @@ class IndexVersion:
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "total_chunks": self.total_chunks,
-            "counts": self.counts,
+            "counts": self.counts.as_json(),
             "contract_versions": self.contract_versions,
         }
 

@@ -11,11 +11,14 @@ DuckDB and pipelines/ledger/postgres.py both give, and converts each value by th
   `grade_of` and `label_of`, whose error names the fix;
 - `tuple[...]` and `frozenset[...]` from an SQL list, NULL as empty;
 - `dict[...]` from JSON text, and `list[...]` from JSON text or an SQL list, NULL as empty;
+- a JSON record (a dataclass with `from_json` and `as_json`, such as `VersionCounts`) from JSON
+  text through its `from_json`, NULL as `from_json({})`; `tuple[R, ...]` of one from a JSON array
+  of them, NULL as empty;
 - `int` and `str` NULL as 0 and "" (a column added after its rows were written);
 - `X | None` keeps NULL as None; anything else is taken as it comes.
 
 A write (`insert_statement`, `parameters`) turns them back: enums to their value, tuples to SQL
-lists, dicts and lists to JSON text.
+lists, dicts and lists to JSON text, JSON records to the JSON text of their `as_json()`.
 """
 
 import dataclasses
@@ -57,12 +60,36 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
 
 
+def _json_record(hint: Any) -> bool:
+    """Whether a field of type `hint` is a record kept as JSON text: a dataclass, which must then
+    read and write its JSON itself (`from_json`, `as_json`)."""
+    if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+        return False
+    if not (hasattr(hint, "from_json") and hasattr(hint, "as_json")):
+        raise TypeError(f"{hint.__name__} is kept as JSON in the ledger: it needs from_json and as_json")
+    return True
+
+
+def _json_records(hint: Any) -> type[Any] | None:
+    """The record type of `tuple[R, ...]` when R is a JSON record (a JSON array of them), else None."""
+    args = get_args(hint)
+    if get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis and _json_record(args[0]):
+        element: type[Any] = args[0]
+        return element
+    return None
+
+
 def _reader(hint: Any) -> Callable[[Any], Any]:
     """How a value of the ledger becomes a field of type `hint`."""
     origin, args = get_origin(hint), get_args(hint)
     if origin in (Union, types.UnionType) and type(None) in args:
         (inner,) = (a for a in args if a is not type(None))
         return _optional(_reader(inner))
+    if _json_record(hint):
+        return lambda value: hint.from_json(json.loads(value) if value else {})
+    element = _json_records(hint)
+    if element is not None:
+        return lambda value: tuple(element.from_json(item) for item in (json.loads(value) if value else []))
     if hint is Grade:
         return grade_of
     if hint is ProvenanceLabel:
@@ -94,6 +121,10 @@ def _writer(hint: Any) -> Callable[[Any], Any]:
         return _optional(_writer(inner))
     if isinstance(hint, type) and issubclass(hint, Enum):
         return lambda value: value.value
+    if _json_record(hint):
+        return lambda value: json.dumps(value.as_json())
+    if _json_records(hint) is not None:
+        return lambda value: json.dumps([item.as_json() for item in value])
     if origin in (tuple, frozenset):
         return list
     if origin in (dict, list):

@@ -21,7 +21,7 @@ from pipelines.contract.checks import ContractCheck, blocked_message
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError
 from pipelines.index.table import index_tag
-from pipelines.ledger import IndexVersion, LedgerDocument
+from pipelines.ledger import IndexVersion, LedgerDocument, VersionCounts
 
 # (stage, done, total): the CLI draws a progress bar from it, Dagster logs it.
 ProgressReporter = Callable[[str, int, int], None]
@@ -199,11 +199,11 @@ def index_manifest(
         chunks_added=chunks_added,
         chunks_removed=chunks_removed,
         total_chunks=total_chunks,
-        counts={
-            "by_state": dict(Counter(v[0] for v in after.values())),
-            "by_grade": dict(Counter(v[1] or "none" for v in indexed)),
-            "by_provenance": dict(Counter(v[2] or ProvenanceLabel.UNKNOWN for v in indexed)),
-        },
+        counts=VersionCounts(
+            by_state=dict(Counter(v[0] for v in after.values())),
+            by_grade=dict(Counter(v[1] or "none" for v in indexed)),
+            by_provenance=dict(Counter(v[2] or ProvenanceLabel.UNKNOWN for v in indexed)),
+        ),
         contract_versions={
             c.source: contract_ref(c.contract_id, c.contract_version)
             for c in prepared.contract_checks

@@ -90,7 +90,7 @@ def test_a_deleted_manifest_is_noticed_by_status_and_ingest(project: Path) -> No
     write_doc(corpus, "receiving.md", procedure_text("receiving", steps=3))
     run_ingestion(settings, FakeEmbedder())
     _delete_latest_manifest(settings)
-    assert "behind the ledger" in (corpus_status(settings)["index_problem"] or "")
+    assert "behind the ledger" in (corpus_status(settings).index_problem or "")
     _one_error_line(_cli("status"), "behind the ledger", "corpusgov doctor")
     with pytest.raises(IndexDamagedError, match="doctor --repair"):
         run_ingestion(settings, FakeEmbedder())

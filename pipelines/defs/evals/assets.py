@@ -44,26 +44,25 @@ def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     generation = result.generation
     metadata: dict[str, Any] = {
         f"{name}_generation": dg.MetadataValue.text(
-            "measured"
-            if generation.get("status") == "measured"
-            else f"not measured: {generation.get('reason')}"
+            "measured" if generation.measured else f"not measured: {generation.reason}"
         )
     }
-    for metric, value in generation.get("means", {}).items():
+    for metric, value in generation.means.items():
         metadata[f"{name}_{metric}"] = dg.MetadataValue.float(round(value, 4))
-    calls = generation.get("calls")
+    calls = generation.calls
+    # Results from before generation metrics counted no calls: no bill to show.
     if calls:
         metadata[f"{name}_judge_calls_made"] = dg.MetadataValue.int(calls.get("made", 0))
         metadata[f"{name}_judge_calls_cached"] = dg.MetadataValue.int(calls.get("cached", 0))
         # Items that cost a call: after a small change, only the ones it touched.
         metadata[f"{name}_judge_items_asked"] = dg.MetadataValue.int(calls.get("items_asked", 0))
-        metadata[f"{name}_judge_failures"] = dg.MetadataValue.int(len(generation.get("failures", {})))
+        metadata[f"{name}_judge_failures"] = dg.MetadataValue.int(len(generation.failures))
         rows = [
-            [metric, f"{value:.3f}", generation.get("measured_items", {}).get(metric, 0)]
-            for metric, value in generation.get("means", {}).items()
-        ] + [[metric, "skipped", why] for metric, why in generation.get("skipped", {}).items()]
+            [metric, f"{value:.3f}", generation.measured_items.get(metric, 0)]
+            for metric, value in generation.means.items()
+        ] + [[metric, "skipped", why] for metric, why in generation.skipped.items()]
         metadata[f"{name}_generation_table"] = dg.MetadataValue.md(
-            f"Judge `{generation.get('judge')}`\n\n" + markdown_table(["metric", "mean", "items / why"], rows)
+            f"Judge `{generation.judge}`\n\n" + markdown_table(["metric", "mean", "items / why"], rows)
         )
     return metadata
 
@@ -159,9 +158,9 @@ def eval_baselines(
             # Above 1: the retriever surfaces AI-generated chunks more than their share of the corpus.
             metadata[f"{config.name}_ai_amplification"] = dg.MetadataValue.float(round(amp.ratio, 3))
     for r in reversions:
-        if r.result is not None and r.result.generation.get("status") != "measured" and settings.evals.judge:
+        if r.result is not None and not r.result.generation.measured and settings.evals.judge:
             context.log.warning(
-                f"{r.version.eval_set}: generation not measured: {r.result.generation.get('reason')}. "
+                f"{r.version.eval_set}: generation not measured: {r.result.generation.reason}. "
                 "Once that is fixed, `corpusgov evals rebaseline` judges this index version."
             )
         if r.event:

@@ -97,10 +97,10 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
     not_updated = [blocked_message(c) for c in report.blocked]
     not_updated += [f"source '{c.source}' skipped: {c.error}" for c in report.source_errors]
     metadata: dict[str, Any] = {
-        "index_version": status["index_version"],
-        "lance_version": status["lance_version"],
-        "chunks": status["chunks"],
-        "embedding_model": status["embedding_model"] or "none yet",
+        "index_version": status.index_version,
+        "lance_version": status.lance_version,
+        "chunks": status.chunks,
+        "embedding_model": status.embedding_model or "none yet",
         "changed_this_run": "yes" if version else "no (nothing entered or left the index)",
         "not_updated": dg.MetadataValue.md(
             "\n".join(f"- not updated: {line}" for line in not_updated) or "every source updated"
@@ -108,9 +108,9 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
         "held_back": len(report.held_back),
         "chunks_embedded": report.chunks_embedded,
         "chunks_reused": report.chunks_reused,
-        "documents_by_state": dg.MetadataValue.md(counts_table("state", status["documents"])),
+        "documents_by_state": dg.MetadataValue.md(counts_table("state", status.documents)),
         "reasons_not_indexed": dg.MetadataValue.md(reasons_table(Ledger.of(settings).reason_counts())),
-        **{f"documents_{state}": dg.MetadataValue.int(n) for state, n in status["documents"].items()},
+        **{f"documents_{state}": dg.MetadataValue.int(n) for state, n in status.documents.items()},
     }
     if unloaded:
         metadata["reload_definitions"] = (
@@ -118,27 +118,28 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
             "They were ingested; click Reload definitions to see their assets and checks."
         )
     if version is not None:
+        # A run's manifest counts every part (only a rollback's version starts without them).
+        by_grade = version.counts.by_grade or {}
+        by_provenance = version.counts.by_provenance or {}
         metadata.update(
             {
                 "tag": version.tag,
                 "added": len(version.added),
                 "modified": len(version.modified),
                 "removed": len(version.removed),
-                "grade_mix": dg.MetadataValue.md(counts_table("grade", version.counts["by_grade"])),
-                "provenance_mix": dg.MetadataValue.md(
-                    counts_table("provenance", version.counts["by_provenance"])
-                ),
+                "grade_mix": dg.MetadataValue.md(counts_table("grade", by_grade)),
+                "provenance_mix": dg.MetadataValue.md(counts_table("provenance", by_provenance)),
             }
         )
-        indexed = sum(version.counts["by_grade"].values()) or 1
+        indexed = sum(by_grade.values()) or 1
         # Numeric entries are plotted by the UI across materializations: the mix over index versions.
         for grade in Grade:
             metadata[f"share_grade_{grade}"] = dg.MetadataValue.float(
-                round(version.counts["by_grade"].get(grade, 0) / indexed, 4)
+                round(by_grade.get(grade, 0) / indexed, 4)
             )
         for label in ProvenanceLabel:
             metadata[f"share_{label}"] = dg.MetadataValue.float(
-                round(version.counts["by_provenance"].get(label, 0) / indexed, 4)
+                round(by_provenance.get(label, 0) / indexed, 4)
             )
     return metadata
 

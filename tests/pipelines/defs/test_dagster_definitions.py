@@ -76,8 +76,8 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
         assert materialization.metadata["index_version"].value == 1
         assert "discover.empty_file" in materialization.metadata["reasons_not_indexed"].value
     status = corpus_status(load_settings())
-    assert status["index_version"] == 1
-    assert status["documents"]["indexed"] == 1 and status["documents"]["rejected"] == 1
+    assert status.index_version == 1
+    assert status.documents["indexed"] == 1 and status.documents["rejected"] == 1
 
 
 @pytest.mark.dagster
@@ -103,7 +103,7 @@ def test_a_source_over_budget_blocks_only_itself_in_the_job(project: Path) -> No
         assert "not updated: source 'wiki' blocked" in index.metadata["not_updated"].value
         assert index.metadata["held_back"].value == 2
     status = corpus_status(load_settings())
-    assert status["documents"]["indexed"] == 1, "the healthy source was committed"
+    assert status.documents["indexed"] == 1, "the healthy source was committed"
 
 
 @pytest.mark.dagster
@@ -119,7 +119,7 @@ def test_materializing_chunk_index_alone_does_its_work(project: Path) -> None:
         write_doc(project / "corpus", "returns.md", procedure_text("returns"))
         assert job.execute_in_process(instance=instance, asset_selection=chunk_index).success
     status = corpus_status(load_settings())
-    assert (status["index_version"], status["documents"]["indexed"]) == (2, 2)
+    assert (status.index_version, status.documents["indexed"]) == (2, 2)
 
 
 @pytest.mark.dagster
@@ -189,7 +189,7 @@ def test_materializing_a_source_alone_checks_it_and_commits_nothing(project: Pat
         assert result.success
         [check] = result.get_asset_check_evaluations()
         assert (check.check_name, check.passed) == ("contract_docs", True)
-    assert corpus_status(load_settings())["index_version"] is None, "only chunk_index commits"
+    assert corpus_status(load_settings()).index_version is None, "only chunk_index commits"
 
 
 def test_editing_a_contract_or_the_config_starts_a_run(project: Path) -> None:

@@ -124,7 +124,7 @@ def test_the_cli_on_another_machine_reads_what_the_deployment_wrote(
     index. status, documents, search and evals answer from the shared ledger and index."""
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     written = load_settings(deployed.config)
-    assert corpus_status(written)["index_version"] == 1 and reconcile(written).consistent
+    assert corpus_status(written).index_version == 1 and reconcile(written).consistent
     other = tmp_path / "corpusgov.yaml"
     other.write_text(
         f"data_dir: {tmp_path / 'data'}\nledger_url: {written.ledger_url}\n"

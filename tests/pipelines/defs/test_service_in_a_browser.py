@@ -60,8 +60,8 @@ def test_the_service_ingests_by_itself_and_holds_back_only_the_blocked_source(se
     assert (service.run["status"], service.run["jobName"]) == ("SUCCESS", "ingestion")
     settings = load_settings(service.config)
     summary = corpus_status(settings)
-    assert summary["index_version"] == 1 and summary["index_problem"] is None
-    assert sum(summary["documents"].values()) == 30, "every sample file accounted for"
+    assert summary.index_version == 1 and summary.index_problem is None
+    assert sum(summary.documents.values()) == 30, "every sample file accounted for"
     versions = eval_versions(Ledger.of(settings), "sample")
     assert [v.index_version for v in versions] == [1], "the eval set follows the index by itself"
     held = {r["doc_id"]: r["would_be"] for r in list_held_back(settings)}

@@ -20,6 +20,7 @@ import pytest
 
 from evals import IncomparableResultsError
 from evals.comparison import Decomposition
+from evals.generation import GenerationSummary
 from pipelines.evaluation import (
     DEV,
     StoredResult,
@@ -73,9 +74,9 @@ def project(root: Path, server: FakeJudgeServer, k: int = 5, base_url: str | Non
 
 def faithfulness_by_item(result: StoredResult) -> dict[str, float]:
     return {
-        row["item_id"]: row["generation"]["scores"]["faithfulness"]
+        row.item_id: row.generation.scores["faithfulness"]
         for row in result.per_item
-        if "faithfulness" in row["generation"]["scores"]
+        if row.generation is not None and "faithfulness" in row.generation.scores
     }
 
 
@@ -96,9 +97,9 @@ def test_a_phantom_faithfulness_drop_is_put_on_the_eval_set_change(
     settings = project(tmp_path, judge_server)
     run_ingestion(settings, fake_embedder)
     first = baseline(settings, fake_embedder)
-    assert first.generation["status"] == "measured" and first.judge.startswith("fake-judge@")
+    assert first.generation.measured and first.judge.startswith("fake-judge@")
     assert first.answers_fingerprint.startswith("jsonl:")
-    assert set(first.generation["means"]) == {
+    assert set(first.generation.means) == {
         "faithfulness",
         "answer_relevancy",
         "llm_context_precision_with_reference",
@@ -182,23 +183,21 @@ def test_a_small_change_re_asks_the_judge_only_about_the_items_it_touched(
     settings = project(tmp_path, judge_server)
     run_ingestion(settings, fake_embedder)
     first = baseline(settings, fake_embedder)
-    assert first.generation["calls"]["made"] == judge_server.answered > 0
+    assert first.generation.calls["made"] == judge_server.answered > 0
     gold = items()["q08"]["gold"][0]["doc_id"].removeprefix("sample/")
     with (tmp_path / "corpus" / gold).open("a") as doc:
         doc.write("\nIf the VPN client still fails after these steps, open a ticket with the service desk.\n")
     run_ingestion(settings, fake_embedder)
     second = baseline(settings, fake_embedder)
 
-    retrieved_before = {row["item_id"]: row["retrieved"] for row in first.per_item}
-    touched = [
-        row["item_id"] for row in second.per_item if row["retrieved"] != retrieved_before.get(row["item_id"])
-    ]
-    calls = second.generation["calls"]
+    retrieved_before = {row.item_id: row.retrieved for row in first.per_item}
+    touched = [row.item_id for row in second.per_item if row.retrieved != retrieved_before.get(row.item_id)]
+    calls = second.generation.calls
     per_item = 2 + 1 + settings.evals.k + 1  # faithfulness, relevancy, precision per context, recall
     assert 1 <= len(touched) < len(second.per_item)
     assert 0 < calls["made"] <= per_item * len(touched)
     assert calls["cached"] >= per_item * (len(second.per_item) - len(touched)) - per_item
-    assert calls["made"] < first.generation["calls"]["made"] / 3
+    assert calls["made"] < first.generation.calls["made"] / 3
 
 
 def test_another_judge_makes_results_incomparable_but_retrieval_still_decomposes(
@@ -247,7 +246,7 @@ def test_another_judge_makes_results_incomparable_but_retrieval_still_decomposes
     assert "generation: faithfulness=" in status.output and "calls made" in status.output
     payload = json.loads(runner.invoke(app, ["evals", "status", "--json"]).stdout)
     assert payload["baselines"][0]["judge"] == second.judge
-    assert payload["baselines"][0]["generation"]["calls"]["made"] == second.generation["calls"]["made"] > 0
+    assert payload["baselines"][0]["generation"]["calls"]["made"] == second.generation.calls["made"] > 0
 
 
 @pytest.mark.parametrize("fault", ["down", "no key", "wrong key"])
@@ -265,7 +264,7 @@ def test_a_judge_that_cannot_judge_leaves_generation_not_measured_and_retrieval_
             settings = project(tmp_path, judge_server, base_url=down)
             run_ingestion(settings, fake_embedder)
             result = baseline(settings, fake_embedder)
-        assert "cannot connect to http://127.0.0.1" in result.generation["reason"]
+        assert "cannot connect to http://127.0.0.1" in result.generation.reason
         assert "hit@5" in result.metrics and "faithfulness" not in result.metrics
         return
     settings = project(tmp_path, judge_server)
@@ -277,13 +276,15 @@ def test_a_judge_that_cannot_judge_leaves_generation_not_measured_and_retrieval_
     result = baseline(settings, fake_embedder)
     assert "hit@5" in result.metrics and "faithfulness" not in result.metrics
     generation = result.generation
-    assert generation["status"] == "not measured" and generation["means"] == {}
+    assert generation.status == "not measured" and generation.means == {}
     expected = {
         "no key": f"names the environment variable {KEY_VARIABLE}, which is not set",
         "wrong key": "refused the API key (HTTP 401)",
     }[fault]
-    assert expected in generation["reason"]
-    assert "sk-not-the-key" not in json.dumps(result.as_json()) + json.dumps(result.per_item)
+    assert expected in generation.reason
+    assert "sk-not-the-key" not in json.dumps(result.as_json()) + json.dumps(
+        [row.as_json() for row in result.per_item]
+    )
 
 
 def test_configuring_a_judge_later_judges_the_current_index(
@@ -294,12 +295,12 @@ def test_configuring_a_judge_later_judges_the_current_index(
     with_judge = config.read_text()
     config.write_text(with_judge[: with_judge.index("  judge:")])
     run_ingestion(load_settings(config), fake_embedder)
-    assert baseline(load_settings(config), fake_embedder).generation["status"] == "not measured"
+    assert baseline(load_settings(config), fake_embedder).generation.status == "not measured"
 
     config.write_text(with_judge)
     run_ingestion(settings, fake_embedder)  # nothing changed in the corpus
     judged = baseline(settings, fake_embedder)
-    assert judged.index_version == 1 and judged.generation["status"] == "measured"
+    assert judged.index_version == 1 and judged.generation.measured
     assert reversion_eval_sets(settings, fake_embedder) == [], "judged once per index, judge and answers"
 
 
@@ -312,7 +313,7 @@ def test_a_drop_that_cannot_be_split_is_never_called_explained() -> None:
     def stored(index_version: int, faithfulness: float) -> StoredResult:
         return StoredResult(
             "r", "sample", index_version, "h", index_version, "cfg", DEV, 5, datetime.now(UTC),
-            {"ndcg@5": 0.9, "faithfulness": faithfulness}, [], {}, None, "judge@x", "jsonl:1",
+            {"ndcg@5": 0.9, "faithfulness": faithfulness}, (), GenerationSummary(), None, "judge@x", "jsonl:1",
         )  # fmt: skip
 
     key = ResultKey("h", 1, "cfg", "judge@x", "jsonl:1")
@@ -340,7 +341,7 @@ def test_a_judge_outage_in_one_result_is_not_a_regression_in_the_next(
     judge_server.fail_when("regional director", 500)
     run_ingestion(settings, fake_embedder)
     first = baseline(settings, fake_embedder)
-    assert first.generation["failures"], "the invented answers were not judged"
+    assert first.generation.failures, "the invented answers were not judged"
     judge_server.clear_faults()
     again = rebaseline(settings, fake_embedder, "sample")
     assert again.key == first.key

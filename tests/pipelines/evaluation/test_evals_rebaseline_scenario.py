@@ -161,7 +161,7 @@ def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
     ledger = Ledger.of(settings)
     dev = eval_results(ledger, "sample", DEV)[0]
     holdout_ids = {i for i, row in items().items() if row["split"] == "holdout"}
-    assert not holdout_ids & {row["item_id"] for row in dev.per_item}
+    assert not holdout_ids & {row.item_id for row in dev.per_item}
     assert eval_results(ledger, "sample", HOLDOUT) == []
     assert holdout_exposures(ledger, "sample") == {}
 

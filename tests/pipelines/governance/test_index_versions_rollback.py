@@ -66,7 +66,7 @@ def test_rollback_restores_content_as_a_new_version(three_versions, fake_embedde
     states = {r["doc_id"]: (r["state"], r["reasons"]) for r in list_documents(settings)}
     assert states["docs/packing.md"] == ("quarantined", ["index.rolled_back"])
     assert states["docs/picking.md"][0] == "indexed"
-    assert corpus_status(settings)["index_version"] == 4
+    assert corpus_status(settings).index_version == 4
     assert reconcile(settings).consistent
 
     # The next ingestion looks at the sources again: they still hold packing and not picking.

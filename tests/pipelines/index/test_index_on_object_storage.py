@@ -77,7 +77,7 @@ def test_every_command_reads_and_writes_the_index_in_the_bucket(on_s3: Settings,
     )
     assert_invariants(settings, corpus)
     status = corpus_status(settings)
-    assert (status["index_version"], status["documents"]["indexed"]) == (1, 3)
+    assert (status.index_version, status.documents["indexed"]) == (1, 3)
     [hit, *_] = search_corpus(settings, FakeEmbedder(), "forklift charging procedure", k=3)
     assert hit.doc_id == "docs/forklift_charging.md"
 
@@ -166,7 +166,7 @@ def test_the_dagster_job_with_shards_commits_to_the_bucket(on_s3: Settings, tmp_
     assert shards == {"sources__docs.docs_shard[0]", "sources__docs.docs_shard[1]"}
     assert not (settings.data_dir / "lancedb").exists()
     assert_invariants(load_settings(config), config.parent / "corpus")
-    assert corpus_status(settings)["index_version"] == 1
+    assert corpus_status(settings).index_version == 1
 
 
 def _staging_in_the_bucket(settings: Settings, s3: S3Server) -> str:

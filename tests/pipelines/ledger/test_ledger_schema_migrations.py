@@ -68,7 +68,7 @@ def test_a_ledger_from_before_versioning_is_upgraded_by_a_read_and_keeps_every_r
 
     status = corpus_status(settings)  # a read: `corpusgov status`
 
-    assert status["documents"]["indexed"] == 3 and status["index_version"] == 1
+    assert status.documents["indexed"] == 3 and status.index_version == 1
     assert list_documents(settings) == documents_before
     assert _versions(ledger_path) == list(range(1, SCHEMA_VERSION + 1))
     with Ledger(ledger_path).connect(read_only=True) as con:
@@ -131,7 +131,7 @@ def test_a_reader_that_cannot_upgrade_an_older_ledger_still_reads_it(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         status = corpus_status(settings)
-        assert status["documents"]["indexed"] == 3
+        assert status.documents["indexed"] == 3
         assert Ledger(ledger_path).commit_intent() is None
         assert eval_results(Ledger(ledger_path), "sample", DEV) == []
     finally:

@@ -109,8 +109,8 @@ def test_a_reader_never_waits_for_a_writer_on_another_machine(
     monkeypatch.setattr("pipelines.ledger._BUSY_RETRY_SECONDS", 0.0)
     with lock_held_elsewhere(shared_ledger, WRITE_LOCK):
         settings = load_settings()
-        assert corpus_status(settings)["index_version"] is None
+        assert corpus_status(settings).index_version is None
         assert not Ledger.of(settings).exists(), "the reader set nothing up while the writer held the lock"
     write_doc(project / "corpus", "a.md", procedure_text("loading dock"))
     run_ingestion(load_settings(), FakeEmbedder())
-    assert corpus_status(load_settings())["index_version"] == 1
+    assert corpus_status(load_settings()).index_version == 1

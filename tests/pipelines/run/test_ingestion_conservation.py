@@ -55,7 +55,7 @@ def test_every_discovered_file_ends_in_exactly_one_state(ingested) -> None:
     settings, report = ingested
     rows = list_documents(settings)
     assert report.discovered == len(rows) == 11
-    status = corpus_status(settings)["documents"]
+    status = corpus_status(settings).documents
     assert status["indexed"] + status["quarantined"] + status["rejected"] == report.discovered
     assert status["removed"] == 0
 

@@ -197,15 +197,23 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
         # The margin covers the time between here and LanceDB reading its own clock.
         cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
         tags = table.tags.list()
-        cleaned = []
+        untagged: dict[int, IndexVersion] = {}
         for version in versions:
             if version.index_version in live or version.lance_version not in stamps:
                 continue
             if stamps[version.lance_version] < cutoff:
                 if version.tag in tags:
                     table.tags.delete(version.tag)
-                cleaned.append(version.index_version)
-        table.optimize(cleanup_older_than=max(now - cutoff, timedelta(0)))
+                untagged[version.lance_version] = version
+        # LanceDB measures `cleanup_older_than` back from its own clock, read after ours: a margin
+        # keeps its cutoff at or before ours, so it never meets a version still tagged.
+        older_than = datetime.now(stamps[int(table.version)].tzinfo) - cutoff + _CLOCK_MARGIN
+        table.optimize(cleanup_older_than=max(older_than, timedelta(0)))
+        remaining = {v["version"] for v in table.list_versions()}
+        cleaned = [v.index_version for lance, v in untagged.items() if lance not in remaining]
+        for lance, version in untagged.items():
+            if lance in remaining:  # within the margin: still readable, so it keeps its tag
+                table.tags.create(version.tag, lance)
         # A stop from here on leaves the table ahead of the ledger with the same rows: recovery
         # restores the ledger's version, which the cutoff above kept.
         stop_point("cleanup.after_optimize")

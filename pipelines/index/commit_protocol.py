@@ -315,10 +315,11 @@ def _repair_tags(table: Any, versions: list[IndexVersion], recovery: Recovery) -
         elif version != expected.lance_version and expected.lance_version in available:
             table.tags.update(name, expected.lance_version)
             recovery.actions.append(f"moved tag {name} to LanceDB version {expected.lance_version}")
-    latest = versions[0]
-    if latest.tag not in tags:
-        table.tags.create(latest.tag, latest.lance_version)
-        recovery.actions.append(f"created tag {latest.tag}, which the last run did not get to set")
+    for version in versions:
+        if version.tag not in tags and version.lance_version in available:
+            # The latest: the last run stopped before its tag; an older one: a cleanup did.
+            table.tags.create(version.tag, version.lance_version)
+            recovery.actions.append(f"created tag {version.tag}, which the last writer did not get to set")
 
 
 def verify_contents(settings: Settings, table: Any, ledger: Ledger) -> None:

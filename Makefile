@@ -45,7 +45,7 @@ test: install browser postgres
 # The inner loop, under 3 minutes on 2 cores: the default selection of pyproject.toml (no real
 # model, no Dagster run, no server, no kill loop), still touching every module, on every core.
 test-fast: install
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 8
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 8 --dist worksteal
 
 # Lint, format, types and floors: ruff (rules pinned in pyproject.toml), ruff format, mypy, and the
 # import floors of pipelines/README.md (tests/test_import_layers.py); .ci/run runs it before the tests.

@@ -305,14 +305,14 @@ def _repair_tags(table: Any, versions: list[IndexVersion], recovery: Recovery) -
     known = {v.tag: v for v in versions}
     available = {int(v["version"]) for v in table.list_versions()}
     tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
-    for name, version in sorted(tags.items()):
+    for name, tagged in sorted(tags.items()):
         if not _TAG.match(name):
             continue  # a user's own tag: not ours to judge
         expected = known.get(name)
         if expected is None:
             table.tags.delete(name)
             recovery.actions.append(f"deleted tag {name}: no such index version in the ledger")
-        elif version != expected.lance_version and expected.lance_version in available:
+        elif tagged != expected.lance_version and expected.lance_version in available:
             table.tags.update(name, expected.lance_version)
             recovery.actions.append(f"moved tag {name} to LanceDB version {expected.lance_version}")
     for version in versions:

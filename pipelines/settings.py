@@ -207,6 +207,42 @@ class ShardsConfig(BaseModel):
         return max(1, min(self.max, changed // self.documents_per_shard))
 
 
+class DriftLimits(BaseModel):
+    """How far a source may move between the served index version and a candidate before the
+    publication gate holds the candidate back (pipelines/governance/publication.py). Every stat
+    is measured and shown; a limit left empty is not checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Chunks per document may grow or shrink by this factor (2: between half and double).
+    chunks_per_document_ratio: float | None = Field(default=2.0, gt=1.0)
+    # The 95th percentile of chunk length may move by this share (0.5: ±50 %).
+    p95_chars_change: float | None = Field(default=0.5, gt=0.0)
+    median_chars_change: float | None = Field(default=None, gt=0.0)
+    # The share of chunks under 20 characters may rise by this much (0.1: ten points).
+    short_chunk_rate_increase: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The source's share of the corpus's documents may move by this much (0.2: twenty points).
+    corpus_share_change: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The share of the source's documents labelled ai_generated may rise by this much.
+    ai_share_increase: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The source's indexed documents may change by this share (0.5: ±50 %).
+    documents_change: float | None = Field(default=None, gt=0.0)
+    # A source with fewer chunks than this on either side is not judged: one document moves its
+    # stats further than any limit.
+    min_chunks: int = Field(default=50, ge=0)
+
+
+class ServingConfig(BaseModel):
+    """What the RAG app reads: the index version tagged `serving`, moved only by a publication."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # auto: a new index version that passes the publication gate is published at once;
+    # gated: nothing is published until `corpusgov index promote N`.
+    publish: Literal["auto", "gated"] = "auto"
+    limits: DriftLimits = Field(default_factory=DriftLimits)
+
+
 class Settings(BaseSettings):
     """corpusgov's configuration. Build it with `load_settings`, not directly."""
 
@@ -233,6 +269,7 @@ class Settings(BaseSettings):
     evals: EvalsConfig = Field(default_factory=EvalsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     shards: ShardsConfig = Field(default_factory=ShardsConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @field_validator("ledger_url")
     @classmethod

@@ -128,6 +128,21 @@ def write_doc(root: Path, relative: str, content: str | bytes) -> Path:
     return path
 
 
+ONE_ITEM_EVAL_SET = (
+    '{"id": "q01", "question": "Who reviewed the receiving procedure?", "reference_answer": '
+    '"The site safety officer.", "gold": [{"doc_id": "docs/receiving.md", "passage": "It applies '
+    'to every shift and was reviewed by the site safety officer."}], "split": "dev"}\n'
+)
+
+
+def add_eval_set(project: Path, items: str = ONE_ITEM_EVAL_SET) -> None:
+    """An eval set `sample` in the project's config (by default one item on `receiving.md`, as
+    `procedure_text("receiving")` writes it)."""
+    (project / "sample.jsonl").write_text(items, encoding="utf-8")
+    with (project / "corpusgov.yaml").open("a", encoding="utf-8") as config:
+        config.write("evals:\n  sets:\n    - name: sample\n      path: sample.jsonl\n  k: 3\n")
+
+
 def procedure_text(topic: str, steps: int = 6) -> str:
     """A realistic enterprise document body that passes the default contract and grades well."""
     lines = [f"# {topic.title()} procedure", ""]

@@ -14,7 +14,7 @@ LIBRARIES = ("contracts", "corpus_quality", "evals")
 # Highest first. A room may import its own modules and any room on a lower floor; rooms on one
 # floor never import each other. The bottom floor is the foundation every room stands on.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("cli", "defs"),
+    ("cli", "defs", "serving"),
     ("governance",),
     ("run", "evaluation"),
     ("contract", "index"),

@@ -1,4 +1,4 @@
-"""`corpusgov index versions | diff | rollback`."""
+"""`corpusgov index versions | diff | promote | rollback | cleanup`."""
 
 from datetime import timedelta
 from typing import Annotated
@@ -6,16 +6,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipelines.cli.output import print_json, stdout
-from pipelines.governance.versions import (
-    cleanup_index,
-    diff_index_versions,
-    list_index_versions,
-    rollback_index,
-)
+from pipelines.cli.output import notice, print_json, stdout
+from pipelines.embedding.backends import embedder_from_settings
+from pipelines.governance.ingest import roll_back
+from pipelines.governance.publication import promote
+from pipelines.governance.versions import cleanup_index, diff_index_versions, list_index_versions
 from pipelines.settings import load_settings
 
-index_app = typer.Typer(name="index", help="Index versions: list, diff, roll back.", no_args_is_help=True)
+index_app = typer.Typer(
+    name="index", help="Index versions: list, diff, promote, roll back.", no_args_is_help=True
+)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
@@ -25,15 +25,19 @@ def register(app: typer.Typer) -> None:
 
 @index_app.command("versions", epilog="Example: corpusgov index versions --json")
 def versions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Every index version, newest first: tag, time, config hash, counts, documents changed."""
+    """Every index version, newest first: whether RAG apps read it (serving) or it waits
+    (candidate), tag, time, config hash, counts, documents changed."""
     versions = list_index_versions(load_settings(ctx.obj["config"]))
     if as_json:
         print_json(versions)
         return
-    table = Table("version", "tag", "created", "lance", "chunks", "added", "modified", "removed", "config")
+    table = Table(
+        "version", "status", "tag", "created", "lance", "chunks", "added", "modified", "removed", "config"
+    )
     for v in versions:
         table.add_row(
             str(v["index_version"]),
+            v["status"],
             v["tag"],
             v["created_at"][:19],
             str(v["lance_version"]),
@@ -67,24 +71,56 @@ def diff_command(
             stdout.print(f"  {label} {doc_id}", highlight=False)
 
 
+@index_app.command("promote", epilog="Example: corpusgov index promote 4")
+def promote_command(
+    ctx: typer.Context,
+    version: Annotated[int, typer.Argument(help="The candidate index version to publish.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Publish candidate index version N: RAG apps reading `serving` read it from now on. The
+    publication gate's verdict is recorded beside it (it informs, it does not stop a promote)."""
+    outcome = promote(load_settings(ctx.obj["config"]), version)
+    if as_json:
+        print_json(outcome.as_json())
+        return
+    stdout.print(f"Index version {version} is published: RAG apps reading `serving` read it now.")
+    if outcome.verdict is not None and not outcome.verdict.passed:
+        stdout.print("The publication gate had held it back:", highlight=False)
+        for line in outcome.verdict.failures():
+            stdout.print(f"  {line}", highlight=False)
+
+
 @index_app.command("rollback", epilog="Example: corpusgov index rollback 2")
 def rollback_command(
     ctx: typer.Context,
     version: Annotated[int, typer.Argument(help="The index version to restore.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Restore index version N as a new version. Documents that leave the index are held
-    (quarantined, `index.rolled_back`) until the next ingestion; fix or pause the sources first,
-    or the next run re-applies their changes."""
-    restored = rollback_index(load_settings(ctx.obj["config"]), version)
+    """Serve what index version N held again, as a new published version, and re-version the
+    eval sets on it. Documents deleted at their source or refused by their current contract
+    since stay out (listed). Documents that leave the index are held (quarantined,
+    `index.rolled_back`) until the next ingestion; fix or pause the sources first, or the next
+    run re-applies their changes."""
+    settings = load_settings(ctx.obj["config"])
+    embedder = embedder_from_settings(settings, notice)
+    outcome = roll_back(settings, embedder, version)
+    rollback = outcome.rollback
     if as_json:
-        print_json(restored.as_json())
+        print_json({**rollback.as_json(), "eval_sets": [r.version.as_json() for r in outcome.reversions]})
         return
+    restored = rollback.version
     stdout.print(
-        f"Index version {restored.index_version} now holds what version {version} held: "
+        f"Index version {restored.index_version} now serves what version {version} held: "
         f"{len(restored.added)} documents back, {len(restored.removed)} held out, "
-        f"{len(restored.modified)} restored to their earlier content."
+        f"{len(restored.modified)} restored to their earlier content.",
+        highlight=False,
     )
+    if rollback.held_out:
+        stdout.print(f"Not re-admitted ({len(rollback.held_out)}):", highlight=False)
+        for held in rollback.held_out:
+            stdout.print(f"  {held.doc_id}: {held.reason}", highlight=False)
+    for reversion in outcome.reversions:
+        stdout.print(reversion.line(), highlight=False)
 
 
 @index_app.command("cleanup", epilog="Example: corpusgov index cleanup --older-than-days 30")

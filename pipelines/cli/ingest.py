@@ -50,17 +50,30 @@ def ingest(
             progress.update(tasks[stage], completed=done, total=total or None)
 
         outcome = ingest_corpus(settings, embedder, source, on_progress)
-    report, reversions = outcome.report, outcome.reversions
+    report, reversions, publication = outcome.report, outcome.reversions, outcome.publication
     if as_json:
-        print_json({**report.as_json(), "eval_sets": [r.version.as_json() for r in reversions]})
+        print_json(
+            {
+                **report.as_json(),
+                "eval_sets": [r.version.as_json() for r in reversions],
+                "publication": publication.as_json(),
+            }
+        )
     else:
         _print_report(report)
         for r in reversions:
+            stdout.print(r.line(), highlight=False)
+        if publication.published is not None:
             stdout.print(
-                f"Eval set {r.version.eval_set} v{r.version.number} bound to index v{r.version.index_version}: "
-                f"{r.version.active_items}/{r.version.items} items active"
-                + (f"; {r.event}" if r.event else ""),
+                f"Published index version {publication.published.index_version}: RAG apps reading "
+                "`serving` read it now.",
                 highlight=False,
+            )
+        elif publication.candidate is not None:
+            stdout.print(
+                f"Index version {publication.candidate} is a candidate, not served: {publication.waiting}.",
+                highlight=False,
+                soft_wrap=True,
             )
     problems = [c.error or "" for c in report.source_errors] + [blocked_message(c) for c in report.blocked]
     if problems:

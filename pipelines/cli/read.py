@@ -40,6 +40,14 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         f"Index version: {version if version is not None else 'none yet (run corpusgov ingest)'}"
         + (f" (LanceDB version {status.lance_version}, {status.chunks} chunks)" if version else "")
     )
+    if version is not None:
+        served = status.serving_version
+        stdout.print(
+            f"Served to RAG apps (tag `serving`): index version {served}"
+            if served is not None
+            else f"Served to RAG apps: nothing yet (`corpusgov index promote {version}` publishes the candidate)",
+            highlight=False,
+        )
     if status.embedding_model:
         stdout.print(f"Embedded with {status.embedding_model}", highlight=False, soft_wrap=True)
     for state, count in status.documents.items():
@@ -111,9 +119,16 @@ def search(
     as_of: Annotated[
         int | None, typer.Option("--as-of", help="Search index version N as it was (read-only).")
     ] = None,
+    candidate: Annotated[
+        bool,
+        typer.Option(
+            "--candidate",
+            help="Search the newest committed version, published or not (default: the served one).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Semantic search over the index, with governance filters."""
+    """Semantic search over the served index version (what the RAG app reads), with governance filters."""
     settings = load_settings(ctx.obj["config"])
     embedder = embedder_from_settings(settings, notice)
     hits = search_corpus(
@@ -125,6 +140,7 @@ def search(
         min_grade=min_grade,
         as_of=as_of,
         exclude_flags=tuple(exclude_flag or ()),
+        candidate=candidate,
     )
     if as_json:
         print_json([h.as_json() for h in hits])

@@ -47,6 +47,14 @@ class Reversion:
     contaminated: dict[str, list[str]]
     event: str | None  # the human sentence recorded (and alerted) for this re-version, if any
 
+    def line(self) -> str:
+        """One line for a person: the eval set version, its index version, its active items."""
+        v = self.version
+        return (
+            f"Eval set {v.eval_set} v{v.number} bound to index v{v.index_version}: "
+            f"{v.active_items}/{v.items} items active" + (f"; {self.event}" if self.event else "")
+        )
+
 
 def reversion_eval_sets(settings: Settings, embedder: Embedder) -> list[Reversion]:
     """Bind every eval set to the latest index version, then score what is new: the two steps
@@ -220,17 +228,7 @@ def _record_reversion_event(
     index caused, or a drop the eval set change explains (a phantom regression)."""
     if previous is None:
         return None
-    # Generation metrics count only between results of one judge on the same answers: another
-    # judge's numbers are not a drop, whatever they say.
-    judged_alike = (previous.judge, previous.answers_fingerprint) == (
-        result.judge,
-        result.answers_fingerprint,
-    )
-    watched = [
-        f"ndcg@{result.k}",
-        *(m for m in GENERATION_METRICS if judged_alike and m in result.metrics and m in previous.metrics),
-    ]
-    deltas = {m: result.metrics.get(m, 0.0) - previous.metrics.get(m, 0.0) for m in watched}
+    deltas = watched_deltas(previous, result)
     details: dict[str, Any] = {
         "eval_set_version": version.number,
         "index_version": version.index_version,
@@ -263,6 +261,47 @@ def _record_reversion_event(
         return None
     record_eval_event(ledger, eval_set.name, kind, message, details)
     return message
+
+
+def watched_deltas(previous: StoredResult, result: StoredResult) -> dict[str, float]:
+    """How each watched metric moved from `previous` to `result`: nDCG@k, and the generation
+    metrics when one judge scored both on the same answers (another judge's numbers are not a
+    drop, whatever they say)."""
+    judged_alike = (previous.judge, previous.answers_fingerprint) == (
+        result.judge,
+        result.answers_fingerprint,
+    )
+    watched = [
+        f"ndcg@{result.k}",
+        *(m for m in GENERATION_METRICS if judged_alike and m in result.metrics and m in previous.metrics),
+    ]
+    return {m: result.metrics.get(m, 0.0) - previous.metrics.get(m, 0.0) for m in watched}
+
+
+def drops_caused_by_the_index(
+    settings: Settings, embedder: Embedder, previous: StoredResult, result: StoredResult
+) -> list[str]:
+    """The watched metrics that fell by more than `evals.regression_threshold` from `previous` to
+    `result` because the index changed (the eval set change taken out by a decomposition), or
+    that fell and cannot be split: one line each. Empty when nothing fell that far."""
+    threshold = settings.evals.regression_threshold
+    deltas = watched_deltas(previous, result)
+    dropped = [m for m, d in deltas.items() if d < -threshold]
+    if not dropped:
+        return []
+    split = decompose_results(settings, embedder, previous, result)
+    lines = []
+    for metric in dropped:
+        part = split.deltas.get(metric)
+        if part is None:
+            lines.append(
+                f"{metric} {signed(deltas[metric])} cannot be split: {split.refused.get(metric, 'not measured')}"
+            )
+        elif part.index_changed < -threshold:
+            lines.append(
+                f"{metric} {signed(part.index_changed)} from the index changing (of {signed(deltas[metric])})"
+            )
+    return lines
 
 
 def signed(value: float) -> str:

@@ -10,6 +10,7 @@ CONTRACT_VIOLATION = "contract_violation"
 CHECK_FAILED = "check_failed"
 SOURCE_ERROR = "source_error"
 RUN_FAILED = "run_failed"
+PROMOTION_BLOCKED = "promotion_blocked"
 
 
 class AlertSinkError(CorpusgovError):

@@ -21,6 +21,7 @@ from pipelines.errors import CorpusgovError
 from pipelines.governance.alert_records import (
     CHECK_FAILED,
     CONTRACT_VIOLATION,
+    PROMOTION_BLOCKED,
     RUN_FAILED,
     SOURCE_ERROR,
     Alert,
@@ -177,6 +178,7 @@ def webhook_payload(alerts: list[Alert]) -> dict[str, Any]:
         SOURCE_ERROR: "broken source",
         RUN_FAILED: "failed run",
         CONTRACT_VIOLATION: "contract violation",
+        PROMOTION_BLOCKED: "index version held back",
     }
     counts = ", ".join(plural(kinds[kind], label) for kind, label in labels.items() if kinds.get(kind))
     lines = [f"*corpusgov*: {plural(len(alerts), 'new alert')} ({counts})"]

@@ -21,6 +21,7 @@ from pipelines.contract.checks import ContractCheck
 from pipelines.governance.alert_records import (
     CHECK_FAILED,
     CONTRACT_VIOLATION,
+    PROMOTION_BLOCKED,
     RUN_FAILED,
     SOURCE_ERROR,
     Alert,
@@ -39,6 +40,7 @@ from pipelines.settings import AlertSinkConfig, Settings
 __all__ = [
     "CHECK_FAILED",
     "CONTRACT_VIOLATION",
+    "PROMOTION_BLOCKED",
     "RUN_FAILED",
     "SOURCE_ERROR",
     "WEBHOOK_MAX_LINES",
@@ -179,6 +181,26 @@ def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
     for run_id, finished_at, summary in inputs.runs:
         for alert in _run_alerts(run_id, finished_at, summary):
             alerts.setdefault(alert.key, alert)
+    for held in inputs.held_back_versions:
+        key = f"{PROMOTION_BLOCKED}:{held.index_version}"
+        failures = "; ".join(held.verdict.get("failures", [])) or "see corpusgov index versions"
+        alerts.setdefault(
+            key,
+            Alert(
+                key=key,
+                kind=PROMOTION_BLOCKED,
+                source="index",
+                doc_id=None,
+                reason=PROMOTION_BLOCKED,
+                contract_version=None,
+                message=one_line(
+                    f"index version {held.index_version} held back from publication, RAG apps still read "
+                    f"version {held.verdict.get('served_version')}: {failures}. `corpusgov index promote "
+                    f"{held.index_version}` publishes it anyway."
+                ),
+                details=held.verdict,
+            ),
+        )
     for doc_id, source, path, reasons, detail, contract_id, contract_version in inputs.quarantined:
         for reason in reasons:
             if not is_contract_reason(reason):

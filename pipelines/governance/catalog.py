@@ -29,6 +29,7 @@ class CorpusStatus:
     embedding_model: str | None
     documents: dict[str, int]  # state -> documents
     index_problem: str | None  # the index is not where the ledger says (see `index_problem`)
+    serving_version: int | None = None  # what RAG apps read (`serving`); None: nothing published
 
     def as_json(self) -> dict[str, Any]:
         """The shape of `corpusgov status --json`."""
@@ -39,6 +40,7 @@ class CorpusStatus:
             "embedding_model": self.embedding_model,
             "documents": self.documents,
             "index_problem": self.index_problem,
+            "serving_version": self.serving_version,
         }
 
     @classmethod
@@ -51,6 +53,7 @@ class CorpusStatus:
             embedding_model=payload.get("embedding_model"),
             documents=dict(payload.get("documents", {})),
             index_problem=payload.get("index_problem"),
+            serving_version=payload.get("serving_version"),
         )
 
 
@@ -65,6 +68,7 @@ def corpus_status(settings: Settings) -> CorpusStatus:
         embedding_model=latest.embedding_model if latest else None,
         documents=ledger.state_counts(),
         index_problem=index_problem(settings, latest),
+        serving_version=served.index_version if (served := ledger.serving_version()) else None,
     )
 
 
@@ -153,8 +157,10 @@ def search_corpus(
     min_grade: str | None = None,
     as_of: int | None = None,
     exclude_flags: tuple[str, ...] = (),
+    candidate: bool = False,
 ) -> list[SearchHit]:
-    """Nearest chunks to `query`, filtered by governance columns, optionally at an old version."""
+    """Nearest chunks to `query` in the served index version (what the RAG app reads), filtered by
+    governance columns; `as_of` reads an older version, `candidate` the newest committed one."""
     unknown = [label for label in exclude_labels if label not in tuple(ProvenanceLabel)]
     if unknown:
         raise CorpusgovError(
@@ -168,7 +174,10 @@ def search_corpus(
     latest = ledger.latest_index_version()
     if latest is None:
         raise CorpusgovError("The index is empty. Run `corpusgov ingest` first.")
-    version: IndexVersion | None = None
+    if as_of is not None and candidate:
+        raise CorpusgovError("Give either --as-of N or --candidate, not both.")
+    require_index_model(latest.embedding_model, embedder.model_id, settings.data_dir)
+    version: IndexVersion | None
     if as_of is not None:
         version = next((v for v in ledger.index_versions() if v.index_version == as_of), None)
         if version is None:
@@ -176,7 +185,15 @@ def search_corpus(
                 f"There is no index version {as_of}; the latest is {latest.index_version}. "
                 "See `corpusgov status`."
             )
-    require_index_model(latest.embedding_model, embedder.model_id, settings.data_dir)
+    elif candidate:
+        version = latest
+    else:
+        version = ledger.serving_version()
+        if version is None:
+            raise CorpusgovError(
+                f"No index version is published yet: the newest, {latest.index_version}, is a candidate. "
+                f"`corpusgov index promote {latest.index_version}` publishes it; `--candidate` searches it."
+            )
     vector = embedder.embed([query])[0]
     return ChunkIndex(settings.lancedb_uri).search(
         vector,

@@ -5,6 +5,7 @@ The invariants a data dir must hold after any run, interrupted or not:
 - the LanceDB table opens, every data file of its latest version reads, and its latest version is
   the ledger's latest index version;
 - every `index-v<N>` tag names an index version of the ledger and points at its LanceDB version;
+- the `serving` tag names the ledger's last published index version, and nothing else;
 - the ledger's chunk ids and the index's are the same set, with no id twice;
 - conservation: every document is in exactly one of indexed / quarantined / rejected / removed,
   and only indexed documents have chunks.
@@ -27,7 +28,10 @@ from typing import Any
 from pipelines.document.outcome import DocumentState
 from pipelines.embedding.model import Embedder
 from pipelines.errors import IndexDamagedError, IndexStateError, first_line
+from pipelines.governance.actor import acting_person
 from pipelines.index.commit_protocol import (
+    SERVING_TAG,
+    publish_version,
     recover_index,
     table_exists,
     verify_contents,
@@ -160,6 +164,31 @@ def _check_index(settings: Settings, ledger: Ledger, versions: list[IndexVersion
             f"{'missing' if missing_latest else 'present'}",
         )
     )
+    serving = ledger.serving_version()
+    tagged = tags.get(SERVING_TAG)
+    if serving is None:
+        add(
+            Finding(
+                "serving",
+                tagged is None,
+                "nothing published yet"
+                if tagged is None
+                else "a serving tag no publication in the ledger set",
+            )
+        )
+    else:
+        add(
+            Finding(
+                "serving",
+                tagged == serving.lance_version and tags.get(serving.tag) == serving.lance_version,
+                f"the serving tag names index version {serving.index_version} (LanceDB version "
+                f"{serving.lance_version}), as the ledger's last publication does"
+                if tagged == serving.lance_version
+                else f"the ledger publishes index version {serving.index_version} (LanceDB version "
+                f"{serving.lance_version}), the serving tag names "
+                f"{'nothing' if tagged is None else f'LanceDB version {tagged}'}",
+            )
+        )
     try:
         verify_contents(settings, table, ledger)
         add(
@@ -198,6 +227,11 @@ def repair_data_dir(
                 )
         if set_aside is not None:
             rebuild = ingest_holding_lock(settings, embedder, None, on_progress)
+            if rebuild.index_version is not None:
+                # The rebuilt index replaces the lost one for the RAG app at once: it holds what
+                # the sources and the contracts hold now.
+                publish_version(settings, rebuild.index_version, "rebuild", acting_person(), {})
+                repairs.append(f"published the rebuilt index version {rebuild.index_version.index_version}")
     report = examine_data_dir(settings)
     report.repairs = repairs or ["nothing to repair"]
     report.set_aside = set_aside

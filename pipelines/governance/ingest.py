@@ -1,10 +1,13 @@
 """The ingest use case, one set of functions for every path: a run under the writer lock, a failed
-run on record for the alerts, then the eval sets following the index the run committed.
+run on record for the alerts, the eval sets following the index the run committed, then the
+publication of the new version when it passes the gate (pipelines/governance/publication.py).
 
-`corpusgov ingest` calls `ingest`; `doctor --repair` and `evals rebaseline` call `follow_index`.
+`corpusgov ingest` calls `ingest`; `corpusgov index rollback` calls `roll_back`; `doctor --repair`
+and `evals rebaseline` call `follow_index`.
 The Dagster path runs the same steps as assets: the source graphs and `chunk_index` make the run,
-`run_failure_alert_sensor` puts a failure in any step on record with `record_failed_run`, and the
-eval assets call `bind_eval_sets` and `score_eval_sets`, the two halves of `follow_index`.
+`run_failure_alert_sensor` puts a failure in any step on record with `record_failed_run`, the
+eval assets call `bind_eval_sets` and `score_eval_sets`, the two halves of `follow_index`, and
+the `publication_gate` check on `chunk_index` calls `publish_candidates`.
 """
 
 import uuid
@@ -19,6 +22,8 @@ from pipelines.evaluation import (
     reversion_eval_sets,
     version_eval_sets,
 )
+from pipelines.governance.publication import PublicationOutcome, publish_candidates
+from pipelines.governance.versions import Rollback, rollback_index
 from pipelines.index.commit_protocol import writer_lock
 from pipelines.run.ingestion import record_failed_run, run_ingestion
 from pipelines.run.records import IngestionReport, ProgressReporter
@@ -27,10 +32,11 @@ from pipelines.settings import Settings
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    """A run's report, and what following its index did to each eval set."""
+    """A run's report, what following its index did to each eval set, and its publication."""
 
     report: IngestionReport
     reversions: list[Reversion]
+    publication: PublicationOutcome
 
 
 def ingest(
@@ -39,8 +45,8 @@ def ingest(
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
 ) -> IngestOutcome:
-    """Ingest the sources (all, or `source_names`), then bind and score the eval sets on the new
-    index version (nothing to do when the index did not move). A run that fails is on record, so
+    """Ingest the sources (all, or `source_names`), bind and score the eval sets on the new index
+    version (nothing to do when the index did not move), then publish it if it passes the gate. A run that fails is on record, so
     the alert sinks hear of it; a run refused because another writer is at work is not a failure."""
     try:
         report = run_ingestion(settings, embedder, source_names, on_progress)
@@ -50,7 +56,24 @@ def ingest(
         sources = tuple(source_names or (s.name for s in settings.sources))
         record_failed_run(settings, f"cli-{uuid.uuid4().hex[:12]}", "corpusgov ingest", err, sources)
         raise
-    return IngestOutcome(report, follow_index(settings, embedder))
+    reversions = follow_index(settings, embedder)
+    return IngestOutcome(report, reversions, publish_candidates(settings, embedder))
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    """A rollback's published version and what following it did to each eval set."""
+
+    rollback: Rollback
+    reversions: list[Reversion]
+
+
+def roll_back(settings: Settings, embedder: Embedder, number: int) -> RollbackOutcome:
+    """Serve version `number`'s content again as a new, published index version (the documents
+    the corpus let go of since stay out: pipelines/governance/versions.py), then bind and score
+    the eval sets on it like on any other index version."""
+    rollback = rollback_index(settings, number)
+    return RollbackOutcome(rollback, follow_index(settings, embedder))
 
 
 def follow_index(settings: Settings, embedder: Embedder, wait_seconds: float = 0.0) -> list[Reversion]:

@@ -1,11 +1,10 @@
 """Quarantine: documents held back from the index, why, since when, and recorded releases."""
 
-import getpass
-import os
 from typing import Any
 
 from contracts import contract_ref
 from pipelines.errors import CorpusgovError
+from pipelines.governance.actor import acting_person
 from pipelines.ledger import Ledger
 from pipelines.ledger.quarantine import (
     QuarantinedDocument,
@@ -111,7 +110,7 @@ def release_document(
     """Record an override (who, why, when); the document is indexed on the next run."""
     if not reason.strip():
         raise CorpusgovError("A release needs a reason: --reason 'why this document is fine'.")
-    who = released_by or os.environ.get("CORPUSGOV_USER") or _login_name()
+    who = released_by or acting_person()
     released = record_release(Ledger.of(settings), doc_id, who, reason.strip())
     if released is None:
         raise CorpusgovError(_not_quarantined(settings, doc_id))
@@ -136,10 +135,3 @@ def _not_quarantined(settings: Settings, doc_id: str) -> str:
     if document is None:
         return f"No document '{doc_id}'. See `corpusgov documents` for doc ids."
     return f"'{doc_id}' is not quarantined (state: {document.state.value})."
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -3,6 +3,13 @@
 A rollback never rewrites history: LanceDB restores the old version as a NEW table version, the
 ledger records it as a new index version with its manifest, and documents that left the index are
 held (state `quarantined`, reason `index.rolled_back`) until the next ingestion looks at them again.
+
+A rollback brings back old content, never a document the corpus has since let go of: a document of
+the old version is re-admitted only while it still exists at its source and its current contract
+admits it, as the last run found them (`held_out_by`). The others stay as they are and are listed.
+The rollback's version is published in the same ledger transaction that commits it (a person
+decided it: no gate), and the eval sets follow it like any other index version
+(pipelines/governance/ingest.py, `roll_back`).
 """
 
 import uuid
@@ -10,15 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipelines.document.outcome import DocumentState
 from pipelines.errors import CorpusgovError
+from pipelines.governance.actor import acting_person
 from pipelines.index.commit_protocol import (
+    move_serving_tag,
+    point_serving,
     recover_index,
     tag_index_version,
     undo_interrupted_write,
     writer_lock,
 )
-from pipelines.index.table import ChunkIndex, index_tag, read_columns
-from pipelines.ledger import IndexVersion, Ledger, VersionCounts
+from pipelines.index.table import ChunkIndex, in_filter, index_tag, read_columns
+from pipelines.ledger import IndexVersion, Ledger, LedgerDocument, Publication, VersionCounts
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
 
@@ -49,8 +60,22 @@ class IndexDiff:
 
 
 def list_index_versions(settings: Settings) -> list[dict[str, Any]]:
-    """The shape of `corpusgov index versions --json`, newest first."""
-    return [v.as_json() for v in Ledger.of(settings).index_versions()]
+    """The shape of `corpusgov index versions --json`, newest first: each version with its status,
+    `serving` (what RAG apps read), `candidate` (committed after it, not published) or `earlier`,
+    and whether it was ever published."""
+    ledger = Ledger.of(settings)
+    served = ledger.serving_version()
+    published = {p.index_version for p in ledger.publications()}
+    shown = []
+    for version in ledger.index_versions():
+        if served is not None and version.index_version == served.index_version:
+            status = "serving"
+        elif served is None or version.index_version > served.index_version:
+            status = "candidate"
+        else:
+            status = "earlier"
+        shown.append({**version.as_json(), "status": status, "published": version.index_version in published})
+    return shown
 
 
 def _require_version(ledger: Ledger, number: int) -> IndexVersion:
@@ -67,13 +92,7 @@ def _documents_at(index: ChunkIndex, version: IndexVersion) -> dict[str, tuple[s
     table = index.table_at(version)
     if table is None:
         return {}
-    data = read_columns(table, ["doc_id", "chunk_id", "content_hash"]).to_pylist()
-    chunks: dict[str, set[str]] = {}
-    hashes: dict[str, str] = {}
-    for row in data:
-        chunks.setdefault(row["doc_id"], set()).add(row["chunk_id"])
-        hashes[row["doc_id"]] = row["content_hash"]
-    return {d: (hashes[d], frozenset(ids)) for d, ids in chunks.items()}
+    return _documents_of(read_columns(table, ["doc_id", "chunk_id", "content_hash"]))
 
 
 def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
@@ -93,11 +112,64 @@ def diff_index_versions(settings: Settings, old: int, new: int) -> IndexDiff:
     )
 
 
-def rollback_index(settings: Settings, number: int) -> IndexVersion:
-    """Make the index hold what version `number` held, as a new index version.
+# Reasons that do not speak against a document's old content: a parse failure of its current
+# bytes (the rollback may be undoing the parser that failed) and an earlier rollback's hold.
+# Every other reason is its current contract's (contract.*, and the safety, quality and
+# provenance findings the contract quarantines on).
+_REASONS_A_ROLLBACK_PASSES = ("parse.", ROLLED_BACK)
 
-    Follows the commit protocol (pipelines/index/commit_protocol.py): the ledger's write connection is
-    held before LanceDB restores, the ledger commits, then the tag is set.
+
+def held_out_by(document: LedgerDocument | None) -> str | None:
+    """Why a rollback must not re-admit `document` (its ledger row as the last run left it), or
+    None when it may come back: it still exists at its source and its current contract admits it."""
+    if document is None:
+        return "no longer known to the ledger"
+    if document.state is DocumentState.REMOVED:
+        return "removed: no longer at its source"
+    if document.state is DocumentState.INDEXED:
+        return None
+    blocking = [r for r in document.reasons if not r.startswith(_REASONS_A_ROLLBACK_PASSES)]
+    if blocking:
+        return f"{document.state.value}: " + ", ".join(blocking)
+    return None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A document of the restored version that the rollback did not re-admit, and why."""
+
+    doc_id: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"doc_id": self.doc_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """`corpusgov index rollback N`: the new index version, published, and what it left out."""
+
+    version: IndexVersion
+    restored_from: int
+    held_out: tuple[HeldOut, ...]
+    publication: Publication
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.version.as_json(),
+            "restored_from": self.restored_from,
+            "held_out": [h.as_json() for h in self.held_out],
+            "published": self.publication.as_json(),
+        }
+
+
+def rollback_index(settings: Settings, number: int) -> Rollback:
+    """Serve what version `number` held again, as a new index version, for the documents that may
+    still be served (`held_out_by`); publish it.
+
+    Follows the commit protocol (pipelines/index/commit_protocol.py): the ledger's write connection
+    is held before LanceDB restores, the ledger commits the version and its publication at once,
+    then the version's tag and the serving tag are set (recovery sets them after a stop).
     """
     with writer_lock(settings):
         recover_index(settings)
@@ -109,7 +181,12 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
             raise CorpusgovError(f"Index version {number} is already the current version.")
         index = ChunkIndex(settings.lancedb_uri)
         current = _documents_at(index, latest)
-        restored = _documents_at(index, target)
+        known = ledger.documents()
+        held_out = tuple(
+            HeldOut(doc_id, reason)
+            for doc_id in sorted(_documents_at(index, target))
+            if (reason := held_out_by(known.get(doc_id))) is not None
+        )
         run_id = f"rollback-{uuid.uuid4().hex[:8]}"
         new_number = latest.index_version + 1
         try:
@@ -118,11 +195,14 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
                 table = index.require_table()
                 table.checkout_latest()
                 table.restore(target.lance_version)
+                if held_out:
+                    table.delete(in_filter("doc_id", [h.doc_id for h in held_out]))
                 stop_point("rollback.after_restore")
                 rows = read_columns(
                     table,
                     ["chunk_id", "doc_id", "ordinal", "text", "content_hash", "grade", "provenance"],
                 )
+                restored = _documents_of(rows)
                 version = IndexVersion(
                     index_version=new_number,
                     lance_version=int(table.version),
@@ -142,13 +222,35 @@ def rollback_index(settings: Settings, number: int) -> IndexVersion:
                     counts=VersionCounts(rolled_back_from=latest.index_version, rolled_back_to=number),
                     contract_versions=target.contract_versions,
                 )
-                writer.apply_rollback(version, rows, run_id, ROLLED_BACK)
+                publication = Publication(
+                    new_number,
+                    datetime.now(UTC),
+                    acting_person(),
+                    "rollback",
+                    {"restored_from": number, "held_out": [h.as_json() for h in held_out]},
+                )
+                writer.apply_rollback(version, rows, run_id, ROLLED_BACK, publication)
         except BaseException:
             undo_interrupted_write(settings)
             raise
         stop_point("rollback.after_ledger_commit")
         tag_index_version(settings, version)
-        return version
+        move_serving_tag(settings, version)
+        return Rollback(version, number, held_out, publication)
+
+
+def _documents_of(rows: Any) -> dict[str, tuple[str, frozenset[str]]]:
+    chunks: dict[str, set[str]] = {}
+    hashes: dict[str, str] = {}
+    for doc_id, chunk_id, content_hash in zip(
+        rows.column("doc_id").to_pylist(),
+        rows.column("chunk_id").to_pylist(),
+        rows.column("content_hash").to_pylist(),
+        strict=True,
+    ):
+        chunks.setdefault(doc_id, set()).add(chunk_id)
+        hashes[doc_id] = content_hash
+    return {d: (hashes[d], frozenset(ids)) for d, ids in chunks.items()}
 
 
 def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
@@ -165,8 +267,9 @@ class Cleanup:
 
 
 def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
-    """Compact the table and delete old versions, never one a live (not superseded) baseline was
-    measured on, nor the latest. Cleaned versions can no longer be searched `--as-of` or diffed."""
+    """Compact the table and delete old versions, never the served one, a candidate waiting to be
+    published, one a live (not superseded) baseline was measured on, nor the latest. Cleaned
+    versions can no longer be searched `--as-of` or diffed."""
     # Imported here: evaluation imports this module's neighbours, not the other way round.
     from pipelines.evaluation import eval_results
 
@@ -178,6 +281,10 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
             return Cleanup((), ())
         latest = versions[0]
         live = {latest.index_version}
+        served = ledger.serving_version()
+        if served is not None:
+            # What RAG apps read, and every candidate that may still be published after it.
+            live.update(v.index_version for v in versions if v.index_version >= served.index_version)
         for config in settings.evals.sets:
             for split in ("dev", "holdout"):
                 live.update(
@@ -223,4 +330,6 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
         if compacted != latest.lance_version:
             ledger.move_index_version(latest.index_version, compacted)
             table.tags.update(latest.tag, compacted)
+            if served is not None and served.index_version == latest.index_version:
+                point_serving(table, compacted)
         return Cleanup(tuple(sorted(live)), tuple(sorted(cleaned)))

@@ -14,7 +14,12 @@ the previous process stopped on. The steps of a writer (ingestion, rollback, cle
 5. LanceDB is written: one table version, not tagged yet.
 6. One ledger transaction: documents, chunks, the index version with its LanceDB version, and the
    intent row deleted. Its COMMIT is the commit point of the run.
-7. The tag `index-v<N>` is set on that LanceDB version.
+7. The tag `index-v<N>` is set on that LanceDB version. The version is a candidate: RAG apps do
+   not read it yet.
+8. Publishing (`publish_version`, once the publication gate passed or a person promoted it): one
+   ledger row in `publications`, whose COMMIT makes the version the served one, then the tag
+   `serving` moves to it. RAG apps read `serving`: never a half-written, uncommitted or
+   unpublished version.
 
 Recovery (`recover_index`, at the start of every writer and in `corpusgov doctor --repair`):
 - no index version in the ledger: a table left by an interrupted first run is dropped;
@@ -22,7 +27,9 @@ Recovery (`recover_index`, at the start of every writer and in `corpusgov doctor
   writes the restore as a new table version) and the ledger's index version moves to it, like a
   compaction: same rows, newer version;
 - tags: an `index-v<N>` tag the ledger does not know is deleted, one that points elsewhere is
-  moved, the latest version's tag is created when the run stopped before step 7;
+  moved, a readable version's missing tag is created (a run that stopped before step 7); the tag
+  `serving` is put on the ledger's last published version (a publication that stopped before
+  its tag moved), and never anywhere else: not backwards, not to an unpublished version;
 - anything recovery cannot explain (the table behind the ledger, missing files, a table without a
   ledger) stops the writer with `IndexDamagedError`: `corpusgov doctor --repair` rebuilds.
 
@@ -37,6 +44,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +52,7 @@ from filelock import FileLock, Timeout
 
 from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageError, first_line
 from pipelines.index.table import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
-from pipelines.ledger import IndexVersion, Ledger
+from pipelines.ledger import IndexVersion, Ledger, Publication
 from pipelines.ledger.postgres import INGESTION_LOCK, PostgresConnection, describe_url
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
@@ -65,7 +73,11 @@ STOP_POINTS: tuple[str, ...] = (
     "rollback.after_restore",
     "rollback.after_ledger_commit",
     "cleanup.after_optimize",
+    "publish.after_ledger_commit",
+    "publish.after_tag",
 )
+# The tag RAG apps read: `table.checkout(SERVING_TAG)`.
+SERVING_TAG = "serving"
 _TAG = re.compile(r"^index-v(\d+)$")
 
 
@@ -110,6 +122,7 @@ def _shared_writer_lock(settings: Settings, wait_seconds: float) -> Iterator[Non
             )
         yield
     finally:
+        con.release_lock(INGESTION_LOCK)  # a lock not held: PostgreSQL warns, nothing more
         con.close()
 
 
@@ -177,13 +190,22 @@ def nothing_to_recover(settings: Settings) -> bool:
     # The tags as `_repair_tags` would leave them: the latest present, none stale or unknown.
     expected = {v.tag: v.lance_version for v in versions}
     folder = join(settings.lancedb_uri, f"{TABLE_NAME}.lance", "_refs", "tags")
+    serving = ledger.serving_version()
+    if serving is not None:
+        expected[SERVING_TAG] = serving.lance_version
     try:
-        names = [name for name in list_files(folder) or () if _TAG.match(Path(name).stem)]
+        names = [
+            name
+            for name in list_files(folder) or ()
+            if _TAG.match(Path(name).stem) or Path(name).stem == SERVING_TAG
+        ]
         tagged = {Path(n).stem: json.loads(read_text(join(folder, n))).get("version") for n in names}
     except (OSError, ValueError, AttributeError):
         return False
-    return tagged.get(versions[0].tag) == versions[0].lance_version and all(
-        expected.get(name) == version for name, version in tagged.items()
+    return (
+        tagged.get(versions[0].tag) == versions[0].lance_version
+        and (serving is None or SERVING_TAG in tagged)
+        and all(expected.get(name) == version for name, version in tagged.items())
     )
 
 
@@ -250,7 +272,7 @@ def _recover(settings: Settings) -> Recovery:
                 f"{latest.lance_version}): table files were removed or restored from an older "
                 "copy. Run `corpusgov doctor --repair` to rebuild the index from the sources."
             )
-        _repair_tags(table, [latest, *versions[1:]], recovery)
+        _repair_tags(table, [latest, *versions[1:]], ledger.serving_version(), recovery)
         verify_contents(settings, table, ledger)
         note_table_files(settings)
     if intent is not None:
@@ -300,14 +322,17 @@ def _restore(ledger: Ledger, table: Any, latest: IndexVersion) -> IndexVersion:
     return replace(latest, lance_version=restored)
 
 
-def _repair_tags(table: Any, versions: list[IndexVersion], recovery: Recovery) -> None:
-    """Tags mirror the ledger: `index-v<N>` on N's LanceDB version, for every N still readable."""
+def _repair_tags(
+    table: Any, versions: list[IndexVersion], serving: IndexVersion | None, recovery: Recovery
+) -> None:
+    """Tags mirror the ledger: `index-v<N>` on N's LanceDB version, for every N still readable, and
+    `serving` on the last published version's."""
     known = {v.tag: v for v in versions}
     available = {int(v["version"]) for v in table.list_versions()}
     tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
     for name, tagged in sorted(tags.items()):
         if not _TAG.match(name):
-            continue  # a user's own tag: not ours to judge
+            continue  # `serving` (below), or a user's own tag: not ours to judge
         expected = known.get(name)
         if expected is None:
             table.tags.delete(name)
@@ -315,11 +340,49 @@ def _repair_tags(table: Any, versions: list[IndexVersion], recovery: Recovery) -
         elif tagged != expected.lance_version and expected.lance_version in available:
             table.tags.update(name, expected.lance_version)
             recovery.actions.append(f"moved tag {name} to LanceDB version {expected.lance_version}")
-    for version in versions:
-        if version.tag not in tags and version.lance_version in available:
-            # The latest: the last run stopped before its tag; an older one: a cleanup did.
-            table.tags.create(version.tag, version.lance_version)
-            recovery.actions.append(f"created tag {version.tag}, which the last writer did not get to set")
+    latest = versions[0]
+    if latest.tag not in tags:
+        # Only the latest: an older version's LanceDB number may name other rows after a rebuild.
+        table.tags.create(latest.tag, latest.lance_version)
+        recovery.actions.append(f"created tag {latest.tag}, which the last run did not get to set")
+    _repair_serving_tag(table, versions, serving, tags, available, recovery)
+
+
+def _repair_serving_tag(
+    table: Any,
+    versions: list[IndexVersion],
+    serving: IndexVersion | None,
+    tags: dict[str, int],
+    available: set[int],
+    recovery: Recovery,
+) -> None:
+    current = tags.get(SERVING_TAG)
+    if serving is None:
+        if current is not None:
+            # Only a publication moves the tag: one the ledger does not record serves nothing.
+            table.tags.delete(SERVING_TAG)
+            recovery.actions.append("deleted the serving tag: the ledger records no publication")
+        return
+    # The served version's LanceDB version as the ledger holds it now (a restore may have moved it),
+    # read through its own tag: after a rebuild the number alone may name other rows.
+    expected = next((v.lance_version for v in versions if v.index_version == serving.index_version), None)
+    own_tag = table.tags.list().get(serving.tag)
+    if (
+        expected is None
+        or expected not in available
+        or own_tag is None
+        or int(own_tag["version"]) != expected
+    ):
+        raise IndexDamagedError(
+            f"The served index version {serving.index_version} can no longer be read. Run "
+            "`corpusgov doctor --repair` to rebuild the index and publish it again."
+        )
+    if current != expected:
+        point_serving(table, expected)
+        recovery.actions.append(
+            f"moved the serving tag to index version {serving.index_version} (LanceDB version {expected}), "
+            "which the ledger publishes"
+        )
 
 
 def verify_contents(settings: Settings, table: Any, ledger: Ledger) -> None:
@@ -365,6 +428,43 @@ def drop_table(settings: Settings, index: ChunkIndex) -> None:
     except (OSError, RuntimeError, ValueError, FileNotFoundError) as err:
         logger.info("LanceDB could not drop the table (%s); removing its folder", first_line(err))
     remove_folder(join(settings.lancedb_uri, f"{TABLE_NAME}.lance"))
+
+
+def point_serving(table: Any, lance_version: int) -> None:
+    """Put the `serving` tag on `lance_version` (creating it on a first publication)."""
+    if SERVING_TAG in table.tags.list():
+        table.tags.update(SERVING_TAG, lance_version)
+    else:
+        table.tags.create(SERVING_TAG, lance_version)
+
+
+def publish_version(
+    settings: Settings, version: IndexVersion, how: str, by: str, gate: dict[str, Any]
+) -> Publication:
+    """Step 8: make `version` the one RAG apps read. Call it under `writer_lock`, on a committed
+    version. The ledger's row is the publication; the tag follows it, and recovery moves the tag
+    when a process stops in between."""
+    publication = Publication(version.index_version, datetime.now(UTC), by, how, gate)
+    with Ledger.of(settings).writer() as writer:
+        writer.publish(publication)
+    stop_point("publish.after_ledger_commit")
+    move_serving_tag(settings, version)
+    return publication
+
+
+def move_serving_tag(settings: Settings, version: IndexVersion) -> None:
+    """The tag half of step 8, once the ledger records `version`'s publication (a rollback
+    records it in the transaction that commits the version)."""
+    try:
+        point_serving(ChunkIndex(settings.lancedb_uri).require_table(), version.lance_version)
+    except (OSError, RuntimeError, ValueError) as err:
+        # Published; the next writer's recovery moves the tag.
+        logger.warning(
+            "Index version %s published but the serving tag not moved yet (%s)", version.index_version, err
+        )
+    else:
+        note_table_files(settings)
+    stop_point("publish.after_tag")
 
 
 def tag_index_version(settings: Settings, version: IndexVersion) -> None:

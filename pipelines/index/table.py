@@ -170,7 +170,7 @@ class ChunkIndex:
             return {}
         if len(chunk_ids) <= _FILTER_PUSHDOWN_MAX_IDS:
             # A few ids (a re-version's added chunks): let LanceDB filter, don't read every vector.
-            data = read_columns(table, ["chunk_id", "vector"], _in_filter("chunk_id", chunk_ids))
+            data = read_columns(table, ["chunk_id", "vector"], in_filter("chunk_id", chunk_ids))
         else:
             data = read_columns(table, ["chunk_id", "vector"])
         wanted = pa.array(list(chunk_ids), pa.string())
@@ -203,7 +203,7 @@ class ChunkIndex:
                 )
             merge = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
             if replaced_doc_ids:
-                merge = merge.when_not_matched_by_source_delete(_in_filter("doc_id", replaced_doc_ids))
+                merge = merge.when_not_matched_by_source_delete(in_filter("doc_id", replaced_doc_ids))
             merge.execute(rows)
             release_freed_heap()
             return int(table.version)
@@ -251,9 +251,9 @@ class ChunkIndex:
             return []
         clauses: list[str] = []
         if exclude_provenance:
-            clauses.append(f"NOT ({_in_filter('provenance', exclude_provenance)})")
+            clauses.append(f"NOT ({in_filter('provenance', exclude_provenance)})")
         if allowed_grades is not None:
-            clauses.append(_in_filter("grade", allowed_grades))
+            clauses.append(in_filter("grade", allowed_grades))
         for flag in exclude_flags:
             quoted = flag.replace("'", "''")
             clauses.append(f"NOT array_has_any(safety_flags, ['{quoted}'])")
@@ -302,7 +302,8 @@ def read_columns(table: Any, columns: list[str], where: str | None = None) -> pa
     return query.limit(max(1, int(table.count_rows()))).to_arrow()
 
 
-def _in_filter(column: str, values: Sequence[str]) -> str:
+def in_filter(column: str, values: Sequence[str]) -> str:
+    """A LanceDB filter: `column` is one of `values` (quoted for its SQL)."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
 

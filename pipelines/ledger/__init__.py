@@ -26,12 +26,15 @@ from pipelines.ledger.postgres import PostgresConnection, describe_url, upgrade_
 from pipelines.ledger.records import (
     CommitIntent,
     DocumentRow,
+    GateResult,
     IndexVersion,
     LedgerCommit,
     LedgerDocument,
+    Publication,
+    SourceStats,
     VersionCounts,
 )
-from pipelines.ledger.rows import first_record, named_rows, records, select_list
+from pipelines.ledger.rows import first_record, insert_statement, named_rows, parameters, records, select_list
 from pipelines.ledger.schema import (
     SCHEMA_VERSION,
     has_table,
@@ -47,11 +50,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CommitIntent",
     "DocumentRow",
+    "GateResult",
     "IndexVersion",
     "Ledger",
     "LedgerCommit",
     "LedgerDocument",
     "LedgerWriter",
+    "Publication",
+    "SourceStats",
     "VersionCounts",
 ]
 
@@ -260,6 +266,66 @@ class Ledger:
         with self.connect(read_only=True) as con:
             return records(con, IndexVersion, query)
 
+    def publications(self) -> list[Publication]:
+        """Every publication, the latest first: the first names the version RAG apps read."""
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "publications"):  # an older ledger this reader could not upgrade
+                return []
+            return records(
+                con,
+                Publication,
+                f"SELECT {select_list(Publication)} FROM publications ORDER BY published_at DESC",
+            )
+
+    def serving_version(self) -> IndexVersion | None:
+        """The index version RAG apps read (the `serving` tag), None before any publication. An
+        older ledger this reader could not upgrade serves its latest version, as it did."""
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "publications"):
+                return first_record(
+                    con,
+                    IndexVersion,
+                    f"SELECT {select_list(IndexVersion)} FROM index_versions ORDER BY index_version DESC LIMIT 1",
+                )
+            # The latest publication decides, a withdrawal (no index version) included.
+            return first_record(
+                con,
+                IndexVersion,
+                f"SELECT {select_list(IndexVersion, 'v.')} FROM (SELECT index_version FROM publications "
+                "ORDER BY published_at DESC LIMIT 1) p JOIN index_versions v USING (index_version)",
+            )
+
+    def version_stats(self, index_version: int) -> list[SourceStats]:
+        """One index version's drift stats, by source (none for a version from before them)."""
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "version_stats"):
+                return []
+            return records(
+                con,
+                SourceStats,
+                f"SELECT {select_list(SourceStats)} FROM version_stats WHERE index_version = ? ORDER BY source",
+                [index_version],
+            )
+
+    def gate_results(self, index_version: int | None = None) -> list[GateResult]:
+        """Gate verdicts, the latest first (of one index version, if given)."""
+        where, params = (
+            ("WHERE index_version = ?", [index_version]) if index_version is not None else ("", [])
+        )
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "publication_gates"):
+                return []
+            return records(
+                con,
+                GateResult,
+                f"SELECT {select_list(GateResult)} FROM publication_gates {where} ORDER BY evaluated_at DESC",
+                params,
+            )
+
+    def record_gate(self, result: GateResult) -> None:
+        with self.connect() as con:
+            con.execute(insert_statement("publication_gates", GateResult), parameters(result))
+
     def state_counts(self) -> dict[str, int]:
         with self.connect(read_only=True) as con:
             rows = named_rows(con, "SELECT state, count(*) AS documents FROM documents GROUP BY state")
@@ -376,9 +442,10 @@ class Ledger:
             )
 
     def forget_index_contents(self) -> int:
-        """Before a rebuild of a lost index: no chunk is indexed any more, and every indexed
-        document loses its processing key so the next run embeds it again. History stays.
-        Returns how many documents will be re-indexed."""
+        """Before a rebuild of a lost index: no chunk is indexed any more, every indexed document
+        loses its processing key so the next run embeds it again, and what was served is
+        withdrawn until the rebuild is published. History stays. Returns how many documents will
+        be re-indexed."""
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -388,6 +455,8 @@ class Ledger:
                 con.execute("UPDATE documents SET config_hash = NULL WHERE state = 'indexed'")
                 con.execute("DELETE FROM chunks")
                 con.execute("DELETE FROM commit_intents")
+                withdrawal = Publication(None, datetime.now(UTC), "corpusgov doctor", "withdrawn", {})
+                con.execute(insert_statement("publications", Publication), parameters(withdrawal))
                 con.execute("COMMIT")
             except BaseException:
                 rollback_quietly(con)

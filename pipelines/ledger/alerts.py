@@ -4,7 +4,7 @@ One read-only connection gathers everything a dispatch needs, so the ingestion w
 held up by the alert sensor; recording what was sent is the only write.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -48,15 +48,23 @@ class SentAlert(NamedTuple):
     message: str
 
 
+class HeldBackVersion(NamedTuple):
+    """A candidate index version the publication gate held back."""
+
+    index_version: int
+    verdict: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class AlertInputs:
-    """Runs (oldest first), quarantined documents (by id), eval events (oldest first), and the
-    keys of the alerts already sent."""
+    """Runs (oldest first), quarantined documents (by id), eval events (oldest first), candidates
+    the publication gate held back, and the keys of the alerts already sent."""
 
     runs: list[RunRow]
     quarantined: list[QuarantinedRow]
     eval_events: list[EvalEventRow]
     sent_keys: set[str]
+    held_back_versions: list[HeldBackVersion] = field(default_factory=list)
 
 
 def alert_inputs(ledger: Ledger) -> AlertInputs:
@@ -71,13 +79,23 @@ def alert_inputs(ledger: Ledger) -> AlertInputs:
         events = records(
             con, EvalEventRow, f"SELECT {select_list(EvalEventRow)} FROM eval_events ORDER BY created_at"
         )
+        held_back = (
+            records(
+                con,
+                HeldBackVersion,
+                f"SELECT {select_list(HeldBackVersion)} FROM publication_gates WHERE NOT passed "
+                "ORDER BY evaluated_at",
+            )
+            if has_table(con, "publication_gates")
+            else []
+        )
         # A ledger an older corpusgov wrote, that this reader could not upgrade, has no alerts yet.
         sent = (
             {row["alert_key"] for row in named_rows(con, "SELECT alert_key FROM alerts")}
             if has_table(con, "alerts")
             else set()
         )
-    return AlertInputs(runs, quarantined, events, sent)
+    return AlertInputs(runs, quarantined, events, sent, held_back)
 
 
 def record_sent_alerts(ledger: Ledger, alerts: list[SentAlert], sink_names: list[str], now: datetime) -> None:

@@ -17,10 +17,12 @@ from corpus_quality.near_duplicates import FINGERPRINT_VERSION
 from pipelines.document.outcome import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
 from pipelines.ledger.records import (
+    SHORT_CHUNK_CHARS,
     CommitIntent,
     HeldBackRow,
     IndexVersion,
     LedgerCommit,
+    Publication,
     QuarantineRow,
     VersionCounts,
 )
@@ -45,8 +47,15 @@ class LedgerWriter:
     def commit(self, commit: LedgerCommit) -> None:
         apply_commit(self.con, commit)
 
-    def apply_rollback(self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str) -> None:
-        apply_rollback(self.con, version, restored, run_id, reason)
+    def apply_rollback(
+        self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str, publication: Publication
+    ) -> None:
+        apply_rollback(self.con, version, restored, run_id, reason, publication)
+
+    def publish(self, publication: Publication) -> None:
+        """Record `publication` (step 8 of the commit protocol): from its COMMIT on, the index
+        version it names is the one served; the `serving` tag follows it."""
+        self.con.execute(insert_statement("publications", Publication), parameters(publication))
 
 
 # Columns of the statements that copy rows from SQL rather than from a record.
@@ -104,6 +113,7 @@ def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
         _replace_signatures_and_chunks(con, commit)
         if commit.index_version is not None:
             write_index_version(con, commit.index_version, commit.run_id)
+            record_version_stats(con, commit.index_version.index_version)
         _record_run(con, now, commit, index_version)
         # The intent of this run is done when the run is: same transaction.
         con.execute("DELETE FROM commit_intents")
@@ -258,12 +268,15 @@ def apply_rollback(
     restored: pa.Table,
     run_id: str,
     reason: str,
+    publication: Publication,
 ) -> None:
-    """Make document states and chunks match a restored index, as one new index version.
+    """Make document states and chunks match a restored index, as one new index version, and
+    publish it in the same transaction (a rollback is served at once, or not at all).
 
-    Documents back in the index are `indexed`; documents that left it are held as
+    Documents back in the index are `indexed`; indexed documents that left it are held as
     `quarantined` with `reason`. Both lose their processing key, so the next ingestion looks
-    at them again against the sources as they are then.
+    at them again against the sources as they are then. Documents the rollback held out keep
+    their row as it is.
     """
     now = datetime.now(UTC)
     con.register("restored", restored)
@@ -272,6 +285,8 @@ def apply_rollback(
         _restore_documents(con, now, version.index_version, run_id, reason)
         _restore_quarantine_and_chunks(con, now)
         write_index_version(con, replace(version, counts=_rollback_counts(con, version)), run_id)
+        record_version_stats(con, version.index_version)
+        con.execute(insert_statement("publications", Publication), parameters(publication))
         con.execute(
             _INSERT_RUN,
             [run_id, now, now, [], version.index_version, json.dumps({"rollback": version.counts.as_json()})],
@@ -362,6 +377,26 @@ def _rollback_counts(con: LedgerConnection, version: IndexVersion) -> VersionCou
         ).fetchall()
     )
     return replace(version.counts, by_state=by_state, by_grade=by_grade, by_provenance=by_provenance)
+
+
+def record_version_stats(con: LedgerConnection, index_version: int) -> None:
+    """Each source's documents and chunks as the version holds them, in the transaction that
+    commits it: the drift stats the publication gate compares with the served version's."""
+    con.execute(
+        """
+        INSERT INTO version_stats (index_version, source, documents, chunks, median_chars,
+            p95_chars, short_chunks, ai_generated)
+        SELECT ?, d.source, count(DISTINCT d.doc_id), count(c.chunk_id),
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY c.chars),
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY c.chars),
+            count(c.chunk_id) FILTER (WHERE c.chars < ?),
+            count(DISTINCT d.doc_id) FILTER (WHERE d.provenance = 'ai_generated')
+        FROM documents d LEFT JOIN chunks c USING (doc_id)
+        WHERE d.state = 'indexed'
+        GROUP BY d.source
+        """,
+        [index_version, SHORT_CHUNK_CHARS],
+    )
 
 
 def write_index_version(con: LedgerConnection, v: IndexVersion, run_id: str) -> None:

@@ -156,6 +156,15 @@ class PostgresConnection:
             time.sleep(0.2)
         return True
 
+    def release_lock(self, key: int) -> None:
+        """Let go of the advisory lock `key` now. Closing the connection lets go of it too, but
+        only once the server has processed the disconnect: a writer taking the lock again right
+        after (a run, then its eval sets, then its publication) could find it still held."""
+        try:
+            self.execute("SELECT pg_advisory_unlock(?)", [key])
+        except StorageError:
+            pass  # the connection is gone, and the lock with it
+
     def execute(self, query: str, parameters: Any = None) -> "PostgresConnection":
         with_parameters = parameters is not None
         try:

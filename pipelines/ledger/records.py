@@ -185,6 +185,69 @@ class DocumentRow:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """An index version made the one RAG apps read: the LanceDB tag `serving` names it. None
+    withdraws what was served (a rebuild of a lost index, until it is published)."""
+
+    index_version: int | None
+    published_at: datetime
+    published_by: str
+    # auto (its gate passed) | promote | rollback | rebuild | upgrade (from before publishing) | withdrawn
+    how: str
+    gate: dict[str, Any]  # the gate's verdict when the gate decided it
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index_version": self.index_version,
+            "published_at": self.published_at.isoformat(),
+            "published_by": self.published_by,
+            "how": self.how,
+        }
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    """One source's part of one index version: what the publication gate compares between the
+    served version and a candidate (chunking, parsing and source changes show here first)."""
+
+    index_version: int
+    source: str
+    documents: int  # indexed
+    chunks: int
+    median_chars: float | None
+    p95_chars: float | None
+    short_chunks: int  # chunks under SHORT_CHUNK_CHARS characters: near-empty after parsing
+    ai_generated: int  # indexed documents labelled ai_generated
+
+    @property
+    def chunks_per_document(self) -> float:
+        return self.chunks / self.documents if self.documents else 0.0
+
+    @property
+    def short_chunk_rate(self) -> float:
+        return self.short_chunks / self.chunks if self.chunks else 0.0
+
+    @property
+    def ai_share(self) -> float:
+        return self.ai_generated / self.documents if self.documents else 0.0
+
+
+# A chunk this short carries next to nothing for retrieval: a parser or chunker change that makes
+# many of them shows in the gate's short-chunk rate.
+SHORT_CHUNK_CHARS = 20
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The publication gate on one candidate index version."""
+
+    index_version: int
+    evaluated_at: datetime
+    passed: bool
+    verdict: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RunFailure:
     """Why a run failed, kept in its summary (`ingestion_runs.summary.failed`) for the alerts."""
 

@@ -13,7 +13,10 @@ tables `alerts` and `eval_question_vectors`, which the alert sender and the eval
 used to create on their own. Version 3 adds the judge and answers fingerprint to `eval_results`
 (empty for results from before generation metrics) and the `judge_calls` cache. Version 4 adds
 to `assessments` the document the assessed one nearly duplicates (`near_duplicate_of`) and the
-AI-text heuristic's score (`heuristic_ai_score`), NULL in rows from before it.
+AI-text heuristic's score (`heuristic_ai_score`), NULL in rows from before it. Version 5 adds what
+the RAG app reads: `publications` (which index version is served, since when, how), the gates
+candidates met (`publication_gates`) and each version's drift stats by source (`version_stats`); a
+ledger from before it gets its latest index version as the published one.
 
 New columns go at the end of their table (ALTER TABLE ... ADD COLUMN), so a query a user wrote
 against the tables keeps its meaning; the ledger's own statements name their columns
@@ -296,6 +299,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 4: what an assessment computed and did not keep: the near duplicate and the AI heuristic
         "ALTER TABLE assessments ADD COLUMN IF NOT EXISTS near_duplicate_of VARCHAR",
         "ALTER TABLE assessments ADD COLUMN IF NOT EXISTS heuristic_ai_score DOUBLE",
+    ),
+    (  # 5: what the RAG app reads: publications of index versions, their gate, their drift stats
+        """
+        CREATE TABLE IF NOT EXISTS publications (
+            index_version INTEGER,
+            published_at TIMESTAMPTZ NOT NULL,
+            published_by VARCHAR NOT NULL,
+            how VARCHAR NOT NULL,
+            gate JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS publication_gates (
+            index_version INTEGER NOT NULL,
+            evaluated_at TIMESTAMPTZ NOT NULL,
+            passed BOOLEAN NOT NULL,
+            verdict JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS version_stats (
+            index_version INTEGER NOT NULL,
+            source VARCHAR NOT NULL,
+            documents INTEGER NOT NULL,
+            chunks INTEGER NOT NULL,
+            median_chars DOUBLE,
+            p95_chars DOUBLE,
+            short_chunks INTEGER NOT NULL,
+            ai_generated INTEGER NOT NULL,
+            PRIMARY KEY (index_version, source)
+        )
+        """,
+        # A ledger from before publishing served its latest version to every reader: that version
+        # stays the one served until the next publication.
+        """
+        INSERT INTO publications (index_version, published_at, published_by, how, gate)
+        SELECT index_version, now(), 'corpusgov', 'upgrade', CAST('{}' AS JSON) FROM index_versions
+        WHERE index_version = (SELECT max(index_version) FROM index_versions)
+        """,
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

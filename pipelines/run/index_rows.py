@@ -6,6 +6,10 @@ unchanged chunks of an edited document, or embedded here for whatever is left) a
 document's grade, provenance and flags, and are written to one Parquet file in the run's staging
 folder. The commit then streams that file into ONE LanceDB version. Nothing here holds more than a
 batch of text and vectors.
+
+Before any of that, `documents_held_as_written` tells the commit which re-processed documents the
+index already holds exactly as the run would write them: those are not rewritten, and a run made
+only of them writes no LanceDB version at all.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -20,8 +24,43 @@ import pyarrow.parquet as pq
 from pipelines.document.outcome import DocumentOutcome
 from pipelines.embedding.model import Embedder, embed_with_progress
 from pipelines.errors import IndexStateError
-from pipelines.index.table import ChunkIndex, chunk_schema
+from pipelines.index.table import ChunkIndex, chunk_schema, in_filter, read_columns
 from pipelines.run.spool import PARQUET_OPTIONS, SPOOL_ROWS, spooled_batches, staging_writes
+
+# The columns every row of a document carries from the document (beside its chunk's own id,
+# ordinal, text and vector), as the run writes them.
+_DOCUMENT_COLUMNS: dict[str, Callable[[DocumentOutcome], object]] = {
+    "source": lambda o: o.source,
+    "content_hash": lambda o: o.content_hash,
+    "provenance": lambda o: o.provenance,
+    "grade": lambda o: o.grade,
+    "safety_flags": lambda o: list(o.safety_flags),
+    "contract_version": lambda o: o.contract_version,
+    "config_hash": lambda o: o.config_hash,
+}
+
+# What the index holds for a document, as far as anyone reading it can tell: its chunks (ids and
+# ordinals; an id is a hash of the document, the chunk's text and the chunker's config, so the
+# texts are in it) and these columns. A document whose chunks and these columns stay the same is
+# not modified and its rows are NOT rewritten, whatever else the run found.
+#
+# `config_hash` is left out on purpose. It is the processing key (parser, chunker, model, contract,
+# assessment version): it changes whenever the key does, also when nothing the key produces
+# changed (after a rollback or a self-output registration clears the key, after a new assessment
+# version that grades every document as before). Counting it would list such documents as
+# modified and write a LanceDB version of identical rows. So in the index the column means "the
+# key under which these rows were written", which stays true: the rows are exactly what the new
+# key produces too. The ledger's `documents.config_hash` is the key the document was last
+# processed under, what the next run compares. Rewriting the rows only to refresh the column was
+# weighed and refused: it would cost a LanceDB version (or grow another run's by every such
+# document, reading back their vectors), and a version would then change rows of documents its
+# manifest calls unchanged. A change to any counted column does rewrite every row of the
+# document, the column included.
+COMPARED_COLUMNS: tuple[str, ...] = tuple(c for c in _DOCUMENT_COLUMNS if c != "config_hash")
+
+# Up to this many documents, LanceDB filters the rows read for the comparison; past it, one
+# projected scan (no texts, no vectors) is cheaper than a long IN list.
+_FILTER_PUSHDOWN_MAX_DOCS = 500
 
 
 @dataclass(frozen=True)
@@ -78,6 +117,48 @@ def build_index_rows(
     return IndexRows(path=path, rows=rows, embedded=embedded, reused=reused)
 
 
+def documents_held_as_written(index: ChunkIndex, outcomes: Mapping[str, DocumentOutcome]) -> frozenset[str]:
+    """The doc ids of `outcomes` (documents indexed before the run and after it) whose rows in the
+    index already hold what the run would write: the same chunks (id and ordinal) and the same
+    `COMPARED_COLUMNS`. Reads only those columns, never a text or a vector."""
+    if not outcomes:
+        return frozenset()  # before opening the table: a run that re-processed nothing stays light
+    table = index.table()
+    if table is None:
+        return frozenset()
+    columns = ["doc_id", "chunk_id", "ordinal", *COMPARED_COLUMNS]
+    where = None
+    if len(outcomes) <= _FILTER_PUSHDOWN_MAX_DOCS:
+        where = in_filter("doc_id", list(outcomes))
+    held = read_columns(table, columns, where)
+    held = held.filter(pc.is_in(held.column("doc_id"), value_set=pa.array(list(outcomes), pa.string())))
+    chunks: dict[str, set[tuple[str, int]]] = {}
+    values: dict[str, set[tuple[object, ...]]] = {}
+    data = {c: held.column(c).to_pylist() for c in columns}
+    for i, doc_id in enumerate(data["doc_id"]):
+        chunks.setdefault(doc_id, set()).add((data["chunk_id"][i], data["ordinal"][i]))
+        values.setdefault(doc_id, set()).add(tuple(_hashable(data[c][i]) for c in COMPARED_COLUMNS))
+    owners = list(outcomes.values())
+    # Through Arrow, as the rows are written: an enum, a tuple come back as the index gives them.
+    expected = {
+        c: pa.array([_DOCUMENT_COLUMNS[c](o) for o in owners], held.schema.field(c).type).to_pylist()
+        for c in COMPARED_COLUMNS
+    }
+    same: set[str] = set()
+    for i, o in enumerate(owners):
+        written = {(c.chunk_id, c.ordinal) for c in o.chunks}
+        row = tuple(_hashable(expected[c][i]) for c in COMPARED_COLUMNS)
+        if chunks.get(o.doc_id, set()) == written and values.get(o.doc_id, set()) == (
+            {row} if written else set()
+        ):
+            same.add(o.doc_id)
+    return frozenset(same)
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _count_to_embed(
     spools: Sequence[str], indexed: Mapping[str, DocumentOutcome], previous_ids: set[str]
 ) -> int:
@@ -132,25 +213,16 @@ def _with_documents(
 ) -> pa.RecordBatch:
     owners = [indexed[d] for d in batch.column("doc_id").to_pylist()]
     dimensions = vectors.shape[1]
-    return pa.record_batch(
-        {
-            "chunk_id": batch.column("chunk_id"),
-            "doc_id": batch.column("doc_id"),
-            "source": pa.array([o.source for o in owners], pa.string()),
-            "ordinal": batch.column("ordinal"),
-            "text": batch.column("text"),
-            "vector": pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.reshape(-1), pa.float32()), dimensions
-            ),
-            "content_hash": pa.array([o.content_hash for o in owners], pa.string()),
-            "provenance": pa.array([o.provenance for o in owners], pa.string()),
-            "grade": pa.array([o.grade for o in owners], pa.string()),
-            "safety_flags": pa.array([list(o.safety_flags) for o in owners], pa.list_(pa.string())),
-            "contract_version": pa.array([o.contract_version for o in owners], pa.string()),
-            "config_hash": pa.array([o.config_hash for o in owners], pa.string()),
-        },
-        schema=schema,
-    )
+    columns: dict[str, pa.Array] = {
+        "chunk_id": batch.column("chunk_id"),
+        "doc_id": batch.column("doc_id"),
+        "ordinal": batch.column("ordinal"),
+        "text": batch.column("text"),
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dimensions),
+    }
+    for name, value in _DOCUMENT_COLUMNS.items():
+        columns[name] = pa.array([value(o) for o in owners], schema.field(name).type)
+    return pa.record_batch([columns[f.name] for f in schema], schema=schema)
 
 
 class _Progress:

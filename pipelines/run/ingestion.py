@@ -42,7 +42,7 @@ from pipelines.index.table import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
 from pipelines.ledger.records import RunFailure
 from pipelines.run.embedding_prefetch import EmbeddingPrefetch
-from pipelines.run.index_rows import IndexRows, build_index_rows
+from pipelines.run.index_rows import IndexRows, build_index_rows, documents_held_as_written
 from pipelines.run.records import (
     IngestionReport,
     PreparedIngestion,
@@ -236,18 +236,30 @@ def commit_ingestion(
     index = ChunkIndex(settings.lancedb_uri)
     latest = ledger.latest_index_version()
     _require_base_index_version(prepared, latest)
+    # Documents processed again (their key was cleared, or it changed) whose index rows come out
+    # the same: neither rewritten nor listed as modified (pipelines/run/index_rows.py says what
+    # counts). Their ledger rows are still replaced: that records their new processing key.
+    unchanged = documents_held_as_written(
+        index, {o.doc_id: o for o in now_indexed if o.doc_id in was_indexed}
+    )
+    changing = [o for o in now_indexed if o.doc_id not in unchanged]
+    replaced = was_indexed - unchanged
     rows: IndexRows | None = None
     embedded = reused = chunks_added = chunks_removed = 0
-    if now_indexed or was_indexed:
+    if changing or replaced:
         rows, chunks_added, chunks_removed = _index_rows(
-            settings, ledger, index, prepared, now_indexed, was_indexed, embedder, on_progress
+            settings, ledger, index, prepared, changing, replaced, embedder, on_progress
         )
         embedded, reused = rows.embedded, rows.reused
+    # Otherwise the run changes no row of the index: it commits no LanceDB version and no index
+    # version (and the eval sets, which follow index versions, stay where they are); the ledger
+    # still records its documents.
     write = RunWrite(
         prepared=prepared,
         base=latest,
         rows=rows,
         was_indexed=frozenset(was_indexed),
+        unchanged=unchanged,
         known=known,
         chunks_added=chunks_added,
         chunks_removed=chunks_removed,
@@ -327,6 +339,8 @@ class RunWrite:
     base: IndexVersion | None  # the index version the run was prepared on
     rows: IndexRows | None
     was_indexed: frozenset[str]  # doc ids of the run that were indexed before it
+    # doc ids of the run indexed before and after it whose index rows stay as they are
+    unchanged: frozenset[str]
     known: dict[str, LedgerDocument]  # every document as the ledger held it before the run
     chunks_added: int
     chunks_removed: int
@@ -346,7 +360,7 @@ def _write_run(settings: Settings, ledger: Ledger, index: ChunkIndex, write: Run
                 writer.record_intent(prepared.run_id, "ingestion", base.lance_version if base else None)
                 stop_point("commit.after_intent")
                 touched_index = True
-                lance_version = index.write(write.rows.reader(), sorted(write.was_indexed))
+                lance_version = index.write(write.rows.reader(), sorted(write.was_indexed - write.unchanged))
                 stop_point("commit.after_index_write")
                 index_version = index_manifest(
                     (base.index_version if base else 0) + 1,
@@ -354,6 +368,7 @@ def _write_run(settings: Settings, ledger: Ledger, index: ChunkIndex, write: Run
                     prepared,
                     write.known,
                     write.was_indexed,
+                    write.unchanged,
                     chunks_added=write.chunks_added,
                     chunks_removed=write.chunks_removed,
                     total_chunks=index.count_rows(),

@@ -160,11 +160,17 @@ def index_manifest(
     prepared: PreparedIngestion,
     known: dict[str, LedgerDocument],
     was_indexed: frozenset[str],
+    unchanged: frozenset[str],
     chunks_added: int,
     chunks_removed: int,
     total_chunks: int,
 ) -> IndexVersion:
-    """The index version the run creates: what changed in it and what it holds."""
+    """The index version the run creates: what changed in it and what it holds.
+
+    `was_indexed`: the run's documents that were indexed before it. `unchanged`: those of them,
+    indexed after it too, whose index rows the run leaves as they were (same chunks, same
+    governance columns: pipelines/run/index_rows.py). Only a document whose rows change is
+    `modified`, so the manifest agrees with `corpusgov index diff`."""
     after: dict[str, tuple[str, str | None, str | None]] = {
         d: (doc.state.value, doc.grade, doc.provenance) for d, doc in known.items()
     }
@@ -176,7 +182,9 @@ def index_manifest(
         if o.state is DocumentState.INDEXED and o.doc_id not in was_indexed
     )
     modified = sorted(
-        o.doc_id for o in prepared.outcomes if o.state is DocumentState.INDEXED and o.doc_id in was_indexed
+        o.doc_id
+        for o in prepared.outcomes
+        if o.state is DocumentState.INDEXED and o.doc_id in was_indexed and o.doc_id not in unchanged
     )
     removed = sorted(
         o.doc_id

@@ -2,7 +2,8 @@
 
 Importing corpusgov's stack takes seconds (Great Expectations alone ~7 s); a kill test that paid it
 per kill could not afford 30 kills (20 on DuckDB, 10 on PostgreSQL). This process imports it
-once, then for each line on stdin (`ingest [stop-point]`) forks a child that runs one ingestion with a slow fake embedder and exits.
+once, then for each line on stdin (`ingest [stop-point]`) forks a child that runs one ingestion
+(commit and publication, as `corpusgov ingest` does) with a slow fake embedder and exits.
 It prints the child's pid, then the child's wait status once it ends. The child is a real process:
 the test kills it with SIGKILL, and nothing of it runs after that.
 
@@ -18,7 +19,7 @@ import great_expectations  # noqa: F401 - warm the imports every child needs
 import lancedb  # noqa: F401
 import numpy as np
 
-from pipelines.run.ingestion import run_ingestion
+from pipelines.governance.ingest import ingest
 from pipelines.settings import load_settings
 from pipelines.stop_points import STOP_AT_ENV, STOP_MODE_ENV
 from tests.conftest import FakeEmbedder
@@ -37,7 +38,7 @@ def _child(stop_at: str | None) -> None:
         os.environ[STOP_AT_ENV] = stop_at
         os.environ[STOP_MODE_ENV] = "exit"
     try:
-        run_ingestion(load_settings(), SlowFakeEmbedder())
+        ingest(load_settings(), SlowFakeEmbedder())  # as `corpusgov ingest`: commit, then publish
     except BaseException as err:  # noqa: BLE001 - reported through the exit code
         print(f"child failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
         os._exit(1)

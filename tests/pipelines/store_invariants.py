@@ -66,7 +66,7 @@ def ledger_records(
 
 def store_state(settings: Settings) -> dict[str, object]:
     """What the ledger and the index hold, read with plain duckdb (or psycopg2) and lancedb."""
-    documents, ledger_chunks, chunk_docs, versions, intents = (
+    documents, ledger_chunks, chunk_docs, versions, intents, published = (
         [row for _, row in rows]
         for rows in _read_ledger(
             settings,
@@ -76,6 +76,7 @@ def store_state(settings: Settings) -> dict[str, object]:
                 ("SELECT DISTINCT doc_id FROM chunks", []),
                 ("SELECT index_version, lance_version, tag FROM index_versions ORDER BY index_version", []),
                 ("SELECT count(*) FROM commit_intents", []),
+                ("SELECT index_version FROM publications ORDER BY published_at DESC LIMIT 1", []),
             ],
         )
     )
@@ -85,6 +86,8 @@ def store_state(settings: Settings) -> dict[str, object]:
         "chunk_docs": {r[0] for r in chunk_docs},
         "versions": [tuple(v) for v in versions],
         "intents": intents[0][0],
+        # The index version RAG apps read: the last publication's (None: nothing served).
+        "serving": published[0][0] if published else None,
     }
     uri = settings.lancedb_uri
     # The index may be in object storage (index_uri: s3://...): the same endpoint as corpusgov's.
@@ -103,7 +106,8 @@ def store_state(settings: Settings) -> dict[str, object]:
 
 def assert_invariants(settings: Settings, corpus: Path, source: str = "docs") -> dict[str, object]:
     """Conservation, ledger ids == index ids, no id twice, table version == ledger version, tags
-    match versions, nothing half-done. Returns the state for further checks."""
+    match versions, `serving` on the last published version, nothing half-done. Returns the state
+    for further checks."""
     state = store_state(settings)
     documents: dict[str, str] = state["documents"]  # type: ignore[assignment]
     on_disk = {
@@ -131,6 +135,15 @@ def assert_invariants(settings: Settings, corpus: Path, source: str = "docs") ->
         tags: dict[str, int] = state["tags"]  # type: ignore[assignment]
         by_tag = {tag: lance for _, lance, tag in versions}
         assert versions[-1][2] in tags, "the latest index version has no tag"
+        serving = state["serving"]
+        if serving is None:
+            assert "serving" not in tags, "a serving tag without a publication"
+        else:
+            served = {number: lance for number, lance, _ in versions}[serving]
+            assert tags.get("serving") == served, (
+                f"serving tag -> {tags.get('serving')}, ledger publishes {served}"
+            )
+            tags = {tag: lance for tag, lance in tags.items() if tag != "serving"}
         for tag, lance in tags.items():
             assert by_tag.get(tag) == lance, f"tag {tag} -> {lance}, ledger says {by_tag.get(tag)}"
     return state

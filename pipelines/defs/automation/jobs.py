@@ -1,8 +1,23 @@
-"""The ingestion job: every source asset, the index, the eval assets; one writer at a time."""
+"""The ingestion job: every source asset, the index, the eval assets; one writer at a time. And
+the two publishing decisions a person makes from the UI: `promote_index_version` publishes a
+candidate, `rollback_index_version` serves an earlier version's content again."""
 
 import dagster as dg
+from pydantic import Field
+
+from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.resources import CorpusgovResource, EmbedderResource
+from pipelines.defs.sources.assets import WRITER_POOL
+from pipelines.errors import CorpusgovError
+from pipelines.governance.ingest import roll_back
+from pipelines.governance.publication import promote
 
 INGESTION_JOB_NAME = "ingestion"
+PROMOTE_JOB_NAME = "promote_index_version"
+ROLLBACK_JOB_NAME = "rollback_index_version"
+# A person's decision: a mistaken version number fails the run with its reason, it is not a
+# failed pipeline (run_failure_alert_sensor leaves these out).
+DECISION_JOBS = (PROMOTE_JOB_NAME, ROLLBACK_JOB_NAME)
 # The run queue starts one run with this tag at a time (dagster_home/dagster.yaml); runs started
 # from the UI's Materialize button carry no job tag, and the writer pool covers them.
 WRITER_TAGS = {"corpusgov/writer": "ingestion"}
@@ -14,4 +29,117 @@ ingestion_job = dg.define_asset_job(
     description="Discover, contract-check and assess each source; embed and commit one index "
     "version (a source over its error budget is held back, the others go on); then re-version "
     "and re-baseline the eval sets.",
+)
+
+
+class IndexVersionConfig(dg.Config):
+    """The run config of `promote_index_version` and `rollback_index_version`: `index_version: 4`."""
+
+    index_version: int = Field(
+        description="The index version to publish (promote) or whose content to serve again (rollback)."
+    )
+
+
+@dg.op(name="promote", pool=WRITER_POOL)
+def promote_op(
+    context: dg.OpExecutionContext, config: IndexVersionConfig, corpusgov: CorpusgovResource
+) -> None:
+    """`corpusgov index promote N`: the gate's verdict is recorded beside the publication; a failed
+    gate does not stop a person's promote. An unknown, older or already served version fails the
+    run with the one-line reason."""
+    try:
+        outcome = promote(corpusgov.settings(), config.index_version)
+    except CorpusgovError as err:
+        raise dg.Failure(description=str(err), allow_retries=False) from err
+    verdict = outcome.verdict
+    held_back = verdict.failures() if verdict is not None and not verdict.passed else []
+    context.log.info(
+        f"Index version {config.index_version} is published: RAG apps reading `serving` read it now."
+    )
+    if held_back:
+        context.log.warning("The publication gate had held it back: " + "; ".join(held_back))
+    published = outcome.published
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=CHUNK_INDEX,
+            description=f"Index version {config.index_version} published by a promote.",
+            metadata={
+                "serving_version": config.index_version,
+                "published_by": published.published_by if published else "unknown",
+                "gate_had_held_it_back": dg.MetadataValue.md(
+                    "\n".join(f"- {line}" for line in held_back) or "no"
+                ),
+            },
+        )
+    )
+
+
+@dg.op(name="rollback", pool=WRITER_POOL)
+def rollback_op(
+    context: dg.OpExecutionContext,
+    config: IndexVersionConfig,
+    corpusgov: CorpusgovResource,
+    embedder: EmbedderResource,
+) -> None:
+    """`corpusgov index rollback N`: a new index version with N's content, published at once, for
+    the documents still at their source and admitted by their current contract (the others are
+    listed); the eval sets follow it. An unknown or current version fails the run with the reason."""
+    settings = corpusgov.settings()
+    try:
+        outcome = roll_back(settings, embedder.embedder(settings), config.index_version)
+    except CorpusgovError as err:
+        raise dg.Failure(description=str(err), allow_retries=False) from err
+    rollback = outcome.rollback
+    version = rollback.version
+    context.log.info(
+        f"Index version {version.index_version} now serves what version {config.index_version} held."
+    )
+    held_out = [f"- {h.doc_id}: {h.reason}" for h in rollback.held_out]
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=CHUNK_INDEX,
+            description=f"Index version {version.index_version} published by a rollback to "
+            f"version {config.index_version}.",
+            metadata={
+                "serving_version": version.index_version,
+                "restored_from": config.index_version,
+                "published_by": rollback.publication.published_by,
+                "documents_back": len(version.added),
+                "documents_out": len(version.removed),
+                "not_readmitted": dg.MetadataValue.md("\n".join(held_out) or "none"),
+                "eval_sets": dg.MetadataValue.md(
+                    "\n".join(f"- {r.line()}" for r in outcome.reversions) or "none configured"
+                ),
+            },
+        )
+    )
+
+
+def _decision_job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:
+    """A job of one op whose run config is just `index_version: N`."""
+
+    @dg.config_mapping
+    def index_version_only(config: IndexVersionConfig) -> dg.RunConfig:
+        return dg.RunConfig(ops={op.name: config})
+
+    @dg.job(name=name, config=index_version_only, tags=WRITER_TAGS, description=description)
+    def decision() -> None:
+        op()
+
+    return decision
+
+
+promote_index_version = _decision_job(
+    PROMOTE_JOB_NAME,
+    promote_op,
+    "Publish candidate index version N (run config `index_version: N`): RAG apps reading "
+    "`serving` read it from then on; the publication gate's verdict is recorded beside it, and a "
+    "version it held back is published anyway. What `corpusgov index promote N` does.",
+)
+rollback_index_version = _decision_job(
+    ROLLBACK_JOB_NAME,
+    rollback_op,
+    "Serve the content of earlier index version N again (run config `index_version: N`), as a new "
+    "published version: documents deleted at their source or refused by their current contract "
+    "since stay out, and the eval sets follow it. What `corpusgov index rollback N` does.",
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from contracts import ContractError, load_contract
-from pipelines.defs.automation.jobs import INGESTION_JOB_NAME, WRITER_TAGS
+from pipelines.defs.automation.jobs import DECISION_JOBS, INGESTION_JOB_NAME, WRITER_TAGS
 from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.errors import CorpusgovError
@@ -163,6 +163,8 @@ def _alert_log_event(report: DispatchReport) -> dg.AssetMaterialization:
     "contract_alert_sensor like any other.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, corpusgov: CorpusgovResource) -> None:
+    if context.dagster_run.job_name in DECISION_JOBS:
+        return  # a refused promote or rollback: its run says why, nothing failed in the pipeline
     failure = context.failure_event
     step = failure.step_key or "the run"
     message = failure.message or "the run failed"

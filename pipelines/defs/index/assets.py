@@ -100,6 +100,8 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
         "index_version": status.index_version,
         "lance_version": status.lance_version,
         "chunks": status.chunks,
+        # Before this run's publication_gate check: a new version is a candidate until it passes.
+        "serving_version": status.serving_version if status.serving_version is not None else "none yet",
         "embedding_model": status.embedding_model or "none yet",
         "changed_this_run": "yes" if version else "no (nothing entered or left the index)",
         "not_updated": dg.MetadataValue.md(

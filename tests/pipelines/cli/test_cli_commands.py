@@ -47,6 +47,7 @@ def test_ingest_then_status_json(cli_project: Path) -> None:
         "embedding_model": "fake-embedder@test",
         "documents": {"indexed": 2, "quarantined": 0, "rejected": 1, "removed": 0},
         "index_problem": None,
+        "serving_version": 1,
     }
     assert json.loads(out)["chunks"] >= 2
 

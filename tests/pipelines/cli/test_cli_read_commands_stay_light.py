@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.governance.ingest import ingest
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
@@ -67,8 +68,9 @@ def test_a_no_op_ingest_opens_neither_the_model_nor_lancedb(project: Path) -> No
 
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     settings = load_settings()
-    # The model id the CLI's default backend records, with the fake's vectors.
-    run_ingestion(settings, FakeEmbedder(model_id=embedder_from_settings(settings).model_id))
+    # The model id the CLI's default backend records, with the fake's vectors; committed and
+    # published, as `corpusgov ingest` leaves it.
+    ingest(settings, FakeEmbedder(model_id=embedder_from_settings(settings).model_id))
     loaded = _loaded(["ingest"])
     assert not loaded & {*HEAVY, "lancedb"}, sorted(loaded & {*HEAVY, "lancedb"})
     assert "openvino" in loaded, "the probe ran the ingest (it resolved the backend's precision)"

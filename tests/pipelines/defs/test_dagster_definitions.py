@@ -47,11 +47,13 @@ def test_the_asset_graph_shows_one_governed_asset_per_source(project: Path) -> N
         "ledger_index_reconciliation": "chunk_index",
         "ai_generated_share_budget": "chunk_index",
         "quality_floor": "chunk_index",
+        "publication_gate": "chunk_index",
     }
     handbook = graph.get(dg.AssetKey(["sources", "handbook"]))
     assert handbook.owners == ["team:data-platform", "data-platform@example.com"]
     assert dg.AssetKey(["sources", "wiki"]) in graph.get(dg.AssetKey(["chunk_index"])).parent_keys
     assert defs.resolve_job_def("ingestion") is not None
+    assert defs.resolve_job_def("promote_index_version") is not None
     assert defs.resolve_sensor_def("source_folder_sensor") is not None
     assert defs.resolve_sensor_def("run_failure_alert_sensor") is not None
     assert defs.resolve_schedule_def("nightly_full_pass") is not None
@@ -71,6 +73,7 @@ def test_materializing_the_job_ingests_and_reconciles(project: Path) -> None:
             "ledger_index_reconciliation": True,
             "ai_generated_share_budget": True,
             "quality_floor": True,
+            "publication_gate": True,
         }
         materialization = next(m for m in result.asset_materializations_for_node("chunk_index"))
         assert materialization.metadata["index_version"].value == 1

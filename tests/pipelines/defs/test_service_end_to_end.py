@@ -12,6 +12,7 @@ import pytest
 from pipelines.embedding.backends import embedder_from_settings
 from pipelines.embedding.model import Embedder
 from pipelines.governance.catalog import list_documents, search_corpus
+from pipelines.governance.ingest import ingest
 from pipelines.index.reconciliation import reconcile
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
@@ -41,7 +42,7 @@ def real_embedder(sample_project: Path) -> Embedder:
 
 def test_sample_corpus_with_the_real_model(sample_project: Path, real_embedder) -> None:
     settings = load_settings(sample_project / "corpusgov.yaml")
-    report = run_ingestion(settings, real_embedder)
+    report = ingest(settings, real_embedder).report  # committed and published: search reads it
 
     states = {r["doc_id"]: r for r in list_documents(settings)}
     assert len(states) == 30 == report.discovered

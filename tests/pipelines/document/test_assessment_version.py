@@ -60,18 +60,33 @@ def test_a_new_scorer_reassesses_every_document_and_embeds_nothing(
     embedded_before = len(embedder.embedded_texts)
     hashes_before = {d.config_hash for d in Ledger.of(settings).documents().values()}
 
-    # A signal added to the table: one record, and the corpus follows.
+    # A signal added to the table: one record, and the corpus follows. This one changes no
+    # grade: every document is assessed again and recorded, the index holds the same rows, so
+    # no index version is made (and nothing is embedded).
+    signals = signal_table.SIGNALS
     extra = signal_table.Signal("always_fine", lambda v: 1.0, weight=0.5)
-    monkeypatch.setattr(signal_table, "SIGNALS", (*signal_table.SIGNALS, extra))
+    monkeypatch.setattr(signal_table, "SIGNALS", (*signals, extra))
     second = run_ingestion(settings, embedder)
 
     assert sorted(o.doc_id for o in second.outcomes) == sorted(first.index_version.added)
     assert all("always_fine" in o.quality_signals for o in second.outcomes)
-    assert second.index_version is not None and len(second.index_version.modified) == 3
-    assert second.chunks_embedded == 0 and len(embedder.embedded_texts) == embedded_before
-    assert second.chunks_reused > 0
+    assert second.index_version is None, "same grades, same rows: nothing modified in the index"
+    assert len(embedder.embedded_texts) == embedded_before
     hashes_after = {d.config_hash for d in Ledger.of(settings).documents().values()}
     assert hashes_after.isdisjoint(hashes_before)
 
     third = run_ingestion(settings, embedder)
     assert not third.changed and third.index_version is None, "the same scorer again: nothing to do"
+
+    # A signal re-declared: `ngram_repetition` no longer gates. The procedures repeat their
+    # template (that signal is 0.0, which capped them at C); now their weighted score grades
+    # them A. The grade column of every row changes: every document is modified, and its rows
+    # are rewritten with the vectors they had.
+    assert {o.grade for o in first.outcomes} == {"C"}
+    relaxed = tuple(replace(s, gating=False) if s.name == "ngram_repetition" else s for s in signals)
+    monkeypatch.setattr(signal_table, "SIGNALS", relaxed)
+    fourth = run_ingestion(settings, embedder)
+    assert {o.grade for o in fourth.outcomes} == {"A"}
+    assert fourth.index_version is not None and len(fourth.index_version.modified) == 3
+    assert fourth.chunks_embedded == 0 and len(embedder.embedded_texts) == embedded_before
+    assert fourth.chunks_reused > 0

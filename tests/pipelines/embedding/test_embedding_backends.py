@@ -17,6 +17,7 @@ from pipelines.embedding.onnx_export import ExportedModelEmbedder
 from pipelines.embedding.torch_backend import SentenceTransformerEmbedder
 from pipelines.errors import IndexStateError
 from pipelines.governance.catalog import search_corpus
+from pipelines.governance.ingest import ingest
 from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
@@ -169,7 +170,7 @@ def test_an_index_built_with_torch_refuses_another_backend_with_the_setting_that
 ) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
     settings = load_settings()
-    run_ingestion(settings, FakeEmbedder(model_id=TORCH_ID))
+    ingest(settings, FakeEmbedder(model_id=TORCH_ID))  # as `corpusgov ingest`: committed, then published
     other = FakeEmbedder(model_id=TORCH_ID + "+openvino-bf16")
     write_doc(project / "corpus", "shipping.md", procedure_text("shipping"))
     for attempt in (

@@ -20,7 +20,8 @@ def test_the_status_reads_back_as_printed_and_reads_the_older_shape() -> None:
     assert CorpusStatus.from_json(status.as_json()) == status
     assert json.dumps(status.as_json()) == (
         '{"index_version": 2, "lance_version": 2, "chunks": 132, "embedding_model": "fake-embedder@test", '
-        '"documents": {"indexed": 27, "quarantined": 0, "rejected": 3, "removed": 0}, "index_problem": null}'
+        '"documents": {"indexed": 27, "quarantined": 0, "rejected": 3, "removed": 0}, "index_problem": null, '
+        '"serving_version": null}'
     )
     empty = CorpusStatus(None, None, 0, None, dict.fromkeys(DOCUMENTS, 0), None)
     assert CorpusStatus.from_json(empty.as_json()) == empty

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from pipelines.errors import CorpusgovError
 from pipelines.governance.catalog import list_documents
+from pipelines.governance.ingest import ingest
 from pipelines.governance.quarantine import list_quarantine, release_document, show_quarantined
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
@@ -160,7 +161,7 @@ def test_search_can_leave_out_flagged_chunks(project: Path, fake_embedder: FakeE
     write_doc(project / "corpus", "poisoned.md", procedure_text("returns") + INJECTION)
     write_doc(project / "corpus", "clean.md", procedure_text("returns policy"))
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    ingest(settings, fake_embedder)  # as `corpusgov ingest`: committed, then published
     everything = {h.doc_id for h in search_corpus(settings, fake_embedder, "shipment delayed returns", k=10)}
     assert "docs/poisoned.md" in everything, (
         "the default contract tags injection-like text, it does not block"

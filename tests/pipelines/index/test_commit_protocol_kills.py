@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.index.commit_protocol import STOP_POINTS
+from pipelines.governance.ingest import ingest
+from pipelines.index.commit_protocol import SERVING_TAG, STOP_POINTS
+from pipelines.index.table import ChunkIndex, read_columns
+from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
-from pipelines.settings import load_settings
+from pipelines.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants, wipe_data_dir
 
@@ -92,10 +95,34 @@ def _mutate(corpus: Path, rng: random.Random) -> None:
     write_doc(corpus, f"{topic.replace(' ', '_')}_{rng.randint(0, 99)}.md", procedure_text(topic))
 
 
+def _served_chunk_ids(settings: Settings) -> frozenset[str] | None:
+    """What a RAG app reading `serving` sees, read the README's way (plain LanceDB, no
+    corpusgov code, no recovery): None when nothing is published."""
+    table = ChunkIndex(settings.lancedb_uri).table()
+    if table is None or SERVING_TAG not in table.tags.list():
+        return None
+    table.checkout(SERVING_TAG)
+    return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
+
+
+def _check_what_is_served(settings: Settings, served_before: frozenset[str] | None, point: str) -> None:
+    """A stopped writer never shows a reader of `serving` rows that were not published: it sees
+    what it saw before the run, or, once the run's publication moved the tag, the published
+    version, which the ledger commits before the tag moves."""
+    served = _served_chunk_ids(settings)
+    if served == served_before:
+        return
+    assert point == "publish.after_tag", f"{point}: `serving` moved before the publication was done"
+    published = Ledger.of(settings).serving_version()
+    assert published is not None and served == frozenset(Ledger.of(settings).chunk_ids())
+
+
 def _recover_and_check(corpus: Path) -> None:
     settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
+    ingest(settings, FakeEmbedder())
     assert_invariants(settings, corpus)
+    # Recovered and published: `serving` holds exactly the ledger's committed rows.
+    assert _served_chunk_ids(settings) == frozenset(Ledger.of(settings).chunk_ids())
     again = run_ingestion(settings, FakeEmbedder())
     assert not again.changed and again.index_version is None
 
@@ -112,12 +139,14 @@ def test_a_process_exiting_at_any_step_is_recovered(project: Path, zygote: Zygot
     rng = random.Random(7)
     if not first_run:
         run_ingestion(load_settings(), FakeEmbedder())
-    for point in (p for p in STOP_POINTS if p.startswith("commit.")):
+    for point in (p for p in STOP_POINTS if p.startswith(("commit.", "publish."))):
         if not first_run:
             _mutate(corpus, rng)
+        served_before = _served_chunk_ids(load_settings())
         zygote.start(point)
         status = zygote.wait()
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 137, f"{point}: not stopped there"
+        _check_what_is_served(load_settings(), served_before, point)
         _recover_and_check(corpus)
         if first_run:
             # The next point starts from an empty data dir again.

@@ -21,8 +21,11 @@ import pytest
 
 from pipelines.governance.catalog import corpus_status, search_corpus
 from pipelines.governance.doctor import examine_data_dir, repair_data_dir
+from pipelines.governance.ingest import ingest
 from pipelines.governance.versions import rollback_index
+from pipelines.index.commit_protocol import SERVING_TAG
 from pipelines.index.reconciliation import reconcile
+from pipelines.index.table import ChunkIndex
 from pipelines.run.ingestion import run_ingestion
 from pipelines.run.spool import STALE_AFTER, clear_staging
 from pipelines.settings import Settings, load_settings
@@ -68,7 +71,7 @@ def prefix_of(settings: Settings) -> str:
 
 def test_every_command_reads_and_writes_the_index_in_the_bucket(on_s3: Settings, s3: S3Server) -> None:
     settings, corpus = on_s3, on_s3.config_path.parent / "corpus"
-    first = run_ingestion(settings, FakeEmbedder())
+    first = ingest(settings, FakeEmbedder()).report  # committed and published
     assert first.index_version is not None and first.index_version.index_version == 1
     assert not (settings.data_dir / "lancedb").exists(), "nothing of the index on the local disk"
     keys = s3.keys(prefix_of(settings))
@@ -85,9 +88,11 @@ def test_every_command_reads_and_writes_the_index_in_the_bucket(on_s3: Settings,
     assert not again.changed and again.index_version is None, "a no-op run commits nothing"
     write_doc(corpus, "loading_dock.md", procedure_text("loading dock", steps=9))
     (corpus / "cold_storage.md").unlink()
-    second = run_ingestion(settings, FakeEmbedder())
+    second = ingest(settings, FakeEmbedder()).report
     assert second.index_version is not None and second.index_version.index_version == 2
     assert_invariants(settings, corpus)
+    table = ChunkIndex(settings.lancedb_uri).require_table()
+    assert table.tags.list()[SERVING_TAG]["version"] == second.index_version.lance_version
     assert examine_data_dir(settings).healthy
 
     # The CLI in a process of its own, configured by the environment alone.
@@ -100,10 +105,11 @@ def test_every_command_reads_and_writes_the_index_in_the_bucket(on_s3: Settings,
     )
     assert json.loads(shown.stdout)["index_version"] == 2
 
-    # Rollback restores a version in the bucket, as a new version; the next run puts the
-    # sources' state back.
+    # Rollback restores a version in the bucket, as a new version, without the document deleted
+    # at its source since; the next run puts the sources' state back.
     rolled = rollback_index(settings, 1)
-    assert rolled.index_version == 3 and "docs/cold_storage.md" in rolled.added
+    assert rolled.version.index_version == 3 and "docs/cold_storage.md" not in rolled.version.added
+    assert [h.doc_id for h in rolled.held_out] == ["docs/cold_storage.md"]
     assert reconcile(settings).consistent
     assert run_ingestion(settings, FakeEmbedder()).index_version is not None
     assert_invariants(settings, corpus)

@@ -2,11 +2,15 @@
 in f32 or bf16, one stream per core within the process's CPU affinity and cgroup quota.
 
 OpenVINO is imported when the precision or the runner is first needed. It reads the ONNX file with
-its runtime; its converter (`openvino.tools.ovc`), the part that sends telemetry, is never imported.
+its runtime; its converter (`openvino.tools.ovc`), the part that sends telemetry, is never imported:
+`import openvino` would import it (for `convert_model`), and importing it starts OpenVINO's
+telemetry, which sends a Google Analytics event from a child process unless a consent file in the
+user's home says no. `_import_openvino` blocks the module first; openvino skips it on ImportError.
 """
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +22,12 @@ from pipelines.embedding.onnx_export import ExportRuntime
 from pipelines.errors import ConfigError
 
 
+# Blocked before `import openvino` (see above): None in sys.modules makes its import fail.
+_CONVERTER = "openvino.tools.ovc"
+
+
 def _import_openvino() -> Any:
+    sys.modules.setdefault(_CONVERTER, None)  # type: ignore[arg-type]
     try:
         import openvino as ov
     except ImportError as err:

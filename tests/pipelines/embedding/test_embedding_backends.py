@@ -238,3 +238,34 @@ def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committe
     done = ingest(project / "models")
     assert done.returncode == 0, done.stderr[-2000:]
     assert Ledger.of(load_settings()).latest_index_version() is not None
+
+
+def test_openvino_is_loaded_without_its_converter_and_sends_no_telemetry(tmp_path: Path) -> None:
+    """`import openvino` imports its converter, whose import starts a telemetry sender (a Google
+    Analytics event from a child process) unless a consent file in the home folder says no. In a
+    fresh process with an empty home, loading OpenVINO the way the backend does must start no
+    telemetry and no child process."""
+    probe = (
+        "import multiprocessing, sys\n"
+        "started = []\n"
+        "multiprocessing.Process.start = lambda self: started.append(self)\n"
+        "from pipelines.embedding.openvino_backend import openvino_precision\n"
+        "print(openvino_precision('auto'))\n"
+        "loaded = [m for m, module in sys.modules.items() if module is not None]\n"
+        "print(sorted(m for m in loaded if 'telemetry' in m or m.startswith('openvino.tools')))\n"
+        "print(len(started))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=True,
+        timeout=120,
+    )
+    precision, modules, children = done.stdout.split("\n")[:3]
+    assert precision in ("bf16", "f32")
+    assert modules == "[]", f"telemetry loaded: {modules}"
+    assert children == "0"
+    assert not (tmp_path / "intel").exists(), "no telemetry client id written"

@@ -5,14 +5,18 @@ when a person promotes it; ordinary edits pass and are published at once."""
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+import pipelines.governance.publication as publication
 from pipelines.cli.app import app
+from pipelines.embedding.model import Embedder
 from pipelines.governance.alerts import PROMOTION_BLOCKED, collect_alerts
 from pipelines.governance.ingest import ingest
 from pipelines.ledger import Ledger
-from pipelines.settings import load_settings
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from pipelines.ledger.evals import StoredResult
+from pipelines.settings import Settings, load_settings
+from tests.conftest import FakeEmbedder, add_eval_set, procedure_text, write_doc
 from tests.pipelines.contract_files import use_contract, write_contract
 
 
@@ -20,7 +24,7 @@ def _long_procedure(topic: str) -> str:
     return "\n\n".join(procedure_text(f"{topic} part {n}", steps=8) for n in range(4))
 
 
-def _project(project: Path, max_characters: int) -> None:
+def _use_chunking(project: Path, max_characters: int) -> None:
     contract = write_contract(
         project / f"contract-{max_characters}.odcs.yaml",
         version=f"1.{max_characters}.0",
@@ -33,6 +37,10 @@ def _project(project: Path, max_characters: int) -> None:
         },
     )
     use_contract(project, contract)
+
+
+def _project(project: Path, max_characters: int) -> None:
+    _use_chunking(project, max_characters)
     config = project / "corpusgov.yaml"
     # Judge even a small source: the default leaves sources under 50 chunks alone.
     config.write_text(
@@ -85,3 +93,37 @@ def test_a_chunking_change_is_held_back_and_alerted_until_promoted(project: Path
     assert Ledger.of(settings).serving_version().index_version == candidate  # type: ignore[union-attr]
     status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert status["serving_version"] == candidate
+
+
+def test_a_drop_the_index_causes_holds_back_even_when_the_change_superseded_the_baseline(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunker change remaps every eval item, so the served version's baseline is superseded:
+    the gate still compares with what the served version scored (the decomposition takes the
+    eval set's own change out), since that is the change it exists to catch."""
+    for topic in ("receiving", "returns"):
+        write_doc(project / "corpus", f"{topic}.md", _long_procedure(topic))
+    _use_chunking(project, 1000)
+    add_eval_set(project)
+    embedder = FakeEmbedder()
+    assert ingest(load_settings(), embedder).publication.published is not None
+    compared: list[tuple[StoredResult, StoredResult]] = []
+
+    def index_made_it_fall(
+        settings: Settings, embedder: Embedder, before: StoredResult, after: StoredResult
+    ) -> list[str]:
+        compared.append((before, after))
+        return ["ndcg@5 -0.300 from the index changing (of -0.300)"]
+
+    monkeypatch.setattr(publication, "drops_caused_by_the_index", index_made_it_fall)
+    _use_chunking(project, 600)  # within the drift limits (a source this small is not judged)
+    add_eval_set(project)  # the same eval set: `use_contract` wrote corpusgov.yaml afresh
+    held = ingest(load_settings(), embedder)
+
+    [(before, after)] = compared
+    assert before.index_version == 1 and after.index_version == 2
+    assert before.superseded_reason is not None, "the chunker change superseded the served baseline"
+    assert held.publication.published is None
+    verdict = held.publication.verdict
+    assert verdict is not None and all(c.passed for c in verdict.drift)
+    assert verdict.regressions == ("sample: ndcg@5 -0.300 from the index changing (of -0.300)",)

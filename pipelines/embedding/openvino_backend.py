@@ -21,7 +21,6 @@ import numpy as np
 from pipelines.embedding.onnx_export import ExportRuntime
 from pipelines.errors import ConfigError
 
-
 # Blocked before `import openvino` (see above): None in sys.modules makes its import fail.
 _CONVERTER = "openvino.tools.ovc"
 

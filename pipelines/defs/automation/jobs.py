@@ -1,11 +1,11 @@
 """The ingestion job: every source asset, the index, the eval assets; one writer at a time. And
 the two publishing decisions a person makes from the UI: `promote_index_version` publishes a
-candidate, `rollback_index_version` serves an earlier version's content again."""
+candidate, `rollback_index_version` serves an earlier version's content again. Each publication
+shows on `chunk_index` through `publication_sensor`, whichever path made it."""
 
 import dagster as dg
 from pydantic import Field
 
-from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
 from pipelines.errors import CorpusgovError
@@ -58,20 +58,6 @@ def promote_op(
     )
     if held_back:
         context.log.warning("The publication gate had held it back: " + "; ".join(held_back))
-    published = outcome.published
-    context.log_event(
-        dg.AssetObservation(
-            asset_key=CHUNK_INDEX,
-            description=f"Index version {config.index_version} published by a promote.",
-            metadata={
-                "serving_version": config.index_version,
-                "published_by": published.published_by if published else "unknown",
-                "gate_had_held_it_back": dg.MetadataValue.md(
-                    "\n".join(f"- {line}" for line in held_back) or "no"
-                ),
-            },
-        )
-    )
 
 
 @dg.op(name="rollback", pool=WRITER_POOL)
@@ -94,25 +80,10 @@ def rollback_op(
     context.log.info(
         f"Index version {version.index_version} now serves what version {config.index_version} held."
     )
-    held_out = [f"- {h.doc_id}: {h.reason}" for h in rollback.held_out]
-    context.log_event(
-        dg.AssetObservation(
-            asset_key=CHUNK_INDEX,
-            description=f"Index version {version.index_version} published by a rollback to "
-            f"version {config.index_version}.",
-            metadata={
-                "serving_version": version.index_version,
-                "restored_from": config.index_version,
-                "published_by": rollback.publication.published_by,
-                "documents_back": len(version.added),
-                "documents_out": len(version.removed),
-                "not_readmitted": dg.MetadataValue.md("\n".join(held_out) or "none"),
-                "eval_sets": dg.MetadataValue.md(
-                    "\n".join(f"- {r.line()}" for r in outcome.reversions) or "none configured"
-                ),
-            },
-        )
-    )
+    for held in rollback.held_out:
+        context.log.warning(f"Not re-admitted: {held.doc_id}: {held.reason}")
+    for reversion in outcome.reversions:
+        context.log.info(reversion.line())
 
 
 def _decision_job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:

@@ -5,22 +5,27 @@
 - `nightly_full_pass`: a schedule, off by default;
 - `contract_alert_sensor`: sends new alerts to the sinks and logs each batch as a materialization
   of the `alert_log` asset, so the UI lists what was sent;
-- `run_failure_alert_sensor`: a failed ingestion run becomes a `run_failed` alert.
+- `run_failure_alert_sensor`: a failed ingestion run becomes a `run_failed` alert;
+- `publication_sensor`: every publication (the gate's, a promote's, a rollback's, from the CLI or
+  the UI) becomes an observation of `chunk_index`, so its history shows what RAG apps read when.
 """
 
 import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from contracts import ContractError, load_contract
 from pipelines.defs.automation.jobs import DECISION_JOBS, INGESTION_JOB_NAME, WRITER_TAGS
+from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.errors import CorpusgovError
 from pipelines.governance.alerts import DispatchReport, dispatch_alerts
+from pipelines.ledger import Ledger, Publication
 from pipelines.run.ingestion import bind_source, record_failed_run
 from pipelines.settings import Settings
 
@@ -175,3 +180,58 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, corpusgov: Cor
         message,
         tuple(sorted({k.path[-1] for k in context.dagster_run.asset_selection or ()})),
     )
+
+
+@dg.sensor(
+    name="publication_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Shows every publication on `chunk_index` as an observation: the version RAG apps "
+    "read from then on, how it was published (the gate, a promote, a rollback, a rebuild), by whom, "
+    "and what the gate had found. Publications from the CLI included.",
+)
+def publication_sensor(
+    context: dg.SensorEvaluationContext, corpusgov: CorpusgovResource
+) -> dg.SensorResult | dg.SkipReason:
+    try:
+        publications = Ledger.of(corpusgov.settings()).publications()
+    except CorpusgovError as err:
+        return dg.SkipReason(f"Publications not read: {err}")
+    # The cursor is the newest publication shown; the ledger lists the newest first.
+    new = [p for p in reversed(publications) if context.cursor is None or _published_at(p) > context.cursor]
+    if not new:
+        served = publications[0].index_version if publications else None
+        return dg.SkipReason(
+            f"No new publication: RAG apps read index version {served}."
+            if served is not None
+            else "Nothing is published yet."
+        )
+    return dg.SensorResult(asset_events=[_publication_event(p) for p in new], cursor=_published_at(new[-1]))
+
+
+def _published_at(publication: Publication) -> str:
+    return publication.published_at.astimezone(UTC).isoformat()
+
+
+def _publication_event(publication: Publication) -> dg.AssetObservation:
+    version = publication.index_version
+    gate = publication.gate
+    failures = [str(line) for line in gate.get("failures", [])]
+    held_out = [f"- {h['doc_id']}: {h['reason']}" for h in gate.get("held_out", [])]
+    metadata: dict[str, Any] = {
+        "serving_version": version if version is not None else "withdrawn",
+        "how": publication.how,
+        "published_by": publication.published_by,
+        "published_at": _published_at(publication),
+        "gate_failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in failures) or "none"),
+    }
+    if "restored_from" in gate:
+        metadata["restored_from"] = gate["restored_from"]
+        metadata["not_readmitted"] = dg.MetadataValue.md("\n".join(held_out) or "none")
+    described = (
+        f"Index version {version} published ({publication.how}, by {publication.published_by}): RAG apps "
+        "reading `serving` read it from then on."
+        if version is not None
+        else f"What was served is withdrawn ({publication.how}): nothing is published until a version is."
+    )
+    return dg.AssetObservation(asset_key=CHUNK_INDEX, description=described, metadata=metadata)

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.defs.automation.sensors import publication_sensor
 from pipelines.defs.index.checks import PUBLICATION_GATE, publication_gate
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.embedding.model import Embedder
@@ -23,6 +24,16 @@ pytestmark = pytest.mark.dagster
 def _gate(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
     [gate] = [e for e in result.get_asset_check_evaluations() if e.check_name == PUBLICATION_GATE]
     return gate
+
+
+def _publications_shown(cursor: str | None) -> tuple[list[dg.AssetObservation], str | None]:
+    """One evaluation of `publication_sensor` from `cursor`: the observations it records, its cursor."""
+    context = dg.build_sensor_context(cursor=cursor)
+    result = publication_sensor(context, corpusgov=CorpusgovResource())
+    if isinstance(result, dg.SkipReason):
+        return [], cursor
+    assert isinstance(result, dg.SensorResult)
+    return [e for e in result.asset_events or [] if isinstance(e, dg.AssetObservation)], result.cursor
 
 
 def _served_and_latest(settings: Settings) -> tuple[int | None, int | None]:
@@ -118,12 +129,13 @@ def test_gated_waits_for_the_promote_job(project: Path) -> None:
 
         promoted = promote_job.execute_in_process(instance=instance, run_config={"index_version": 1})
         assert promoted.success
-        [observation] = promoted.asset_observations_for_node("promote")
-        assert observation.asset_key == dg.AssetKey(["chunk_index"])
-        assert observation.metadata["serving_version"].value == 1
     assert _served_and_latest(load_settings()) == (1, 1)
     [publication] = Ledger.of(load_settings()).publications()
     assert publication.how == "promote"
+    [observation] = _publications_shown(None)[0]
+    assert observation.asset_key == dg.AssetKey(["chunk_index"])
+    assert observation.metadata["serving_version"].value == 1
+    assert observation.metadata["how"].value == "promote"
 
 
 def test_the_rollback_job_serves_earlier_content_without_what_the_corpus_let_go(project: Path) -> None:
@@ -148,9 +160,18 @@ def test_the_rollback_job_serves_earlier_content_without_what_the_corpus_let_go(
         )
         result = rollback_job.execute_in_process(instance=instance, run_config={"index_version": 1})
         assert result.success
-        [observation] = result.asset_observations_for_node("rollback")
-    assert observation.metadata["serving_version"].value == 3
+    # The publication sensor shows every publication on chunk_index once: the two the CLI's
+    # ingests made, then the rollback's; evaluated again, nothing new.
+    shown, cursor = _publications_shown(None)
+    assert [(o.metadata["serving_version"].value, o.metadata["how"].value) for o in shown] == [
+        (1, "auto"),
+        (2, "auto"),
+        (3, "rollback"),
+    ]
+    observation = shown[-1]
+    assert observation.metadata["restored_from"].value == 1
     assert "docs/returns.md: removed: no longer at its source" in observation.metadata["not_readmitted"].value
+    assert _publications_shown(cursor) == ([], cursor)
     ledger = Ledger.of(settings)
     assert _served_and_latest(settings) == (3, 3)
     assert ledger.publications()[0].how == "rollback"

@@ -15,6 +15,7 @@ from evals.comparison import Decomposition
 from evals.generation import GENERATION_METRICS
 from evals.sets import DEV
 from pipelines.embedding.model import Embedder
+from pipelines.errors import IndexVersionUnavailableError
 from pipelines.evaluation.baseline import BaselineTask, run_baseline
 from pipelines.evaluation.compare import decompose_results
 from pipelines.evaluation.configured import counts_text, load_configured_set
@@ -158,15 +159,15 @@ def _baseline(
         resolutions_of(ledger, stored.version_hash),
         stored.version_hash,
     )
+    reuse = None if superseded else previous_result
+    try:
+        removed = removed_chunks(settings, previous_index, snapshot)
+    except IndexVersionUnavailableError:
+        # The previous result's index was cleaned up or rebuilt away: which of its chunks left is
+        # unknown, so none of its top-k is reused. Every item is scored afresh.
+        removed, reuse = frozenset(), None
     task = BaselineTask(
-        eval_set,
-        stored,
-        version,
-        snapshot,
-        latest,
-        DEV,
-        reuse=None if superseded else previous_result,
-        removed_chunk_ids=removed_chunks(settings, previous_index, snapshot),
+        eval_set, stored, version, snapshot, latest, DEV, reuse=reuse, removed_chunk_ids=removed
     )
     result, rescored, reused = run_baseline(settings, embedder, task)
     event = _record_reversion_event(

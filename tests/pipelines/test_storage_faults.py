@@ -4,21 +4,27 @@ one `Error:` line that says what to do, nothing half-written stays behind, and
 `corpusgov doctor --repair` brings the data dir back."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli.app import app
 from pipelines.embedding.backends import embedder_from_settings
 from pipelines.errors import IndexDamagedError, StorageError
+from pipelines.evaluation import eval_results
 from pipelines.governance.catalog import corpus_status, list_documents, search_corpus
 from pipelines.governance.doctor import examine_data_dir, repair_data_dir
 from pipelines.governance.ingest import ingest
 from pipelines.ledger import Ledger
+from pipelines.ledger.evals import latest_eval_version
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, add_eval_set, dagster_definitions, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
 
 TOPICS = ("receiving", "dispatch", "returns", "cycle count", "cold chain", "yard check")
@@ -239,4 +245,64 @@ def test_a_full_disk_while_the_run_stages_its_chunks_is_one_clear_error_and_comm
         filler.unlink()
     report = run_ingestion(settings, FakeEmbedder())
     assert report.index_version is not None and report.index_version.index_version == 1
+    assert_invariants(settings, corpus)
+
+
+def test_a_lost_index_repaired_leaves_a_working_pipeline_with_its_eval_sets(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index lost (a deleted `lancedb/`), `doctor --repair` rebuilds it and exits 0; the eval
+    sets follow the rebuilt version though the versions their last results were measured on can no
+    longer be read (every item scored afresh), and the next ingest and rebaseline succeed."""
+    corpus = _corpus(project)
+    add_eval_set(project)
+    embedder = FakeEmbedder(model_id=embedder_from_settings(load_settings()).model_id)
+    for module in ("doctor", "ingest", "evals"):
+        monkeypatch.setattr(f"pipelines.cli.{module}.embedder_from_settings", lambda *a, **k: embedder)
+    settings = load_settings()
+    ingest(settings, embedder)
+    write_doc(corpus, "returns.md", procedure_text("returns", steps=14))
+    ingest(settings, embedder)  # v2: the eval set's last baseline is on it
+    shutil.rmtree(settings.lancedb_uri)
+
+    runner = CliRunner()
+    repaired = runner.invoke(app, ["doctor", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert_invariants(settings, corpus)
+    ledger = Ledger.of(settings)
+    rebuilt = ledger.latest_index_version()
+    assert rebuilt is not None and rebuilt.index_version == 3
+    assert latest_eval_version(ledger, "sample").index_version == 3  # type: ignore[union-attr]
+    assert any(r.index_version == 3 for r in eval_results(ledger, "sample", "dev"))
+
+    write_doc(corpus, "receiving.md", procedure_text("receiving", steps=15))
+    edited = runner.invoke(app, ["ingest"])
+    assert edited.exit_code == 0, edited.output
+    assert "Index version 4" in edited.output
+    rebaselined = runner.invoke(app, ["evals", "rebaseline"])
+    assert rebaselined.exit_code == 0, rebaselined.output
+    assert_invariants(settings, corpus)
+
+
+@pytest.mark.dagster
+def test_after_a_repaired_index_loss_the_dagster_job_succeeds(project: Path) -> None:
+    corpus = _corpus(project)
+    add_eval_set(project)
+    settings = load_settings()
+    embedder = FakeEmbedder()
+    ingest(settings, embedder)
+    write_doc(corpus, "returns.md", procedure_text("returns", steps=14))
+    ingest(settings, embedder)
+    shutil.rmtree(settings.lancedb_uri)
+    assert repair_data_dir(settings, embedder).healthy
+
+    write_doc(corpus, "receiving.md", procedure_text("receiving", steps=15))
+    job = dagster_definitions().resolve_job_def("ingestion")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance)
+    assert result.success
+    ledger = Ledger.of(settings)
+    latest = ledger.latest_index_version()
+    assert latest is not None and latest.index_version == 4
+    assert latest_eval_version(ledger, "sample").index_version == 4  # type: ignore[union-attr]
     assert_invariants(settings, corpus)

@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.governance.catalog import corpus_status, search_corpus
 from pipelines.governance.doctor import examine_data_dir, repair_data_dir
-from pipelines.governance.ingest import ingest
+from pipelines.governance.ingest import follow_index, ingest
 from pipelines.governance.versions import rollback_index
 from pipelines.index.commit_protocol import SERVING_TAG
 from pipelines.index.reconciliation import reconcile
@@ -31,7 +31,7 @@ from pipelines.run.spool import STALE_AFTER, clear_staging
 from pipelines.settings import Settings, load_settings
 from pipelines.stop_points import STOP_AT_ENV, StopRequested
 from pipelines.storage import output_file
-from tests.conftest import REPO_ROOT, FakeEmbedder, procedure_text, write_doc
+from tests.conftest import ONE_ITEM_EVAL_SET, REPO_ROOT, FakeEmbedder, add_eval_set, procedure_text, write_doc
 from tests.pipelines.run.test_sharded_sources import sharded_ingestion_job
 from tests.pipelines.s3_server import S3Server, s3_server
 from tests.pipelines.store_invariants import assert_invariants
@@ -150,6 +150,31 @@ def test_the_doctor_sets_a_damaged_index_aside_in_the_bucket_and_rebuilds_it(
     assert report.healthy, report
     assert report.set_aside is not None and f"{settings.lancedb_uri}/damaged/" in report.set_aside
     assert any(k.startswith(f"{prefix_of(settings)}/damaged/") for k in s3.keys(prefix_of(settings)))
+    assert_invariants(settings, corpus)
+
+
+def test_a_lost_bucket_prefix_repaired_leaves_a_working_pipeline(on_s3: Settings, s3: S3Server) -> None:
+    """Every object of the index gone from the bucket: the doctor rebuilds it there, the eval sets
+    follow the rebuilt version though their last results' versions can no longer be read, and the
+    next ingest commits and re-versions them."""
+    corpus = on_s3.config_path.parent / "corpus"
+    add_eval_set(on_s3.config_path.parent, ONE_ITEM_EVAL_SET.replace("receiving.md", "loading_dock.md"))
+    settings = load_settings()
+    embedder = FakeEmbedder()
+    ingest(settings, embedder)
+    write_doc(corpus, "night_shift.md", procedure_text("night shift", steps=9))
+    ingest(settings, embedder)  # v2: the eval set's last baseline is on it
+    for key in s3.keys(prefix_of(settings)):
+        s3.delete(key)
+
+    report = repair_data_dir(settings, embedder)
+    assert report.healthy, report
+    assert [r.version.index_version for r in follow_index(settings, embedder)] == [3]
+    write_doc(corpus, "loading_dock.md", procedure_text("loading dock", steps=11))
+    after = ingest(settings, embedder)
+    assert after.report.index_version is not None and after.report.index_version.index_version == 4
+    assert [r.version.index_version for r in after.reversions] == [4]
+    assert after.publication.published is not None
     assert_invariants(settings, corpus)
 
 

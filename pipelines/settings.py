@@ -4,8 +4,10 @@ Relative paths in the file resolve against the folder holding the file, so the s
 same whatever the working directory of the Dagster daemon or the CLI.
 """
 
+import errno
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -241,6 +243,8 @@ class ServingConfig(BaseModel):
     # gated: nothing is published until `corpusgov index promote N`.
     publish: Literal["auto", "gated"] = "auto"
     limits: DriftLimits = Field(default_factory=DriftLimits)
+    # The most chunks one search returns (`corpusgov search --k`, pipelines/serving.py `search`).
+    max_k: int = Field(default=100, ge=1, le=10_000)
 
 
 class Settings(BaseSettings):
@@ -334,7 +338,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
             f"or point {CONFIG_ENV} at your corpusgov.yaml."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err}). Fix the file and retry.") from err
     except UnicodeDecodeError as err:
@@ -343,6 +347,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
         ) from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read ({err.strerror or err}).") from err
+    if raw is None:
+        raise ConfigError(
+            f"{path} is empty. It needs at least `sources:` (a name, a folder, a contract each): "
+            "see Configure a source and a contract in the README."
+        )
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with data_dir and sources at the top level.")
     if os.environ.get(DATA_DIR_ENV):
@@ -364,7 +373,28 @@ def load_settings(config_path: Path | None = None) -> Settings:
             f"data_dir {settings.data_dir} is a file, not a folder. Point data_dir in {path} "
             f"(or {DATA_DIR_ENV}) at a folder."
         )
+    if settings.ledger_url is None and not settings.data_dir.exists():
+        _require_creatable(settings.data_dir, path)
     return settings
+
+
+def _require_creatable(data_dir: Path, config_path: Path) -> None:
+    """A data_dir not made yet must be one a run can make: otherwise every read command would
+    report an empty corpus ("none yet") for a folder that can never hold one. Probed by making and
+    removing a folder in its nearest existing parent (its permissions, a read-only or pseudo file
+    system all show), never by making the data_dir itself: a read does not create it."""
+    parent = data_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        if not parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(parent))
+        os.rmdir(tempfile.mkdtemp(prefix=".corpusgov-probe-", dir=parent))
+    except OSError as err:
+        raise ConfigError(
+            f"Cannot create data_dir {data_dir} ({err.strerror or err} in {parent}). Point "
+            f"data_dir in {config_path} (or {DATA_DIR_ENV}) at a folder you can write."
+        ) from err
 
 
 def _resolve_relative_paths(settings: Settings, base: Path) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipelines.cli.output import notice, print_json, stdout
+from pipelines.cli.output import fail, notice, print_json, stdout
 from pipelines.embedding.backends import embedder_from_settings
 from pipelines.governance.ingest import roll_back
 from pipelines.governance.publication import promote
@@ -16,6 +16,8 @@ from pipelines.settings import load_settings
 index_app = typer.Typer(
     name="index", help="Index versions: list, diff, promote, roll back.", no_args_is_help=True
 )
+# A hundred years: past it `timedelta` overflows, and no version is that old.
+MAX_AGE_DAYS = 36_500
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
@@ -133,6 +135,8 @@ def cleanup_command(
 ) -> None:
     """Compact the index and remove old versions, keeping the latest and every version a live
     (not superseded) eval baseline was measured on."""
+    if not 0 <= older_than_days <= MAX_AGE_DAYS:  # also false for nan
+        fail(f"--older-than-days must be a number of days from 0 to {MAX_AGE_DAYS}, got {older_than_days:g}.")
     result = cleanup_index(load_settings(ctx.obj["config"]), timedelta(days=older_than_days))
     if as_json:
         print_json(result.as_json())

@@ -167,8 +167,10 @@ def search_corpus(
             f"Unknown provenance label '{unknown[0]}'. Use one of: {', '.join(ProvenanceLabel)}."
         )
     require_known_flags(exclude_flags)
-    if k < 1:
-        raise CorpusgovError("--k must be at least 1.")
+    if not 1 <= k <= settings.serving.max_k:
+        raise CorpusgovError(
+            f"--k must be from 1 to {settings.serving.max_k} (serving.max_k in corpusgov.yaml), got {k}."
+        )
     allowed = grades_at_least(min_grade) if min_grade else None
     ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus_quality.registry import RegisteredOutput, SelfOutputRegistry, load_outputs_jsonl
+from corpus_quality.registry import (
+    OutputRegistryError,
+    RegisteredOutput,
+    SelfOutputRegistry,
+    load_outputs_jsonl,
+)
 from pipelines.errors import CorpusgovError
 from pipelines.index.commit_protocol import writer_lock
 from pipelines.index.table import ChunkIndex, read_columns
@@ -49,7 +54,15 @@ def register_outputs_file(settings: Settings, path: Path) -> Registration:
     """`corpusgov outputs register FILE.jsonl`: one {"id", "text", "derived_from": [...]} per line."""
     if not path.is_file():
         raise CorpusgovError(f"No file at {path}. Give a JSONL file of the RAG app's outputs.")
-    return register_outputs(settings, load_outputs_jsonl(path))
+    try:
+        outputs = load_outputs_jsonl(path)
+    except OutputRegistryError as err:
+        # It names the file and the line: one line for the CLI, with what a line must hold.
+        raise CorpusgovError(
+            f"{err}. Each line must be a JSON object "
+            '{"id": "...", "text": "...", "derived_from": ["<doc id>", ...]}: fix that line and retry.'
+        ) from err
+    return register_outputs(settings, outputs)
 
 
 def indexed_texts(settings: Settings) -> dict[str, str]:

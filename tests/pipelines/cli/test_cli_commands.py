@@ -106,10 +106,26 @@ def test_search_json_and_filters(cli_project: Path) -> None:
         (("index", "diff", "1", "latest"), "'latest' is not a valid int. See `corpusgov index diff --help`"),
         (("status", "--verbose"), "No such option: --verbose"),
         (("index", "diff"), "Missing argument"),
+        (("search", "x", "--k", "100000000000000000000"), "--k must be from 1 to 100 (serving.max_k"),
+        (("search", "x", "--k", "0"), "--k must be from 1 to 100"),
+        (
+            ("index", "cleanup", "--older-than-days", "nan"),
+            "must be a number of days from 0 to 36500, got nan",
+        ),
+        (("index", "cleanup", "--older-than-days", "1e300"), "from 0 to 36500, got 1e+300"),
+        (("index", "cleanup", "--older-than-days", "-5"), "from 0 to 36500, got -5"),
+        (("index", "promote", "99"), "There is no index version 99 to promote"),
+        (("index", "rollback", "99"), "There is no index version 99"),
+        (("outputs", "register", "NOT_JSON_LINES"), "line 2: not valid JSON"),
+        (("outputs", "register", "WRONG_SHAPE"), "line 1: 'text' is required"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, ...], message: str) -> None:
     invoke("ingest")
+    good = '{"id": "a1", "text": "An answer the app gave.", "derived_from": []}'
+    (cli_project / "NOT_JSON_LINES").write_text(good + "\n{not json\n", encoding="utf-8")
+    (cli_project / "WRONG_SHAPE").write_text('{"id": "a1"}\n', encoding="utf-8")
+    args = tuple(str(cli_project / a) if a in ("NOT_JSON_LINES", "WRONG_SHAPE") else a for a in args)
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
         capture_output=True,
@@ -120,6 +136,7 @@ def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, .
     assert result.returncode == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr + result.stdout
+    assert [line.startswith("Error:") for line in result.stderr.strip().splitlines()][:1] == [True]
     assert "Usage:" not in result.stderr, "one line, no usage box"
     assert len([line for line in result.stderr.splitlines() if line.startswith("Error:")]) == 1
 
@@ -157,10 +174,15 @@ def test_missing_source_folder_is_reported_and_other_sources_go_on(
     [
         ("data_dir_is_a_file", "is a file, not a folder"),
         ("data_dir_cannot_be_created", "Cannot create data_dir"),
+        ("data_dir_under_proc", "Cannot create data_dir"),
         ("config_not_utf8", "not UTF-8 text"),
+        ("config_empty", "is empty. It needs at least `sources:`"),
     ],
 )
-def test_data_dir_and_config_problems_are_one_line_errors(tmp_path: Path, setup: str, message: str) -> None:
+@pytest.mark.parametrize("command", ["ingest", "status", "documents"])
+def test_data_dir_and_config_problems_are_one_line_errors(
+    tmp_path: Path, setup: str, message: str, command: str
+) -> None:
     (tmp_path / "corpus").mkdir()
     config = tmp_path / "corpusgov.yaml"
     config.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
@@ -170,10 +192,14 @@ def test_data_dir_and_config_problems_are_one_line_errors(tmp_path: Path, setup:
     elif setup == "data_dir_cannot_be_created":
         (tmp_path / "blocker").write_text("a file", encoding="utf-8")
         env["CORPUSGOV_DATA_DIR"] = str(tmp_path / "blocker" / "data")
+    elif setup == "data_dir_under_proc":
+        env["CORPUSGOV_DATA_DIR"] = "/proc/1/nope"  # a folder no one can make, read commands included
+    elif setup == "config_empty":
+        config.write_text("", encoding="utf-8")
     else:
         config.write_bytes("data_dir: donn\xe9es\nsources: []\n".encode("latin-1"))
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "ingest"],
+        [sys.executable, "-m", "pipelines.cli", command],
         capture_output=True,
         text=True,
         env=env,

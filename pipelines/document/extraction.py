@@ -26,6 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from io import BytesIO
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from contracts import ChunkingPolicy
@@ -180,11 +181,16 @@ class ExtractionWorker:
         # methods it never re-imports the caller's __main__ (a console script, `python -`,
         # Dagster's entry point), and it dies with its pipe when this process dies.
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "pipelines.document.extraction_worker", str(theirs.fileno())]
+        # -P: `python -m` would put the current folder first on sys.path, and a project laid out
+        # as the README suggests has a `contracts/` folder there, which would shadow the
+        # `contracts` package. The packages come from where this process found them instead.
+        command = [sys.executable, "-P", "-m", "pipelines.document.extraction_worker", str(theirs.fileno())]
         if threading.current_thread() is threading.main_thread():
             # Tied to the thread that starts it: only the main thread lives as long as the process.
             command.append("--die-with-parent")
-        process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_worker_environment()
+        )
         theirs.close()
         return _Worker(process, Connection(ours.detach()))
 
@@ -284,3 +290,16 @@ def _resident_bytes(pid: int) -> int | None:
             return int(statm.read().split()[1]) * _PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _worker_environment() -> dict[str, str]:
+    """This process's environment for the worker. Under -P the worker finds corpusgov's packages
+    where an install put them (site-packages, or an editable install's finder). Only when this
+    process found them on a path entry of its own (a source checkout run from its folder, or
+    PYTHONPATH) is that folder put first on the worker's PYTHONPATH, so it finds them there too."""
+    root = Path(__file__).resolve().parents[2]
+    entries = {Path(p or os.curdir).resolve() for p in sys.path}
+    if root.name == "site-packages" or root not in entries:
+        return dict(os.environ)
+    inherited = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(root) + (os.pathsep + inherited if inherited else "")}

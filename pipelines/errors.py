@@ -1,5 +1,7 @@
 """Errors a user can act on. Each message says what happened, to what, and what to do."""
 
+import re
+
 
 def first_line(error: BaseException | str, limit: int = 300) -> str:
     """The first line of an error from a library (LanceDB and DuckDB append Rust backtraces)."""
@@ -26,6 +28,41 @@ class IngestionConflictError(CorpusgovError):
 
 class IndexStateError(CorpusgovError):
     """The LanceDB index and the ledger disagree, or the index cannot be read."""
+
+
+class WriterLockLostError(IngestionConflictError):
+    """The shared ledger's writer lock went with its PostgreSQL connection (a restart, an idle
+    connection killed, `pg_terminate_backend`) while this writer was at work: it stops before
+    changing a store, since another machine may now hold the lock."""
+
+
+class CommittedRunError(CorpusgovError):
+    """A failure after the run's ledger commit: the run IS committed as an index version, and
+    what failed (the tag, the eval sets, the publication) finishes at the next run."""
+
+    def __init__(self, index_version: int | None, what: str, cause: BaseException) -> None:
+        self.index_version = index_version
+        committed = (
+            f"The run is committed as index version {index_version}"
+            if index_version is not None
+            else "The run is committed (the index did not change)"
+        )
+        super().__init__(
+            f"{committed}, but {what} failed: {after_commit(cause)} The next `corpusgov ingest` "
+            "(or `corpusgov doctor --repair`) finishes it; nothing needs undoing."
+        )
+
+
+def after_commit(cause: BaseException | str) -> str:
+    """An error's message as said after a commit: without the claim, true before the commit,
+    that nothing was committed."""
+    text = first_line(cause, limit=1000)
+    text = _NOTHING_COMMITTED.sub(lambda m: "." if m.group(0).endswith(".") else "", text)
+    text = text.strip().rstrip(";:,")
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+_NOTHING_COMMITTED = re.compile(r"[;:,]?\s*(and )?nothing of this run was committed[.,;]?", re.IGNORECASE)
 
 
 class LedgerBusyError(CorpusgovError):

@@ -23,6 +23,7 @@ from pipelines.governance.catalog import search_corpus
 from pipelines.index.commit_protocol import SERVING_TAG
 from pipelines.index.table import ChunkIndex, SearchHit, index_tag, manifest_versions
 from pipelines.settings import Settings, load_settings
+from pipelines.storage import bucket_faults
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -41,7 +42,8 @@ def open_table(config: str | Path | None = None) -> "Table":
 
     Opened through the index's own connection (`ChunkIndex`: S3 storage options from the
     environment when `index_uri` is `s3://…`). Raises a one-line `CorpusgovError` when nothing is
-    published yet, naming the command that publishes, rather than falling back to the head.
+    published yet, naming the command that publishes, rather than falling back to the head, and
+    a `StorageError` saying what to fix when the bucket cannot be read.
     """
     settings = _settings(config)
     uri = settings.lancedb_uri
@@ -52,11 +54,13 @@ def open_table(config: str | Path | None = None) -> "Table":
     table: Table | None = ChunkIndex(uri).table()
     if table is None:
         raise CorpusgovError(_nothing_published(None))
-    tags = table.tags.list()
+    with bucket_faults(uri):
+        tags = table.tags.list()
     if SERVING_TAG not in tags:
         raise CorpusgovError(_nothing_published(_newest_candidate(tags)))
     try:
-        table.checkout(SERVING_TAG)
+        with bucket_faults(uri):
+            table.checkout(SERVING_TAG)
     except (OSError, RuntimeError, ValueError) as err:
         raise IndexDamagedError(
             f"The served index version cannot be read ({first_line(err)}). Run `corpusgov doctor` to "

@@ -15,6 +15,11 @@ For S3 the endpoint, region and credentials come from the environment, as for th
 when it says `http://`), `AWS_REGION` or `AWS_DEFAULT_REGION`, and `AWS_ACCESS_KEY_ID` /
 `AWS_SECRET_ACCESS_KEY` (or any other source of the AWS default credential chain).
 
+A bucket that fails (its server does not answer, it refuses the credentials, it does not exist)
+is one StorageError that says which, naming the server, never a credential (`store_fault`): a
+run asks the bucket once before it walks a source (`require_reachable`), and LanceDB's calls
+on the index, whose errors are a Rust error's text, go through `bucket_faults`.
+
 The writer lock stays in `data_dir`, a local (or shared POSIX) folder, with a shared ledger's
 own lock beside it in PostgreSQL: the single writer is decided there, never in the bucket.
 """
@@ -136,11 +141,95 @@ def folder_exists(uri: str) -> bool:
         raise _unreachable(uri, err) from err
 
 
-def _unreachable(uri: str, err: OSError) -> StorageError:
+def _unreachable(uri: str, err: BaseException) -> StorageError:
+    """The one line for a request on `uri` that the store refused or never answered: which of the
+    two, from the error's words, and what to check for it."""
+    cause = first_line(err)
+    if any(word in cause for word in _REFUSED_CREDENTIALS):
+        return StorageError(
+            f"The S3 server {_server()} refused the credentials for {uri} ({cause}). Check "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS profile) in the environment, "
+            f"and the key's rights on the bucket {_bucket(uri)}, then run the command again."
+        )
+    if any(word in cause for word in _NO_ANSWER):
+        return StorageError(
+            f"The S3 server {_server()} cannot be reached for {uri} ({cause}). Check that it is "
+            "running and that AWS_ENDPOINT_URL points at it, then run the command again."
+        )
     return StorageError(
-        f"{uri} cannot be read ({first_line(err)}). Check AWS_ENDPOINT_URL and the credentials in "
+        f"{uri} cannot be read ({cause}). Check AWS_ENDPOINT_URL and the credentials in "
         "the environment, and that the bucket exists."
     )
+
+
+# The words of pyarrow's (the AWS SDK's) errors for each fault.
+_REFUSED_CREDENTIALS = ("ACCESS_DENIED", "SIGNATURE_DOES_NOT_MATCH", "INVALID_ACCESS_KEY", "EXPIRED_TOKEN")
+_NO_ANSWER = ("NETWORK_CONNECTION", "Could not connect", "Couldn't connect", "timed out", "resolve host")
+
+
+def _server() -> str:
+    """Where the S3 server is, as a person may see it: AWS_ENDPOINT_URL's scheme, host and port
+    (never a user or password written into it), or AWS's own."""
+    endpoint = _endpoint()
+    if not endpoint:
+        return f"of AWS (region {_region() or 'from the AWS profile'})"
+    parsed = urlparse(endpoint)
+    host = parsed.hostname or ""
+    return f"at {parsed.scheme}://{host}{f':{parsed.port}' if parsed.port else ''}"
+
+
+def _bucket(uri: str) -> str:
+    return _key(uri).split("/", 1)[0]
+
+
+def store_fault(uri: str) -> StorageError | None:
+    """Whether the bucket holding `uri` is what fails, asked in one request (HeadBucket): the
+    error that says so when its server does not answer, refuses the credentials or has no such
+    bucket; None when the bucket is there. A local `uri` fails only when a file stands where its
+    folder belongs."""
+    if not is_remote(uri):
+        if Path(uri).exists() and not Path(uri).is_dir():
+            return StorageError(
+                f"{uri} is a file where the index folder belongs. Move it away, or point index_uri "
+                "(or data_dir) in corpusgov.yaml elsewhere, then run the command again."
+            )
+        return None
+    from pyarrow import fs
+
+    bucket = _bucket(uri)
+    try:
+        info = _s3().get_file_info(bucket)
+    except OSError as err:
+        return _unreachable(uri, err)
+    if info.type == fs.FileType.NotFound:
+        return StorageError(
+            f"The bucket {bucket} of {uri} does not exist on the S3 server {_server()}. Create it "
+            f"(e.g. `aws s3 mb s3://{bucket}`), or correct the s3:// address in corpusgov.yaml, "
+            "then run the command again."
+        )
+    return None
+
+
+def require_reachable(uri: str) -> None:
+    """Before a run parses anything: the bucket holding `uri` answers, takes the credentials and
+    exists (one request; a local folder needs nothing). Otherwise a StorageError that says which."""
+    fault = store_fault(uri)
+    if fault is not None:
+        raise fault
+
+
+@contextmanager
+def bucket_faults(uri: str) -> Iterator[None]:
+    """Another library's calls on what is stored at `uri` (LanceDB's, whose errors are a Rust
+    error's text): when one fails because of the bucket, one StorageError that says so and what
+    to do, found by asking the bucket (`store_fault`); any other failure stays the library's."""
+    try:
+        yield
+    except (OSError, RuntimeError, ValueError) as err:
+        fault = store_fault(uri)
+        if fault is not None:
+            raise fault from err
+        raise
 
 
 def read_text(uri: str) -> str:

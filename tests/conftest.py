@@ -128,6 +128,16 @@ def write_doc(root: Path, relative: str, content: str | bytes) -> Path:
     return path
 
 
+def use_contract(project: Path, contract: str, name: str) -> None:
+    """The source's contract: `contract` written to `name` in the project, in place of the default."""
+    path = project / name
+    path.write_text(contract, encoding="utf-8")
+    config = project / "corpusgov.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(str(DEFAULT_CONTRACT), str(path)), encoding="utf-8"
+    )
+
+
 ONE_ITEM_EVAL_SET = (
     '{"id": "q01", "question": "Who reviewed the receiving procedure?", "reference_answer": '
     '"The site safety officer.", "gold": [{"doc_id": "docs/receiving.md", "passage": "It applies '

@@ -1,16 +1,31 @@
 """Root of the `corpusgov` CLI. A user mistake prints one red line and exits 1, never a traceback."""
 
-import sys
-from pathlib import Path
-from typing import Annotated
+from pipelines.cli.interrupts import (
+    INTERRUPTED,
+    NOTHING_COMMITTED,
+    end_without_finalizing,
+    ignore_interrupts,
+    interrupts_noted,
+    listen_for_interrupts,
+    was_interrupted,
+)
 
-import typer
-from typer.exceptions import TyperException
+# Loading the commands takes about a second (they import the stack): a Ctrl-C then stops the
+# program right after, with its one line rather than the traceback of an import.
+with interrupts_noted():
+    import sys
+    from pathlib import Path
+    from typing import Annotated
 
-from contracts import ContractError
-from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read, serve
-from pipelines.cli.output import fail, stdout
-from pipelines.errors import CorpusgovError
+    import typer
+    from typer.exceptions import TyperException
+
+    from contracts import ContractError
+    from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read, serve
+    from pipelines.cli.output import fail, stdout
+    from pipelines.errors import CorpusgovError
+if was_interrupted():
+    fail(NOTHING_COMMITTED, code=130)
 
 app = typer.Typer(
     name="corpusgov",
@@ -47,10 +62,22 @@ serve.register(app)
 
 
 def main() -> None:
+    """The `corpusgov` program: runs one command, then ends the process with its exit code."""
+    try:
+        _run_command()
+    except SystemExit as end:
+        if was_interrupted():
+            end_without_finalizing(end.code if isinstance(end.code, int) else 130)
+        raise
+
+
+def _run_command() -> None:
+    listen_for_interrupts()
     try:
         code = app(standalone_mode=False, prog_name="corpusgov")
     except typer.Abort:
-        fail("Interrupted. Nothing half-written: a run commits at its end or not at all.", code=130)
+        ignore_interrupts()
+        fail(INTERRUPTED, code=130)
     except TyperException as err:
         # Typer's own parse errors (its vendored click): no usage box, one line with the fix.
         ctx = getattr(err, "ctx", None)
@@ -63,5 +90,12 @@ def main() -> None:
     except (CorpusgovError, ContractError) as err:
         fail(str(err))
     except KeyboardInterrupt:
-        fail("Interrupted. Nothing half-written: a run commits at its end or not at all.", code=130)
+        ignore_interrupts()
+        fail(INTERRUPTED, code=130)
+    finally:
+        ignore_interrupts()
+    if was_interrupted():
+        # Typer answers a KeyboardInterrupt in a command with code 130 and no word, and a library
+        # may have swallowed it: a command that did not say so itself is said interrupted here.
+        fail(INTERRUPTED, code=130)
     sys.exit(code if isinstance(code, int) else 0)

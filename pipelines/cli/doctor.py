@@ -29,8 +29,9 @@ def doctor(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
-    """Check that the ledger and the index agree and every document is accounted for. Exits 1
-    when something is wrong (after --repair: when it is still wrong)."""
+    """Check that every row of the ledger reads, that the ledger and the index agree and that
+    every document is accounted for. Exits 1 when something is wrong (after --repair: when it is
+    still wrong)."""
     settings = load_settings(ctx.obj["config"])
     if repair:
         # Imported here: only a rebuild needs the evals, and they pull in ragas.

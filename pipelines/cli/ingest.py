@@ -5,11 +5,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from pipelines.cli.interrupts import NOTHING_COMMITTED, ignore_interrupts, was_interrupted
 from pipelines.cli.output import fail, notice, print_json, stderr, stdout
 from pipelines.embedding.backends import embedder_from_settings
 from pipelines.governance.ingest import ingest as ingest_corpus
+from pipelines.ledger import Ledger
 from pipelines.run.ingestion import IngestionReport, blocked_message
-from pipelines.settings import load_settings
+from pipelines.settings import Settings, load_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +30,53 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Ingest new, changed and removed documents: contract, assessment, embedding, one index version."""
-    settings = load_settings(ctx.obj["config"])
+    settings: Settings | None = None
+    committed_before: int | None | _Unknown = None
+    try:
+        settings = load_settings(ctx.obj["config"])
+        committed_before = _latest_index_version(settings)
+        _ingest(settings, source, as_json)
+    except KeyboardInterrupt:
+        ignore_interrupts()
+        fail(_interrupted(settings, committed_before), code=130)
+    if was_interrupted():
+        # A library swallowed the Ctrl-C and the run went on to its end: it was still interrupted.
+        ignore_interrupts()
+        fail(_interrupted(settings, committed_before), code=130)
+
+
+class _Unknown:
+    """The ledger could not be read before the run (busy, damaged: the run says why)."""
+
+
+def _latest_index_version(settings: Settings) -> "int | None | _Unknown":
+    """The last index version the ledger holds: the ledger's transaction is a run's commit."""
+    try:
+        latest = Ledger.of(settings, busy_retry_seconds=0).latest_index_version()
+    except Exception:  # noqa: BLE001 - only read to word an interrupt; the run reports its own errors
+        return _Unknown()
+    return None if latest is None else latest.index_version
+
+
+def _interrupted(settings: "Settings | None", committed_before: "int | None | _Unknown") -> str:
+    """The one line of an interrupted `corpusgov ingest`: did its commit happen before the Ctrl-C."""
+    if settings is None:
+        return NOTHING_COMMITTED
+    after = _latest_index_version(settings)
+    if isinstance(committed_before, _Unknown) or isinstance(after, _Unknown):
+        return (
+            "Interrupted; the ledger could not be read to tell whether this run committed: "
+            "`corpusgov index versions` lists what is committed."
+        )
+    if after is None or after == committed_before:
+        return NOTHING_COMMITTED
+    return (
+        f"Interrupted after the commit: committed as index version {after}. Run `corpusgov ingest` "
+        "again to finish what follows the commit (the eval sets, the publication)."
+    )
+
+
+def _ingest(settings: Settings, source: list[str] | None, as_json: bool) -> None:
     if source:
         for name in source:
             settings.source(name)
@@ -76,6 +124,9 @@ def ingest(
                 soft_wrap=True,
             )
     problems = [c.error or "" for c in report.source_errors] + [blocked_message(c) for c in report.blocked]
+    interrupted = report.interrupted_message()
+    if interrupted is not None:
+        problems.append(interrupted)
     if problems:
         fail("; ".join(problems))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from contracts import BudgetVerdict, DocumentContract, contract_ref
-from contracts.rules import broken_policies, is_contract_reason
+from contracts.rules import GRADE_UNKNOWN, broken_policies, is_contract_reason
 from pipelines.contract.violations import Violation, violations_of
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.ledger import LedgerDocument
@@ -123,7 +123,7 @@ def duplicate_of(outcomes: list[DocumentOutcome], source_known: dict[str, Ledger
             first.setdefault(doc.content_hash, doc_id)
     duplicates: dict[str, str] = {}
     for o in sorted(outcomes, key=lambda o: o.doc_id):
-        if o.state is not DocumentState.INDEXED or not o.content_hash:
+        if not _checked(o) or not o.content_hash:
             continue
         original = first.setdefault(o.content_hash, o.doc_id)
         if original != o.doc_id:
@@ -134,7 +134,7 @@ def duplicate_of(outcomes: list[DocumentOutcome], source_known: dict[str, Ledger
 def contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) -> "pd.DataFrame":
     import pandas as pd
 
-    readable = [o for o in outcomes if o.state is DocumentState.INDEXED]
+    readable = [o for o in outcomes if _checked(o)]
     rows: list[dict[str, Any]] = []
     for o in readable:
         row: dict[str, Any] = {k: (v or None) for k, v in o.declared_metadata.items()}
@@ -162,6 +162,12 @@ def contract_table(outcomes: list[DocumentOutcome], duplicates: dict[str, str]) 
         "duplicate_of",
     ]
     return pd.DataFrame(rows, columns=sorted({*columns, *(k for r in rows for k in r)}))
+
+
+def _checked(outcome: DocumentOutcome) -> bool:
+    """Read, so the contract checks it: provisionally indexed, or already quarantined on its text's
+    length right after its parse (pipelines/document/assessment.py), unassessed."""
+    return outcome.state in (DocumentState.INDEXED, DocumentState.QUARANTINED)
 
 
 def contract_check(
@@ -203,9 +209,15 @@ def apply_contract(
 ) -> list[DocumentOutcome]:
     """Quarantine what breaks the contract (its expectations, checked by Great Expectations into
     `rule_reasons`, and its policies), or what the quality route sends to quarantine; keep every
-    reason."""
+    reason. A text already quarantined on its length gains its other expectations' reasons."""
     decided: list[DocumentOutcome] = []
     for o in outcomes:
+        if o.state is DocumentState.QUARANTINED:
+            # Refused on its length before the assessment: the expectations on what it has (title,
+            # metadata, language, type) still give their reasons; a grade it never got does not.
+            found = {*o.reasons, *rule_reasons.get(o.doc_id, ())} - {GRADE_UNKNOWN.code}
+            decided.append(replace(o, reasons=tuple(sorted(found))))
+            continue
         if o.state is not DocumentState.INDEXED:
             decided.append(o)
             continue

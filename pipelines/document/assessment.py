@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import DocumentContract
+from contracts.rules import TEXT_TOO_LONG
 from corpus_quality import (
     HeuristicScore,
     ProvenanceAssessment,
@@ -21,7 +22,13 @@ from corpus_quality.registry import SelfOutputRegistry
 from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.document.chunking import Chunk, chunking_config_hash
 from pipelines.document.discovery import DiscoveredFile
-from pipelines.document.extraction import Extraction, ExtractionRefused, ExtractionRequest, extract_file
+from pipelines.document.extraction import (
+    Extraction,
+    ExtractionRefused,
+    ExtractionRequest,
+    OverContractLength,
+    extract_file,
+)
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.document.parsing import PARSER_ID
 
@@ -88,11 +95,14 @@ def process_file(
     config_hash: str,
     now: datetime,
     corpus: CorpusContext | None = None,
+    released: bool = False,
 ) -> tuple[DocumentOutcome, list[Chunk]]:
     """Extract (in the bounded worker, pipelines/document/extraction.py), assess and chunk one readable file.
 
     The outcome is provisionally `indexed`; the contract and policies may still quarantine it. It
-    holds `ChunkRef`s; the chunks themselves come beside it, for the run's spool.
+    holds `ChunkRef`s; the chunks themselves come beside it, for the run's spool. A text longer
+    than the contract's maxLength is quarantined here, unassessed and unchunked, unless these
+    bytes were `released` from quarantine under this contract version (then it is read in full).
     """
     base = _file_outcome(file, config_hash, contract, DocumentState.INDEXED)
     assert file.mime_type is not None
@@ -105,8 +115,11 @@ def process_file(
             limits=contract.limits,
             chunking=contract.chunking,
             redact_pii=contract.pii_policy == "redact",
+            max_contract_chars=None if released else contract.max_text_chars,
         )
     )
+    if isinstance(extracted, OverContractLength):
+        return _over_length_outcome(base, extracted), []
     if isinstance(extracted, ExtractionRefused):
         rejected = replace(
             base, state=DocumentState.REJECTED, reasons=(extracted.reason,), detail=extracted.detail
@@ -114,6 +127,34 @@ def process_file(
         return rejected, []
     outcome = _assessed_outcome(base, file.mime_type, extracted, contract, now, corpus or CorpusContext())
     return outcome, list(extracted.chunks)
+
+
+def _over_length_outcome(base: DocumentOutcome, extracted: OverContractLength) -> DocumentOutcome:
+    """A text the contract refuses on its length: quarantined with the reason and numbers its
+    check would give (contracts/rules.py's TEXT_TOO_LONG), without the assessment. The contract
+    stage still checks what it has: its title, metadata, language and type
+    (pipelines/contract/checks.py); reasons that need the assessment are not looked for."""
+    title, metadata = _title_and_metadata(extracted.declared, extracted.title)
+    return replace(
+        base,
+        state=DocumentState.QUARANTINED,
+        reasons=(TEXT_TOO_LONG.code,),
+        title=title,
+        text_chars=extracted.text_chars,
+        language=extracted.language or extracted.declared.get("language"),
+        declared_metadata=metadata,
+    )
+
+
+def _title_and_metadata(
+    declared: dict[str, str], parsed_title: str | None
+) -> tuple[str | None, dict[str, str]]:
+    """The title (declared first, else the parser's) and the declared metadata with it."""
+    title = declared.get("title") or parsed_title
+    metadata = {k: v for k, v in declared.items() if v}
+    if title:
+        metadata["title"] = title
+    return title, metadata
 
 
 def _assessed_outcome(
@@ -126,10 +167,7 @@ def _assessed_outcome(
 ) -> DocumentOutcome:
     """The outcome of a file that was read: its quality, provenance and safety flags."""
     declared = extracted.declared
-    title = declared.get("title") or extracted.title
-    metadata = {k: v for k, v in declared.items() if v}
-    if title:
-        metadata["title"] = title
+    title, metadata = _title_and_metadata(declared, extracted.title)
     text = extracted.text
     language = detect_language(text) or declared.get("language")
     # Compared with the documents indexed before it, then added for the ones after it.

@@ -11,12 +11,19 @@ can time and measure, and kill without losing anything else:
   length after parsing.
 
 A file over a limit becomes a rejected document with `parse.limit_exceeded`, never a failed run.
+A text longer than the contract's maxLength stops right after the parse (`OverContractLength`):
+the run quarantines it with `contract.text_too_long` without scanning, chunking, assessing or
+embedding it, so it costs its parse, not minutes and gigabytes.
+
 The worker stays up for a whole run (and for the next runs of a long-lived process), so the import
 of unstructured is paid once; a worker killed over a limit is replaced on the next file.
 """
 
 import atexit
+import collections
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +44,10 @@ from pipelines.errors import CorpusgovError
 
 LIMIT_EXCEEDED = "parse.limit_exceeded"
 PARSE_FAILED = "parse.failed"
+# The worker was killed from outside while it held the file (the OOM killer, a container stop):
+# nothing is known of the file, so the next run reads it again, up to PARSE_ATTEMPTS times.
+PARSE_INTERRUPTED = "parse.interrupted"
+PARSE_ATTEMPTS = 3
 WORKER_READY = "ready"  # the worker's first message: the parsers are imported
 _POLL_SECONDS = 0.05
 _STARTUP_SECONDS = 180.0  # importing unstructured on a loaded 2-core machine
@@ -56,6 +67,9 @@ class ExtractionRequest:
     limits: FileLimits
     chunking: ChunkingPolicy
     redact_pii: bool
+    # The contract's text maxLength (None: not set, or a recorded release overrides it): a longer
+    # text is decided on its length alone, before the work whose cost grows with it.
+    max_contract_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,14 +89,31 @@ class Extraction:
 class ExtractionRefused:
     """A file that could not be read within its limits, or at all: a rejected document."""
 
-    reason: str  # parse.limit_exceeded | parse.failed
+    reason: str  # parse.limit_exceeded | parse.failed | parse.interrupted
     detail: str
+
+
+@dataclass(frozen=True)
+class OverContractLength:
+    """A file whose extracted text is longer than its contract accepts (the text's maxLength).
+    The worker stops there: no safety scan, redaction or chunking, and the run neither assesses
+    nor embeds it. What comes back is what its quarantine record shows."""
+
+    text_chars: int
+    title: str | None
+    declared: dict[str, str]
+    language: str | None
+
+
+# What the worker answers for one file.
+ExtractionResult = Extraction | ExtractionRefused | OverContractLength
 
 
 @dataclass
 class _Worker:
     process: Any
     connection: Connection
+    stderr: "_StderrTail"
     ready: bool = False
 
 
@@ -139,13 +170,24 @@ class ExtractionWorker:
             self._discard()
 
     def _died(self, worker: _Worker) -> ExtractionRefused:
+        """The worker ended while it held a file, and not over a limit (those kill it in
+        `extract` and say which). Killed by a signal, it says nothing certain of the file: the
+        OOM killer, a container stop or a stray kill do that to any file, so the file is read
+        again at the next run (pipelines/run/source.py caps the attempts). A worker that exits
+        by itself (a parser calling exit) failed on this file."""
         try:
             code = worker.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
         self._discard()
+        if code is not None and code < 0:
+            return ExtractionRefused(
+                PARSE_INTERRUPTED,
+                f"the parser process was {_exit_description(code)} while reading the file (out of "
+                "memory, a container stop, an interrupt?); the file is read again at the next run",
+            )
         return ExtractionRefused(
-            PARSE_FAILED, f"the parser process died while reading the file (exit code {code})"
+            PARSE_FAILED, f"the parser process {_exit_description(code)} while reading the file"
         )
 
     def start(self) -> bool:
@@ -168,13 +210,30 @@ class ExtractionWorker:
             except (EOFError, OSError):
                 ready = False
             if not ready:
-                self._discard()
-                raise ExtractionUnavailableError(
-                    f"The parser process did not start within {_STARTUP_SECONDS:g} s. Check that "
-                    "unstructured is installed (make install) and the machine has free memory."
-                )
+                raise self._not_started(worker)
             worker.ready = True
+            worker.stderr.ready()
         return worker
+
+    def _not_started(self, worker: _Worker) -> ExtractionUnavailableError:
+        """The error of a worker that never said it was ready: its own first error when it
+        ended (an ImportError, a broken install), else the time it was given."""
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None  # still importing after _STARTUP_SECONDS
+        self._discard()
+        if code is None:
+            return ExtractionUnavailableError(
+                f"The parser process did not start within {_STARTUP_SECONDS:g} s. Check that the "
+                "machine has free memory and CPU, and that unstructured is installed (make install)."
+            )
+        error = worker.stderr.error_line()
+        return ExtractionUnavailableError(
+            f"The parser process {_exit_description(code)} before it was ready"
+            + (f": {error}" if error else " (it printed no error)")
+            + ". Fix what it names (an incomplete install: make install) and run again."
+        )
 
     def _spawn(self) -> _Worker:
         # A plain child process running the worker module: unlike multiprocessing's start
@@ -189,10 +248,19 @@ class ExtractionWorker:
             # Tied to the thread that starts it: only the main thread lives as long as the process.
             command.append("--die-with-parent")
         process = subprocess.Popen(
-            command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_worker_environment()
+            command,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_worker_environment(),
+            # Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) reaches
+            # this process, which stops the worker (close, or its death), never the worker halfway
+            # through a file or through its imports (pipelines/cli/interrupts.py).
+            process_group=0,
         )
         theirs.close()
-        return _Worker(process, Connection(ours.detach()))
+        assert process.stderr is not None
+        return _Worker(process, Connection(ours.detach()), _StderrTail(process.stderr))
 
     def _discard(self) -> None:
         if self._worker is None:
@@ -202,6 +270,77 @@ class ExtractionWorker:
             worker.process.kill()
         worker.process.wait(timeout=30)
         worker.connection.close()
+        worker.stderr.join()
+
+
+class _StderrTail:
+    """The worker's stderr, passed on to this process's stderr line by line, with its last lines
+    kept so that a worker that fails to start is reported by its own error. What it prints while
+    it starts is held until it is ready: a worker that never is says why in one line
+    (`_not_started`), not with its traceback."""
+
+    def __init__(self, stream: Any) -> None:
+        self._lines: collections.deque[str] = collections.deque(maxlen=40)
+        self._held: list[str] | None = []  # None once the worker is ready
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: Any) -> None:
+        with stream:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace")
+                with self._lock:
+                    self._lines.append(line.rstrip())
+                    if self._held is not None:
+                        self._held.append(line)
+                        continue
+                _pass_on(line)
+
+    def ready(self) -> None:
+        """The worker started: what it printed meanwhile (warnings of the parsers) is shown."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        _pass_on("".join(held))
+
+    def join(self) -> None:
+        # The pipe closes when the worker has ended; a grandchild holding it must not hang us.
+        self._thread.join(timeout=2)
+
+    def error_line(self) -> str | None:
+        """The line that says what went wrong: a traceback's last `SomeError: ...` line, else the
+        last line printed."""
+        self.join()
+        lines = [line for line in self._lines if line.strip()]
+        for line in reversed(lines):
+            if not line[0].isspace() and _ERROR_LINE.match(line):
+                return line[:300]
+        return lines[-1].strip()[:300] if lines else None
+
+
+def _pass_on(text: str) -> None:
+    if not text:
+        return
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # this process's stderr is closed: the worker's tail is still kept
+
+
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
+def _exit_description(code: int | None) -> str:
+    """How a worker ended, for a person: `killed by SIGKILL`, `exited with code 1`."""
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 _shared: ExtractionWorker | None = None
@@ -216,7 +355,7 @@ def shared_worker() -> ExtractionWorker:
     return _shared
 
 
-def extract_file(request: ExtractionRequest) -> Extraction | ExtractionRefused:
+def extract_file(request: ExtractionRequest) -> ExtractionResult:
     """Extract one file in this process's worker."""
     return shared_worker().extract(request)
 

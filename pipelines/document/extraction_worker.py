@@ -1,16 +1,17 @@
 """The extraction worker's side: `python -m pipelines.document.extraction_worker FD`, started by
 pipelines/document/extraction.py with one end of a socket pair as FD.
 
-It reads one request at a time from its pipe and answers with an `Extraction` or an
-`ExtractionRefused`; `None` asks it to exit. Anything a parser raises becomes `parse.failed` with
-the error, so the only ways to lose a worker are the limits the parent enforces (time, memory) or a
-crash of native code, and the parent turns both into a rejected document.
+It reads one request at a time from its pipe and answers with an `Extraction`, an
+`ExtractionRefused` or an `OverContractLength`; `None` asks it to exit. Anything a parser raises
+becomes `parse.failed` with the error, so the only ways to lose a worker are the limits the parent
+enforces (time, memory) or a crash of native code, and the parent turns both into a rejected
+document.
 """
 
 import pickle
 from multiprocessing.connection import Connection
 
-from corpus_quality import read_declared_metadata, redact_pii, scan_safety
+from corpus_quality import detect_language, read_declared_metadata, redact_pii, scan_safety
 from corpus_quality.c2pa_evidence import read_c2pa
 from pipelines.document.chunking import chunk_document
 from pipelines.document.discovery import HTML, PDF
@@ -20,13 +21,17 @@ from pipelines.document.extraction import (
     Extraction,
     ExtractionRefused,
     ExtractionRequest,
+    ExtractionResult,
+    OverContractLength,
     check_extracted_text,
 )
 from pipelines.document.parsing import ParseError, parse_document, preload_parsers
+from pipelines.stop_points import stop_point
 
 
-def extract_document(request: ExtractionRequest) -> Extraction | ExtractionRefused:
-    """Parse, read declared metadata and C2PA, scan for unsafe content, redact, chunk."""
+def extract_document(request: ExtractionRequest) -> ExtractionResult:
+    """Parse, read declared metadata and C2PA, scan for unsafe content, redact, chunk; or stop
+    after the parse when the text is longer than the contract accepts."""
     try:
         parsed = parse_document(request.data, request.mime_type, request.file_name)
     except ParseError as err:
@@ -35,6 +40,15 @@ def extract_document(request: ExtractionRequest) -> Extraction | ExtractionRefus
     if refused is not None:
         return refused
     declared = read_declared_metadata(request.data, request.mime_type)
+    if request.max_contract_chars is not None and len(parsed.text) > request.max_contract_chars:
+        # The contract refuses it on its length: everything after this grows with the text (a
+        # 9-million-character file took minutes and gigabytes to assess and embed, to be refused).
+        return OverContractLength(
+            text_chars=len(parsed.text),
+            title=parsed.title,
+            declared=declared,
+            language=detect_language(parsed.text),
+        )
     c2pa = read_c2pa(request.data, request.mime_type)
     # Raw bytes for the formats where text can hide from a reader (CSS, comments, PDF render mode).
     raw = request.data if request.mime_type in (HTML, PDF) else None
@@ -73,8 +87,9 @@ def serve(connection: Connection) -> None:
             return
         if request is None:
             return
+        stop_point(f"parse.{request.file_name}")  # where a test kills the worker holding a file
         try:
-            answer: Extraction | ExtractionRefused = extract_document(request)
+            answer: ExtractionResult = extract_document(request)
         except Exception as err:  # noqa: BLE001 - one bad file must not end the worker
             answer = ExtractionRefused(PARSE_FAILED, f"{type(err).__name__}: {err}"[:300])
         try:

@@ -8,6 +8,7 @@ from pipelines.errors import IndexVersionUnavailableError
 from pipelines.index.table import ChunkIndex, read_columns
 from pipelines.ledger import IndexVersion
 from pipelines.settings import Settings
+from pipelines.storage import bucket_faults
 
 
 def index_snapshot(settings: Settings, version: IndexVersion, previous: IndexVersion | None) -> IndexSnapshot:
@@ -15,7 +16,8 @@ def index_snapshot(settings: Settings, version: IndexVersion, previous: IndexVer
     table = ChunkIndex(settings.lancedb_uri).table_at(version)
     if table is None:
         return IndexSnapshot(version.index_version, {}, (), frozenset())
-    rows = read_columns(table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash"]).to_pylist()
+    with bucket_faults(settings.lancedb_uri):
+        rows = read_columns(table, ["chunk_id", "doc_id", "ordinal", "text", "content_hash"]).to_pylist()
     rows.sort(key=lambda r: (r["doc_id"], r["ordinal"]))
     current = {r["chunk_id"] for r in rows}
     added = frozenset(current)
@@ -63,7 +65,8 @@ def _chunk_ids_of(uri: str, number: int, lance_version: int, tag: str) -> frozen
     table = ChunkIndex(uri).table_ref(number, lance_version, tag)
     if table is None:
         return frozenset()
-    return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
+    with bucket_faults(uri):
+        return frozenset(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
 
 
 def removed_chunks(

@@ -39,6 +39,26 @@ WEBHOOK_MAX_LINES = 20
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+class _RedirectRefused(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would re-send a 302's POST as a GET without the body, and
+    the alerts would count as sent. A 3xx then reaches the caller as an HTTPError with its status."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+# build_opener leaves out its default redirect handler when given a subclass of it.
+_OPENER = urllib.request.build_opener(_RedirectRefused)
+
+
 class AlertSink(Protocol):
     """One kind of alert sink."""
 
@@ -74,8 +94,9 @@ class WebhookSink:
         backoff_seconds: float,
         deadline: float | None,
     ) -> None:
-        """POST one message for the batch; retry connection errors, timeouts, 429 and 5xx up to
-        the sink's `max_attempts`, waiting `backoff_seconds`, doubling, and never past `deadline`."""
+        """POST one message for the batch; retry connection errors, timeouts, 429, 5xx and 3xx
+        (redirects are never followed) up to the sink's `max_attempts`, waiting
+        `backoff_seconds`, doubling, and never past `deadline`."""
         url = _resolve_url(sink, name)
         body = json.dumps(webhook_payload(alerts)).encode("utf-8")
         for attempt in range(1, sink.max_attempts + 1):
@@ -223,11 +244,15 @@ def _post_once(url: str, body: bytes, timeout: float) -> tuple[str, bool] | None
             method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "corpusgov"},
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             response.read()
         return None
     except urllib.error.HTTPError as err:
         # HTTPError carries the URL (err.url, err.filename): describe it by status only.
+        if 300 <= err.code < 400:
+            # Retried like a 5xx: a moved endpoint may be a proxy's passing state; if it stays,
+            # the alert stays unsent and the sensor says so. Its Location may hold a secret too.
+            return f"HTTP {err.code}, a redirect (not followed: set `url` to where it points)", True
         return f"HTTP {err.code}", err.code in _RETRY_STATUSES
     except urllib.error.URLError as err:
         reason = err.reason

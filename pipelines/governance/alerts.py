@@ -33,6 +33,7 @@ from pipelines.governance.alert_sinks import WEBHOOK_MAX_LINES, sink_for, webhoo
 from pipelines.ledger import Ledger
 from pipelines.ledger.alerts import AlertInputs, SentAlert, alert_inputs, record_sent_alerts
 from pipelines.ledger.records import RunFailure
+from pipelines.run.failed_runs import flush_failed_runs
 from pipelines.settings import AlertSinkConfig, Settings
 
 # The sinks and the alert record live in alert_sinks.py and alert_records.py; their public names
@@ -135,7 +136,9 @@ def dispatch_alerts(
     settings: Settings, backoff_seconds: float = 1.0, deadline_seconds: float | None = None
 ) -> DispatchReport:
     """Collect alerts from the ledger, send the ones not sent before, and record what every sink
-    accepted. What the alert sensor runs on every evaluation."""
+    accepted. What the alert sensor runs on every evaluation. Failed runs that waited for the
+    ledger in the local spool (pipelines/run/failed_runs.py) go in first."""
+    flush_failed_runs(settings)
     if not settings.alerts:
         return DispatchReport(sent=0, skipped_already_sent=0)
     ledger = Ledger.of(settings)

@@ -1,7 +1,9 @@
 """`corpusgov doctor`: check the invariants of a data dir, and with `--repair` restore them.
 
 The invariants a data dir must hold after any run, interrupted or not:
-- the ledger opens, and no write is left half-done (`commit_intents` is empty);
+- the ledger opens, every row and key index of every table reads (a run reads only part of the
+  file: a damaged one can answer some reads and fail every ingest; pipelines/ledger/health.py),
+  and no write is left half-done (`commit_intents` is empty);
 - the LanceDB table opens, every data file of its latest version reads, and its latest version is
   the ledger's latest index version;
 - every `index-v<N>` tag names an index version of the ledger and points at its LanceDB version;
@@ -14,9 +16,13 @@ Repair, under the writer lock, from the mildest step that works:
 1. recovery (pipelines/index/commit_protocol.py): roll LanceDB back to the ledger's last committed run;
 2. if the index is damaged (files gone, behind the ledger, ids disagreeing): the table is set aside
    under `<data_dir>/damaged/<time>/` and rebuilt from the sources, keeping the ledger's history;
-3. if the ledger itself cannot be read: the ledger and the table are both set aside and rebuilt
+3. if the ledger itself is damaged: the ledger and the table are both set aside and rebuilt
    from the sources; eval history, quarantine releases and registered outputs are in the set-aside
-   ledger (readable with `duckdb` if it is only partly damaged), not in the new one.
+   ledger (readable with `duckdb` if it is only partly damaged), not in the new one, and the repair
+   names each such table that holds rows, and each that cannot be read there either.
+
+An empty ledger file (a first run that met a full disk) holds nothing: it counts as no ledger,
+and the next run replaces it (pipelines/ledger/__init__.py).
 """
 
 import shutil
@@ -38,8 +44,8 @@ from pipelines.index.commit_protocol import (
     writer_lock,
 )
 from pipelines.index.table import TABLE_NAME, ChunkIndex
-from pipelines.ledger import IndexVersion, Ledger
-from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count
+from pipelines.ledger import IndexVersion, Ledger, never_initialised
+from pipelines.ledger.health import chunk_count_mismatches, orphan_chunk_count, survey_ledger
 from pipelines.run.ingestion import IngestionReport, ProgressReporter, ingest_holding_lock
 from pipelines.settings import Settings
 from pipelines.storage import folder_exists, is_remote, join, move_folder
@@ -90,9 +96,22 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
     add = report.findings.append
     ledger = Ledger.of(settings, busy_retry_seconds=5)
     if not ledger.exists():
-        add(Finding("ledger", True, "no ledger yet: nothing ingested"))
+        empty = ledger.url is None and never_initialised(ledger.path)
+        add(
+            Finding(
+                "ledger",
+                True,
+                "an empty ledger file a first run left (the disk was full?): the next ingest replaces it"
+                if empty
+                else "no ledger yet: nothing ingested",
+            )
+        )
         exists = table_exists(settings)
         add(Finding("index", not exists, "an index table without a ledger" if exists else "no index yet"))
+        return report
+    survey = survey_ledger(ledger)
+    if survey.damaged:
+        add(Finding("ledger", False, f"damaged: {survey.describe()}"))
         return report
     try:
         versions = ledger.index_versions()
@@ -101,7 +120,13 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
     except (IndexDamagedError, IndexStateError) as err:
         add(Finding("ledger", False, str(err)))
         return report
-    add(Finding("ledger", True, f"{sum(states.values())} documents, {len(versions)} index versions"))
+    add(
+        Finding(
+            "ledger",
+            True,
+            f"{sum(states.values())} documents, {len(versions)} index versions; {survey.describe()}",
+        )
+    )
     add(
         Finding(
             "interrupted write",
@@ -208,12 +233,13 @@ def repair_data_dir(
     set_aside: str | None = None
     rebuild: IngestionReport | None = None
     with writer_lock(settings):
-        ledger_ok = _ledger_readable(settings)
-        if not ledger_ok:
+        ledger = Ledger.of(settings, busy_retry_seconds=5)
+        survey = survey_ledger(ledger) if ledger.exists() else None
+        if survey is not None and survey.damaged:
             set_aside = _set_aside(settings, ledger=True)
             repairs.append(
-                f"the ledger could not be read: it and the index were moved to {set_aside}; "
-                "rebuilding both from the sources"
+                f"the ledger is damaged ({survey.describe()}): it and the index were moved to "
+                f"{set_aside}; rebuilding both from the sources. Not rebuilt: {survey.not_rebuilt()}"
             )
         else:
             try:
@@ -253,17 +279,6 @@ def _check_conservation(ledger: Ledger, states: dict[str, int], add: AddFinding)
     if orphans:
         detail += f"; {orphans} chunks of no document"
     add(Finding("conservation", ok, detail))
-
-
-def _ledger_readable(settings: Settings) -> bool:
-    ledger = Ledger.of(settings, busy_retry_seconds=5)
-    if not ledger.exists():
-        return True
-    try:
-        ledger.state_counts()
-    except IndexDamagedError:
-        return False
-    return True
 
 
 def _set_aside(settings: Settings, ledger: bool) -> str:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from pipelines.embedding.model import Embedder
-from pipelines.errors import IngestionConflictError, LedgerBusyError
+from pipelines.errors import CommittedRunError, CorpusgovError, IngestionConflictError, LedgerBusyError
 from pipelines.evaluation import (
     Reversion,
     StoredVersion,
@@ -25,7 +25,8 @@ from pipelines.evaluation import (
 from pipelines.governance.publication import PublicationOutcome, publish_candidates
 from pipelines.governance.versions import Rollback, rollback_index
 from pipelines.index.commit_protocol import writer_lock
-from pipelines.run.ingestion import record_failed_run, run_ingestion
+from pipelines.run.failed_runs import record_failed_run
+from pipelines.run.ingestion import run_ingestion
 from pipelines.run.records import IngestionReport, ProgressReporter
 from pipelines.settings import Settings
 
@@ -56,8 +57,24 @@ def ingest(
         sources = tuple(source_names or (s.name for s in settings.sources))
         record_failed_run(settings, f"cli-{uuid.uuid4().hex[:12]}", "corpusgov ingest", err, sources)
         raise
-    reversions = follow_index(settings, embedder)
-    return IngestOutcome(report, reversions, publish_candidates(settings, embedder))
+    return IngestOutcome(report, *_after_commit(settings, embedder, report))
+
+
+def _after_commit(
+    settings: Settings, embedder: Embedder, report: IngestionReport
+) -> tuple[list[Reversion], PublicationOutcome]:
+    """The eval sets follow the committed run, then the gate publishes it. A failure here (the
+    ledger or the bucket lost) does not undo the commit, and is not a failed run: it says the run
+    is committed, and the next run (or `doctor --repair`) finishes both steps."""
+    number = report.index_version.index_version if report.index_version else None
+    try:
+        reversions = follow_index(settings, embedder)
+    except (CorpusgovError, OSError, RuntimeError) as err:
+        raise CommittedRunError(number, "re-versioning the eval sets on it", err) from err
+    try:
+        return reversions, publish_candidates(settings, embedder)
+    except (CorpusgovError, OSError, RuntimeError) as err:
+        raise CommittedRunError(number, "the publication gate", err) from err
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,12 @@ def roll_back(settings: Settings, embedder: Embedder, number: int) -> RollbackOu
     the corpus let go of since stay out: pipelines/governance/versions.py), then bind and score
     the eval sets on it like on any other index version."""
     rollback = rollback_index(settings, number)
-    return RollbackOutcome(rollback, follow_index(settings, embedder))
+    try:
+        return RollbackOutcome(rollback, follow_index(settings, embedder))
+    except (CorpusgovError, OSError, RuntimeError) as err:
+        raise CommittedRunError(
+            rollback.version.index_version, "re-versioning the eval sets on it", err
+        ) from err
 
 
 def follow_index(settings: Settings, embedder: Embedder, wait_seconds: float = 0.0) -> list[Reversion]:

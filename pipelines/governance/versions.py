@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipelines.document.outcome import DocumentState
-from pipelines.errors import CorpusgovError
+from pipelines.errors import CorpusgovError, WriterLockLostError
 from pipelines.governance.actor import acting_person
 from pipelines.index.commit_protocol import (
     move_serving_tag,
     point_serving,
     recover_index,
+    require_writer_lock,
     tag_index_version,
     undo_interrupted_write,
     writer_lock,
@@ -191,6 +192,7 @@ def rollback_index(settings: Settings, number: int) -> Rollback:
         new_number = latest.index_version + 1
         try:
             with ledger.writer() as writer:
+                require_writer_lock(f"rolling back to index version {number}")
                 writer.record_intent(run_id, "rollback", latest.lance_version)
                 table = index.require_table()
                 table.checkout_latest()
@@ -229,7 +231,10 @@ def rollback_index(settings: Settings, number: int) -> Rollback:
                     "rollback",
                     {"restored_from": number, "held_out": [h.as_json() for h in held_out]},
                 )
+                require_writer_lock(f"committing the rollback to index version {number}")
                 writer.apply_rollback(version, rows, run_id, ROLLED_BACK, publication)
+        except WriterLockLostError:
+            raise  # the lock's next holder recovers LanceDB: touching it here could undo its work
         except BaseException:
             undo_interrupted_write(settings)
             raise
@@ -303,6 +308,7 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
         # version a live baseline needs.
         # The margin covers the time between here and LanceDB reading its own clock.
         cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
+        require_writer_lock("cleaning up old index versions")
         tags = table.tags.list()
         untagged: dict[int, IndexVersion] = {}
         for version in versions:
@@ -328,6 +334,7 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
         # lives there (same content, fewer files).
         compacted = int(table.version)
         if compacted != latest.lance_version:
+            require_writer_lock("recording the compacted index version")
             ledger.move_index_version(latest.index_version, compacted)
             table.tags.update(latest.tag, compacted)
             if served is not None and served.index_version == latest.index_version:

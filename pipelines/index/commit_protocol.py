@@ -5,7 +5,10 @@ its row is committed in the ledger, and recovery brings LanceDB back to that, wh
 the previous process stopped on. The steps of a writer (ingestion, rollback, cleanup):
 
 1. `writer_lock`: one corpusgov writer per data dir (a file lock; the Dagster run queue also
-   serialises runs).
+   serialises runs). With a shared ledger, also an advisory lock in PostgreSQL, held by a
+   connection that can be lost under the writer (a restart, an idle-connection kill): every step
+   below that changes a store first checks it still holds it (`require_writer_lock`), the last
+   check inside the ledger transaction that commits, and a writer that lost it stops.
 2. `recover_index`: undo whatever an interrupted writer left in LanceDB (below).
 3. The writer prepares and embeds without writing anything.
 4. The ledger's write connection is opened and held (DuckDB's own file lock). A reader that holds
@@ -13,7 +16,10 @@ the previous process stopped on. The steps of a writer (ingestion, rollback, cle
    records the LanceDB version the run starts from.
 5. LanceDB is written: one table version, not tagged yet.
 6. One ledger transaction: documents, chunks, the index version with its LanceDB version, and the
-   intent row deleted. Its COMMIT is the commit point of the run.
+   intent row deleted. Its COMMIT is the commit point of the run. The base-version check (the
+   index has not moved since the run was prepared) is read again on this connection, under the
+   ledger's write lock, so two writers never both commit on one base. From here on, a failure
+   says the run is committed as index version N (`CommittedRunError`), never "nothing committed".
 7. The tag `index-v<N>` is set on that LanceDB version. The version is a candidate: RAG apps do
    not read it yet.
 8. Publishing (`publish_version`, once the publication gate passed or a person promoted it): one
@@ -43,6 +49,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +57,14 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from pipelines.errors import IndexDamagedError, IngestionConflictError, StorageError, first_line
+from pipelines.errors import (
+    CorpusgovError,
+    IndexDamagedError,
+    IngestionConflictError,
+    StorageError,
+    WriterLockLostError,
+    first_line,
+)
 from pipelines.index.table import TABLE_NAME, ChunkIndex, manifest_versions, read_columns
 from pipelines.ledger import IndexVersion, Ledger, Publication
 from pipelines.ledger.postgres import INGESTION_LOCK, PostgresConnection, describe_url
@@ -108,22 +122,53 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]
         lock.release()
 
 
+@dataclass(frozen=True)
+class _SharedLock:
+    con: PostgresConnection
+    url: str
+
+
+# The shared ledger's writer lock this writer holds (None on a DuckDB ledger, or outside a writer).
+_shared_lock: ContextVar[_SharedLock | None] = ContextVar("corpusgov_shared_writer_lock", default=None)
+
+
 @contextmanager
 def _shared_writer_lock(settings: Settings, wait_seconds: float) -> Iterator[None]:
     """With a shared ledger, writers on other machines have other data dirs: the lock that keeps
-    them apart is in the ledger database, held by a connection of its own for the whole run."""
+    them apart is in the ledger database, held by a connection of its own for the whole run.
+    That connection can be lost under the writer (a restart, an idle-connection kill): each
+    store-changing step checks it still holds the lock (`require_writer_lock`)."""
     assert settings.ledger_url
     con = PostgresConnection(settings.ledger_url, read_only=False)
+    token = None
     try:
         if not con.take_lock(INGESTION_LOCK, wait_seconds):
             raise IngestionConflictError(
                 f"Another ingestion is writing to the shared ledger {describe_url(settings.ledger_url)} "
                 "(from this machine or another). Wait for it to finish, then retry."
             )
+        token = _shared_lock.set(_SharedLock(con, settings.ledger_url))
         yield
     finally:
+        if token is not None:
+            _shared_lock.reset(token)
         con.release_lock(INGESTION_LOCK)  # a lock not held: PostgreSQL warns, nothing more
         con.close()
+
+
+def require_writer_lock(step: str) -> None:
+    """Before `step` changes a store: stop when the shared ledger's writer lock was lost, since
+    another machine may hold it now and be writing on the same base. Free on a DuckDB ledger
+    (the data dir's file lock cannot be lost). `step` ends the sentence "... before <step>"."""
+    held = _shared_lock.get()
+    if held is None or held.con.holds_lock(INGESTION_LOCK):
+        return
+    raise WriterLockLostError(
+        f"This writer lost its lock on the shared ledger {describe_url(held.url)} before {step} (the "
+        "PostgreSQL connection holding it was closed: a server restart, an idle-connection timeout "
+        "or pg_terminate_backend), so it stopped: another writer may hold the lock now. Nothing of "
+        "this run was committed; run the command again."
+    )
 
 
 def ensure_data_dir(settings: Settings) -> None:
@@ -155,6 +200,7 @@ def recover_index(settings: Settings) -> Recovery:
     Call it under `writer_lock`. Raises `IndexDamagedError` when the stores disagree in a way an
     interrupted writer cannot explain.
     """
+    require_writer_lock("recovering the index")
     try:
         return _recover(settings)
     except (OSError, RuntimeError) as err:
@@ -445,6 +491,7 @@ def publish_version(
     version. The ledger's row is the publication; the tag follows it, and recovery moves the tag
     when a process stops in between."""
     publication = Publication(version.index_version, datetime.now(UTC), by, how, gate)
+    require_writer_lock(f"publishing index version {version.index_version}")
     with Ledger.of(settings).writer() as writer:
         writer.publish(publication)
     stop_point("publish.after_ledger_commit")
@@ -456,8 +503,9 @@ def move_serving_tag(settings: Settings, version: IndexVersion) -> None:
     """The tag half of step 8, once the ledger records `version`'s publication (a rollback
     records it in the transaction that commits the version)."""
     try:
+        require_writer_lock(f"moving the serving tag to index version {version.index_version}")
         point_serving(ChunkIndex(settings.lancedb_uri).require_table(), version.lance_version)
-    except (OSError, RuntimeError, ValueError) as err:
+    except (OSError, RuntimeError, ValueError, CorpusgovError) as err:
         # Published; the next writer's recovery moves the tag.
         logger.warning(
             "Index version %s published but the serving tag not moved yet (%s)", version.index_version, err
@@ -468,11 +516,12 @@ def move_serving_tag(settings: Settings, version: IndexVersion) -> None:
 
 
 def tag_index_version(settings: Settings, version: IndexVersion) -> None:
-    """Step 7: tag the committed version. Recovery sets the tag if this never runs."""
-    table = ChunkIndex(settings.lancedb_uri).require_table()
+    """Step 7: tag the committed version. Recovery sets the tag if this never runs, so a failure
+    here (storage lost, the writer lock lost) is a warning: the run is committed."""
     try:
-        table.tags.create(version.tag, version.lance_version)
-    except (OSError, RuntimeError, ValueError) as err:
+        require_writer_lock(f"tagging index version {version.index_version}")
+        ChunkIndex(settings.lancedb_uri).require_table().tags.create(version.tag, version.lance_version)
+    except (OSError, RuntimeError, ValueError, CorpusgovError) as err:
         # The run is committed; the next writer's recovery creates the tag.
         logger.warning("Index version %s committed but not tagged yet (%s)", version.index_version, err)
     else:

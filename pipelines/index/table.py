@@ -22,7 +22,14 @@ from pipelines.errors import (
     first_line,
 )
 from pipelines.ledger import IndexVersion
-from pipelines.storage import folder_exists, join, lancedb_storage_options, list_files
+from pipelines.storage import (
+    bucket_faults,
+    folder_exists,
+    join,
+    lancedb_storage_options,
+    list_files,
+    require_reachable,
+)
 
 TABLE_NAME = "chunks"
 
@@ -34,9 +41,11 @@ def manifest_versions(uri: str) -> set[int] | None:
     """The table versions whose manifests are on disk, read from file names only (no lancedb
     import, which costs a second): what `corpusgov status` needs to notice a lost or extra
     version. Lance names a manifest `<u64::MAX - version>.manifest` (older tables: `<version>`).
-    None when the table folder does not exist."""
+    None when the table folder does not exist (in a bucket: that the bucket does, else a
+    StorageError: an object store answers "nothing there" for a bucket that is missing too)."""
     table = join(uri, f"{TABLE_NAME}.lance")
     if not folder_exists(table):
+        require_reachable(uri)
         return None
     versions: set[int] = set()
     for name in list_files(join(table, "_versions"), strict=True) or ():
@@ -93,7 +102,9 @@ class SearchHit:
 
 
 class ChunkIndex:
-    """The LanceDB `chunks` table at `uri`. The connection opens lazily."""
+    """The LanceDB `chunks` table at `uri`. The connection opens lazily. In a bucket, a call that
+    fails because of the bucket (its server down, the credentials refused, no such bucket) is one
+    StorageError that says which (`bucket_faults`), never LanceDB's Rust error."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
@@ -104,13 +115,18 @@ class ChunkIndex:
         if self._db is None:
             import lancedb
 
-            self._db = lancedb.connect(self.uri, storage_options=lancedb_storage_options(self.uri) or None)
+            with bucket_faults(self.uri):
+                self._db = lancedb.connect(
+                    self.uri, storage_options=lancedb_storage_options(self.uri) or None
+                )
         return self._db
 
     def table(self) -> Any | None:
-        if TABLE_NAME not in self.db.list_tables().tables:
-            return None
-        return self.db.open_table(TABLE_NAME)
+        db = self.db
+        with bucket_faults(self.uri):
+            if TABLE_NAME not in db.list_tables().tables:
+                return None
+            return db.open_table(TABLE_NAME)
 
     def table_at(self, version: IndexVersion | None = None) -> Any | None:
         """The table as index version `version` left it (None: the latest), read-only.
@@ -129,10 +145,11 @@ class ChunkIndex:
         table = self.table()
         if table is None:
             return None
-        tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
-        if tags.get(tag) == lance_version:
-            table.checkout(lance_version)
-            return table
+        with bucket_faults(self.uri):
+            tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
+            if tags.get(tag) == lance_version:
+                table.checkout(lance_version)
+                return table
         untagged_latest = int(table.version) == lance_version and lance_version not in {
             v for name, v in tags.items() if name.startswith("index-v")
         }
@@ -161,18 +178,20 @@ class ChunkIndex:
         table = self.table()
         if table is None:
             return set()
-        return set(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
+        with bucket_faults(self.uri):
+            return set(read_columns(table, ["chunk_id"]).column("chunk_id").to_pylist())
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Existing vectors by chunk id: an unchanged chunk is never embedded twice."""
         table = self.table()
         if table is None or not chunk_ids:
             return {}
-        if len(chunk_ids) <= _FILTER_PUSHDOWN_MAX_IDS:
-            # A few ids (a re-version's added chunks): let LanceDB filter, don't read every vector.
-            data = read_columns(table, ["chunk_id", "vector"], in_filter("chunk_id", chunk_ids))
-        else:
-            data = read_columns(table, ["chunk_id", "vector"])
+        with bucket_faults(self.uri):
+            if len(chunk_ids) <= _FILTER_PUSHDOWN_MAX_IDS:
+                # A few ids (a re-version's added chunks): let LanceDB filter, don't read every vector.
+                data = read_columns(table, ["chunk_id", "vector"], in_filter("chunk_id", chunk_ids))
+            else:
+                data = read_columns(table, ["chunk_id", "vector"])
         wanted = pa.array(list(chunk_ids), pa.string())
         hits = data.filter(pc.is_in(data.column("chunk_id"), value_set=wanted))
         if hits.num_rows == 0:
@@ -190,23 +209,24 @@ class ChunkIndex:
         """
         try:
             table = self.table()
-            if table is None:
-                table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
+            with bucket_faults(self.uri):
+                if table is None:
+                    table = self.db.create_table(TABLE_NAME, rows, schema=rows.schema)
+                    release_freed_heap()
+                    return int(table.version)
+                existing = table.schema.field("vector").type
+                if existing != rows.schema.field("vector").type:
+                    raise IndexStateError(
+                        f"The index at {self.uri} holds vectors of type {existing}, the run produced "
+                        f"{rows.schema.field('vector').type}. One index holds one embedding model: "
+                        "re-index into a new data_dir to change models."
+                    )
+                merge = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
+                if replaced_doc_ids:
+                    merge = merge.when_not_matched_by_source_delete(in_filter("doc_id", replaced_doc_ids))
+                merge.execute(rows)
                 release_freed_heap()
                 return int(table.version)
-            existing = table.schema.field("vector").type
-            if existing != rows.schema.field("vector").type:
-                raise IndexStateError(
-                    f"The index at {self.uri} holds vectors of type {existing}, the run produced "
-                    f"{rows.schema.field('vector').type}. One index holds one embedding model: "
-                    "re-index into a new data_dir to change models."
-                )
-            merge = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
-            if replaced_doc_ids:
-                merge = merge.when_not_matched_by_source_delete(in_filter("doc_id", replaced_doc_ids))
-            merge.execute(rows)
-            release_freed_heap()
-            return int(table.version)
         except (OSError, RuntimeError) as err:
             if "No space left on device" in str(err):
                 raise StorageError(
@@ -218,7 +238,10 @@ class ChunkIndex:
 
     def count_rows(self) -> int:
         table = self.table()
-        return 0 if table is None else int(table.count_rows())
+        if table is None:
+            return 0
+        with bucket_faults(self.uri):
+            return int(table.count_rows())
 
     def searcher(self, version: IndexVersion | None = None) -> Callable[[np.ndarray, int], list[SearchHit]]:
         """A search function bound to one opened (and, if asked, checked-out) table: for many
@@ -266,9 +289,11 @@ class ChunkIndex:
 
 
 def _read(uri: str, query: Callable[[], Any]) -> Any:
-    """Run a read; a table with files missing answers with one actionable error, not a trace."""
+    """Run a read; a table with files missing answers with one actionable error, not a trace
+    (and a bucket that fails, with its own: a rebuild would not help)."""
     try:
-        return query()
+        with bucket_faults(uri):
+            return query()
     except (OSError, RuntimeError) as err:
         raise IndexDamagedError(
             f"The index at {uri} cannot be read ({first_line(err)}). Run `corpusgov doctor` to see what is "

@@ -7,8 +7,10 @@ commits instead of failing. With `ledger_url` the same tables live in PostgreSQL
 machines can share (pipelines/ledger/postgres.py).
 """
 
+import fcntl
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,13 +87,101 @@ def _storage_error(path: Path, err: Exception) -> Exception:
             f"The disk holding the ledger {path} is full ({first_line(message)}). Free space and "
             "run the command again: nothing of this run was committed."
         )
-    if isinstance(err, duckdb.IOException) or "not a valid DuckDB database" in message:
+    if "Permission denied" in message or "Read-only file system" in message:
+        # Not damage: `doctor --repair` could do nothing about it.
+        return StorageError(
+            f"corpusgov may not use the ledger {path} ({first_line(message)}). Give it read and "
+            "write access to the file and its folder, or point data_dir in corpusgov.yaml at a "
+            "folder it can write, then run the command again."
+        )
+    if (
+        isinstance(err, duckdb.IOException)
+        or "not a valid DuckDB database" in message
+        or "Corrupt database file" in message  # a block whose checksum does not match
+    ):
         return IndexDamagedError(
             f"The ledger {path} cannot be read ({first_line(message)}). Restore it from a backup, "
             "or run `corpusgov doctor --repair` to set it aside and rebuild the ledger and the "
             "index from the sources."
         )
     return err
+
+
+# Where DuckDB's blocks start: its file opens with three 4 KiB headers (BLOCK_START in its storage
+# format), then blocks of `block_size` bytes.
+_DUCKDB_HEADER_BYTES = 3 * 4096
+
+
+def shortfall(con: LedgerConnection, path: Path) -> str | None:
+    """How the DuckDB file at `path` falls short of the blocks its data fills, or None when it can
+    hold them all. A file cut short (a copy or restore that stopped early, a truncated file) still
+    opens and answers reads from its first blocks, so only this tells it from a whole one. The
+    file may legitimately end before the header's last block (DuckDB trims free blocks at the
+    end), so it is the used blocks that must fit."""
+    row = con.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None:
+        return None
+    block_size, used = int(row[0]), int(row[1])
+    size = path.stat().st_size
+    held = max(size - _DUCKDB_HEADER_BYTES, 0) // block_size if block_size else used
+    if held >= used:
+        return None
+    return f"the file is cut short: {size:,} bytes hold {held} of the {used} blocks its data fills"
+
+
+def _cut_short(path: Path, problem: str) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"The ledger {path} is damaged and cannot be used: {problem}. Restore it from a backup, or "
+        "run `corpusgov doctor --repair` to set it aside and rebuild the ledger and the index "
+        "from the sources."
+    )
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def never_initialised(path: Path) -> bool:
+    """An empty file with no write-ahead log to replay: what a first open leaves when the disk is
+    full before DuckDB writes its header. It holds nothing, so it counts as no ledger at all."""
+    try:
+        if path.stat().st_size != 0:
+            return False
+    except FileNotFoundError:
+        return False
+    wal = _wal(path)
+    return not wal.exists() or wal.stat().st_size == 0
+
+
+def _remove_never_initialised(path: Path) -> None:
+    """Remove the empty file a failed first open left, so that DuckDB creates the ledger afresh:
+    DuckDB refuses to open an empty file. Only under the lock DuckDB itself takes, and only if it
+    is still empty then, so a file another process is creating this instant is left alone. (The
+    lock belongs to the process, so a connection this process itself is creating would not show;
+    a file stays empty only for the instant DuckDB takes to write its header.)"""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # a DuckDB process holds it: it is writing the header; the open below waits
+        if (
+            os.fstat(fd).st_size == 0
+            and never_initialised(path)
+            and os.stat(path).st_ino == os.fstat(fd).st_ino
+        ):
+            logger.warning("Replacing the empty ledger file %s a failed first run left", path)
+            os.unlink(path)
+            wal = _wal(path)
+            if wal.exists() and wal.stat().st_size == 0:
+                wal.unlink()
+    finally:
+        os.close(fd)
 
 
 def _damaged(path: Path, err: Exception) -> IndexDamagedError:
@@ -120,7 +210,7 @@ class Ledger:
     def exists(self) -> bool:
         """Has anything been recorded yet (a first run creates the ledger)."""
         if self.url is None:
-            return self.path.exists()
+            return self.path.exists() and not never_initialised(self.path)
         con = PostgresConnection(self.url, read_only=True)
         try:
             return has_table(con, "ledger_schema")
@@ -128,12 +218,16 @@ class Ledger:
             con.close()
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[LedgerConnection]:
+    def connect(self, read_only: bool = False, as_found: bool = False) -> Iterator[LedgerConnection]:
+        """A short connection to the ledger. A DuckDB file cut short is refused (IndexDamagedError),
+        unless `as_found`: the file opened as it is, neither refused nor upgraded, for
+        `corpusgov doctor` to survey what survives of it."""
         if self.url is not None:
             with self._connect_postgres(self.url, read_only) as con:
                 yield con
             return
-        if read_only and not self.path.exists():
+        on_file = not read_only or self.exists()
+        if not on_file:
             # Nothing ingested yet: an empty in-memory ledger answers every read the same way.
             con = _without_network(duckdb.connect(":memory:"))
             migrate(con, "in memory")
@@ -145,17 +239,23 @@ class Ledger:
                     f"Cannot create the data dir {self.path.parent}: {err.strerror or err}. Point "
                     "data_dir in corpusgov.yaml (or CORPUSGOV_DATA_DIR) at a folder you can write."
                 ) from err
+            if not read_only and never_initialised(self.path):
+                _remove_never_initialised(self.path)
             con = self._connect_with_retry(read_only)
         try:
-            if not read_only:
-                migrate(con, str(self.path))
-            else:
-                found = schema_version(con)
-                require_known_version(found, str(self.path))
-                if found < SCHEMA_VERSION:
-                    con.close()  # one process cannot hold a file read-only and writable at once
-                    self._upgrade_for_reading()
-                    con = self._connect_with_retry(read_only)
+            if not as_found:
+                problem = shortfall(con, self.path) if on_file else None
+                if problem is not None:
+                    raise _cut_short(self.path, problem)
+                if not read_only:
+                    migrate(con, str(self.path))
+                else:
+                    found = schema_version(con)
+                    require_known_version(found, str(self.path))
+                    if found < SCHEMA_VERSION:
+                        con.close()  # one process cannot hold a file read-only and writable at once
+                        self._upgrade_for_reading()
+                        con = self._connect_with_retry(read_only)
             yield con
         except duckdb.Error as err:
             mapped = _storage_error(self.path, err)
@@ -391,6 +491,25 @@ class Ledger:
             )
         return {row["reason"]: row["documents"] for row in rows}
 
+    def runs_in_a_row_with_reason(self, doc_id: str, content_hash: str, reason: str) -> int:
+        """How many of the document's latest runs, on these bytes, recorded it with `reason`:
+        its history rows with both, after the last row without the reason."""
+        with self.connect(read_only=True) as con:
+            (row,) = named_rows(
+                con,
+                """
+                SELECT count(*) AS runs FROM document_versions v
+                WHERE v.doc_id = ? AND v.content_hash = ? AND list_contains(v.reasons, ?)
+                  AND NOT EXISTS (
+                    SELECT 1 FROM document_versions o
+                    WHERE o.doc_id = v.doc_id AND o.recorded_at > v.recorded_at
+                      AND NOT list_contains(o.reasons, ?)
+                  )
+                """,
+                [doc_id, content_hash, reason, reason],
+            )
+        return int(row["runs"])
+
     def document_rows(
         self, state: str | None = None, source: str | None = None, flag: str | None = None
     ) -> list[DocumentRow]:
@@ -422,13 +541,31 @@ class Ledger:
     def record_run_without_changes(
         self, run_id: str, started_at: datetime, sources: tuple[str, ...], summary: dict[str, Any]
     ) -> None:
-        """A run that changed nothing but must be on record (it failed): alerts read it."""
+        """A run that changed nothing but must be on record (it failed): alerts read it. A run
+        that committed before it failed (a Dagster step after `chunk_index`, a kill just after
+        the ledger commit) has its row already: the failure joins that row's summary, so it
+        alerts once, under the same run id."""
         with self.connect() as con:
-            con.execute(
-                "INSERT INTO ingestion_runs (run_id, started_at, finished_at, sources, index_version, "
-                "summary) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [run_id, started_at, datetime.now(UTC), list(sources), None, json.dumps(summary)],
-            )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                found = named_rows(con, "SELECT summary FROM ingestion_runs WHERE run_id = ?", [run_id])
+                if not found:
+                    con.execute(
+                        "INSERT INTO ingestion_runs (run_id, started_at, finished_at, sources, "
+                        "index_version, summary) VALUES (?, ?, ?, ?, ?, ?)",
+                        [run_id, started_at, datetime.now(UTC), list(sources), None, json.dumps(summary)],
+                    )
+                else:
+                    stored = found[0]["summary"]
+                    merged = {**(json.loads(stored) if isinstance(stored, str) else stored or {})}
+                    merged.setdefault("failed", summary.get("failed"))
+                    con.execute(
+                        "UPDATE ingestion_runs SET summary = ? WHERE run_id = ?", [json.dumps(merged), run_id]
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                rollback_quietly(con)
+                raise
 
     def commit_intent(self) -> "CommitIntent | None":
         """The write a process started and did not finish, if any (see pipelines/index/commit_protocol.py)."""

@@ -6,7 +6,7 @@ so the ledger either has all of a run or none of it.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from pipelines.ledger.records import (
     QuarantineRow,
     VersionCounts,
 )
-from pipelines.ledger.rows import column_list, insert_statement, parameters
+from pipelines.ledger.rows import column_list, first_record, insert_statement, parameters, select_list
 from pipelines.ledger.run_tables import ASSESSMENTS, CHUNKS, DOCUMENTS, SIGNATURES, RunTable
 from pipelines.ledger.schema import rollback_quietly
 from pipelines.stop_points import stop_point
@@ -44,8 +44,19 @@ class LedgerWriter:
         intent = CommitIntent(run_id, kind, base_lance_version, datetime.now(UTC))
         self.con.execute(insert_statement("commit_intents", CommitIntent), parameters(intent))
 
-    def commit(self, commit: LedgerCommit) -> None:
-        apply_commit(self.con, commit)
+    def latest_index_version(self) -> IndexVersion | None:
+        """The latest index version as this write connection sees it: read under the write
+        lock, so no other writer can commit between this read and this writer's commit."""
+        return first_record(
+            self.con,
+            IndexVersion,
+            f"SELECT {select_list(IndexVersion)} FROM index_versions ORDER BY index_version DESC LIMIT 1",
+        )
+
+    def commit(self, commit: LedgerCommit, before_commit: Callable[[], None] | None = None) -> None:
+        """Apply `commit` in one transaction; `before_commit` runs last inside it, and raising
+        there leaves the ledger as it was."""
+        apply_commit(self.con, commit, before_commit)
 
     def apply_rollback(
         self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str, publication: Publication
@@ -94,7 +105,9 @@ def _insert_run_rows(
             con.unregister(name)
 
 
-def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
+def apply_commit(
+    con: LedgerConnection, commit: LedgerCommit, before_commit: Callable[[], None] | None = None
+) -> None:
     """Apply one run atomically: document rows, their history, chunks, the index version.
 
     Rows go in as Arrow tables (pipelines/ledger/run_tables.py) in a few set-based statements:
@@ -118,6 +131,8 @@ def apply_commit(con: LedgerConnection, commit: LedgerCommit) -> None:
         # The intent of this run is done when the run is: same transaction.
         con.execute("DELETE FROM commit_intents")
         stop_point("commit.before_ledger_commit")
+        if before_commit is not None:
+            before_commit()
         con.execute("COMMIT")
     except BaseException:
         rollback_quietly(con)

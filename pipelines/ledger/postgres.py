@@ -156,6 +156,20 @@ class PostgresConnection:
             time.sleep(0.2)
         return True
 
+    def holds_lock(self, key: int) -> bool:
+        """Whether this connection still holds the session advisory lock `key`: False when the
+        connection is gone (a server restart, an idle-connection kill, `pg_terminate_backend`),
+        and the lock with it. pg_locks shows a bigint key as its high and low 32 bits."""
+        try:
+            rows = self.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND pid = pg_backend_pid() AND objsubid = 1 AND classid::bigint = ? AND objid::bigint = ?",
+                [key >> 32, key & 0xFFFFFFFF],
+            ).fetchall()
+        except StorageError:
+            return False
+        return bool(rows[0][0])
+
     def release_lock(self, key: int) -> None:
         """Let go of the advisory lock `key` now. Closing the connection lets go of it too, but
         only once the server has processed the disconnect: a writer taking the lock again right
@@ -201,9 +215,12 @@ class PostgresConnection:
         for batch in table.to_batches(max_chunksize=_INSERT_PAGE):
             rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
             if rows:
-                psycopg2.extras.execute_values(
-                    self._cursor, f"INSERT INTO {name} VALUES %s", rows, page_size=_INSERT_PAGE
-                )
+                try:
+                    psycopg2.extras.execute_values(
+                        self._cursor, f"INSERT INTO {name} VALUES %s", rows, page_size=_INSERT_PAGE
+                    )
+                except (self._psycopg2.OperationalError, self._psycopg2.InterfaceError) as err:
+                    raise self._storage_error(err) from err
         return self
 
     def unregister(self, name: str) -> "PostgresConnection":

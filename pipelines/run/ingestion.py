@@ -30,17 +30,22 @@ from pipelines.document.chunking import Chunk
 from pipelines.document.discovery import read_source_file
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.embedding.model import Embedder
-from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError, first_line
+from pipelines.errors import (
+    IndexStateError,
+    IngestionConflictError,
+    WriterLockLostError,
+)
 from pipelines.index.commit_protocol import (
     nothing_to_recover,
     recover_index,
+    require_writer_lock,
     tag_index_version,
     undo_interrupted_write,
     writer_lock,
 )
 from pipelines.index.table import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
-from pipelines.ledger.records import RunFailure
+from pipelines.ledger.quarantine import releases_in_force
 from pipelines.run.embedding_prefetch import EmbeddingPrefetch
 from pipelines.run.index_rows import IndexRows, build_index_rows, documents_held_as_written
 from pipelines.run.records import (
@@ -57,6 +62,7 @@ from pipelines.run.shards import ShardPart, SourcePlan, merge_shards, plan_and_o
 from pipelines.run.source import (
     SourceInRun,
     bind_source,
+    capped_parse_attempts,
     selected_sources,
     start_parsing,
 )
@@ -76,7 +82,6 @@ __all__ = [
     "new_run_id",
     "prepare_ingestion",
     "prepare_source",
-    "record_failed_run",
     "run_ingestion",
     "selected_sources",
 ]
@@ -160,6 +165,7 @@ def prepare_shard(
     run = run or shard_run(settings, plan)
     contract, config_hash = run.contract, run.config_hash
     corpus: CorpusContext | None = None  # built at the first file to assess: a no-op run never pays
+    releases: dict[str, tuple[str | None, str | None]] = {}
     positions: list[int] = []
     outcomes: list[DocumentOutcome] = []
     vanished: list[str] = []
@@ -174,8 +180,13 @@ def prepare_shard(
             if corpus is None:
                 start_parsing(checks_here)
                 corpus = _corpus_context(run.ledger)
-            outcome, chunks = process_file(file, data, contract, config_hash, run.started_at, corpus)
-            outcomes.append(outcome)
+                releases = releases_in_force(run.ledger)
+            # Released bytes are read in full, even over the contract's length (apply_contract).
+            released = releases.get(file.doc_id) == (file.content_hash, contract.version)
+            outcome, chunks = process_file(
+                file, data, contract, config_hash, run.started_at, corpus, released=released
+            )
+            outcomes.append(capped_parse_attempts(run, outcome))
             if chunks:
                 _submit_chunks(run, sink, file.doc_id, chunks)
         positions.append(position)
@@ -355,6 +366,10 @@ def _write_run(settings: Settings, ledger: Ledger, index: ChunkIndex, write: Run
     touched_index = False
     try:
         with ledger.writer() as writer:
+            # Again under the ledger's write lock, which every commit takes: no other writer
+            # can commit between this check and this run's COMMIT.
+            require_writer_lock("writing the index")
+            _require_base_index_version(prepared, writer.latest_index_version())
             stop_point("commit.before_intent")
             if write.rows is not None:
                 writer.record_intent(prepared.run_id, "ingestion", base.lance_version if base else None)
@@ -382,8 +397,13 @@ def _write_run(settings: Settings, ledger: Ledger, index: ChunkIndex, write: Run
                     index_version=index_version,
                     summary=write.summary,
                     held_back=write.held_back,
-                )
+                ),
+                before_commit=lambda: require_writer_lock("the ledger commit"),
             )
+    except WriterLockLostError:
+        # Another writer may hold the lock now, and recovers LanceDB itself: touching it here
+        # could undo that writer's work.
+        raise
     except BaseException:
         if touched_index:
             # Leave nothing half-written: LanceDB goes back to where the ledger is.
@@ -431,25 +451,3 @@ def ingest_holding_lock(
         return commit_ingestion(settings, prepared, embedder, on_progress)
     finally:
         clear_staging(settings, run_id)
-
-
-def record_failed_run(
-    settings: Settings,
-    run_id: str,
-    step: str,
-    error: BaseException | str,
-    sources: tuple[str, ...] = (),
-) -> None:
-    """Put a failed run on record so the alert sinks hear of it (a `run_failed` alert), whichever
-    path ran it. Best effort: when the ledger itself is what failed, the error is all there is."""
-    message = first_line(error) if isinstance(error, BaseException) else error
-    kind = type(error).__name__ if isinstance(error, BaseException) else "error"
-    try:
-        Ledger.of(settings, busy_retry_seconds=5).record_run_without_changes(
-            run_id,
-            datetime.now(UTC),
-            sources,
-            {"failed": RunFailure(step, message, kind).as_json(), "sources": list(sources)},
-        )
-    except CorpusgovError as err:
-        logger.warning("The failed run %s could not be recorded for alerts: %s", run_id, err)

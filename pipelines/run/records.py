@@ -18,6 +18,7 @@ from typing import Any
 from contracts import contract_ref
 from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.contract.checks import ContractCheck, blocked_message
+from pipelines.document.extraction import PARSE_INTERRUPTED
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.errors import CorpusgovError, IndexStateError, IngestionConflictError
 from pipelines.index.table import index_tag
@@ -73,6 +74,26 @@ class IngestionReport:
     def source_errors(self) -> tuple[ContractCheck, ...]:
         return tuple(c for c in self.contract_checks if c.error is not None)
 
+    @property
+    def interrupted_parses(self) -> tuple[DocumentOutcome, ...]:
+        """Files this run could not read because their parser was killed from outside: recorded
+        `parse.interrupted`, read again by the next run. A run with any is not a clean one."""
+        return tuple(o for o in self.outcomes if PARSE_INTERRUPTED in o.reasons)
+
+    def interrupted_message(self) -> str | None:
+        """One line on the interrupted parses for the CLI's exit and Dagster, None when none."""
+        interrupted = [o.doc_id for o in self.interrupted_parses]
+        if not interrupted:
+            return None
+        named = ", ".join(interrupted[:5]) + (
+            f" and {len(interrupted) - 5} more" if len(interrupted) > 5 else ""
+        )
+        return (
+            f"{len(interrupted)} file(s) not read, their parser process was killed from outside "
+            f"(out of memory, a container stop?): {named}. Run ingest again to read them; if it "
+            "keeps happening, give the machine more memory"
+        )
+
     def run_counts(self) -> dict[str, int]:
         counts = Counter(o.state.value for o in self.outcomes)
         return {state.value: counts.get(state.value, 0) for state in DocumentState}
@@ -94,6 +115,7 @@ class IngestionReport:
             "source_errors": {c.source: c.error for c in self.source_errors},
             "blocked_sources": {c.source: blocked_message(c) for c in self.blocked},
             "held_back": [o.doc_id for o in self.held_back],
+            "parse_interrupted": [o.doc_id for o in self.interrupted_parses],
         }
 
 

@@ -42,6 +42,7 @@ from pipelines.run.source import (
     sources_sharing_a_folder,
 )
 from pipelines.settings import Settings
+from pipelines.storage import require_reachable
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ def plan_and_open_source(
     """`plan_source`, with the source it opened (its contract, its documents in the ledger) for a
     caller that prepares and merges in the same process: they need not open it again."""
     started_at = datetime.now(UTC)
+    # Before the walk, so before any file is parsed: a bucket that is missing or does not answer
+    # (one request), then the ledger (its first read) are found now, not at the commit.
+    require_reachable(settings.lancedb_uri)
     ledger = Ledger.of(settings)
     latest = ledger.latest_index_version()
     if latest is not None:

@@ -21,7 +21,7 @@ from pipelines.contract.checks import (
     violates_contract,
 )
 from pipelines.contract.report import write_contract_report
-from pipelines.document.extraction import shared_worker
+from pipelines.document.extraction import PARSE_ATTEMPTS, PARSE_FAILED, PARSE_INTERRUPTED, shared_worker
 from pipelines.document.outcome import DocumentOutcome, DocumentState
 from pipelines.ledger import Ledger, LedgerDocument
 from pipelines.ledger.quarantine import releases_in_force
@@ -155,10 +155,34 @@ def is_unchanged(
 ) -> bool:
     if prev is None or prev.state is DocumentState.REMOVED or prev.config_hash != config_hash:
         return False
+    if PARSE_INTERRUPTED in prev.reasons:
+        return False  # its parser was killed from outside: nothing is known of the file yet
     if content_hash is None:
         # Unreadable without a hash (empty, permissions, symlink): same rejection, same file.
         return prev.content_hash is None and prev.reasons == (rejection,)
     return prev.content_hash == content_hash
+
+
+def capped_parse_attempts(run: SourceInRun, outcome: DocumentOutcome) -> DocumentOutcome:
+    """A file whose parser was killed from outside is read again at the next run, but not for
+    ever: one that kills it PARSE_ATTEMPTS runs in a row (a file that makes the parser blow up the
+    machine's memory, a native crash) is `parse.failed`, until the file or its contract changes."""
+    if PARSE_INTERRUPTED not in outcome.reasons or outcome.content_hash is None:
+        return outcome
+    earlier = 0
+    prev = run.known.get(outcome.doc_id)
+    if prev is not None and PARSE_INTERRUPTED in prev.reasons:
+        earlier = run.ledger.runs_in_a_row_with_reason(
+            outcome.doc_id, outcome.content_hash, PARSE_INTERRUPTED
+        )
+    if earlier + 1 < PARSE_ATTEMPTS:
+        return outcome
+    return replace(
+        outcome,
+        reasons=(PARSE_FAILED,),
+        detail=f"the parser process died {earlier + 1} times on this file, in {earlier + 1} runs in "
+        "a row; it is not read again until the file or its contract changes",
+    )
 
 
 def start_parsing(import_contract_checks: bool) -> None:

@@ -6,9 +6,9 @@ shows on `chunk_index` through `publication_sensor`, whichever path made it."""
 import dagster as dg
 from pydantic import Field
 
+from pipelines.defs.failures import one_line_failures
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
-from pipelines.errors import CorpusgovError
 from pipelines.governance.ingest import roll_back
 from pipelines.governance.publication import promote
 
@@ -41,16 +41,14 @@ class IndexVersionConfig(dg.Config):
 
 
 @dg.op(name="promote", pool=WRITER_POOL)
+@one_line_failures
 def promote_op(
     context: dg.OpExecutionContext, config: IndexVersionConfig, corpusgov: CorpusgovResource
 ) -> None:
     """`corpusgov index promote N`: the gate's verdict is recorded beside the publication; a failed
     gate does not stop a person's promote. An unknown, older or already served version fails the
     run with the one-line reason."""
-    try:
-        outcome = promote(corpusgov.settings(), config.index_version)
-    except CorpusgovError as err:
-        raise dg.Failure(description=str(err), allow_retries=False) from err
+    outcome = promote(corpusgov.settings(), config.index_version)
     verdict = outcome.verdict
     held_back = verdict.failures() if verdict is not None and not verdict.passed else []
     context.log.info(
@@ -61,6 +59,7 @@ def promote_op(
 
 
 @dg.op(name="rollback", pool=WRITER_POOL)
+@one_line_failures
 def rollback_op(
     context: dg.OpExecutionContext,
     config: IndexVersionConfig,
@@ -71,10 +70,7 @@ def rollback_op(
     the documents still at their source and admitted by their current contract (the others are
     listed); the eval sets follow it. An unknown or current version fails the run with the reason."""
     settings = corpusgov.settings()
-    try:
-        outcome = roll_back(settings, embedder.embedder(settings), config.index_version)
-    except CorpusgovError as err:
-        raise dg.Failure(description=str(err), allow_retries=False) from err
+    outcome = roll_back(settings, embedder.embedder(settings), config.index_version)
     rollback = outcome.rollback
     version = rollback.version
     context.log.info(

@@ -20,13 +20,15 @@ import dagster as dg
 
 from contracts import ContractError, load_contract
 from pipelines.defs.automation.jobs import DECISION_JOBS, INGESTION_JOB_NAME, WRITER_TAGS
+from pipelines.defs.failures import failure_message
 from pipelines.defs.index.assets import CHUNK_INDEX
 from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
 from pipelines.errors import CorpusgovError
 from pipelines.governance.alerts import DispatchReport, dispatch_alerts
 from pipelines.ledger import Ledger, Publication
-from pipelines.run.ingestion import bind_source, record_failed_run
+from pipelines.run.failed_runs import record_failed_run
+from pipelines.run.ingestion import bind_source
 from pipelines.settings import Settings
 
 ALERT_LOG = dg.AssetKey(["alert_log"])
@@ -170,9 +172,12 @@ def _alert_log_event(report: DispatchReport) -> dg.AssetMaterialization:
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, corpusgov: CorpusgovResource) -> None:
     if context.dagster_run.job_name in DECISION_JOBS:
         return  # a refused promote or rollback: its run says why, nothing failed in the pipeline
-    failure = context.failure_event
+    # The failed step's own words (a one-line `dg.Failure`, else the innermost error), not the
+    # run's "Execution of run ... failed. An exception was thrown during execution.".
+    steps = context.get_step_failure_events()
+    failure = steps[0] if steps else context.failure_event
     step = failure.step_key or "the run"
-    message = failure.message or "the run failed"
+    message = failure_message(failure) or failure.message or "the run failed"
     record_failed_run(
         corpusgov.settings(),
         context.dagster_run.run_id,

@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.defs.failures import one_line_failures
 from pipelines.defs.index.assets import CHUNK_INDEX, WRITER_WAIT_SECONDS
 from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
@@ -77,6 +78,7 @@ def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     pool=WRITER_POOL,
     code_version="1",
 )
+@one_line_failures
 def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult[None]:
     """Each eval set bound to the current index version. After every index change each item is
     re-resolved against the new index: unchanged, remapped (its passage is in other chunks now),
@@ -111,6 +113,7 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult[None
     pool=WRITER_POOL,
     code_version="3",
 )
+@one_line_failures
 def eval_baselines(
     context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
 ) -> dg.MaterializeResult[None]:

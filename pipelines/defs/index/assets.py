@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 
 from corpus_quality import Grade, ProvenanceLabel
+from pipelines.defs.failures import one_line_failures
 from pipelines.defs.markdown import counts_table, reasons_table
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key, staging_key
@@ -40,6 +41,7 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
         pool=WRITER_POOL,
         code_version="2",
     )
+    @one_line_failures
     def chunk_index(
         context: dg.AssetExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
     ) -> dg.MaterializeResult[None]:
@@ -66,6 +68,9 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
             clear_staging(settings, context.run_id)
             clear_staging(settings, staging_key(context))
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
+        interrupted = report.interrupted_message()
+        if interrupted is not None:
+            context.log.warning(interrupted)  # as the CLI's exit: the run was not a clean one
         return dg.MaterializeResult(metadata=index_metadata(settings, report, unloaded))
 
     return chunk_index
@@ -96,6 +101,9 @@ def index_metadata(settings: Settings, report: IngestionReport, unloaded: list[s
     version = report.index_version
     not_updated = [blocked_message(c) for c in report.blocked]
     not_updated += [f"source '{c.source}' skipped: {c.error}" for c in report.source_errors]
+    interrupted = report.interrupted_message()
+    if interrupted is not None:
+        not_updated.append(interrupted)
     metadata: dict[str, Any] = {
         "index_version": status.index_version,
         "lance_version": status.lance_version,

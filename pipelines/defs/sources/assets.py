@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
+from pipelines.defs.failures import one_line_failures
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.errors import CorpusgovError
@@ -110,6 +111,7 @@ def _source_ops(source_name: str, check: dg.AssetCheckSpec) -> tuple[Any, Any, A
 
 def _plan_op(prefix: str, source_name: str) -> Any:
     @dg.op(name=f"{prefix}_plan", out=dg.DynamicOut(int), pool=WRITER_POOL)
+    @one_line_failures
     def plan(
         context: dg.OpExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource
     ) -> Iterator[dg.DynamicOutput[int]]:
@@ -130,6 +132,7 @@ def _plan_op(prefix: str, source_name: str) -> Any:
 
 def _shard_op(prefix: str, source_name: str) -> Any:
     @dg.op(name=f"{prefix}_shard", pool=WRITER_POOL)
+    @one_line_failures
     def shard(
         context: dg.OpExecutionContext, corpusgov: CorpusgovResource, embedder: EmbedderResource, number: int
     ) -> int:
@@ -164,6 +167,7 @@ def _merge_op(prefix: str, source_name: str, check: dg.AssetCheckSpec) -> Any:
         out={"result": dg.Out(dg.Nothing), check.get_python_identifier(): dg.Out(dg.Nothing)},
         pool=WRITER_POOL,
     )
+    @one_line_failures
     def merge(
         context: dg.OpExecutionContext, corpusgov: CorpusgovResource, shards: list[int]
     ) -> Iterator[dg.Output[None] | dg.AssetCheckResult]:

@@ -116,6 +116,12 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["run_failed"]
     assert result.dagster_run.run_id in lines[0]["message"]
+    # The step's error and the alert say why, in the CLI's one line, not "An exception was thrown".
+    [step] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    said = step.step_failure_data.user_failure_data.description  # type: ignore[union-attr]
+    assert len(said.splitlines()) == 1 and "is a file where the index folder belongs" in said, said
+    assert "is a file where the index folder belongs" in lines[0]["message"]
+    assert "An exception was thrown" not in lines[0]["message"]
 
 
 @pytest.mark.dagster

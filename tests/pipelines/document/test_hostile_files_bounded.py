@@ -15,7 +15,7 @@ from pipelines.governance.catalog import list_documents
 from pipelines.ledger import DocumentRow, Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
-from tests.conftest import DEFAULT_CONTRACT, FakeEmbedder, procedure_text, write_doc
+from tests.conftest import DEFAULT_CONTRACT, FakeEmbedder, procedure_text, use_contract, write_doc
 from tests.pipelines.store_invariants import assert_invariants
 
 _DOCUMENT_XML_HEAD = (
@@ -53,13 +53,7 @@ def zip_bomb_docx(unpacked_mb: int = 77) -> bytes:
 def _with_limits(project: Path, limits: str) -> None:
     """The default contract plus a `limits` custom property, as the source's contract."""
     contract = DEFAULT_CONTRACT.read_text(encoding="utf-8")
-    contract += f"  - property: limits\n    value: {limits}\n"
-    path = project / "limited.odcs.yaml"
-    path.write_text(contract, encoding="utf-8")
-    config = project / "corpusgov.yaml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(str(DEFAULT_CONTRACT), str(path)), encoding="utf-8"
-    )
+    use_contract(project, contract + f"  - property: limits\n    value: {limits}\n", "limited.odcs.yaml")
 
 
 def _states(settings) -> dict[str, tuple[str, list[str]]]:  # noqa: ANN001

@@ -21,12 +21,15 @@ SECRET_PATH = "/services/T000/B000/s3cr3t-token"
 
 @dataclass
 class Hook:
-    """A webhook receiver: records every POST body and answers 500 while `failures_left` > 0."""
+    """A webhook receiver: records every POST body and answers 500 while `failures_left` > 0,
+    302 to another path of its own while `redirects_left` > 0; counts the GETs it receives."""
 
     url: str
     bodies: list[dict] = field(default_factory=list)
     attempts: int = 0
     failures_left: int = 0
+    redirects_left: int = 0
+    gets: int = 0
 
 
 @pytest.fixture
@@ -39,14 +42,30 @@ def hook() -> Iterator[Hook]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with lock:
                 state.attempts += 1
-                failing = state.failures_left > 0
-                if failing:
+                redirecting = state.redirects_left > 0
+                failing = not redirecting and state.failures_left > 0
+                if redirecting:
+                    state.redirects_left -= 1
+                elif failing:
                     state.failures_left -= 1
                 else:
                     state.bodies.append(json.loads(body))
+            if redirecting:
+                self.send_response(302)
+                self.send_header("Location", "/moved" + SECRET_PATH)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(500 if failing else 200)
             self.end_headers()
             self.wfile.write(b"error" if failing else b"ok")
+
+        def do_GET(self) -> None:
+            with lock:
+                state.gets += 1
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -182,6 +201,29 @@ def test_a_webhook_that_never_accepts_leaves_the_alert_unsent_and_the_url_unlogg
     retried = dispatch_alerts(settings, backoff_seconds=0.01)
 
     assert retried.sent == 1 and len(hook.bodies) == 1
+
+
+def test_a_webhook_answering_302_is_a_failed_delivery_retried_and_never_sent_as_a_get(
+    project: Path, fake_embedder: FakeEmbedder, hook: Hook, caplog: pytest.LogCaptureFixture
+) -> None:
+    # urllib follows a 302 by re-sending the POST as a GET without its body: the server would
+    # answer 200 to that GET and the alert would be recorded as sent, though nobody received it.
+    settings = configure_alerts(project, webhook_and_file(hook.url, max_attempts=3))
+    ingest_one_violation(project, fake_embedder)
+    hook.redirects_left = 100
+    caplog.set_level(logging.DEBUG)
+
+    report = dispatch_alerts(settings, backoff_seconds=0.01)
+
+    assert report.sent == 0 and report.unsent == 1
+    assert hook.attempts == 3 and hook.gets == 0 and hook.bodies == []
+    assert "HTTP 302" in report.failures["webhook #1"] and "redirect" in report.failures["webhook #1"]
+    assert "/moved" not in str(report) and SECRET_PATH not in caplog.text
+
+    hook.redirects_left = 1  # a passing redirect: retried like a 5xx, then accepted
+    retried = dispatch_alerts(settings, backoff_seconds=0.01)
+
+    assert retried.sent == 1 and len(hook.bodies) == 1 and hook.gets == 0
 
 
 def test_a_webhook_nobody_listens_on_fails_without_naming_the_url(

@@ -5,19 +5,26 @@ too (`ledger_backend` in tests/conftest.py)."""
 
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli.app import app
-from pipelines.errors import ConfigError, IngestionConflictError
+from pipelines.errors import CommittedRunError, ConfigError, IngestionConflictError, WriterLockLostError
+from pipelines.governance.alerts import collect_alerts
 from pipelines.governance.catalog import corpus_status
+from pipelines.governance.ingest import ingest
+from pipelines.index.commit_protocol import writer_lock
 from pipelines.ledger import Ledger
-from pipelines.ledger.postgres import INGESTION_LOCK, WRITE_LOCK
-from pipelines.run.ingestion import run_ingestion
-from pipelines.settings import load_settings
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from pipelines.ledger.evals import latest_eval_version
+from pipelines.ledger.postgres import INGESTION_LOCK, WRITE_LOCK, PostgresConnection
+from pipelines.run import ingestion
+from pipelines.run.ingestion import ingest_holding_lock, run_ingestion
+from pipelines.settings import Settings, load_settings
+from tests.conftest import FakeEmbedder, add_eval_set, procedure_text, write_doc
 from tests.pipelines.postgres_server import PASSWORD, PostgresServer, lock_held_elsewhere
 from tests.pipelines.store_invariants import assert_invariants, store_state
 
@@ -114,3 +121,136 @@ def test_a_reader_never_waits_for_a_writer_on_another_machine(
     write_doc(project / "corpus", "a.md", procedure_text("loading dock"))
     run_ingestion(load_settings(), FakeEmbedder())
     assert corpus_status(load_settings()).index_version == 1
+
+
+def _terminate_lock_holder(url: str, key: int) -> None:
+    """What a server restart or an idle-connection kill does to a writer: the backend holding the
+    advisory lock `key` is terminated, and the lock goes with it."""
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    try:
+        con.autocommit = True
+        with con.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid::bigint = %s AND objid::bigint = %s",
+                [key >> 32, key & 0xFFFFFFFF],
+            )
+            assert cursor.fetchall() == [(True,)], "exactly one backend held the writer lock"
+    finally:
+        con.close()
+
+
+def _other_machine(project: Path) -> Settings:
+    """A second machine: its own data dir (so its own file lock), the same ledger and index."""
+    settings = load_settings()
+    return settings.model_copy(update={"data_dir": project / "machine-b", "index_uri": settings.lancedb_uri})
+
+
+@pytest.mark.parametrize("second_writer", [False, True], ids=["alone", "second-writer-waiting"])
+def test_a_writer_that_loses_its_lock_stops_before_committing(
+    project: Path, shared_ledger: str, monkeypatch: pytest.MonkeyPatch, second_writer: bool
+) -> None:
+    """The lock connection is terminated while the writer embeds: the writer stops before it
+    touches LanceDB or the ledger, saying so; a second machine waiting for the lock takes it and
+    commits. Exactly one of the two commits."""
+    corpus = project / "corpus"
+    write_doc(corpus, "loading_dock.md", procedure_text("loading dock"))
+    run_ingestion(load_settings(), FakeEmbedder())
+    write_doc(corpus, "cold_storage.md", procedure_text("cold storage"))
+    other = _other_machine(project)
+    original = ingestion._write_run
+    second: list[BaseException | int | None] = []
+
+    def lose_the_lock_then_write(*args: object, **kwargs: object) -> object:
+        # Only the first machine's run (the second machine's comes through here too).
+        monkeypatch.setattr(ingestion, "_write_run", original)
+        waiting = None
+        if second_writer:
+
+            def other_machine_ingests() -> None:
+                try:
+                    with writer_lock(other, wait_seconds=60):
+                        second.append(ingest_holding_lock(other, FakeEmbedder()).index_version.index_version)
+                except BaseException as err:  # noqa: BLE001 - the assertion below shows it
+                    second.append(err)
+
+            waiting = threading.Thread(target=other_machine_ingests)
+            waiting.start()
+            time.sleep(1.0)
+            assert not second, "the other machine waits while this writer holds the lock"
+        _terminate_lock_holder(shared_ledger, INGESTION_LOCK)
+        if waiting is not None:
+            waiting.join(120)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingestion, "_write_run", lose_the_lock_then_write)
+    with pytest.raises(
+        WriterLockLostError, match="lost its lock on the shared ledger .* before writing the index"
+    ):
+        run_ingestion(load_settings(), FakeEmbedder())
+    monkeypatch.setattr(ingestion, "_write_run", original)
+    versions = [v.index_version for v in Ledger.of(load_settings()).index_versions()]
+    if second_writer:
+        assert second == [2], "the machine that waited committed version 2"
+        assert versions == [2, 1]
+    else:
+        assert versions == [1], "nothing of the run that lost its lock was committed"
+    assert ("docs/cold_storage.md" in store_state(load_settings())["documents"]) is second_writer
+    # The next run of the first machine recovers and commits what is left to do, if anything.
+    run_ingestion(load_settings(), FakeEmbedder())
+    assert_invariants(load_settings(), corpus)
+    assert "docs/cold_storage.md" in store_state(load_settings())["documents"]
+
+
+def test_the_lock_check_answers_for_the_connection_holding_it(shared_ledger: str) -> None:
+    """`holds_lock` is what every store-changing step asks: true while held, false once the
+    connection is gone, never true for a lock another session holds."""
+    con = PostgresConnection(shared_ledger, read_only=False)
+    try:
+        assert not con.holds_lock(INGESTION_LOCK)
+        with lock_held_elsewhere(shared_ledger, INGESTION_LOCK):
+            assert not con.holds_lock(INGESTION_LOCK)
+        assert con.take_lock(INGESTION_LOCK, 5)
+        assert con.holds_lock(INGESTION_LOCK)
+        _terminate_lock_holder(shared_ledger, INGESTION_LOCK)
+        assert not con.holds_lock(INGESTION_LOCK)
+    finally:
+        con.close()
+
+
+def test_the_ledger_lost_just_after_the_commit_says_the_run_is_committed(
+    project: Path, shared_ledger: str, shared_postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL goes away right after the run's ledger commit: the error says the run is
+    committed as index version 1 (not "nothing committed"), no failed run is recorded, and the
+    next run, with the ledger back, binds the eval set and publishes."""
+    add_eval_set(project)
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    database = shared_ledger.rsplit("/", 1)[1]
+
+    def lose_the_ledger(name: str) -> None:
+        if name == "commit.after_ledger_commit":
+            shared_postgres.query(
+                f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) '
+                f"FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+            )
+
+    monkeypatch.setattr(ingestion, "stop_point", lose_the_ledger)
+    try:
+        with pytest.raises(CommittedRunError) as raised:
+            ingest(load_settings(), FakeEmbedder())
+    finally:
+        shared_postgres.query(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true; SELECT 1')
+    said = str(raised.value)
+    assert said.startswith("The run is committed as index version 1, but re-versioning the eval sets"), said
+    assert "cannot be reached" in said and "nothing of this run was committed" not in said
+    monkeypatch.setattr(ingestion, "stop_point", lambda name: None)
+    ledger = Ledger.of(load_settings())
+    assert [v.index_version for v in ledger.index_versions()] == [1]
+    assert not [a for a in collect_alerts(load_settings()) if a.kind == "run_failed"]
+    ingest(load_settings(), FakeEmbedder())
+    assert latest_eval_version(ledger, "sample").index_version == 1  # type: ignore[union-attr]
+    assert ledger.serving_version().index_version == 1  # type: ignore[union-attr]
+    assert_invariants(load_settings(), project / "corpus")

@@ -65,8 +65,10 @@ def _tree_rss(pid: int) -> list[int]:
         try:
             with open(f"/proc/{current}/statm", encoding="ascii") as statm:
                 sizes.append(int(statm.read().split()[1]) * _PAGE)
-            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as children:
-                pending.extend(int(c) for c in children.read().split())
+            # Every thread's children: the model's one-time export starts from the embedding thread.
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    pending.extend(int(c) for c in children.read().split())
         except (OSError, ValueError, IndexError):
             continue
     return sizes

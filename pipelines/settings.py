@@ -247,6 +247,23 @@ class ServingConfig(BaseModel):
     max_k: int = Field(default=100, ge=1, le=10_000)
 
 
+class RetentionConfig(BaseModel):
+    """Which index versions stay readable (`search --as-of`, `index diff`, re-running a baseline);
+    the others' data files are deleted after each commit, by the Dagster schedule
+    `nightly_retention` and by `corpusgov index cleanup` (pipelines/governance/versions.py). The
+    served version, every candidate after it and the latest are always kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The newest this many index versions.
+    keep_last: int = Field(default=10, ge=1)
+    # Every version committed within this many days.
+    keep_days: float = Field(default=30.0, ge=0, le=36500)
+    # Per eval set, the versions of its newest this many live (not superseded) baselines; older
+    # baselines keep their metrics but can no longer be re-run.
+    live_baselines_per_eval_set: int = Field(default=3, ge=0)
+
+
 class Settings(BaseSettings):
     """corpusgov's configuration. Build it with `load_settings`, not directly."""
 
@@ -274,6 +291,7 @@ class Settings(BaseSettings):
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     shards: ShardsConfig = Field(default_factory=ShardsConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @field_validator("ledger_url")
     @classmethod

@@ -129,6 +129,25 @@ def list_files(uri: str, strict: bool = False) -> dict[str, int] | None:
     return files if infos else None
 
 
+def folder_size(uri: str) -> int:
+    """The bytes of every file under the folder at `uri`, in its subfolders too; 0 when it does not
+    exist (what `index cleanup` measures before and after it removes versions)."""
+    if not is_remote(uri):
+        total = 0
+        for folder, _, names in os.walk(uri):
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):  # removed while we walk
+                    total += os.stat(os.path.join(folder, name)).st_size
+        return total
+    from pyarrow import fs
+
+    try:
+        infos = _s3().get_file_info(fs.FileSelector(_key(uri), recursive=True, allow_not_found=True))
+    except OSError as err:
+        raise _unreachable(uri, err) from err
+    return sum(int(info.size or 0) for info in infos if info.type == fs.FileType.File)
+
+
 def folder_exists(uri: str) -> bool:
     """Whether anything is stored under `uri` (object stores have no empty folders)."""
     if not is_remote(uri):

@@ -87,11 +87,17 @@ def _run_command() -> None:
         command = ctx.command_path if ctx is not None else "corpusgov"
         message = err.format_message().strip()
         fail(f"{message}{'' if message.endswith(('.', '?', '!')) else '.'} See `{command} --help`.")
-    except (CorpusgovError, ContractError) as err:
-        fail(str(err))
     except KeyboardInterrupt:
         ignore_interrupts()
         fail(INTERRUPTED, code=130)
+    except Exception as err:
+        if was_interrupted():
+            # A library turned the Ctrl-C into an error of its own (DuckDB: "Query interrupted").
+            ignore_interrupts()
+            fail(INTERRUPTED, code=130)
+        if isinstance(err, CorpusgovError | ContractError):
+            fail(str(err))
+        raise
     finally:
         ignore_interrupts()
     if was_interrupted():

@@ -23,6 +23,7 @@ from pipelines.evaluation import (
 )
 from pipelines.evaluation.reversion import signed
 from pipelines.governance.ingest import follow_index
+from pipelines.governance.versions import removed_index_versions
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings, load_settings
 
@@ -57,10 +58,11 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
     versions = eval_versions(ledger, name)
     results = eval_results(ledger, name, DEV)
     exposures = holdout_exposures(ledger, name)
+    removed = removed_index_versions(settings) if results else set()
     payload: dict[str, Any] = {
         "eval_set": name,
         "latest_version": versions[0].as_json() if versions else None,
-        "baselines": [r.as_json() for r in results],
+        "baselines": [{**r.as_json(), "rerunnable": r.index_version not in removed} for r in results],
         "holdout_exposures": sum(exposures.values()),
     }
     if as_json:
@@ -81,9 +83,14 @@ def status_command(ctx: typer.Context, set_name: SetOption = None, as_json: Json
         stdout.print("  holdout    " + ", ".join(f"{n} {s}" for s, n in held.items()) + " (counts only)")
     for r in results:
         mark = f"  [superseded: {r.superseded_reason}]" if r.superseded_reason else ""
+        if r.index_version in removed:
+            mark += f"  [index v{r.index_version} removed by retention or a rebuild: metrics kept, cannot be re-run]"
         shown = ", ".join(f"{k}={v:.3f}" for k, v in r.metrics.items() if "@" in k)
         stdout.print(
-            f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}", highlight=False
+            f"  index v{r.index_version} / set v{r.eval_set_version}: {shown}{mark}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,  # the marks are in brackets, which rich would read as its markup
         )
         stdout.print(f"    generation: {generation_line(r.generation)}", highlight=False, soft_wrap=True)
     stdout.print(f"Holdout exposures so far: {payload['holdout_exposures']}")

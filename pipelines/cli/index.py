@@ -125,23 +125,39 @@ def rollback_command(
         stdout.print(reversion.line(), highlight=False)
 
 
-@index_app.command("cleanup", epilog="Example: corpusgov index cleanup --older-than-days 30")
+@index_app.command(
+    "cleanup",
+    epilog="Example: corpusgov index cleanup   (or --older-than-days 30 in place of `retention:`)",
+)
 def cleanup_command(
     ctx: typer.Context,
     older_than_days: Annotated[
-        float, typer.Option("--older-than-days", help="Remove versions older than this.")
-    ] = 30.0,
+        float | None,
+        typer.Option(
+            "--older-than-days",
+            help="Remove every version older than this, in place of corpusgov.yaml's retention: "
+            "keep_last and keep_days (live baselines it keeps stay).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compact the index and remove old versions, keeping the latest and every version a live
-    (not superseded) eval baseline was measured on."""
-    if not 0 <= older_than_days <= MAX_AGE_DAYS:  # also false for nan
+    """Compact the index and remove the versions corpusgov.yaml's `retention:` lets go; never the
+    latest, the served version or a candidate after it. Prints the bytes freed."""
+    if older_than_days is not None and not 0 <= older_than_days <= MAX_AGE_DAYS:  # also false for nan
         fail(f"--older-than-days must be a number of days from 0 to {MAX_AGE_DAYS}, got {older_than_days:g}.")
-    result = cleanup_index(load_settings(ctx.obj["config"]), timedelta(days=older_than_days))
+    older_than = None if older_than_days is None else timedelta(days=older_than_days)
+    result = cleanup_index(load_settings(ctx.obj["config"]), older_than)
     if as_json:
         print_json(result.as_json())
         return
+    # Compaction rewrites small files into one; while the versions that read the old files stay,
+    # the folder can grow.
+    space = (
+        f"freed {result.bytes_freed:,} bytes"
+        if result.bytes_freed >= 0
+        else f"compaction added {-result.bytes_freed:,} bytes"
+    )
     stdout.print(
         f"Kept index versions {', '.join(map(str, result.kept)) or 'none'}; cleaned "
-        f"{', '.join(map(str, result.cleaned)) or 'none'}."
+        f"{', '.join(map(str, result.cleaned)) or 'none'}; {space}."
     )

@@ -39,6 +39,12 @@ def ingest(
     except KeyboardInterrupt:
         ignore_interrupts()
         fail(_interrupted(settings, committed_before), code=130)
+    except Exception:
+        if not was_interrupted():
+            raise
+        # A library turned the Ctrl-C into an error of its own (DuckDB: "Query interrupted").
+        ignore_interrupts()
+        fail(_interrupted(settings, committed_before), code=130)
     if was_interrupted():
         # A library swallowed the Ctrl-C and the run went on to its end: it was still interrupted.
         ignore_interrupts()

@@ -8,15 +8,18 @@ the precision (`...@sha256:<weights>+openvino-bf16`): the index's one-model guar
 mix them.
 
 The export (torch.onnx, mean pooling and L2 normalisation inside the graph) runs once per weights
-file and is cached under `<data_dir>/models/`; the tokenizer is the model folder's own
-tokenizer.json, so after the export neither torch nor transformers is imported. A backend brings
-only its `ExportRuntime`: the precision it runs in and the runner that reads the export.
+file, in a child process, and is cached under `<data_dir>/models/`; the tokenizer is the model
+folder's own tokenizer.json, so the process that embeds never imports torch or transformers. A
+backend brings only its `ExportRuntime`: the precision it runs in and the runner that reads the
+export.
 """
 
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -96,12 +99,33 @@ def export_onnx(model_dir: Path, target: Path, notify: Callable[[str], None]) ->
         notify(f"Exporting the embedding model to ONNX, once (cached in {target.parent}) ...")
         partial = target.with_name(target.name + f".partial-{os.getpid()}")
         try:
-            _trace_to_onnx(model_dir, partial)
+            _trace_in_child(model_dir, partial)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
         notify("Exported the embedding model.")
     return target
+
+
+# The child's exit status when it could not write the export (a full disk, permissions).
+_EXIT_CANNOT_WRITE = 3
+
+
+def _trace_in_child(model_dir: Path, target: Path) -> None:
+    """The export, in a child process: it needs torch and sentence-transformers, 600 MB that a
+    process keeps once imported, and the run that exports then compiles and runs the export, so
+    the run's process would carry both (its peak went from 840 MB to 1,290 on the sample corpus)."""
+    command = [sys.executable, "-P", "-m", "pipelines.embedding.onnx_export", str(model_dir), str(target)]
+    done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return
+    said = next(iter(reversed(done.stderr.strip().splitlines())), f"exit status {done.returncode}")
+    if done.returncode == _EXIT_CANNOT_WRITE:
+        raise OSError(said)  # a StorageError for the user, as when the export ran in this process
+    raise ConfigError(
+        f"Exporting the embedding model in {model_dir} to ONNX failed: {said[:300]}. Set "
+        "embedding.backend: torch in corpusgov.yaml to embed without the export."
+    )
 
 
 def _trace_to_onnx(model_dir: Path, target: Path) -> None:
@@ -287,3 +311,13 @@ def _build_runner(
             f"Cannot write the embedding model export to {folder}: {err.strerror or err}. Free space "
             f"there, or set {MODEL_CACHE_ENV} to a folder with about 200 MB free."
         ) from err
+
+
+if __name__ == "__main__":  # _trace_in_child: python -m pipelines.embedding.onnx_export MODEL_DIR TARGET
+    try:
+        _trace_to_onnx(Path(sys.argv[1]), Path(sys.argv[2]))
+    except OSError as error:
+        if error.errno is None:
+            raise  # not the file system: transformers' "no file named ..." for a folder it cannot read
+        print(error.strerror or error, file=sys.stderr)
+        sys.exit(_EXIT_CANNOT_WRITE)

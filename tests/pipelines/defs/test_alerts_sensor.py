@@ -17,6 +17,21 @@ from tests.pipelines.contract_files import write_contract
 from tests.pipelines.governance.test_alerts_webhook import Hook, hook  # noqa: F401 - the webhook fixture
 
 
+def sense_run_failure(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> None:
+    """What `run_failure_alert_sensor` does on the failure of the run `result`."""
+    from pipelines.defs.automation.sensors import run_failure_alert_sensor
+
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=failure,
+        resources={"corpusgov": CorpusgovResource()},
+    ).for_run_failure()
+    run_failure_alert_sensor(context)
+
+
 def evaluate(project: Path) -> dg.SensorResult | dg.SkipReason:
     resource = CorpusgovResource()
     context = dg.build_sensor_context(resources={"corpusgov": resource})
@@ -92,8 +107,6 @@ def test_a_blocked_run_in_the_dagster_path_alerts_the_jsonl_sink_and_the_webhook
 @pytest.mark.dagster
 def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     """A step that raises: the run failure sensor records it, the alert sensor sends it."""
-    from pipelines.defs.automation.sensors import run_failure_alert_sensor
-
     config = project / "corpusgov.yaml"
     config.write_text(config.read_text() + "alerts:\n  - kind: file\n    path: alerts.jsonl\n")
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
@@ -103,15 +116,7 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("ingestion").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
-        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_alert_sensor",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=failure,
-            resources={"corpusgov": CorpusgovResource()},
-        ).for_run_failure()
-        run_failure_alert_sensor(context)
+        sense_run_failure(instance, result)
     evaluate(project)
     lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["run_failed"]
@@ -147,3 +152,39 @@ def test_a_broken_contract_and_a_missing_folder_alert_from_the_dagster_path(proj
         ("source_error", "docs"),
         ("source_error", "ghost"),
     ]
+
+
+@pytest.mark.dagster
+def test_a_dagster_run_failing_just_after_its_commit_alerts_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chunk_index` dies right after the ledger commit (a killed step process, as far as the run
+    can tell): the run is committed as index version 1 under the Dagster run's id, and its failure
+    still alerts, exactly once (it joined the committed run's row, which used to swallow it)."""
+    from pipelines.ledger import Ledger
+    from pipelines.run import ingestion
+
+    config = project / "corpusgov.yaml"
+    config.write_text(config.read_text() + "alerts:\n  - kind: file\n    path: alerts.jsonl\n")
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+
+    def killed_after_the_commit(name: str) -> None:
+        if name == "commit.after_ledger_commit":
+            raise RuntimeError("the step process was killed")
+
+    monkeypatch.setattr(ingestion, "stop_point", killed_after_the_commit)
+    defs = dagster_definitions()
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("ingestion").execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        for _ in range(2):  # a sensor evaluated twice on one failure (a restart) records it once
+            sense_run_failure(instance, result)
+    [version] = Ledger.of(load_settings()).index_versions()
+    assert version.index_version == 1, "the commit stands"
+    evaluate(project)
+    evaluate(project)
+    lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
+    failed = [line for line in lines if line["kind"] == "run_failed"]
+    assert len(failed) == 1, lines
+    assert result.dagster_run.run_id in failed[0]["message"]
+    assert "the step process was killed" in failed[0]["message"]

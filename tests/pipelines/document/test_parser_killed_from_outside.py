@@ -130,6 +130,7 @@ def test_a_parser_killed_from_outside_leaves_the_file_interrupted_and_the_next_r
     assert again.interrupted_parses == () and again.interrupted_message() is None
 
 
+@pytest.mark.fleet  # kills the parser in three runs in a row
 def test_a_file_whose_parser_dies_three_runs_in_a_row_is_failed_until_it_changes(
     project: Path,
     fake_embedder: FakeEmbedder,
@@ -160,6 +161,7 @@ def test_a_file_whose_parser_dies_three_runs_in_a_row_is_failed_until_it_changes
     assert _row(project, "docs/held.md")[:2] == ("indexed", ())
 
 
+@pytest.mark.fleet  # kills the parser under a real CLI process
 def test_the_cli_ingest_exits_non_zero_when_a_parser_was_killed(
     project: Path, monkeypatch: pytest.MonkeyPatch, kill_parser_of: Callable[[str | None], Killer]
 ) -> None:

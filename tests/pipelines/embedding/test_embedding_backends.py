@@ -15,7 +15,7 @@ from pipelines.embedding.backends import embedder_from_settings, exported_embedd
 from pipelines.embedding.model import MODEL_CACHE_ENV, model_folder
 from pipelines.embedding.onnx_export import ExportedModelEmbedder
 from pipelines.embedding.torch_backend import SentenceTransformerEmbedder
-from pipelines.errors import IndexStateError
+from pipelines.errors import ConfigError, IndexStateError
 from pipelines.governance.catalog import search_corpus
 from pipelines.governance.ingest import ingest
 from pipelines.ledger import Ledger
@@ -130,6 +130,7 @@ def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) ->
         "from pipelines.embedding.backends import exported_embedder\n"
         "e = exported_embedder(model_folder(None), 'openvino', cache_dir=Path(sys.argv[1]), notify=print)\n"
         "print(e.model_id, e.embed(['hello']).shape)\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
     )
 
     def run() -> str:
@@ -145,6 +146,8 @@ def test_the_export_happens_once_and_later_processes_reuse_it(tmp_path: Path) ->
 
     first = run()
     assert "Exporting the embedding model to ONNX, once" in first and "(1, 384)" in first
+    # The export's torch stays in its own process: the process that embeds keeps 450 MB less.
+    assert "torch imported: False" in first
     exported = next(cache.glob("*/model.onnx"))
     stamp = exported.stat().st_mtime_ns
     # A stale partial file of an export that was killed is never taken for the model.
@@ -238,6 +241,19 @@ def test_a_full_disk_during_the_export_is_one_error_line_and_nothing_is_committe
     done = ingest(project / "models")
     assert done.returncode == 0, done.stderr[-2000:]
     assert Ledger.of(load_settings()).latest_index_version() is not None
+
+
+@pytest.mark.model
+def test_a_model_folder_the_export_cannot_read_is_one_error_that_names_the_torch_backend(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    embedder = exported_embedder(folder, "openvino", cache_dir=tmp_path / "models")
+    with pytest.raises(ConfigError, match="to ONNX failed: .*Set embedding.backend: torch"):
+        embedder.embed(["hello"])
+    assert not list((tmp_path / "models").glob("*/model.onnx*partial*")), "no half export left behind"
 
 
 def test_openvino_is_loaded_without_its_converter_and_sends_no_telemetry(tmp_path: Path) -> None:

@@ -21,34 +21,7 @@ from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
 from tests.conftest import FakeEmbedder, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
-
-TOPICS = ("receiving", "dispatch", "returns", "cycle count", "cold chain", "yard check")
-
-
-def _corpus(project: Path) -> Path:
-    corpus = project / "corpus"
-    for topic in TOPICS:
-        write_doc(corpus, f"{topic.replace(' ', '_')}.md", procedure_text(topic, steps=12))
-    return corpus
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-        timeout=300,
-    )
-
-
-def _one_error_line(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
-    for phrase in phrases:
-        assert phrase in result.stderr.replace("\n", " "), result.stderr
+from tests.pipelines.test_storage_faults import _cli, _corpus, _one_error_line
 
 
 def _cli_embedder(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
@@ -117,6 +90,7 @@ CUTS = (0.25, 0.5, 0.6, 0.75, 0.9, 0.97)
 ZEROED = (0.1, 0.3, 0.6, 0.9)
 
 
+@pytest.mark.fleet  # ten damaged ledgers, each ingested, examined and repaired
 @pytest.mark.parametrize(
     "damage",
     [*(_cut(f) for f in CUTS), *(_zero_block_at(f) for f in ZEROED)],

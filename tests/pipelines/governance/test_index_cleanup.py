@@ -49,7 +49,10 @@ def test_cleanup_never_meets_a_tagged_version_whatever_the_clocks(
     table = ChunkIndex(settings.lancedb_uri).require_table()
     on_disk = {int(v["version"]) for v in table.list_versions()}
     tags = {name: int(info["version"]) for name, info in table.tags.list().items()}
-    assert done.kept == (2,)
+    # v1 is removed, or still readable with its tag when LanceDB's clock said it was too young.
+    assert 2 in done.kept and sorted(done.kept + done.cleaned) == [1, 2]
+    for index_version in done.kept:
+        assert f"index-v{index_version}" in tags
     for index_version in done.cleaned:
         assert f"index-v{index_version}" not in tags
     for name, lance_version in tags.items():

@@ -10,7 +10,15 @@ AI-text detector's rate on controls (reported, never a floor); the misses by fix
 mean assessment time per document. tests/corpus_quality/test_detector_floors.py asserts the
 floors on the same numbers through ``compute_scores()``.
 
-    python bench/assessment.py [--fixtures DIR]
+Then the personal-data set, tests/fixtures/pii/ (labels.json: for each document the values of
+each kind it holds, hard negatives holding none): every kind a `piiPolicy: redact` contract looks
+for (names with the NER model), found in the parsed text as the extraction worker finds it, and
+scored per labelled value: a value is found when a match of its kind overlaps it; a match that
+overlaps no labelled value of its kind is a false positive. Prints TP / FP / FN, precision and
+recall per kind, the misses, and the time per document with and without the model.
+tests/corpus_quality/test_pii_detection_floors.py asserts the targets through ``compute_pii_scores()``.
+
+    python bench/assessment.py [--fixtures DIR] [--pii-fixtures DIR]
 """
 
 import argparse
@@ -27,17 +35,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import pipelines  # noqa: E402,F401 - offline switches first
-from corpus_quality import label_provenance, read_declared_metadata, scan_safety  # noqa: E402
+from corpus_quality import detect_language, label_provenance, read_declared_metadata, scan_safety  # noqa: E402
 from corpus_quality.ai_text_heuristic import score_ai_text  # noqa: E402
 from corpus_quality.c2pa_evidence import read_c2pa  # noqa: E402
 from corpus_quality.near_duplicates import NearDuplicateIndex  # noqa: E402
 from corpus_quality.registry import SelfOutputRegistry, load_outputs_jsonl  # noqa: E402
-from corpus_quality.safety import PII_KINDS, SAFETY_CODES, find_pii  # noqa: E402
+from corpus_quality.safety import BASIC_KINDS, PII_KINDS, SAFETY_CODES, find_pii  # noqa: E402
 from corpus_quality.vocabulary import ProvenanceLabel  # noqa: E402
 from pipelines.document.discovery import HTML, PDF, sniff_mime_type  # noqa: E402
 from pipelines.document.parsing import parse_document  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "assessment"
+PII_FIXTURES = REPO / "tests" / "fixtures" / "pii"
 CONTROL_GROUP = "human_control"
 AI_LABELS = frozenset({ProvenanceLabel.AI_GENERATED, ProvenanceLabel.AI_ASSISTED})
 # Every safety code but injection and PII: the hidden-text detectors.
@@ -234,7 +243,7 @@ def compute_scores(results: Iterable[DocumentResult] | None = None) -> dict[str,
         if labels["hidden_trick"]:
             score(f"hidden_text:{labels['hidden_trick']}").count(path, True, hidden)
 
-        for kind in PII_KINDS:
+        for kind in BASIC_KINDS:  # the kinds this set labels; tests/fixtures/pii/ labels all
             score(f"pii_{kind}").count(
                 path,
                 kind in labels["pii_kinds"],
@@ -291,10 +300,10 @@ def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> s
         "FP on human controls",
     ]
     main = ["declared_metadata", "c2pa", "registry", "injection", "hidden_text", "near_duplicate"]
-    main += [f"pii_{kind}" for kind in PII_KINDS]
+    main += [f"pii_{kind}" for kind in BASIC_KINDS]
     lines += [_table_row(scores[name]) for name in main if name in scores]
     lines += ["", "per labelled value (instance level; TN not defined):"]
-    lines += [_table_row(scores[f"pii_{kind}_values"], counts_tn=False) for kind in PII_KINDS]
+    lines += [_table_row(scores[f"pii_{kind}_values"], counts_tn=False) for kind in BASIC_KINDS]
     lines += ["", "not floored:"]
     if "registry_paraphrase" in scores:
         lines.append(_table_row(scores["registry_paraphrase"]) + "   (paraphrases: not required)")
@@ -305,7 +314,7 @@ def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> s
         trick = scores[name]
         lines.append(f"  {name.split(':', 1)[1]:<24} {trick.tp}/{trick.tp + trick.fn}")
     lines += ["", "misses:"]
-    for name in main + [f"pii_{kind}_values" for kind in PII_KINDS]:
+    for name in main + [f"pii_{kind}_values" for kind in BASIC_KINDS]:
         score = scores.get(name)
         if score is None:
             continue
@@ -332,14 +341,119 @@ def report(results: list[DocumentResult], scores: dict[str, DetectorScore]) -> s
     return "\n".join(lines)
 
 
+@dataclass
+class PiiResult:
+    """What the detectors found in one document of the personal-data set, next to its labels."""
+
+    path: str
+    group: str
+    text: str
+    labels: list[tuple[str, str]]  # (kind, value)
+    found: list[tuple[str, int, int]]  # (kind, start, end)
+    patterns_ms: float
+    model_ms: float
+
+
+def assess_pii_fixtures(fixtures: Path = PII_FIXTURES) -> list[PiiResult]:
+    """Parse each document and find every kind in it, as the worker does under `piiPolicy: redact`."""
+    body = json.loads((fixtures / "labels.json").read_text(encoding="utf-8"))
+    results: list[PiiResult] = []
+    find_pii("Warm-up: Jane Doe.", PII_KINDS)  # the model's one-off load is not a document's time
+    for row in sorted(body["documents"], key=lambda r: r["path"]):
+        data = (fixtures / "docs" / row["path"]).read_bytes()
+        mime_type = sniff_mime_type(data, Path(row["path"]).name)
+        if mime_type is None:
+            raise ValueError(f"fixture {row['path']} is not a parseable file")
+        text = parse_document(data, mime_type, Path(row["path"]).name).text
+        started = time.perf_counter()
+        find_pii(text, BASIC_KINDS)
+        patterns_done = time.perf_counter()
+        found = find_pii(text, PII_KINDS, language=detect_language(text))  # as the worker calls it
+        done = time.perf_counter()
+        results.append(
+            PiiResult(
+                path=row["path"],
+                group=row["group"],
+                text=text,
+                labels=[(item["kind"], item["value"]) for item in row["pii"]],
+                found=[(m.kind, m.start, m.end) for m in found],
+                patterns_ms=(patterns_done - started) * 1000,
+                model_ms=(done - patterns_done) * 1000,
+            )
+        )
+    return results
+
+
+def _occurrences(text: str, value: str) -> list[tuple[int, int]]:
+    spans, at = [], text.find(value)
+    while at != -1:
+        spans.append((at, at + len(value)))
+        at = text.find(value, at + 1)
+    return spans
+
+
+def compute_pii_scores(results: Iterable[PiiResult] | None = None) -> dict[str, DetectorScore]:
+    """Per kind: TP (labelled values found), FN (labelled values missed), FP (matches overlapping
+    no labelled value of their kind). Keys: the kinds of PII_KINDS that the set labels or finds."""
+    results = list(results) if results is not None else assess_pii_fixtures()
+    scores: dict[str, DetectorScore] = {}
+    for result in results:
+        labelled: dict[str, list[tuple[int, int]]] = {}
+        for kind, value in result.labels:
+            spans = _occurrences(result.text, value)
+            labelled.setdefault(kind, []).extend(spans)
+            hit = any(
+                found_kind == kind and start < end_ and end > start_
+                for found_kind, start, end in result.found
+                for start_, end_ in spans
+            )
+            scores.setdefault(kind, DetectorScore(kind)).count(f"{result.path} [{value}]", True, hit)
+        for kind, start, end in result.found:
+            if not any(start < e and end > s for s, e in labelled.get(kind, [])):
+                score = scores.setdefault(kind, DetectorScore(kind))
+                score.count(f"{result.path} [{result.text[start:end]}]", False, True)
+    return scores
+
+
+def pii_report(results: list[PiiResult], scores: dict[str, DetectorScore]) -> str:
+    groups: dict[str, int] = {}
+    for result in results:
+        groups[result.group] = groups.get(result.group, 0) + 1
+    lines = [
+        f"personal-data set: {len(results)} documents; "
+        + ", ".join(f"{g} {n}" for g, n in sorted(groups.items())),
+        "",
+        f"{'kind (per labelled value)':<28} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4} {'precision':>9} {'recall':>7}",
+    ]
+    kinds = [kind for kind in PII_KINDS if kind in scores]
+    lines += [_table_row(scores[kind], counts_tn=False).rstrip(" -") for kind in kinds]
+    lines += ["", "misses:"]
+    for kind in kinds:
+        lines += [f"  {kind:<14} FN  {path}" for path in scores[kind].false_negatives]
+        lines += [f"  {kind:<14} FP  {path}" for path in scores[kind].false_positives]
+    count = len(results)
+    lines += [
+        "",
+        f"mean time per document: basic kinds (patterns) {sum(r.patterns_ms for r in results) / count:.2f} ms, "
+        f"every kind (patterns + NER model) {sum(r.model_ms for r in results) / count:.2f} ms",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--fixtures", type=Path, default=FIXTURES, help="folder holding labels.jsonl and docs/"
     )
+    parser.add_argument(
+        "--pii-fixtures", type=Path, default=PII_FIXTURES, help="folder holding labels.json and docs/"
+    )
     args = parser.parse_args(argv)
     results = assess_fixture_set(args.fixtures)
     print(report(results, compute_scores(results)))
+    pii_results = assess_pii_fixtures(args.pii_fixtures)
+    print()
+    print(pii_report(pii_results, compute_pii_scores(pii_results)))
     return 0
 
 

@@ -30,9 +30,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from memory import tree_rss  # noqa: E402
+
 CORPUSGOV = Path(sys.executable).with_name("corpusgov")
 CASES = ("baseline", "prose", "repetitive", "growing")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 _WORDS = (
     "the of and to in a is that for it as was with be by on not he this are or his from at which "
     "but have an they you were her she there been one all we their has would when if so no will "
@@ -57,21 +60,8 @@ def prose(chars: int, seed: int) -> str:
 
 
 def _tree_rss(pid: int) -> list[int]:
-    """Resident bytes of `pid` and of each of its descendants."""
-    sizes: list[int] = []
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            with open(f"/proc/{current}/statm", encoding="ascii") as statm:
-                sizes.append(int(statm.read().split()[1]) * _PAGE)
-            # Every thread's children: the model's one-time export starts from the embedding thread.
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
-                    pending.extend(int(c) for c in children.read().split())
-        except (OSError, ValueError, IndexError):
-            continue
-    return sizes
+    """Resident bytes of `pid` and of each of its descendants (bench/memory.py's reading)."""
+    return list(tree_rss(pid).values())
 
 
 class Grower(threading.Thread):

@@ -13,6 +13,8 @@ import json
 from corpus_quality import grading, signals
 from corpus_quality.ai_text_heuristic import DEFAULT_THRESHOLD, MIN_WORDS
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
+from corpus_quality.safety.person_names import DETECTOR_ID as PERSON_DETECTOR_ID
+from corpus_quality.safety.pii import PATTERNS_VERSION
 
 # What the signal table cannot show: the detectors behind provenance, safety and metadata. Bump a
 # detector's version when a change to its code changes what it finds in some document.
@@ -20,7 +22,8 @@ DETECTOR_VERSIONS: dict[str, str] = {
     "ai_text_heuristic": f"1-threshold{DEFAULT_THRESHOLD}-min{MIN_WORDS}",
     "near_duplicates": FINGERPRINT_VERSION,
     "provenance": "1",  # corpus_quality/provenance.py, c2pa_evidence.py, registry.py
-    "safety": "1",  # corpus_quality/safety/
+    # corpus_quality/safety/: the PII patterns' version and, under redaction, the NER model's.
+    "safety": f"2-patterns{PATTERNS_VERSION}-{PERSON_DETECTOR_ID}",
     "declared_metadata": "1",  # corpus_quality/metadata.py
     "language": "1",  # corpus_quality/language.py
 }

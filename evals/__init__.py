@@ -33,7 +33,7 @@ from evals.resolution import (
     changelog,
     resolve_eval_set,
 )
-from evals.sets import EvalItem, EvalSet, GoldEvidence, load_eval_set
+from evals.sets import EvalItem, EvalSet, GoldEvidence, lint_eval_set, load_eval_set
 
 __all__ = [
     "Comparison",
@@ -66,6 +66,7 @@ __all__ = [
     "evaluate_generation",
     "evaluate_retrieval",
     "find_contamination",
+    "lint_eval_set",
     "load_eval_set",
     "resolve_eval_set",
     "should_supersede",

@@ -12,13 +12,19 @@ class EvalError(Exception):
 
 
 class EvalSetError(EvalError):
-    """An eval set file cannot be used. str() is "<file>: <where>: <problem>. <what to do>"."""
+    """An eval set file cannot be used. str() is "<file>: <where>: <problem>. <what to do>".
+    `line` is the file's line the problem is on, when there is one (for `corpusgov evals lint`)."""
 
-    def __init__(self, path: Path, where: str | None, problem: str, action: str) -> None:
+    def __init__(
+        self, path: Path, where: str | None, problem: str, action: str, line: int | None = None
+    ) -> None:
         self.path: Path = path
         self.where: str | None = where
+        self.line: int | None = line
         self.problem: str = _sentence(problem)
-        self.action: str = _sentence(action)
+        action = _sentence(action)
+        # It follows the problem's full stop: a sentence of its own.
+        self.action: str = action[:1].upper() + action[1:]
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

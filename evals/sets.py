@@ -8,8 +8,9 @@ mapping with an `items` list). Each item:
      "split": "dev" | "holdout"}
 
 Loading is strict: unknown keys, duplicate ids, missing gold and unknown splits are errors that
-name the file, the line (JSONL) or item, and what to fix, because a typo in gold evidence silently
-turns into a wrong benchmark number later.
+name the file, the line (and the item, in YAML) and what to fix, because a typo in gold evidence
+silently turns into a wrong benchmark number later. `load_eval_set` raises the first problem;
+`lint_eval_set` lists them all (`corpusgov evals lint`).
 """
 
 import hashlib
@@ -68,41 +69,82 @@ class EvalSet:
 
 
 def load_eval_set(path: Path | str) -> EvalSet:
-    """Load and validate an eval set from a .jsonl, .yaml or .yml file."""
+    """Load and validate an eval set from a .jsonl, .yaml or .yml file; raise its first problem."""
     path = Path(path)
+    items, problems = _read_eval_set(path)
+    if problems:
+        raise problems[0]
+    return EvalSet(name=path.stem, path=path, items=tuple(items), content_hash=eval_items_hash(items))
+
+
+def lint_eval_set(path: Path | str) -> list[EvalSetError]:
+    """Every problem of an eval set file, in the file's order (empty when it loads): one per item
+    that cannot be read or used, one for a file that cannot be read or parsed as a whole."""
+    return _read_eval_set(Path(path))[1]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One item as the file holds it, before validation: where it is, in words and as a line."""
+
+    where: str
+    line: int | None
+    data: Any
+
+
+def _read_eval_set(path: Path) -> tuple[list[EvalItem], list[EvalSetError]]:
+    """The items that validate and the problems of the others, so `load_eval_set` and
+    `lint_eval_set` judge a file the same way."""
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".yaml", ".yml"):
-        raise EvalSetError(
-            path,
-            None,
-            f"unsupported eval set format {suffix or '(no extension)'!r}",
-            "use a .jsonl file (one item per line) or a .yaml/.yml file",
-        )
+        return [], [
+            EvalSetError(
+                path,
+                None,
+                f"unsupported eval set format {suffix or '(no extension)'!r}",
+                "use a .jsonl file (one item per line) or a .yaml/.yml file",
+            )
+        ]
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise EvalSetError(path, None, "file not found", "check the eval set path in corpusgov.yaml") from err
+    except FileNotFoundError:
+        return [], [EvalSetError(path, None, "file not found", "check the eval set path in corpusgov.yaml")]
     except (OSError, UnicodeDecodeError) as err:
-        raise EvalSetError(path, None, f"cannot read the file ({err})", "save it as UTF-8 text") from err
-
-    raw = _read_jsonl(path, text) if suffix == ".jsonl" else _read_yaml(path, text)
-    if not raw:
-        raise EvalSetError(path, None, "the eval set has no items", "add at least one item")
+        return [], [EvalSetError(path, None, f"cannot read the file ({err})", "save it as UTF-8 text")]
+    try:
+        rows, problems = _read_jsonl(path, text) if suffix == ".jsonl" else (_read_yaml(path, text), [])
+    except EvalSetError as err:  # the file as a whole: no item can be told apart
+        return [], [err]
+    if not rows and not problems:
+        return [], [EvalSetError(path, None, "the eval set has no items", "add at least one item")]
 
     items: list[EvalItem] = []
     first_seen: dict[str, str] = {}
-    for where, data in raw:
-        item = _parse_item(path, where, data)
-        if item.id in first_seen:
-            raise EvalSetError(
-                path,
-                where,
-                f"duplicate item id {item.id!r} (first at {first_seen[item.id]})",
-                "give every item a unique id",
+    for row in rows:
+        try:
+            items.append(_parse_item(path, row.where, row.data))
+        except EvalSetError as err:
+            # The checks below name the place in words; the line is the row's.
+            err.line = row.line
+            problems.append(err)
+        item_id = row.data.get("id") if isinstance(row.data, dict) else None
+        if not isinstance(item_id, str):
+            continue
+        if item_id in first_seen:
+            problems.append(
+                EvalSetError(
+                    path,
+                    row.where,
+                    f"duplicate item id {item_id!r} (first at {first_seen[item_id]})",
+                    "give every item a unique id",
+                    line=row.line,
+                )
             )
-        first_seen[item.id] = where
-        items.append(item)
-    return EvalSet(name=path.stem, path=path, items=tuple(items), content_hash=eval_items_hash(items))
+        else:
+            first_seen[item_id] = row.where
+    # Invalid JSON lines were found while reading, the items' problems after: in the file's order.
+    problems.sort(key=lambda problem: problem.line or 0)
+    return items, problems
 
 
 def eval_items_hash(items: list[EvalItem] | tuple[EvalItem, ...]) -> str:
@@ -121,28 +163,38 @@ def eval_items_hash(items: list[EvalItem] | tuple[EvalItem, ...]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
+def _read_jsonl(path: Path, text: str) -> tuple[list[_Row], list[EvalSetError]]:
+    rows: list[_Row] = []
+    problems: list[EvalSetError] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            rows.append((f"line {number}", json.loads(line)))
+            rows.append(_Row(f"line {number}", number, json.loads(line)))
         except json.JSONDecodeError as err:
-            raise EvalSetError(
-                path,
-                f"line {number}",
-                f"invalid JSON ({err.msg} at column {err.colno})",
-                "write each item as one JSON object on its own line",
-            ) from err
-    return rows
+            problems.append(
+                EvalSetError(
+                    path,
+                    f"line {number}",
+                    f"invalid JSON ({err.msg} at column {err.colno})",
+                    "write each item as one JSON object on its own line",
+                    line=number,
+                )
+            )
+    return rows, problems
 
 
-def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
+def _read_yaml(path: Path, text: str) -> list[_Row]:
     try:
         data = yaml.safe_load(text)
+        # The same document as nodes: where each item starts, for the line of its problems.
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
-        raise EvalSetError(path, None, f"invalid YAML ({err})", "fix the YAML syntax") from err
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise EvalSetError(
+            path, f"line {line}" if line else None, f"invalid YAML ({err})", "fix the YAML syntax", line=line
+        ) from err
     if isinstance(data, dict):
         extra = sorted(set(data) - {"items"})
         if extra or "items" not in data:
@@ -153,6 +205,7 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
                 "put the items under one `items:` key, or make the top level a list of items",
             )
         data = data["items"]
+        node = next(value for key, value in node.value if key.value == "items")
     if data is None:
         return []
     if not isinstance(data, list):
@@ -162,7 +215,11 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
             "the YAML document is not a list of items",
             "make the top level a list of items, or a mapping with an `items:` list",
         )
-    return [(_yaml_where(index, entry), entry) for index, entry in enumerate(data, start=1)]
+    lines = [entry.start_mark.line + 1 for entry in node.value]
+    return [
+        _Row(f"line {line}, {_yaml_where(index, entry)}", line, entry)
+        for index, (line, entry) in enumerate(zip(lines, data, strict=True), start=1)
+    ]
 
 
 def _yaml_where(index: int, entry: Any) -> str:

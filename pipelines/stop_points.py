@@ -5,7 +5,8 @@
 (`CORPUSGOV_STOP_MODE=exit`), or by suspending itself with SIGSTOP (`CORPUSGOV_STOP_MODE=pause`:
 its state is `T` in /proc, where a test finds it and kills it from outside, as the OOM killer or a
 container stop would). Unset, a stop point costs one dictionary lookup. The points and the
-order a run reaches them are listed in pipelines/index/commit_protocol.py. Before the commit, each shard
+order a run reaches them are listed in pipelines/index/commit_protocol.py (an erasure's in
+pipelines/governance/erasure.py). Before the commit, each shard
 of a source stops at `prepare.shard_<n>.assessed` once its files are assessed, before its staging
 files are written (pipelines/run/ingestion.py `prepare_shard`). The parser worker stops at
 `parse.<file name>` when it receives that file, before it parses it

@@ -1,12 +1,18 @@
 """Shared test fixtures: a deterministic fake embedder, throwaway projects, and no network."""
 
+import atexit
 import hashlib
 import itertools
+import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,8 +77,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _one_model_export_per_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The ONNX export of the bundled model takes seconds: every data dir of the session (and
     every subprocess) shares one instead of exporting into each."""
-    import os
-
     from pipelines.embedding.model import MODEL_CACHE_ENV
 
     previous = os.environ.get(MODEL_CACHE_ENV)
@@ -136,6 +140,85 @@ def use_contract(project: Path, contract: str, name: str) -> None:
     config.write_text(
         config.read_text(encoding="utf-8").replace(str(DEFAULT_CONTRACT), str(path)), encoding="utf-8"
     )
+
+
+def corpusgov_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> "subprocess.CompletedProcess[str]":
+    """`corpusgov <args>` as the program runs it (`main`: its error handling, its exit code, what
+    it prints on stdout and stderr), in this process: a table of user mistakes pays the second
+    of a Python start and the CLI's imports once, not once a row. Reports what a finished
+    process would; the SIGINT handler `main` sets is put back for the rest of the session."""
+    from pipelines.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["corpusgov", *args])
+    capsys.readouterr()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    code = exited.value.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(
+        ["corpusgov", *args], 0 if code is None else code if isinstance(code, int) else 1, out.out, out.err
+    )
+
+
+_prepared: dict[str, Path] = {}
+_prepared_store: Path | None = None
+
+
+def inputs_digest(root: Path) -> str:
+    """Every file under `root` (path and bytes): what a build starts from."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def prepared(root: Path, key: str, build: Callable[[], object]) -> bool:
+    """Run `build()` (an ingestion a test starts from) in `root`, or put back the copy of `root`
+    an earlier test's identical build left. An ingestion costs a second or more; many tests start
+    from the same one. Identical means the same `key` and the same files under `root` before the
+    build (config and corpus, byte for byte), so a test that changed its inputs builds its own.
+    The copy keeps file times, so discovery sees the files unchanged, as after the build itself.
+    Only when the config ($CORPUSGOV_CONFIG) keeps the DuckDB ledger and the index under `root`:
+    on PostgreSQL or S3 they are not in the folder, so it builds every time. True when it restored."""
+    global _prepared_store
+    from pipelines.settings import load_settings
+
+    settings = load_settings()
+    inside = root.resolve()
+    copyable = (
+        settings.ledger_url is None
+        and settings.data_dir.resolve().is_relative_to(inside)
+        and Path(settings.lancedb_uri).resolve().is_relative_to(inside)
+        # A config naming `root` itself is this test's alone: nothing to share.
+        and str(root) not in (root / "corpusgov.yaml").read_text(encoding="utf-8")
+    )
+    if not copyable:
+        build()
+        return False
+    name = f"{key}-{inputs_digest(root)}"
+    if name in _prepared:
+        # `root` as the build left it: what the build deleted goes too.
+        for entry in root.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        shutil.copytree(_prepared[name], root, dirs_exist_ok=True)
+        return True
+    build()
+    if _prepared_store is None:
+        _prepared_store = Path(tempfile.mkdtemp(prefix="corpusgov-prepared-"))
+        atexit.register(shutil.rmtree, _prepared_store, True)
+    snapshot = _prepared_store / str(len(_prepared))
+    shutil.copytree(root, snapshot)
+    _prepared[name] = snapshot
+    return False
 
 
 ONE_ITEM_EVAL_SET = (

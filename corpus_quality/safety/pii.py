@@ -1,15 +1,29 @@
-"""Personal data in text: emails, phone numbers, payment card numbers, IBANs and national ids.
+"""Personal data in text: emails, phone numbers, payment card numbers, IBANs, national ids, street
+addresses, dates of birth and names of people.
 
 Candidates are validated (checksums, issuer ranges, reserved domains, written forms) before
-they count, so a flag means a likely real value, not a digit run that looks like one.
+they count, so a flag means a likely real value, not a digit run that looks like one. Addresses
+need a house number beside a street word ("12 Baker Street", "Hauptstraße 5"), so a heading such as
+"Main Street Deployment" is not one; a date counts as a date of birth only after a birth cue
+("born on", "DOB:", "geboren am"). Names come from an NER model (corpus_quality/safety/
+person_names.py), loaded only when `kinds` asks for them: `PATTERN_KINDS` are the kinds found by
+patterns alone, cheap enough for every document.
 """
 
 import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-PII_KINDS: tuple[str, ...] = ("iban", "card", "email", "phone", "national_id")
+# Found by patterns alone (no model): cheap enough to scan every document.
+PATTERN_KINDS: tuple[str, ...] = ("iban", "card", "email", "phone", "national_id", "address", "date_of_birth")
+# Found by the NER model, loaded on first use.
+MODEL_KINDS: tuple[str, ...] = ("person",)
+PII_KINDS: tuple[str, ...] = PATTERN_KINDS + MODEL_KINDS
+# What a plain scan looks for: the kinds every policy has always been given. Addresses, dates of
+# birth and names join them where the contract asks for redaction (pipelines/document/
+# extraction_worker.py), so a contract that tags or quarantines decides as before.
+BASIC_KINDS: tuple[str, ...] = ("iban", "card", "email", "phone", "national_id")
 
 
 @dataclass(frozen=True)
@@ -199,21 +213,149 @@ def _phone_matches(text: str) -> Iterator[PiiMatch]:
             yield PiiMatch("phone", match.start(), match.end(), value)
 
 
-# Earlier finders win overlaps: an IBAN's digits are not also a card, a card not a phone.
-_PII_FINDERS: tuple[Callable[[str], Iterator[PiiMatch]], ...] = (
-    _iban_matches,
-    _card_matches,
-    _national_id_matches,
-    _email_matches,
-    _phone_matches,
+# Street addresses: a house number and one to four capitalised words ending in a street word
+# (US/UK), or a German/Austrian/Swiss street name followed by its number; then optionally a flat,
+# a town, a US state and ZIP code, a UK postcode or a German postcode. Without the house number a
+# street word is a heading or a product ("Main Street Deployment"), not where someone lives.
+_STREET_WORDS = (
+    r"Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Lane|Ln\.?|Drive|Dr\.?|Boulevard|Blvd\.?|Court|Ct\.?|"
+    r"Place|Pl\.?|Terrace|Way|Close|Crescent|Square|Sq\.?|Parkway|Pkwy\.?|Highway|Hwy\.?|Row|"
+    r"Gardens|Mews|Grove|Walk|Circle|Cir\.?|Trail|Park"
+)
+# Street words that also end ordinary phrases ("a 2 Factor Way", "Level 3 Car Park"): they count
+# only with a town or postcode after them.
+_WEAK_STREET_WORDS = frozenset(
+    {
+        "Way",
+        "Park",
+        "Walk",
+        "Row",
+        "Circle",
+        "Cir",
+        "Trail",
+        "Square",
+        "Place",
+        "Court",
+        "Close",
+        "Grove",
+        "Gardens",
+        "Pl",
+        "Ct",
+        "Sq",
+    }
+)
+_UNIT = r"(?:,?\s(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|#)\.?\s?[\w-]{1,6})?"
+_TOWN = r"(?:,\s?[A-Z][a-z'\-]+(?:\s[A-Z][a-z'\-]+){0,2})?"
+_POSTCODE = (
+    r"(?:,?\s(?:[A-Z]{2}\s\d{5}(?:-\d{4})?"  # US: state and ZIP
+    r"|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}"  # UK postcode
+    r"|\d{5}(?:-\d{4})?))?"
+)
+_ADDRESS_EN_RE = re.compile(
+    r"(?:(?:Flat|Apt|Apartment|Unit|Suite)\.?\s[\w-]{1,6},\s)?"
+    r"[1-9]\d{0,4}[A-Za-z]?(?:-\d{1,5})?,?\s(?:(?:[NSEW]|North|South|East|West)\.?\s)?"
+    r"(?:(?:St\.|Mt\.|[A-Z][a-z'\-]+)\s){1,4}(?P<street>" + _STREET_WORDS + r")(?![\w-])(?!\s\d+\.\d)"
+    r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?" + _UNIT + _TOWN + _POSTCODE
+)
+_ADDRESS_PO_BOX_RE = re.compile(r"P\.?\s?O\.?\sBox\s\d{1,6}" + _TOWN + _POSTCODE, re.IGNORECASE)
+_ADDRESS_DE_RE = re.compile(
+    r"[A-ZÄÖÜ][a-zäöüß\-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee)"
+    r"|(?:[A-ZÄÖÜ][a-zäöüß\-]+\s){1,2}(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer)"
+)
+_ADDRESS_DE_TAIL_RE = re.compile(
+    r"\s[1-9]\d{0,3}\s?[a-z]?(?:-\d{1,4})?(?![\w.,]\d)(?:,\s?(?:[A-Z]-|D-)?\d{4,5}\s[A-ZÄÖÜ][a-zäöüß\-]+"
+    r"(?:\s(?:am|an der|im)\s[A-ZÄÖÜ][a-zäöüß]+)?)?"
+)
+# A town name is cut where a sentence goes on: "12 Baker Street, London" but not ", London and".
+_TOWN_STOP_WORDS = frozenset({"The", "This", "That", "Please", "Tel", "Phone", "Email", "And", "But"})
+
+
+def _address_matches(text: str) -> Iterator[PiiMatch]:
+    for pattern in (_ADDRESS_EN_RE, _ADDRESS_PO_BOX_RE):
+        for match in pattern.finditer(text):
+            if not _starts_token(text, match.start(), glue=".-/"):
+                continue
+            if text[max(0, match.start() - 4) : match.start()].lower() == "the ":
+                continue  # "the 2019 Main Street outage": a year and a heading, not where one lives
+            value = match.group(0).rstrip(" ,")
+            words = value.split(", ")
+            while len(words) > 1 and words[-1].split()[0] in _TOWN_STOP_WORDS:
+                words.pop()
+            value = ", ".join(words)
+            street = match.groupdict().get("street")
+            if street is not None and street.rstrip(".") in _WEAK_STREET_WORDS and value.endswith(street):
+                continue
+            yield PiiMatch("address", match.start(), match.start() + len(value), value)
+    for match in _ADDRESS_DE_RE.finditer(text):
+        if not _starts_token(text, match.start()):
+            continue
+        tail = _ADDRESS_DE_TAIL_RE.match(text, match.end())
+        if tail is not None:
+            value = text[match.start() : tail.end()]
+            yield PiiMatch("address", match.start(), tail.end(), value)
+
+
+# A date of birth is a date after a birth cue; the cue stays readable, the date is the value.
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?|"
+    r"Januar|Februar|März|Mai|Juni|Juli|Oktober|Dezember)\.?"
+)
+_DATE = (
+    r"(?:\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)?\d{2}"
+    r"|(?:19|20)\d{2}-\d{2}-\d{2}"
+    r"|\d{1,2}(?:st|nd|rd|th|\.)?\s(?:of\s)?" + _MONTHS + r",?\s(?:19|20)\d{2}"
+    r"|" + _MONTHS + r"\s\d{1,2}(?:st|nd|rd|th)?,?\s(?:19|20)\d{2})"
+)
+_DATE_OF_BIRTH_RE = re.compile(
+    r"(?:date\s+of\s+birth|birth\s?date|d\.?o\.?b\.?|born(?:\s+on)?|birthday|"
+    r"geburtsdatum|geboren(?:\s+am)?|geb\.)"
+    r"\s*(?:[:\-–(]\s*)?(?:(?:is|was|on|as)\s+)?(" + _DATE + r")(?![\w/.\-]\d)",
+    re.IGNORECASE,
 )
 
 
-def find_pii(text: str) -> list[PiiMatch]:
-    """All validated emails, phone numbers, card numbers, IBANs and national ids in ``text``, in text order."""
+def _date_of_birth_matches(text: str) -> Iterator[PiiMatch]:
+    for match in _DATE_OF_BIRTH_RE.finditer(text):
+        if _starts_token(text, match.start()):
+            yield PiiMatch("date_of_birth", match.start(1), match.end(1), match.group(1))
+
+
+def _person_matches(text: str, language: str | None) -> Iterator[PiiMatch]:
+    from corpus_quality.safety.person_names import person_spans
+
+    for start, end in person_spans(text, language):
+        yield PiiMatch("person", start, end, text[start:end])
+
+
+# Earlier finders win overlaps: an IBAN's digits are not also a card, a card not a phone, a date
+# of birth not a house number, an address not a name ("Baker Street").
+_PII_FINDERS: tuple[tuple[str, Callable[[str], Iterator[PiiMatch]]], ...] = (
+    ("iban", _iban_matches),
+    ("card", _card_matches),
+    ("national_id", _national_id_matches),
+    ("email", _email_matches),
+    ("phone", _phone_matches),
+    ("date_of_birth", _date_of_birth_matches),
+    ("address", _address_matches),
+)
+
+
+def find_pii(text: str, kinds: Iterable[str] = BASIC_KINDS, language: str | None = None) -> list[PiiMatch]:
+    """The personal data of the given ``kinds`` in ``text``, validated, in text order.
+
+    ``person`` loads the NER model on first use (corpus_quality/safety/person_names.py) and runs
+    it when ``language`` is English or unknown (None); names after a cue are found in any."""
+    wanted = frozenset(kinds)
+    unknown = wanted - frozenset(PII_KINDS)
+    if unknown:
+        raise ValueError(f"unknown personal data kinds {sorted(unknown)}; known: {', '.join(PII_KINDS)}")
+    finders = [finder for kind, finder in _PII_FINDERS if kind in wanted]
+    if "person" in wanted:
+        finders.append(lambda text: _person_matches(text, language))  # last: addresses win overlaps
     taken: list[PiiMatch] = []
     starts: list[int] = []
-    for finder in _PII_FINDERS:
+    for finder in finders:
         for found in finder(text):
             # Taken spans never overlap, so only the neighbours in start order can collide.
             index = bisect.bisect_left(starts, found.start)
@@ -237,21 +379,50 @@ def mask_pii(match: PiiMatch) -> str:
         return f"{compact[:2]}** **** {compact[-4:]}"
     if match.kind == "national_id":
         return f"***{value[-2:]}"
+    if match.kind == "person":
+        return " ".join(f"{word[:1]}." for word in value.split())
+    if match.kind in ("address", "date_of_birth"):
+        return f"{value[:2]}***"
     digits = re.sub(r"\D", "", value)
     return f"***{digits[-2:]}" if match.kind == "phone" else f"**** {digits[-4:]}"
 
 
-def redact_pii(text: str) -> tuple[str, int]:
-    """Replace emails, phone numbers, cards, IBANs and national ids with "[REDACTED:<kind>]";
-    return text and count."""
-    matches = find_pii(text)
+REDACTION_MARK = "[REDACTED:"
+# The version of the patterns above: bump it when a change finds other values in some text.
+PATTERNS_VERSION = "2"
+
+
+def pii_detector_id(kinds: Iterable[str]) -> str:
+    """Which detectors, at which versions, look for ``kinds``: for the redaction record."""
+    detector = f"corpusgov-pii-patterns/{PATTERNS_VERSION}"
+    if set(kinds) & set(MODEL_KINDS):
+        from importlib.metadata import PackageNotFoundError, version
+
+        from corpus_quality.safety.person_names import DETECTOR_ID
+
+        try:
+            spacy_version = version("spacy")
+        except PackageNotFoundError:
+            spacy_version = "not installed"
+        detector += f" + {DETECTOR_ID} (spaCy {spacy_version})"
+    return detector
+
+
+def redact_pii(text: str, kinds: Iterable[str] = BASIC_KINDS, language: str | None = None) -> tuple[str, int]:
+    """Replace the personal data of ``kinds`` with "[REDACTED:<kind>]"; return text and count."""
+    matches = find_pii(text, kinds, language)
+    return redact_matches(text, matches), len(matches)
+
+
+def redact_matches(text: str, matches: Sequence[PiiMatch]) -> str:
+    """``text`` with each of ``matches`` (in text order, not overlapping) replaced by "[REDACTED:<kind>]"."""
     if not matches:
-        return text, 0
+        return text
     pieces: list[str] = []
     cursor = 0
     for match in matches:
         pieces.append(text[cursor : match.start])
-        pieces.append(f"[REDACTED:{match.kind}]")
+        pieces.append(f"{REDACTION_MARK}{match.kind}]")
         cursor = match.end
     pieces.append(text[cursor:])
-    return "".join(pieces), len(matches)
+    return "".join(pieces)

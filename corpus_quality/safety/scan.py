@@ -4,7 +4,7 @@ Channels are the extracted text itself, Unicode tag characters inside it, and th
 when they are HTML (hidden elements, comments) or PDF (invisibly drawn text).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from corpus_quality.safety.hidden_characters import (
@@ -17,7 +17,7 @@ from corpus_quality.safety.hidden_characters import (
 from corpus_quality.safety.hidden_html import hidden_html, is_html
 from corpus_quality.safety.injection import injection_hits, strict_injection_hits
 from corpus_quality.safety.invisible_pdf import pdf_invisible_text
-from corpus_quality.safety.pii import PII_KINDS, find_pii, mask_pii
+from corpus_quality.safety.pii import PII_KINDS, REDACTION_MARK, PiiMatch, find_pii, mask_pii
 
 SAFETY_CODES: tuple[str, ...] = (
     "safety.injection_like",
@@ -32,7 +32,13 @@ SAFETY_CODES: tuple[str, ...] = (
     "safety.pii_card",
     "safety.pii_iban",
     "safety.pii_national_id",
+    "safety.pii_address",
+    "safety.pii_date_of_birth",
+    "safety.pii_person",
 )
+# A chunk's flag (never a document's): the chunk holds spans redacted under `piiPolicy: redact`.
+# Named like the redaction record's code in the assessment's safety details.
+PII_REDACTED_FLAG = "pii.redacted"
 
 MAX_DETAIL_CHARS = 120
 
@@ -148,8 +154,7 @@ def _hidden_markup_flags(findings: _Findings) -> Iterator[SafetyFlag]:
         )
 
 
-def _pii_flags(text: str) -> Iterator[SafetyFlag]:
-    pii = find_pii(text)
+def _pii_flags(pii: Sequence[PiiMatch]) -> Iterator[SafetyFlag]:
     for kind in PII_KINDS:
         found = [match for match in pii if match.kind == kind]
         if found:
@@ -157,8 +162,13 @@ def _pii_flags(text: str) -> Iterator[SafetyFlag]:
             yield SafetyFlag(code, _truncate(f"{len(found)} found, e.g. {mask_pii(found[0])}"), len(found))
 
 
-def scan_safety(text: str, raw: bytes | None = None, mime_type: str | None = None) -> tuple[SafetyFlag, ...]:
-    """Return one SafetyFlag per code found in ``text`` (and in ``raw`` HTML when given)."""
+def scan_safety(
+    text: str, raw: bytes | None = None, mime_type: str | None = None, pii: Sequence[PiiMatch] | None = None
+) -> tuple[SafetyFlag, ...]:
+    """Return one SafetyFlag per code found in ``text`` (and in ``raw`` HTML when given).
+
+    ``pii``: the personal data already found in ``text`` by the caller (with the kinds its contract
+    asks for); by default the basic kinds are looked for here."""
     findings = _Findings()
     _scan_text(text, findings)
     if raw is not None and is_html(raw, mime_type):
@@ -171,7 +181,19 @@ def scan_safety(text: str, raw: bytes | None = None, mime_type: str | None = Non
             *_injection_flags(findings),
             *_hidden_character_flags(text, findings),
             *_hidden_markup_flags(findings),
-            *_pii_flags(text),
+            *_pii_flags(find_pii(text) if pii is None else pii),
         )
     }
     return tuple(flags[code] for code in SAFETY_CODES if code in flags)
+
+
+def chunk_pii_flags(chunk_text: str, pii: Sequence[PiiMatch], redacted: bool) -> tuple[str, ...]:
+    """A chunk's own personal-data flags: `safety.pii_<kind>` for each kind whose value, found in
+    the document's text, the chunk holds verbatim (raw personal data), and `pii.redacted` when the
+    document was redacted and the chunk holds a redaction mark. Matching the document's findings
+    in the chunk costs a substring search, not a second run of the NER model."""
+    kinds = {match.kind for match in pii if match.value and match.value in chunk_text}
+    flags = [f"safety.pii_{kind}" for kind in PII_KINDS if kind in kinds]
+    if redacted and REDACTION_MARK in chunk_text:
+        flags.append(PII_REDACTED_FLAG)
+    return tuple(sorted(flags))

@@ -21,7 +21,7 @@ with interrupts_noted():
     from typer.exceptions import TyperException
 
     from contracts import ContractError
-    from pipelines.cli import contracts, doctor, evals, index, ingest, outputs, quarantine, read, serve
+    from pipelines.cli import contracts, doctor, erase, evals, index, ingest, outputs, quarantine, read, serve
     from pipelines.cli.output import fail, stdout
     from pipelines.errors import CorpusgovError
 if was_interrupted():
@@ -55,6 +55,7 @@ read.register(app)
 contracts.register(app)
 quarantine.register(app)
 index.register(app)
+erase.register(app)
 evals.register(app)
 outputs.register(app)
 doctor.register(app)

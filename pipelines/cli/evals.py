@@ -1,5 +1,5 @@
-"""`corpusgov evals status | diff | compare | rebaseline`. The holdout split never shows here unless
-asked for with `rebaseline --holdout`, and every such scoring is counted as an exposure."""
+"""`corpusgov evals status | diff | compare | rebaseline | lint`. The holdout split never shows here
+unless asked for with `rebaseline --holdout`, and every such scoring is counted as an exposure."""
 
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from pipelines.evaluation import (
     eval_versions,
     holdout_exposures,
     item_resolutions,
+    lint_configured_sets,
     rebaseline,
 )
 from pipelines.evaluation.reversion import signed
@@ -230,6 +231,29 @@ def rebaseline_command(
     shown = ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items() if k not in GENERATION_METRICS)
     stdout.print(f"{name} ({result.split}) on index v{result.index_version}: {shown}", highlight=False)
     stdout.print(f"  generation: {generation_line(result.generation)}", highlight=False, soft_wrap=True)
+
+
+@evals_app.command("lint", epilog="Examples:\n\n  corpusgov evals lint\n\n  corpusgov evals lint --json")
+def lint_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Check the configured eval set files on their own: every problem, with its file and line."""
+    settings = load_settings(ctx.obj["config"])
+    if not settings.evals.sets:
+        fail(f"No eval sets to lint: {settings.config_path} configures none. Add evals.sets to it.")
+    problems = lint_configured_sets(settings)
+    if as_json:
+        print_json(
+            {
+                "eval_sets": [{"name": s.name, "file": s.path} for s in settings.evals.sets],
+                "problems": [p.as_json() for p in problems],
+            }
+        )
+    else:
+        for problem in problems:
+            stdout.print(problem.message, markup=False, highlight=False, soft_wrap=True)
+        found = plural(len(problems), "problem") if problems else "no problems"
+        stdout.print(f"{plural(len(settings.evals.sets), 'eval set')}, {found}.", highlight=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 def plural(count: int, noun: str) -> str:

@@ -103,7 +103,8 @@ def _ingest(settings: Settings, source: list[str] | None, as_json: bool) -> None
                 tasks[stage] = progress.add_task(stage, total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
 
-        outcome = ingest_corpus(settings, embedder, source, on_progress)
+        # One run per process: the parser worker's memory is freed once every file is parsed.
+        outcome = ingest_corpus(settings, embedder, source, on_progress, keep_parser=False)
     report, reversions, publication = outcome.report, outcome.reversions, outcome.publication
     if as_json:
         print_json(

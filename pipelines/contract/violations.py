@@ -10,7 +10,8 @@ from typing import Any
 
 from contracts import DocumentContract
 from contracts.rules import is_contract_reason, violation_detail
-from pipelines.document.outcome import DocumentOutcome
+from pipelines.document.outcome import DocumentOutcome, DocumentState
+from pipelines.ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -28,5 +29,22 @@ def violations_of(contract: DocumentContract, outcome: DocumentOutcome) -> list[
     return [
         Violation(outcome.doc_id, reason, violation_detail(contract, outcome, reason))
         for reason in outcome.reasons
+        if is_contract_reason(reason)
+    ]
+
+
+def standing_violations(ledger: Ledger, source: str, decided_now: set[str]) -> list[Violation]:
+    """The source's documents still quarantined on a contract or policy reason by earlier runs
+    (those this run decided again excepted): what the source's check keeps showing after a run
+    that did not touch them."""
+    return [
+        Violation(
+            document.doc_id,
+            reason,
+            f"quarantined by an earlier run: `corpusgov quarantine show {document.doc_id}`",
+        )
+        for document in sorted(ledger.documents(source).values(), key=lambda d: d.doc_id)
+        if document.state is DocumentState.QUARANTINED and document.doc_id not in decided_now
+        for reason in document.reasons
         if is_contract_reason(reason)
     ]

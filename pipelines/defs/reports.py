@@ -1,6 +1,8 @@
 """What the Dagster UI shows a person: metadata tables and check results with the next step."""
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +10,9 @@ import dagster as dg
 
 from pipelines.contract.checks import ContractCheck, blocked_message
 from pipelines.contract.report import report_url
+from pipelines.contract.violations import Violation
 from pipelines.defs.markdown import markdown_table, reasons_table
+from pipelines.governance.alert_records import plural
 from pipelines.run.ingestion import PreparedIngestion
 from pipelines.settings import Settings
 
@@ -31,12 +35,30 @@ def source_metadata(part: PreparedIngestion) -> dict[str, Any]:
     }
 
 
-def contract_check_result(check: ContractCheck, name: str, settings: Settings) -> dg.AssetCheckResult:
+def shown_path(path: str, settings: Settings) -> str:
+    """`path` as a person reads it in the UI: relative to corpusgov.yaml's folder when under it."""
+    try:
+        return Path(path).resolve().relative_to(settings.config_path.parent.resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def contract_check_result(
+    check: ContractCheck, name: str, settings: Settings, standing: Sequence[Violation] = ()
+) -> dg.AssetCheckResult:
     """The contract check as a person needs it: the verdict, the failing documents with the
-    numbers behind each reason, and the next step in one sentence."""
+    numbers behind each reason, and the next step in one sentence. `standing`: the source's
+    documents earlier runs quarantined, which this run did not decide again: the check stays WARN
+    while any remain, whatever this run changed."""
+    if standing:
+        check = replace(
+            check,
+            violations=(*check.violations, *standing),
+            violations_by_reason=dict(Counter(v.reason for v in (*check.violations, *standing))),
+        )
     metadata: dict[str, Any] = {
-        "contract": check.contract_ref if check.contract_id else check.contract_path,
-        "contract_file": check.contract_path,
+        "contract": check.contract_ref if check.contract_id else shown_path(check.contract_path, settings),
+        "contract_file": shown_path(check.contract_path, settings),
         "checked_this_run": check.checked,
         "governed_documents": check.governed,
         "violating": check.violating,
@@ -68,13 +90,15 @@ def contract_check_result(check: ContractCheck, name: str, settings: Settings) -
             description=blocked_message(check),
         )
     if check.violations:
+        quarantined = len({v.doc_id for v in check.violations})
         return dg.AssetCheckResult(
             check_name=name,
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             metadata=metadata,
-            description=f"{check.violating} of {check.governed} governed documents "
-            f"({check.violation_rate:.0%}) violate {check.contract_ref} and are quarantined"
+            description=f"{plural(quarantined, 'document')} of this source quarantined under "
+            f"{check.contract_ref} ({len({v.doc_id for v in standing})} by earlier runs); this run: "
+            f"{check.violating} of {check.governed} governed documents ({check.violation_rate:.0%}) violate it"
             + (
                 "; within the error budget."
                 if check.within_budget

@@ -19,6 +19,7 @@ from corpus_quality import (
 from corpus_quality.ai_text_heuristic import HEURISTIC_AI_FLAG, score_ai_text
 from corpus_quality.near_duplicates import NearDuplicateIndex, near_duplicate_signal
 from corpus_quality.registry import SelfOutputRegistry
+from corpus_quality.safety import PII_KINDS, pii_detector_id
 from corpus_quality.vocabulary import ProvenanceLabel
 from pipelines.document.chunking import Chunk, chunking_config_hash
 from pipelines.document.discovery import DiscoveredFile
@@ -252,7 +253,25 @@ def _safety_details(extracted: Extraction) -> tuple[dict[str, Any], ...]:
     flags = extracted.safety_flags
     safety_details = [{"code": f.code, "detail": f.detail, "count": f.count} for f in flags]
     if extracted.redacted:
-        safety_details.append(
-            {"code": "pii.redacted", "detail": "redacted before embedding", "count": extracted.redacted}
-        )
+        safety_details.append(_redaction_record(extracted))
     return tuple(safety_details)
+
+
+def _redaction_record(extracted: Extraction) -> dict[str, Any]:
+    """What a data-protection officer asks of a redaction: what was redacted, by which detector
+    at which version, and whether the original can be had back from the index (it cannot: the
+    worker replaced the spans before chunking, so no chunk text and no vector ever held them)."""
+    kinds = dict(extracted.redacted_kinds)
+    detector = pii_detector_id(PII_KINDS)
+    spans = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    return {
+        "code": "pii.redacted",
+        "detail": (
+            f"{extracted.redacted} span(s) redacted before chunking and embedding ({spans}) by "
+            f"{detector}; the original text is not in the index and cannot be recovered from it"
+        ),
+        "count": extracted.redacted,
+        "kinds": kinds,
+        "detector": detector,
+        "recoverable_from_index": False,
+    }

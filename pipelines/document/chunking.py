@@ -18,11 +18,18 @@ class Chunk:
     doc_id: str
     ordinal: int
     text: str
+    # The chunk's own personal-data flags (corpus_quality.safety.chunk_pii_flags), set by the
+    # extraction worker: its row in the index carries these instead of the document's.
+    pii_flags: tuple[str, ...] = ()
 
     @property
     def ref(self) -> ChunkRef:
         return ChunkRef(
-            chunk_id=self.chunk_id, doc_id=self.doc_id, ordinal=self.ordinal, chars=len(self.text)
+            chunk_id=self.chunk_id,
+            doc_id=self.doc_id,
+            ordinal=self.ordinal,
+            chars=len(self.text),
+            pii_flags=self.pii_flags,
         )
 
 

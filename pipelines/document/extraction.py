@@ -16,7 +16,10 @@ the run quarantines it with `contract.text_too_long` without scanning, chunking,
 embedding it, so it costs its parse, not minutes and gigabytes.
 
 The worker stays up for a whole run (and for the next runs of a long-lived process), so the import
-of unstructured is paid once; a worker killed over a limit is replaced on the next file.
+of unstructured is paid once; a worker killed over a limit is replaced on the next file. A process
+that runs one ingest (the CLI's, a Dagster shard step) stops it after its last file
+(pipelines/run/ingestion.py `prepare_shard`): its 200 to 700 MB are then free for the embedding's
+peak and the commit, and a later parse would start a new one.
 """
 
 import atexit
@@ -83,6 +86,8 @@ class Extraction:
     safety_flags: tuple[Any, ...]  # corpus_quality.safety.SafetyFlag
     chunks: tuple[Chunk, ...]
     redacted: int = 0
+    # Under `piiPolicy: redact`: (kind, spans redacted) for each kind redacted, for the record.
+    redacted_kinds: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ class ChunkRef:
     doc_id: str
     ordinal: int
     chars: int
+    # `safety.pii_<kind>` for the personal data the chunk's text holds, `pii.redacted` when it
+    # holds redacted spans: the chunk's row in the index carries these, not the document's.
+    pii_flags: tuple[str, ...] = ()
 
 
 class DocumentState(StrEnum):

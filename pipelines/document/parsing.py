@@ -14,6 +14,9 @@ from typing import Any
 from pipelines.document.discovery import DOCX, HTML, MARKDOWN, PDF, PLAIN_TEXT, decode_text
 
 PARSER_ID = f"unstructured-{version('unstructured')};pdf=fast;spacy=blank-sentencizer"
+# The document's text is its elements' texts (the blank ones left out) joined by this: offsets in
+# it map back to the elements (the extraction worker redacts the elements by them).
+ELEMENT_SEPARATOR = "\n\n"
 
 
 class ParseError(Exception):
@@ -56,7 +59,7 @@ def parse_document(data: bytes, mime_type: str, file_name: str) -> ParsedDocumen
         raise
     except Exception as err:  # noqa: BLE001 - every parser failure becomes a recorded rejection
         raise ParseError(f"{type(err).__name__}: {err}"[:300]) from err
-    text = "\n\n".join(e.text for e in elements if e.text and e.text.strip())
+    text = ELEMENT_SEPARATOR.join(e.text for e in elements if e.text and e.text.strip())
     title = next((e.text.strip() for e in elements if e.category == "Title" and e.text.strip()), None)
     return ParsedDocument(text=text, elements=elements, title=title)
 

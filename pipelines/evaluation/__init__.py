@@ -4,7 +4,8 @@ and refuse comparisons between results measured on different things.
 - `reversion`: what an index change does to each eval set (the automatic path);
 - `baseline`: scoring a version on an index, incrementally, and `corpusgov evals rebaseline`;
 - `compare`: comparisons, refused or decomposed, and AI-text amplification;
-- `snapshots` and `configured`: what an index version holds, and the configured eval sets.
+- `snapshots` and `configured`: what an index version holds, and the configured eval sets
+  (checked before a run touches the index, and by `corpusgov evals lint`).
 
 The rows live in the ledger (pipelines/ledger/evals.py); the pure logic in the `evals` library.
 """
@@ -17,6 +18,7 @@ from pipelines.evaluation.compare import (
     compare_index_versions,
     decompose_results,
 )
+from pipelines.evaluation.configured import EvalSetProblem, check_eval_sets, lint_configured_sets
 from pipelines.evaluation.reversion import (
     Reversion,
     baseline_eval_sets,
@@ -42,11 +44,13 @@ __all__ = [
     "BaselineTask",
     "HOLDOUT",
     "Amplification",
+    "EvalSetProblem",
     "Reversion",
     "StoredResult",
     "StoredVersion",
     "amplification",
     "baseline_eval_sets",
+    "check_eval_sets",
     "compare_index_versions",
     "decompose_results",
     "eval_results",
@@ -56,6 +60,7 @@ __all__ = [
     "item_resolutions",
     "latest_eval_version",
     "latest_result",
+    "lint_configured_sets",
     "question_vectors",
     "rebaseline",
     "record_eval_event",

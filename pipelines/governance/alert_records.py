@@ -8,6 +8,7 @@ from pipelines.errors import CorpusgovError
 
 CONTRACT_VIOLATION = "contract_violation"
 CHECK_FAILED = "check_failed"
+CHECK_CLEARED = "check_cleared"
 SOURCE_ERROR = "source_error"
 RUN_FAILED = "run_failed"
 PROMOTION_BLOCKED = "promotion_blocked"
@@ -22,7 +23,7 @@ class Alert:
     """One thing a person should hear about once."""
 
     key: str  # dedup key: the same key is never sent twice
-    kind: str  # contract_violation | check_failed | source_error | eval_<event kind>
+    kind: str  # contract_violation | check_failed | check_cleared | source_error | run_failed | eval_<event kind>
     source: str
     doc_id: str | None
     reason: str | None

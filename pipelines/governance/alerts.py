@@ -19,6 +19,7 @@ from typing import Any
 from contracts.rules import is_contract_reason
 from pipelines.contract.checks import ContractCheck
 from pipelines.governance.alert_records import (
+    CHECK_CLEARED,
     CHECK_FAILED,
     CONTRACT_VIOLATION,
     PROMOTION_BLOCKED,
@@ -39,6 +40,7 @@ from pipelines.settings import AlertSinkConfig, Settings
 # The sinks and the alert record live in alert_sinks.py and alert_records.py; their public names
 # stay importable from here, where callers have always found them.
 __all__ = [
+    "CHECK_CLEARED",
     "CHECK_FAILED",
     "CONTRACT_VIOLATION",
     "PROMOTION_BLOCKED",
@@ -181,9 +183,30 @@ def _ledger_alerts(inputs: AlertInputs) -> list[Alert]:
             message=message,
             details=details,
         )
+    # A source's block is one episode from the run that blocked it until a run lets its changes
+    # in: one `check_failed` when it starts (or its reasons or contract change), one
+    # `check_cleared` when it ends, however many runs it stands through.
+    blocks: dict[str, tuple[str, tuple[Any, ...]]] = {}
     for run_id, finished_at, summary in inputs.runs:
         for alert in _run_alerts(run_id, finished_at, summary):
             alerts.setdefault(alert.key, alert)
+        when = {"run_id": run_id, "finished_at": finished_at.isoformat()}
+        for stored in summary.get("contract_checks", []):
+            # Summaries of older runs have no per-check "blocked": the run's own says it.
+            check = ContractCheck.from_json({"blocked": summary.get("blocked", False), **stored})
+            if check.error:
+                continue
+            episode = blocks.get(check.source)
+            if check.blocked:
+                identity = (check.contract_version, tuple(sorted(check.violations_by_reason)))
+                if episode is None or episode[1] != identity:
+                    blocks[check.source] = (run_id, identity)
+                    alert = _blocked_alert(run_id, check, when)
+                    alerts.setdefault(alert.key, alert)
+            elif episode is not None:
+                del blocks[check.source]
+                alert = _cleared_alert(episode[0], run_id, check, when)
+                alerts.setdefault(alert.key, alert)
     for held in inputs.held_back_versions:
         key = f"{PROMOTION_BLOCKED}:{held.index_version}"
         failures = "; ".join(held.verdict.get("failures", [])) or "see corpusgov index versions"
@@ -260,8 +283,6 @@ def _run_alerts(run_id: str, finished_at: datetime, summary: dict[str, Any]) -> 
                     details={**when, "error": check.error},
                 )
             )
-        elif check.blocked:
-            alerts.append(_blocked_alert(run_id, check, when))
     return alerts
 
 
@@ -288,6 +309,22 @@ def _blocked_alert(run_id: str, check: ContractCheck, when: dict[str, str]) -> A
             "max_violation_rate": check.max_violation_rate,
             "violations_by_reason": check.violations_by_reason,
         },
+    )
+
+
+def _cleared_alert(blocked_at: str, run_id: str, check: ContractCheck, when: dict[str, str]) -> Alert:
+    governed = check.governed or check.checked
+    return Alert(
+        key=f"{CHECK_CLEARED}:{blocked_at}:{check.source}",
+        kind=CHECK_CLEARED,
+        source=check.source,
+        doc_id=None,
+        reason=None,
+        contract_version=check.contract_version,
+        message=f"source '{check.source}' no longer blocked: run {run_id} let its changes in "
+        f"({check.violation_rate:.0%} of {governed} governed documents violate {check.contract_ref}, "
+        f"budget {check.max_violation_rate:.0%}); blocked since run {blocked_at}.",
+        details={**when, "blocked_at_run": blocked_at, "violation_rate": check.violation_rate},
     )
 
 

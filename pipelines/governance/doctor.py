@@ -137,6 +137,18 @@ def examine_data_dir(settings: Settings) -> DoctorReport:
             "did not finish; the next run (or --repair) rolls it back",
         )
     )
+    unfinished = [e for e in ledger.erasures() if e.completed_at is None]
+    add(
+        Finding(
+            "erasures",
+            not unfinished,
+            f"{len(ledger.erasures())} done"
+            if not unfinished
+            else "not finished: "
+            + ", ".join(f"{e.doc_id} ({e.erasure_id}, {e.erased_at:%Y-%m-%d %H:%M})" for e in unfinished)
+            + "; run the same `corpusgov erase` again to finish (its history may still hold the text)",
+        )
+    )
     _check_conservation(ledger, states, add)
     _check_index(settings, ledger, versions, add)
     return report

@@ -8,14 +8,16 @@ The Dagster path runs the same steps as assets: the source graphs and `chunk_ind
 `run_failure_alert_sensor` puts a failure in any step on record with `record_failed_run`, the
 eval assets call `bind_eval_sets` and `score_eval_sets`, the two halves of `follow_index`, and
 the `publication_gate` check on `chunk_index` calls `publish_candidates`. After a commit, `ingest`
-applies corpusgov.yaml's `retention:` (pipelines/governance/versions.py `apply_retention`); on the
-Dagster path the `nightly_retention` schedule does.
+applies corpusgov.yaml's `retention:` (pipelines/governance/versions.py `apply_retention`), and so
+do `roll_back` and, on the Dagster path, the `publication_gate` check once a version was committed;
+the `nightly_retention` schedule applies it when nothing is committed.
 """
 
 import logging
 import uuid
 from dataclasses import dataclass
 
+from evals import EvalSetError
 from pipelines.embedding.model import Embedder
 from pipelines.errors import (
     CommittedRunError,
@@ -28,6 +30,7 @@ from pipelines.evaluation import (
     Reversion,
     StoredVersion,
     baseline_eval_sets,
+    check_eval_sets,
     reversion_eval_sets,
     version_eval_sets,
 )
@@ -58,12 +61,16 @@ def ingest(
     embedder: Embedder,
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
+    keep_parser: bool = True,
 ) -> IngestOutcome:
     """Ingest the sources (all, or `source_names`), bind and score the eval sets on the new index
     version (nothing to do when the index did not move), then publish it if it passes the gate. A run that fails is on record, so
-    the alert sinks hear of it; a run refused because another writer is at work is not a failure."""
+    the alert sinks hear of it; a run refused because another writer is at work is not a failure.
+    `keep_parser=False` (the CLI, a process that runs one ingest) stops the parser worker once
+    every file is parsed (pipelines/run/ingestion.py `ingest_holding_lock`)."""
     try:
-        report = run_ingestion(settings, embedder, source_names, on_progress)
+        check_eval_sets(settings)  # before the index is touched: a malformed set stops the run
+        report = run_ingestion(settings, embedder, source_names, on_progress, keep_parser)
     except (IngestionConflictError, LedgerBusyError):
         raise
     except Exception as err:
@@ -83,7 +90,7 @@ def _after_commit(
     number = report.index_version.index_version if report.index_version else None
     try:
         reversions = follow_index(settings, embedder)
-    except (CorpusgovError, OSError, RuntimeError) as err:
+    except (CorpusgovError, EvalSetError, OSError, RuntimeError) as err:
         raise CommittedRunError(number, "re-versioning the eval sets on it", err) from err
     try:
         publication = publish_candidates(settings, embedder)
@@ -91,10 +98,10 @@ def _after_commit(
         raise CommittedRunError(number, "the publication gate", err) from err
     # A run that committed nothing leaves retention to the nightly schedule: a no-op ingest, what
     # a sensor runs most, opens no LanceDB.
-    return reversions, publication, None if number is None else _retain(settings, number)
+    return reversions, publication, None if number is None else retain_after_commit(settings, number)
 
 
-def _retain(settings: Settings, number: int) -> Cleanup | None:
+def retain_after_commit(settings: Settings, number: int) -> Cleanup | None:
     """The retention policy after a commit. Failing here leaves old versions on disk a little
     longer, never a run to repeat: a warning, and the next commit or the nightly schedule retries."""
     try:
@@ -123,11 +130,13 @@ def roll_back(settings: Settings, embedder: Embedder, number: int) -> RollbackOu
     the eval sets on it like on any other index version."""
     rollback = rollback_index(settings, number)
     try:
-        return RollbackOutcome(rollback, follow_index(settings, embedder))
+        reversions = follow_index(settings, embedder)
     except (CorpusgovError, OSError, RuntimeError) as err:
         raise CommittedRunError(
             rollback.version.index_version, "re-versioning the eval sets on it", err
         ) from err
+    retain_after_commit(settings, rollback.version.index_version)
+    return RollbackOutcome(rollback, reversions)
 
 
 def follow_index(settings: Settings, embedder: Embedder, wait_seconds: float = 0.0) -> list[Reversion]:

@@ -21,6 +21,7 @@ from pipelines.document.outcome import DocumentState
 from pipelines.errors import CorpusgovError, WriterLockLostError
 from pipelines.governance.actor import acting_person
 from pipelines.index.commit_protocol import (
+    SERVING_TAG,
     move_serving_tag,
     point_serving,
     recover_index,
@@ -29,6 +30,7 @@ from pipelines.index.commit_protocol import (
     undo_interrupted_write,
     writer_lock,
 )
+from pipelines.index.history import remove_versions_except
 from pipelines.index.table import TABLE_NAME, ChunkIndex, in_filter, index_tag, read_columns
 from pipelines.ledger import IndexVersion, Ledger, LedgerDocument, Publication, VersionCounts
 from pipelines.settings import Settings
@@ -36,7 +38,6 @@ from pipelines.stop_points import stop_point
 from pipelines.storage import folder_size, join
 
 ROLLED_BACK = "index.rolled_back"
-_CLOCK_MARGIN = timedelta(milliseconds=500)
 
 
 @dataclass(frozen=True)
@@ -266,9 +267,9 @@ def _ids(documents: dict[str, tuple[str, frozenset[str]]]) -> set[str]:
 @dataclass(frozen=True)
 class RetentionPolicy:
     """Which index versions a cleanup keeps readable, besides the ones it never removes (the
-    latest, the served one and every candidate after it): the newest `keep_last`, every version
-    younger than `keep_days`, and per eval set the versions of its newest `live_baselines` live
-    (not superseded) baselines. corpusgov.yaml's `retention:` (`of`), or `--older-than-days`."""
+    latest, the served one and every candidate after it, and tagged releases: a LanceDB tag of a
+    person's own on a version): the newest `keep_last`, every version younger than `keep_days`,
+    and per eval set the versions of its newest `live_baselines` live (not superseded) baselines. corpusgov.yaml's `retention:` (`of`), or `--older-than-days`."""
 
     keep_last: int
     keep_days: timedelta
@@ -316,7 +317,8 @@ def apply_retention(settings: Settings) -> Cleanup | None:
 def _retained(
     settings: Settings, ledger: Ledger, versions: list[IndexVersion], policy: RetentionPolicy
 ) -> set[int]:
-    """The index versions `policy` keeps by number; the age limit is applied as a cutoff by LanceDB."""
+    """The index versions `policy` keeps by number (the age limit and tagged releases are added
+    by `_clean`, which reads the table)."""
     # Imported here: evaluation imports this module's neighbours, not the other way round.
     from pipelines.evaluation import DEV, HOLDOUT, eval_results
 
@@ -336,6 +338,14 @@ def _retained(
     return kept
 
 
+def _released(table: Any, versions: list[IndexVersion]) -> set[int]:
+    """Index versions a person tagged in LanceDB with a tag of their own (a release, an audit
+    snapshot: `table.tags.create("release-2026-q4", lance_version)`): kept whatever their age."""
+    ours = {v.tag for v in versions} | {SERVING_TAG}
+    pinned = {int(info["version"]) for name, info in table.tags.list().items() if name not in ours}
+    return {v.index_version for v in versions if v.lance_version in pinned}
+
+
 def _clean(settings: Settings, policy: RetentionPolicy, only_when_due: bool) -> Cleanup | None:
     with writer_lock(settings):
         recover_index(settings)
@@ -344,46 +354,27 @@ def _clean(settings: Settings, policy: RetentionPolicy, only_when_due: bool) -> 
         if not versions:
             return None if only_when_due else Cleanup((), (), 0)
         latest = versions[0]
-        live = _retained(settings, ledger, versions, policy)
         table = ChunkIndex(settings.lancedb_uri).require_table()
-        stamps = {v["version"]: v["timestamp"] for v in table.list_versions()}
-        now = datetime.now(stamps[int(table.version)].tzinfo)
-        cutoff = now - policy.keep_days
-        kept_stamps = [
-            stamps[v.lance_version] for v in versions if v.index_version in live and v.lance_version in stamps
-        ]
-        # LanceDB removes every version older than the cutoff (it refuses to when one of them is
-        # tagged): keep the cutoff before the oldest version the policy keeps, so what is kept is
-        # that version and every later one.
-        # The margin covers the time between here and LanceDB reading its own clock.
-        cutoff = min([cutoff, *[s - _CLOCK_MARGIN for s in kept_stamps]])
+        stamps = {int(v["version"]): v["timestamp"] for v in table.list_versions()}
+        cutoff = datetime.now(stamps[int(table.version)].tzinfo) - policy.keep_days
+        young = {v.index_version for v in versions if stamps.get(v.lance_version, cutoff) >= cutoff}
+        live = _retained(settings, ledger, versions, policy) | _released(table, versions) | young
+        tags = table.tags.list()
+        # Due: still on disk and readable through its own tag, and let go by the policy.
         due = [
-            v
-            for v in versions
-            if v.index_version not in live and v.lance_version in stamps and stamps[v.lance_version] < cutoff
+            v for v in versions if v.index_version not in live and v.lance_version in stamps and v.tag in tags
         ]
         if only_when_due and not due:
             return None
         folder = join(settings.lancedb_uri, f"{TABLE_NAME}.lance")
         size_before = folder_size(folder)
         require_writer_lock("cleaning up old index versions")
-        tags = table.tags.list()
-        untagged: dict[int, IndexVersion] = {}
         for version in due:
-            if version.tag in tags:
-                table.tags.delete(version.tag)
-            untagged[version.lance_version] = version
-        # LanceDB measures `cleanup_older_than` back from its own clock, read after ours: a margin
-        # keeps its cutoff at or before ours, so it never meets a version still tagged.
-        older_than = datetime.now(stamps[int(table.version)].tzinfo) - cutoff + _CLOCK_MARGIN
-        table.optimize(cleanup_older_than=max(older_than, timedelta(0)))
-        remaining = {v["version"] for v in table.list_versions()}
-        cleaned = [v.index_version for lance, v in untagged.items() if lance not in remaining]
-        for lance, version in untagged.items():
-            if lance in remaining:  # within the margin: still readable, so it keeps its tag
-                table.tags.create(version.tag, lance)
+            table.tags.delete(version.tag)
+        # Compaction only (a cutoff no version meets): the versions go below, by number.
+        table.optimize(cleanup_older_than=timedelta(days=36_500))
         # A stop from here on leaves the table ahead of the ledger with the same rows: recovery
-        # restores the ledger's version, which the cutoff above kept.
+        # restores the ledger's version.
         stop_point("cleanup.after_optimize")
         # Compaction commits a new table version with the same rows: the latest index version now
         # lives there (same content, fewer files).
@@ -395,7 +386,15 @@ def _clean(settings: Settings, policy: RetentionPolicy, only_when_due: bool) -> 
             served = ledger.serving_version()
             if served is not None and served.index_version == latest.index_version:
                 point_serving(table, compacted)
-        readable = _readable(table, ledger.index_versions())
+        # Every table version no readable index version names goes, with the files only it used:
+        # the ones let go now, and what restores, deletes and compactions left in between.
+        kept_versions = ledger.index_versions()
+        named = {v.lance_version for v in kept_versions if v.index_version in _readable(table, kept_versions)}
+        remove_versions_except(settings, named)
+        table = ChunkIndex(settings.lancedb_uri).require_table()
+        remaining = {int(v["version"]) for v in table.list_versions()}
+        cleaned = [v.index_version for v in due if v.lance_version not in remaining]
+        readable = _readable(table, kept_versions)
         return Cleanup(tuple(sorted(readable)), tuple(sorted(cleaned)), size_before - folder_size(folder))
 
 
@@ -407,6 +406,15 @@ def _readable(table: Any, versions: list[IndexVersion]) -> set[int]:
     if versions:
         readable.add(versions[0].index_version)
     return readable
+
+
+def readable_index_versions(settings: Settings, versions: list[IndexVersion]) -> set[int]:
+    """The index versions that can still be read (`search --as-of`, a rollback, an erasure's
+    rewrite): their tag is on their LanceDB version."""
+    table = ChunkIndex(settings.lancedb_uri).table()
+    if table is None or not versions:
+        return set()
+    return _readable(table, versions)
 
 
 def removed_index_versions(settings: Settings) -> set[int]:

@@ -24,6 +24,7 @@ from pipelines.document.outcome import DocumentState
 from pipelines.errors import IndexDamagedError, LedgerBusyError, StorageError, first_line
 from pipelines.ledger.commits import LedgerWriter
 from pipelines.ledger.connection import LedgerConnection
+from pipelines.ledger.erasures import ErasureRow, erasures, release_tombstone, tombstoned, update_certificate
 from pipelines.ledger.postgres import PostgresConnection, describe_url, upgrade_for_reading
 from pipelines.ledger.records import (
     CommitIntent,
@@ -603,3 +604,90 @@ class Ledger:
     def clear_commit_intent(self) -> None:
         with self.connect() as con:
             con.execute("DELETE FROM commit_intents")
+
+    # --- erasure (pipelines/governance/erasure.py; the statements in pipelines/ledger/erasures.py) ---
+
+    def content_hashes_of(self, doc_id: str) -> list[str]:
+        """Every content hash the document ever had: the bytes an erasure keeps out for good."""
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT DISTINCT content_hash FROM document_versions WHERE doc_id = ? AND content_hash IS NOT NULL "
+                "UNION SELECT content_hash FROM documents WHERE doc_id = ? AND content_hash IS NOT NULL",
+                [doc_id, doc_id],
+            ).fetchall()
+        return sorted({row[0] for row in rows})
+
+    def eval_items_citing(self, chunk_ids: list[str]) -> list[dict[str, str]]:
+        """Eval items whose gold, as last resolved, cites one of `chunk_ids` (the eval set file is
+        the user's to edit)."""
+        if not chunk_ids:
+            return []
+        with self.connect(read_only=True) as con:
+            rows = named_rows(
+                con,
+                "SELECT DISTINCT v.eval_set, r.item_id FROM eval_item_resolutions r "
+                "JOIN eval_set_versions v USING (version_hash) "
+                "WHERE EXISTS (SELECT 1 FROM unnest(r.gold_chunk_ids) AS g(chunk_id) WHERE list_contains(?, g.chunk_id)) "
+                "ORDER BY 1, 2",
+                [chunk_ids],
+            )
+        return [{"eval_set": row["eval_set"], "item_id": row["item_id"]} for row in rows]
+
+    def mark_results_on_rewritten(self, index_versions: list[int], reason: str) -> int:
+        """Eval results measured on index versions an erasure rewrote: superseded, so no
+        comparison takes them as measured on what the version holds now."""
+        if not index_versions:
+            return 0
+        with self.connect() as con:
+            (row,) = con.execute(
+                "SELECT count(*) FROM eval_results WHERE list_contains(?, index_version) AND superseded_reason IS NULL",
+                [index_versions],
+            ).fetchall()
+            con.execute(
+                "UPDATE eval_results SET superseded_reason = ? "
+                "WHERE list_contains(?, index_version) AND superseded_reason IS NULL",
+                [reason, index_versions],
+            )
+        return int(row[0])
+
+    def update_erasure_certificate(self, erasure_id: str, certificate: dict[str, Any]) -> None:
+        with self.connect() as con:
+            update_certificate(con, erasure_id, certificate, None)
+
+    def finish_erasure(self, erasure_id: str, certificate: dict[str, Any], at: datetime) -> None:
+        with self.connect() as con:
+            update_certificate(con, erasure_id, certificate, at)
+
+    def erasures(self) -> list[ErasureRow]:
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "erasures"):
+                return []
+            return erasures(con)
+
+    def tombstoned(self) -> set[str]:
+        with self.connect(read_only=True) as con:
+            if not has_table(con, "tombstones"):
+                return set()
+            return tombstoned(con)
+
+    def release_tombstone(self, content_hash: str, by: str) -> bool:
+        with self.connect() as con:
+            return release_tombstone(con, content_hash, by, datetime.now(UTC))
+
+    def rewrite_file(self) -> None:
+        """Write the DuckDB file afresh, holding only live rows: a deleted or overwritten value can
+        survive in a database file's free blocks. Nothing to do on PostgreSQL here (the
+        certificate says to vacuum it)."""
+        if self.url is not None or not self.path.exists():
+            return
+        fresh = self.path.with_name(self.path.name + ".rewrite")
+        fresh.unlink(missing_ok=True)
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+            (name,) = con.execute("SELECT current_database()").fetchall()[0]
+            con.execute(f"ATTACH '{fresh}' AS rewritten")
+            try:
+                con.execute(f'COPY FROM DATABASE "{name}" TO rewritten')
+            finally:
+                con.execute("DETACH rewritten")
+        os.replace(fresh, self.path)

@@ -16,6 +16,7 @@ import pyarrow as pa
 from corpus_quality.near_duplicates import FINGERPRINT_VERSION
 from pipelines.document.outcome import DocumentOutcome
 from pipelines.ledger.connection import LedgerConnection
+from pipelines.ledger.erasures import ErasureRow, anonymise_document, record_erasure, scrub_mentions
 from pipelines.ledger.records import (
     SHORT_CHUNK_CHARS,
     CommitIntent,
@@ -62,6 +63,19 @@ class LedgerWriter:
         self, version: IndexVersion, restored: pa.Table, run_id: str, reason: str, publication: Publication
     ) -> None:
         apply_rollback(self.con, version, restored, run_id, reason, publication)
+
+    def apply_erasure(
+        self,
+        erasure: ErasureRow,
+        doc_id: str,
+        content_hashes: list[str],
+        version: IndexVersion | None,
+        publication: Publication | None,
+        run_id: str,
+    ) -> dict[str, Any]:
+        """Step 1 of `corpusgov erase` (pipelines/governance/erasure.py) in one transaction;
+        returns what it changed, for the certificate."""
+        return apply_erasure(self.con, erasure, doc_id, content_hashes, version, publication, run_id)
 
     def publish(self, publication: Publication) -> None:
         """Record `publication` (step 8 of the commit protocol): from its COMMIT on, the index
@@ -416,3 +430,67 @@ def record_version_stats(con: LedgerConnection, index_version: int) -> None:
 
 def write_index_version(con: LedgerConnection, v: IndexVersion, run_id: str) -> None:
     con.execute(insert_statement("index_versions", IndexVersion, "run_id"), [*parameters(v), run_id])
+
+
+def apply_erasure(
+    con: LedgerConnection,
+    erasure: ErasureRow,
+    doc_id: str,
+    content_hashes: list[str],
+    version: IndexVersion | None,
+    publication: Publication | None,
+    run_id: str,
+) -> dict[str, Any]:
+    now = erasure.erased_at
+    con.execute("BEGIN TRANSACTION")
+    try:
+        anonymise_document(con, doc_id, erasure.doc_id, now)
+        (judged,) = con.execute("SELECT count(*) FROM judge_calls").fetchall()[0]
+        # The judge's cache is keyed by prompts that held chunk text: cleared whole (it refills
+        # at the next scoring), since which entries read this document is not kept.
+        con.execute("DELETE FROM judge_calls")
+        mentions = scrub_mentions(con, doc_id, erasure.doc_id)
+        (outputs,) = con.execute(
+            "SELECT count(*) FROM self_outputs WHERE CAST(row AS VARCHAR) LIKE ?", [f"%{erasure.doc_id}%"]
+        ).fetchall()[0]
+        con.execute("DELETE FROM self_outputs WHERE CAST(row AS VARCHAR) LIKE ?", [f"%{erasure.doc_id}%"])
+        if version is not None:
+            by_state = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY 1").fetchall())
+            indexed = "FROM documents WHERE state = 'indexed' GROUP BY 1"
+            counts = VersionCounts(
+                by_state=by_state,
+                by_grade=dict(con.execute(f"SELECT coalesce(grade, 'none'), count(*) {indexed}").fetchall()),
+                by_provenance=dict(
+                    con.execute(f"SELECT coalesce(provenance, 'unknown'), count(*) {indexed}").fetchall()
+                ),
+            )
+            write_index_version(con, replace(version, counts=counts), run_id)
+            record_version_stats(con, version.index_version)
+            con.execute(
+                "UPDATE document_versions SET index_version = ? WHERE doc_id = ? AND run_id = 'erase'",
+                [version.index_version, erasure.doc_id],
+            )
+        if publication is not None:
+            con.execute(insert_statement("publications", Publication), parameters(publication))
+        record_erasure(con, erasure, content_hashes)
+        con.execute(
+            _INSERT_RUN,
+            [
+                run_id,
+                now,
+                now,
+                [],
+                version.index_version if version else None,
+                json.dumps({"erasure": erasure.erasure_id}),
+            ],
+        )
+        con.execute("DELETE FROM commit_intents")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_quietly(con)
+        raise
+    return {
+        "rows_renamed": mentions,
+        "judge_cache_entries_cleared": int(judged),
+        "self_outputs_removed": int(outputs),
+    }

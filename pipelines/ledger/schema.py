@@ -339,6 +339,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         WHERE index_version = (SELECT max(index_version) FROM index_versions)
         """,
     ),
+    (  # erasure: the audit row of each `corpusgov erase`, and the content it keeps out for good
+        """
+        CREATE TABLE IF NOT EXISTS erasures (
+            erasure_id VARCHAR PRIMARY KEY,
+            doc_id VARCHAR NOT NULL,
+            erased_by VARCHAR NOT NULL,
+            erased_at TIMESTAMPTZ NOT NULL,
+            reason VARCHAR NOT NULL,
+            completed_at TIMESTAMPTZ,
+            certificate JSON NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS tombstones (
+            content_hash VARCHAR PRIMARY KEY,
+            erasure_id VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            released_at TIMESTAMPTZ,
+            released_by VARCHAR
+        )
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

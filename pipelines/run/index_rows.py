@@ -3,7 +3,7 @@
 Before the commit protocol opens the ledger, the spooled chunks of the documents that end
 `indexed` get their vectors (spooled by the embedding thread, read from the index for the
 unchanged chunks of an edited document, or embedded here for whatever is left) and their
-document's grade, provenance and flags, and are written to one Parquet file in the run's staging
+document's grade and provenance and their own flags (`chunk_safety_flags`), and are written to one Parquet file in the run's staging
 folder. The commit then streams that file into ONE LanceDB version. Nothing here holds more than a
 batch of text and vectors.
 
@@ -21,23 +21,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.document.outcome import DocumentOutcome
+from pipelines.document.outcome import ChunkRef, DocumentOutcome
 from pipelines.embedding.model import Embedder, embed_with_progress
 from pipelines.errors import IndexStateError
 from pipelines.index.table import ChunkIndex, chunk_schema, in_filter, read_columns
 from pipelines.run.spool import PARQUET_OPTIONS, SPOOL_ROWS, spooled_batches, staging_writes
 
-# The columns every row of a document carries from the document (beside its chunk's own id,
-# ordinal, text and vector), as the run writes them.
-_DOCUMENT_COLUMNS: dict[str, Callable[[DocumentOutcome], object]] = {
-    "source": lambda o: o.source,
-    "content_hash": lambda o: o.content_hash,
-    "provenance": lambda o: o.provenance,
-    "grade": lambda o: o.grade,
-    "safety_flags": lambda o: list(o.safety_flags),
-    "contract_version": lambda o: o.contract_version,
-    "config_hash": lambda o: o.config_hash,
+# The columns every row of a document carries (beside its chunk's own id, ordinal, text and
+# vector), as the run writes them: the document's values, except `safety_flags`, the chunk's own.
+_ROW_COLUMNS: dict[str, Callable[[DocumentOutcome, ChunkRef], object]] = {
+    "source": lambda o, _c: o.source,
+    "content_hash": lambda o, _c: o.content_hash,
+    "provenance": lambda o, _c: o.provenance,
+    "grade": lambda o, _c: o.grade,
+    "safety_flags": lambda o, c: chunk_safety_flags(o, c),
+    "contract_version": lambda o, _c: o.contract_version,
+    "config_hash": lambda o, _c: o.config_hash,
 }
+
+
+def chunk_safety_flags(outcome: DocumentOutcome, chunk: ChunkRef) -> list[str]:
+    """A chunk row's flags: its document's, with the personal-data flags replaced by the chunk's
+    own (`safety.pii_<kind>` only on a chunk holding such a value, `pii.redacted` on one holding
+    redacted spans). Hidden text, injection and provenance flags stay the document's: they come
+    from the raw file or the whole text, and a filter on them keeps every chunk of the document."""
+    document = {flag for flag in outcome.safety_flags if not flag.startswith("safety.pii_")}
+    return sorted(document | set(chunk.pii_flags))
+
 
 # What the index holds for a document, as far as anyone reading it can tell: its chunks (ids and
 # ordinals; an id is a hash of the document, the chunk's text and the chunker's config, so the
@@ -56,7 +66,7 @@ _DOCUMENT_COLUMNS: dict[str, Callable[[DocumentOutcome], object]] = {
 # document, reading back their vectors), and a version would then change rows of documents its
 # manifest calls unchanged. A change to any counted column does rewrite every row of the
 # document, the column included.
-COMPARED_COLUMNS: tuple[str, ...] = tuple(c for c in _DOCUMENT_COLUMNS if c != "config_hash")
+COMPARED_COLUMNS: tuple[str, ...] = tuple(c for c in _ROW_COLUMNS if c != "config_hash")
 
 # Up to this many documents, LanceDB filters the rows read for the comparison; past it, one
 # projected scan (no texts, no vectors) is cheaper than a long IN list.
@@ -92,6 +102,7 @@ def build_index_rows(
     to_embed = _count_to_embed(spools, indexed, previous_ids)
     progress = _Progress(to_embed, on_progress)
     schema = chunk_schema(embedder.dimensions)
+    refs = {chunk.chunk_id: chunk for o in indexed.values() for chunk in o.chunks}
     rows = embedded = reused = 0
     wanted = pa.array(list(indexed), pa.string())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +113,7 @@ def build_index_rows(
             if batch.num_rows == 0:
                 continue
             vectors, from_index = _vectors(batch, index, previous_ids, embedder, progress)
-            writer.write_batch(_with_documents(batch, vectors, indexed, schema))
+            writer.write_batch(_with_documents(batch, vectors, indexed, refs, schema))
             rows += batch.num_rows
             reused += from_index
             embedded += batch.num_rows - from_index
@@ -132,27 +143,27 @@ def documents_held_as_written(index: ChunkIndex, outcomes: Mapping[str, Document
         where = in_filter("doc_id", list(outcomes))
     held = read_columns(table, columns, where)
     held = held.filter(pc.is_in(held.column("doc_id"), value_set=pa.array(list(outcomes), pa.string())))
-    chunks: dict[str, set[tuple[str, int]]] = {}
-    values: dict[str, set[tuple[object, ...]]] = {}
+    # Each row as (chunk id, ordinal, compared values): a chunk's flags are its own.
+    held_rows: dict[str, set[tuple[object, ...]]] = {}
     data = {c: held.column(c).to_pylist() for c in columns}
     for i, doc_id in enumerate(data["doc_id"]):
-        chunks.setdefault(doc_id, set()).add((data["chunk_id"][i], data["ordinal"][i]))
-        values.setdefault(doc_id, set()).add(tuple(_hashable(data[c][i]) for c in COMPARED_COLUMNS))
-    owners = list(outcomes.values())
+        held_rows.setdefault(doc_id, set()).add(
+            (data["chunk_id"][i], data["ordinal"][i], *(_hashable(data[c][i]) for c in COMPARED_COLUMNS))
+        )
+    rows = [(o, chunk) for o in outcomes.values() for chunk in o.chunks]
     # Through Arrow, as the rows are written: an enum, a tuple come back as the index gives them.
     expected = {
-        c: pa.array([_DOCUMENT_COLUMNS[c](o) for o in owners], held.schema.field(c).type).to_pylist()
+        c: pa.array([_ROW_COLUMNS[c](o, chunk) for o, chunk in rows], held.schema.field(c).type).to_pylist()
         for c in COMPARED_COLUMNS
     }
-    same: set[str] = set()
-    for i, o in enumerate(owners):
-        written = {(c.chunk_id, c.ordinal) for c in o.chunks}
-        row = tuple(_hashable(expected[c][i]) for c in COMPARED_COLUMNS)
-        if chunks.get(o.doc_id, set()) == written and values.get(o.doc_id, set()) == (
-            {row} if written else set()
-        ):
-            same.add(o.doc_id)
-    return frozenset(same)
+    written: dict[str, set[tuple[object, ...]]] = {}
+    for i, (o, chunk) in enumerate(rows):
+        written.setdefault(o.doc_id, set()).add(
+            (chunk.chunk_id, chunk.ordinal, *(_hashable(expected[c][i]) for c in COMPARED_COLUMNS))
+        )
+    return frozenset(
+        doc_id for doc_id in outcomes if held_rows.get(doc_id, set()) == written.get(doc_id, set())
+    )
 
 
 def _hashable(value: object) -> object:
@@ -209,9 +220,18 @@ def _vectors(
 
 
 def _with_documents(
-    batch: pa.RecordBatch, vectors: np.ndarray, indexed: Mapping[str, DocumentOutcome], schema: pa.Schema
+    batch: pa.RecordBatch,
+    vectors: np.ndarray,
+    indexed: Mapping[str, DocumentOutcome],
+    refs: Mapping[str, ChunkRef],
+    schema: pa.Schema,
 ) -> pa.RecordBatch:
-    owners = [indexed[d] for d in batch.column("doc_id").to_pylist()]
+    rows = [
+        (indexed[doc_id], refs[chunk_id])
+        for doc_id, chunk_id in zip(
+            batch.column("doc_id").to_pylist(), batch.column("chunk_id").to_pylist(), strict=True
+        )
+    ]
     dimensions = vectors.shape[1]
     columns: dict[str, pa.Array] = {
         "chunk_id": batch.column("chunk_id"),
@@ -220,8 +240,8 @@ def _with_documents(
         "text": batch.column("text"),
         "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dimensions),
     }
-    for name, value in _DOCUMENT_COLUMNS.items():
-        columns[name] = pa.array([value(o) for o in owners], schema.field(name).type)
+    for name, value in _ROW_COLUMNS.items():
+        columns[name] = pa.array([value(o, chunk) for o, chunk in rows], schema.field(name).type)
     return pa.record_batch([columns[f.name] for f in schema], schema=schema)
 
 

@@ -45,6 +45,7 @@ from pipelines.index.commit_protocol import (
 )
 from pipelines.index.table import ChunkIndex
 from pipelines.ledger import IndexVersion, Ledger, LedgerCommit, LedgerDocument
+from pipelines.ledger.erasures import ERASED, ERASED_DETAIL
 from pipelines.ledger.quarantine import releases_in_force
 from pipelines.run.embedding_prefetch import EmbeddingPrefetch
 from pipelines.run.index_rows import IndexRows, build_index_rows, documents_held_as_written
@@ -65,6 +66,7 @@ from pipelines.run.source import (
     capped_parse_attempts,
     selected_sources,
     start_parsing,
+    stop_parsing,
 )
 from pipelines.run.spool import ChunkSink, ChunkSpool, clear_staging, scratch_dir
 from pipelines.settings import Settings
@@ -96,13 +98,27 @@ def prepare_ingestion(
     on_progress: ProgressReporter | None = None,
     sink: ChunkSink | None = None,
     run_id: str | None = None,
+    keep_parser: bool = True,
 ) -> PreparedIngestion:
     """Discover, parse, assess and contract-check what changed since the ledger's last run, source
     by source (`prepare_source`), as one run. The chunks go to `sink` (the embedding thread, or a
-    spool: then the commit embeds them)."""
+    spool: then the commit embeds them). `keep_parser=False`: the parser worker stops after the
+    last source's last file (`prepare_shard`'s `stop_parser`)."""
     sources = selected_sources(settings, source_names)
     run_id = run_id or new_run_id(datetime.now(UTC))
-    parts = [prepare_source(settings, s.name, embedding_model, on_progress, run_id, sink) for s in sources]
+    last = len(sources) - 1
+    parts = [
+        prepare_source(
+            settings,
+            s.name,
+            embedding_model,
+            on_progress,
+            run_id,
+            sink,
+            stop_parser=not keep_parser and i == last,
+        )
+        for i, s in enumerate(sources)
+    ]
     return combine_prepared(parts, run_id)
 
 
@@ -113,18 +129,21 @@ def prepare_source(
     on_progress: ProgressReporter | None = None,
     run_id: str | None = None,
     sink: ChunkSink | None = None,
+    stop_parser: bool = False,
 ) -> PreparedIngestion:
     """One source's part of a run: what the CLI does for each source, and what the source's own
     Dagster asset does. Each source is compared with the corpus as the ledger holds it. Without a
-    `sink`, the source spools its chunks itself (unembedded)."""
+    `sink`, the source spools its chunks itself (unembedded). `stop_parser`: as `prepare_shard`."""
     started_at = datetime.now(UTC)
     run_id = run_id or new_run_id(started_at)
     if sink is not None:
-        return _prepare_source(settings, source_name, embedding_model, on_progress, run_id, sink)
+        return _prepare_source(settings, source_name, embedding_model, on_progress, run_id, sink, stop_parser)
     # Read back in this process: the local scratch folder, whatever staging_uri says.
     spool = ChunkSpool(str(scratch_dir(settings, run_id)))
     try:
-        part = _prepare_source(settings, source_name, embedding_model, on_progress, run_id, spool)
+        part = _prepare_source(
+            settings, source_name, embedding_model, on_progress, run_id, spool, stop_parser
+        )
         spool.close()
     except BaseException:
         spool.discard()
@@ -139,14 +158,17 @@ def _prepare_source(
     on_progress: ProgressReporter | None,
     run_id: str,
     sink: ChunkSink,
+    stop_parser: bool,
 ) -> PreparedIngestion:
     """A plan with one shard and its merge: the steps the Dagster path runs in parallel
     (pipelines/run/shards.py), here in one process."""
     # The contract and the source's ledger rows are read once, by the plan, for all three steps.
     plan, run = plan_and_open_source(settings, source_name, embedding_model, run_id, max_shards=1)
     if plan.skipped:
+        if stop_parser:
+            stop_parsing()  # the sources before it may have started the worker
         return replace(merge_shards(settings, plan, []), spools=(sink.path,))
-    shard = prepare_shard(settings, plan, 0, sink, on_progress, run)
+    shard = prepare_shard(settings, plan, 0, sink, on_progress, run, stop_parser)
     return merge_shards(settings, plan, [shard], run)
 
 
@@ -157,10 +179,14 @@ def prepare_shard(
     sink: ChunkSink,
     on_progress: ProgressReporter | None = None,
     run: SourceInRun | None = None,
+    stop_parser: bool = False,
 ) -> ShardPart:
     """Parse, assess and chunk the files of one shard of a source's plan, handing their chunks
     to `sink` as each document is done. Writes neither the index nor the ledger. `run` is the
-    source as the plan opened it, when the shard runs in the plan's process."""
+    source as the plan opened it, when the shard runs in the plan's process. `stop_parser`: the
+    process parses nothing after this shard (the CLI's last source, a Dagster shard step), so the
+    parser worker stops after its last file, before the merge and while the embedding, which
+    reaches its peak at the walk's end, still has chunks to embed."""
     checks_here = run is not None  # the plan's process merges, and checks the contract, too
     run = run or shard_run(settings, plan)
     contract, config_hash = run.contract, run.config_hash
@@ -169,11 +195,17 @@ def prepare_shard(
     positions: list[int] = []
     outcomes: list[DocumentOutcome] = []
     vanished: list[str] = []
+    erased: set[str] | None = None  # tombstoned content hashes, read at the first file
     for position, path in plan.shard_files(shard):
         file, data = read_source_file(run.source, path, contract.limits.max_file_bytes)
         if file.rejected and not os.path.lexists(path):
             vanished.append(file.doc_id)  # deleted since the plan listed it
             continue
+        if erased is None:
+            erased = run.ledger.tombstoned()
+        if file.content_hash in erased:
+            # Bytes a person erased (`corpusgov erase`): refused before any of them is read.
+            file, data = replace(file, rejection=ERASED, rejection_detail=ERASED_DETAIL), None
         if file.rejected or data is None:
             outcomes.append(rejected_outcome(file, config_hash, contract))
         else:
@@ -192,6 +224,8 @@ def prepare_shard(
         positions.append(position)
         if on_progress is not None:
             on_progress(f"assess {plan.source}", len(outcomes), 0)
+    if stop_parser:
+        stop_parsing()
     stop_point(f"prepare.shard_{shard}.assessed")
     return ShardPart(plan.source, shard, tuple(positions), tuple(outcomes), sink.path, tuple(vanished))
 
@@ -420,10 +454,11 @@ def run_ingestion(
     embedder: Embedder,
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
+    keep_parser: bool = True,
 ) -> IngestionReport:
     """Prepare and commit under the writer lock: what `corpusgov ingest` does."""
     with writer_lock(settings):
-        return ingest_holding_lock(settings, embedder, source_names, on_progress)
+        return ingest_holding_lock(settings, embedder, source_names, on_progress, keep_parser)
 
 
 def ingest_holding_lock(
@@ -431,9 +466,13 @@ def ingest_holding_lock(
     embedder: Embedder,
     source_names: list[str] | None = None,
     on_progress: ProgressReporter | None = None,
+    keep_parser: bool = True,
 ) -> IngestionReport:
     """`run_ingestion` for a caller that already holds the writer lock (`doctor --repair`).
-    Embedding runs beside parsing and assessment (pipelines/run/embedding_prefetch.py)."""
+    Embedding runs beside parsing and assessment (pipelines/run/embedding_prefetch.py).
+    `keep_parser`: keep the extraction worker for this process's next run (its parsers imported
+    once); False in a process that runs one (the CLI): the worker stops once every file is
+    parsed, and its memory is free for the embedding's peak and the commit."""
 
     def embed_progress(done: int, total: int) -> None:
         if on_progress is not None:
@@ -445,7 +484,7 @@ def ingest_holding_lock(
         spool = ChunkSpool(str(scratch_dir(settings, run_id)))
         with EmbeddingPrefetch(embedder, spool, embed_progress) as prefetch:
             prepared = prepare_ingestion(
-                settings, embedder.model_id, source_names, on_progress, prefetch, run_id
+                settings, embedder.model_id, source_names, on_progress, prefetch, run_id, keep_parser
             )
             prefetch.finish()
         return commit_ingestion(settings, prepared, embedder, on_progress)

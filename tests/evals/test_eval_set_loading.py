@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from evals.errors import EvalSetError
-from evals.sets import GoldEvidence, load_eval_set
+from evals.sets import GoldEvidence, lint_eval_set, load_eval_set
 from tests.evals.index_snapshots import FIXTURES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +83,33 @@ def test_empty_eval_set_is_refused(tmp_path: Path) -> None:
     path.write_text("items: []\n", encoding="utf-8")
     with pytest.raises(EvalSetError, match="no items"):
         load_eval_set(path)
+
+
+def test_lint_lists_every_problem_with_its_line_and_load_raises_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "items.yaml"
+    path.write_text(
+        "items:\n"
+        "  - id: a1\n    question: Q?\n    gold: [{doc_id: d, passage: p}]\n    split: dev\n"
+        "  - id: a2\n    question: Q?\n    colour: red\n    gold: [{doc_id: d, passage: p}]\n    split: dev\n"
+        "  - id: a1\n    question: Q?\n    gold: [{doc_id: d, passage: p}]\n    split: test\n",
+        encoding="utf-8",
+    )
+    problems = lint_eval_set(path)
+    assert [(p.line, p.problem) for p in problems] == [
+        (6, "unknown key(s) colour."),
+        (11, "`split` is 'test'."),
+        (11, "duplicate item id 'a1' (first at line 2, item 1 (id 'a1'))."),
+    ]
+    assert "line 6, item 2 (id 'a2')" in str(problems[0])
+    with pytest.raises(EvalSetError) as raised:
+        load_eval_set(path)
+    assert str(raised.value) == str(problems[0])
+    assert lint_eval_set(FIXTURES / "warehouse.yaml") == []
+
+
+def test_invalid_yaml_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "items.yaml"
+    path.write_text("- id: a1\n  question: [unclosed\n", encoding="utf-8")
+    [problem] = lint_eval_set(path)
+    assert problem.line is not None and "invalid YAML" in problem.problem
+    assert f"{path}: line {problem.line}: invalid YAML" in str(problem)

@@ -15,7 +15,7 @@ from pipelines.governance.ingest import ingest
 from pipelines.index.table import index_tag
 from pipelines.settings import Settings, load_settings
 from pipelines.storage import lancedb_storage_options
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, prepared, procedure_text, write_doc
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Reading the index from a RAG app"
@@ -43,8 +43,12 @@ def _published_then_candidate(
     which reading the head and reading `serving` differ. Returns v1's rows as served."""
     for topic in ("loading dock", "cold storage", "forklift charging"):
         write_doc(project / "corpus", f"{topic.replace(' ', '_')}.md", procedure_text(topic))
-    first = ingest(load_settings(), embedder)
-    assert first.publication.published is not None, "the first version is published at once"
+
+    def first_ingest() -> None:
+        first = ingest(load_settings(), embedder)
+        assert first.publication.published is not None, "the first version is published at once"
+
+    prepared(project, f"published-corpus-{embedder.model_id}", first_ingest)
     served = _rows(serving.open_table())
 
     _gated(project)

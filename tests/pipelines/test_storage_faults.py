@@ -66,6 +66,7 @@ def _repaired(settings: Settings, corpus: Path, embedder: FakeEmbedder | None = 
     assert not run_ingestion(settings, embedder).changed
 
 
+@pytest.mark.fleet  # five real corpusgov processes on the truncated ledger (~15 s)
 def test_a_truncated_ledger_is_one_error_line_and_doctor_rebuilds(project: Path) -> None:
     corpus = _corpus(project)
     settings = load_settings()

@@ -1,7 +1,8 @@
 """The ingestion job: every source asset, the index, the eval assets; one writer at a time. And
-the two publishing decisions a person makes from the UI: `promote_index_version` publishes a
-candidate, `rollback_index_version` serves an earlier version's content again. Each publication
-shows on `chunk_index` through `publication_sensor`, whichever path made it."""
+the decisions a person makes from the UI: `promote_index_version` publishes a candidate,
+`rollback_index_version` serves an earlier version's content again, `erase_document` takes one
+document out of the index, its history and the ledger for good. Each publication shows on
+`chunk_index` through `publication_sensor`, whichever path made it."""
 
 import dagster as dg
 from pydantic import Field
@@ -9,15 +10,17 @@ from pydantic import Field
 from pipelines.defs.failures import one_line_failures
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
+from pipelines.governance.erasure import erase
 from pipelines.governance.ingest import roll_back
 from pipelines.governance.publication import promote
 
 INGESTION_JOB_NAME = "ingestion"
 PROMOTE_JOB_NAME = "promote_index_version"
 ROLLBACK_JOB_NAME = "rollback_index_version"
+ERASE_JOB_NAME = "erase_document"
 # A person's decision: a mistaken version number fails the run with its reason, it is not a
 # failed pipeline (run_failure_alert_sensor leaves these out).
-DECISION_JOBS = (PROMOTE_JOB_NAME, ROLLBACK_JOB_NAME)
+DECISION_JOBS = (PROMOTE_JOB_NAME, ROLLBACK_JOB_NAME, ERASE_JOB_NAME)
 # The run queue starts one run with this tag at a time (dagster_home/dagster.yaml); runs started
 # from the UI's Materialize button carry no job tag, and the writer pool covers them.
 WRITER_TAGS = {"corpusgov/writer": "ingestion"}
@@ -110,3 +113,48 @@ rollback_index_version = _decision_job(
     "published version: documents deleted at their source or refused by their current contract "
     "since stay out, and the eval sets follow it. What `corpusgov index rollback N` does.",
 )
+
+
+class EraseConfig(dg.Config):
+    """The run config of `erase_document`: `document: hr/case-114.md`, `reason: GDPR request 114`."""
+
+    document: str = Field(description="The document: its id (source/path) or its path in its source.")
+    reason: str = Field(description="Why, for the audit row (a request number, a ticket).")
+
+
+@dg.op(name="erase", pool=WRITER_POOL)
+@one_line_failures
+def erase_op(
+    context: dg.OpExecutionContext,
+    config: EraseConfig,
+    corpusgov: CorpusgovResource,
+    embedder: EmbedderResource,
+) -> None:
+    """`corpusgov erase DOC --reason TEXT`: out of the served index and every retained version
+    (their data files deleted), the ledger (text fields hashed) and the data dir; the bytes are
+    refused by every later run. The certificate goes to the run's log, and is stored in the
+    ledger (`corpusgov erase --list`). Run it again to finish an erasure that was interrupted."""
+    settings = corpusgov.settings()
+    outcome = erase(settings, embedder.embedder(settings), config.document, config.reason)
+    certificate = outcome.erasure.certificate
+    index = certificate.get("index", {})
+    # The log names the document by its pseudonym only: Dagster's event log outlives the erasure.
+    context.log.info(
+        f"Erased {certificate['document']} (erasure {certificate['erasure_id']}): "
+        f"{len(index.get('versions_rewritten', {}))} index versions rewritten, "
+        f"{len(index.get('files_deleted', []))} data files deleted"
+        + (", already done before" if outcome.erasure.already_done else "")
+        + "."
+    )
+    for note in certificate.get("not_reached", []):
+        context.log.warning(f"Not reached: {note}")
+    for reversion in outcome.reversions:
+        context.log.info(reversion.line())
+
+
+@dg.job(name=ERASE_JOB_NAME, tags=WRITER_TAGS)
+def erase_document() -> None:
+    """Erase one document for good (run config `ops: {erase: {config: {document: ..., reason:
+    ...}}}`): what `corpusgov erase DOC --reason TEXT` does. The run's config names the document:
+    delete this run afterwards (Runs, Delete) if its name is itself personal data."""
+    erase_op()

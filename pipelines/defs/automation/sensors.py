@@ -12,7 +12,7 @@
 
 import hashlib
 import os
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,10 @@ from contracts import ContractError, load_contract
 from pipelines.defs.automation.jobs import DECISION_JOBS, INGESTION_JOB_NAME, WRITER_TAGS
 from pipelines.defs.failures import failure_message
 from pipelines.defs.index.assets import CHUNK_INDEX
+from pipelines.defs.index.checks import reconciliation_after_failed_run
 from pipelines.defs.markdown import markdown_table
 from pipelines.defs.resources import CorpusgovResource
+from pipelines.defs.sources.assets import source_of_step
 from pipelines.errors import CorpusgovError
 from pipelines.governance.alerts import DispatchReport, dispatch_alerts
 from pipelines.ledger import Ledger, Publication
@@ -140,11 +142,11 @@ def contract_alert_sensor(
         context.log.warning(f"Alert sink {sink} failed: {error}")
     if not report.sent_alerts and not report.failures:
         return dg.SkipReason(report.summary())
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return dg.SensorResult(
         asset_events=[_alert_log_event(report)],
-        # The tick list shows the cursor: the alert log in one line per evaluation.
-        cursor=f"{stamp}: {report.summary()}",
+        # The tick list shows what this evaluation sent, in full, on its own row ("0 runs
+        # requested" otherwise); a quiet tick says so, never repeats the last send (no cursor).
+        skip_reason=dg.SkipReason(report.summary()),
     )
 
 
@@ -178,13 +180,23 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, corpusgov: Cor
     failure = steps[0] if steps else context.failure_event
     step = failure.step_key or "the run"
     message = failure_message(failure) or failure.message or "the run failed"
+    settings = corpusgov.settings()
+    configured = [s.name for s in settings.sources]
+    # The source whose step failed, else the sources the run selected (none: every source).
+    failed_in = source_of_step(failure.step_key, configured)
+    selected = {k.path[-1] for k in context.dagster_run.asset_selection or ()} & set(configured)
     record_failed_run(
-        corpusgov.settings(),
+        settings,
         context.dagster_run.run_id,
         f"Dagster step {step}",
         message,
-        tuple(sorted({k.path[-1] for k in context.dagster_run.asset_selection or ()})),
+        (failed_in,) if failed_in else tuple(sorted(selected)),
     )
+    if context.dagster_run.job_name == INGESTION_JOB_NAME:
+        # Its reconciliation check did not run: evaluated here, it says whether the index is intact.
+        context.instance.report_runless_asset_event(
+            reconciliation_after_failed_run(settings, context.dagster_run.run_id)
+        )
 
 
 @dg.sensor(

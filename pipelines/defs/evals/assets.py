@@ -43,6 +43,9 @@ def changelog_table(version: StoredVersion) -> str:
 def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     """Generation metrics as the UI shows them: numbers it can plot, and the judge's bill."""
     generation = result.generation
+    if not generation.judge and not generation.measured:
+        # No judge configured: nothing about one to show (no flat zero plots, no empty name).
+        return {f"{name}_generation": dg.MetadataValue.text("not measured: no `evals.judge` configured")}
     metadata: dict[str, Any] = {
         f"{name}_generation": dg.MetadataValue.text(
             "measured" if generation.measured else f"not measured: {generation.reason}"
@@ -74,7 +77,6 @@ def generation_metadata(name: str, result: StoredResult) -> dict[str, Any]:
     group_name="evals",
     kinds={"python", "duckdb"},
     owners=["team:data-platform"],
-    automation_condition=dg.AutomationCondition.eager(),
     pool=WRITER_POOL,
     code_version="1",
 )
@@ -109,7 +111,6 @@ def eval_set_versions(corpusgov: CorpusgovResource) -> dg.MaterializeResult[None
     group_name="evals",
     kinds={"python", "duckdb"},
     owners=["team:data-platform"],
-    automation_condition=dg.AutomationCondition.eager(),
     pool=WRITER_POOL,
     code_version="3",
 )
@@ -128,6 +129,7 @@ def eval_baselines(
     reversions = score_eval_sets(settings, embedder.embedder(settings), wait_seconds=WRITER_WAIT_SECONDS)
     ledger = Ledger.of(settings)
     metadata: dict[str, Any] = {"re_versioned": len(reversions)}
+    scored = {r.version.eval_set for r in reversions if r.result is not None}
     for config in settings.evals.sets:
         results = eval_results(ledger, config.name, DEV)
         if not results:
@@ -147,6 +149,11 @@ def eval_baselines(
             for r in results
         ]
         metadata[f"{config.name}_by_index_version"] = dg.MetadataValue.md("\n".join([header, *lines]))
+        if config.name not in scored:
+            # Nothing scored this time (a run that changed nothing): no plot point, so each plot
+            # has one point per index version, not a repeat per run.
+            metadata[f"{config.name}_index_version"] = dg.MetadataValue.int(latest.index_version)
+            continue
         # Numeric entries: the UI plots them across materializations (one point per index version).
         for name in names:
             metadata[f"{config.name}_{name.replace('@', '_at_')}"] = dg.MetadataValue.float(

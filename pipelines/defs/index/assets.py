@@ -9,6 +9,7 @@ from pipelines.defs.failures import one_line_failures
 from pipelines.defs.markdown import counts_table, reasons_table
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL, configured_sources, source_asset_key, staging_key
+from pipelines.evaluation import check_eval_sets
 from pipelines.governance.catalog import corpus_status
 from pipelines.index.commit_protocol import writer_lock
 from pipelines.ledger import Ledger
@@ -27,6 +28,8 @@ from pipelines.storage import file_exists
 
 CHUNK_INDEX = dg.AssetKey(["chunk_index"])
 INDEX_GROUP = "index"
+# The run tag that says a run held a source back (over its contract's error budget).
+BLOCKED_TAG = "corpusgov/blocked"
 # A materialization started from the UI while a sensor run commits waits its turn.
 WRITER_WAIT_SECONDS = 600.0
 
@@ -48,10 +51,16 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
         """The LanceDB table `chunks` that the RAG app queries: every indexed document's chunks
         with their vectors, quality grade, provenance label and safety flags. One commit per run,
         tagged `index-v<N>`; a run with nothing to change commits nothing. A source over its
-        contract's error budget is held back; the other sources' changes are committed.
+        contract's error budget is held back; the other sources' changes are committed. A
+        malformed eval set fails the step before anything is committed.
         Materialized on its own, it prepares every source itself.
         """
         settings = corpusgov.settings()
+        # The first step that commits refuses a malformed eval set, as `corpusgov ingest` does:
+        # the eval assets after it could not follow the index it would commit. Before the
+        # staging is cleared: re-executed from failure once the set is fixed, the run commits what
+        # its source steps staged (pipelines/run/spool.py `clear_staging` removes it otherwise).
+        check_eval_sets(settings)
         model = embedder.embedder(settings)
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -68,6 +77,12 @@ def build_chunk_index(source_names: list[str]) -> dg.AssetsDefinition:
             clear_staging(settings, context.run_id)
             clear_staging(settings, staging_key(context))
         unloaded = sorted({s.name for s in settings.sources} - set(source_names))
+        if report.blocked:
+            # The run goes on for the other sources, so it ends "Success": the tag says, in the
+            # Runs list and on the run's page, that a source was held back.
+            blocked = ", ".join(sorted(c.source for c in report.blocked))
+            context.instance.add_run_tags(context.run_id, {BLOCKED_TAG: blocked})
+            context.log.warning(f"Sources blocked, their changes held back: {blocked}.")
         interrupted = report.interrupted_message()
         if interrupted is not None:
             context.log.warning(interrupted)  # as the CLI's exit: the run was not a clean one

@@ -12,6 +12,7 @@ from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.defs.sources.assets import WRITER_POOL
 from pipelines.governance.budgets import ai_generated_shares, quality_floor
 from pipelines.governance.doctor import examine_data_dir
+from pipelines.governance.ingest import retain_after_commit
 from pipelines.governance.publication import PublicationOutcome, publish_candidates
 from pipelines.ledger import Ledger
 from pipelines.settings import Settings
@@ -29,9 +30,23 @@ PUBLICATION_GATE = "publication_gate"
     "ids, the table is at the ledger's version, tags match, every document is accounted for.",
 )
 def ledger_index_reconciliation(corpusgov: CorpusgovResource) -> dg.AssetCheckResult:
-    report = examine_data_dir(corpusgov.settings())
+    return dg.AssetCheckResult(**reconciliation(corpusgov.settings()))
+
+
+def reconciliation_after_failed_run(settings: Settings, run_id: str) -> dg.AssetCheckEvaluation:
+    """The check, evaluated by the run failure sensor after a run that failed before it could
+    run it: Dagster would otherwise show it "Execution failed", with no text, though the index
+    may well be intact."""
+    found = reconciliation(settings)
+    found["metadata"]["evaluated"] = f"after run {run_id} failed, by run_failure_alert_sensor"
+    return dg.AssetCheckEvaluation(asset_key=CHUNK_INDEX, check_name=LEDGER_INDEX_RECONCILIATION, **found)
+
+
+def reconciliation(settings: Settings) -> dict[str, Any]:
+    """What `corpusgov doctor` finds, as the check's passed, metadata and description."""
+    report = examine_data_dir(settings)
     failing = [f for f in report.findings if not f.ok]
-    return dg.AssetCheckResult(
+    return dict(
         passed=report.healthy,
         metadata={
             "findings": dg.MetadataValue.md(
@@ -107,7 +122,23 @@ def publication_gate(corpusgov: CorpusgovResource, embedder: EmbedderResource) -
     settings = corpusgov.settings()
     # The gate and the publication write the ledger and the tag: it waits its turn like the assets.
     outcome = publish_candidates(settings, embedder.embedder(settings), wait_seconds=WRITER_WAIT_SECONDS)
-    return publication_gate_result(settings, outcome)
+    result = publication_gate_result(settings, outcome)
+    if outcome.candidate is None:
+        return result
+    # A version was committed: the retention policy lets old ones go, as after a CLI ingest.
+    cleanup = retain_after_commit(settings, outcome.candidate)
+    if cleanup is None:
+        return result
+    retention = (
+        f"removed index versions {', '.join(map(str, cleanup.cleaned)) or 'none'}, "
+        f"freed {cleanup.bytes_freed:,} bytes (`retention:` in corpusgov.yaml)"
+    )
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata={**result.metadata, "retention": retention},
+    )
 
 
 def publication_gate_result(settings: Settings, outcome: PublicationOutcome) -> dg.AssetCheckResult:

@@ -14,10 +14,12 @@ from typing import Any
 import dagster as dg
 
 from contracts import ContractError, DocumentContract, load_contract
+from pipelines.contract.violations import standing_violations
 from pipelines.defs.failures import one_line_failures
 from pipelines.defs.reports import contract_check_result, source_metadata
 from pipelines.defs.resources import CorpusgovResource, EmbedderResource
 from pipelines.errors import CorpusgovError
+from pipelines.ledger import Ledger
 from pipelines.run.embedding_prefetch import EmbeddingPrefetch
 from pipelines.run.ingestion import prepare_shard
 from pipelines.run.shards import merge_shards, plan_source
@@ -109,6 +111,18 @@ def _source_ops(source_name: str, check: dg.AssetCheckSpec) -> tuple[Any, Any, A
     )
 
 
+def source_of_step(step_key: str | None, source_names: list[str]) -> str | None:
+    """The source whose graph a step belongs to (`docs.docs_shard[1]` -> `docs`), else None."""
+    if not step_key:
+        return None
+    op = step_key.rsplit(".", 1)[-1].split("[", 1)[0]
+    for name in source_names:
+        prefix = _UNSAFE.sub("_", name)
+        if op in (f"{prefix}_plan", f"{prefix}_shard", f"{prefix}_merge"):
+            return name
+    return None
+
+
 def _plan_op(prefix: str, source_name: str) -> Any:
     @dg.op(name=f"{prefix}_plan", out=dg.DynamicOut(int), pool=WRITER_POOL)
     @one_line_failures
@@ -149,7 +163,9 @@ def _shard_op(prefix: str, source_name: str) -> Any:
         # Embedding runs beside parsing and assessment; chunk_index only writes the vectors.
         spool = ChunkSpool(staging_dir(settings, staging_key(context)))
         with EmbeddingPrefetch(embedder.embedder(settings), spool) as prefetch:
-            part = prepare_shard(settings, planned, number, prefetch, on_progress)
+            # A shard step is a process of its own (Dagster's multiprocess or k8s executor): the
+            # parser worker's memory is freed after its last file, before the embedding's tail.
+            part = prepare_shard(settings, planned, number, prefetch, on_progress, stop_parser=True)
             prefetch.finish()
         stage_shard(settings, staging_key(context), part)
         context.log.info(
@@ -183,7 +199,9 @@ def _merge_op(prefix: str, source_name: str, check: dg.AssetCheckSpec) -> Any:
         stage_part(settings, staging_key(context), part)
         [verdict] = part.contract_checks
         yield dg.Output(None, "result", metadata={**source_metadata(part), "shards": planned.shards})
-        yield contract_check_result(verdict, check.name, settings)
+        # The check says where the source stands, not only what this run changed.
+        standing = standing_violations(Ledger.of(settings), source_name, {o.doc_id for o in part.outcomes})
+        yield contract_check_result(verdict, check.name, settings, standing)
 
     return merge
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import pipelines.cli.ingest as cli_ingest
 import pipelines.cli.read as cli_read
 from pipelines.cli.app import app
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, corpusgov_main, prepared, procedure_text, write_doc
 
 runner = CliRunner()
 
@@ -116,23 +116,29 @@ def test_search_json_and_filters(cli_project: Path) -> None:
         (("index", "cleanup", "--older-than-days", "-5"), "from 0 to 36500, got -5"),
         (("index", "promote", "99"), "There is no index version 99 to promote"),
         (("index", "rollback", "99"), "There is no index version 99"),
+        (("erase",), "Name the document to erase"),
+        (("erase", "docs/returns.md"), "Say why with --reason"),
+        (("erase", "docs/nope.md", "--reason", "request 114"), "No document docs/nope.md in the ledger"),
+        (("erase", "--release", "0" * 64, "--reason", "x"), "No tombstone in force holds the content hash"),
         (("outputs", "register", "NOT_JSON_LINES"), "line 2: not valid JSON"),
         (("outputs", "register", "WRONG_SHAPE"), "line 1: 'text' is required"),
     ],
 )
-def test_user_mistakes_are_one_line_errors(cli_project: Path, args: tuple[str, ...], message: str) -> None:
-    invoke("ingest")
+def test_user_mistakes_are_one_line_errors(
+    cli_project: Path,
+    args: tuple[str, ...],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepared(cli_project, "cli-ingested", lambda: invoke("ingest"))
     good = '{"id": "a1", "text": "An answer the app gave.", "derived_from": []}'
     (cli_project / "NOT_JSON_LINES").write_text(good + "\n{not json\n", encoding="utf-8")
     (cli_project / "WRONG_SHAPE").write_text('{"id": "a1"}\n', encoding="utf-8")
     args = tuple(str(cli_project / a) if a in ("NOT_JSON_LINES", "WRONG_SHAPE") else a for a in args)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-        timeout=120,
-    )
+    # `main` in this process, as the program runs it; test_missing_config_is_a_clear_error and
+    # test_a_grade_this_version_does_not_know_is_one_line_naming_the_fix start the real program.
+    result = corpusgov_main(capsys, monkeypatch, *args)
     assert result.returncode == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr + result.stdout
@@ -181,30 +187,31 @@ def test_missing_source_folder_is_reported_and_other_sources_go_on(
 )
 @pytest.mark.parametrize("command", ["ingest", "status", "documents"])
 def test_data_dir_and_config_problems_are_one_line_errors(
-    tmp_path: Path, setup: str, message: str, command: str
+    tmp_path: Path,
+    setup: str,
+    message: str,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (tmp_path / "corpus").mkdir()
     config = tmp_path / "corpusgov.yaml"
     config.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
-    env = {**os.environ, "CORPUSGOV_CONFIG": str(config)}
+    monkeypatch.setenv("CORPUSGOV_CONFIG", str(config))
+    monkeypatch.delenv("CORPUSGOV_DATA_DIR", raising=False)
     if setup == "data_dir_is_a_file":
         (tmp_path / "data").write_text("not a folder", encoding="utf-8")
     elif setup == "data_dir_cannot_be_created":
         (tmp_path / "blocker").write_text("a file", encoding="utf-8")
-        env["CORPUSGOV_DATA_DIR"] = str(tmp_path / "blocker" / "data")
+        monkeypatch.setenv("CORPUSGOV_DATA_DIR", str(tmp_path / "blocker" / "data"))
     elif setup == "data_dir_under_proc":
-        env["CORPUSGOV_DATA_DIR"] = "/proc/1/nope"  # a folder no one can make, read commands included
+        # A folder no one can make, read commands included.
+        monkeypatch.setenv("CORPUSGOV_DATA_DIR", "/proc/1/nope")
     elif setup == "config_empty":
         config.write_text("", encoding="utf-8")
     else:
         config.write_bytes("data_dir: donn\xe9es\nsources: []\n".encode("latin-1"))
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", command],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = corpusgov_main(capsys, monkeypatch, command)
     assert result.returncode == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr

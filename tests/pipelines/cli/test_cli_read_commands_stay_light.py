@@ -13,7 +13,7 @@ import pytest
 from pipelines.governance.ingest import ingest
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, prepared, procedure_text, write_doc
 
 HEAVY = ("great_expectations", "torch", "unstructured", "ragas", "sentence_transformers", "transformers")
 _PROBE = """
@@ -47,6 +47,7 @@ def _loaded(args: list[str]) -> set[str]:
         ["quarantine", "list"],
         ["index", "versions"],
         ["evals", "status"],
+        ["evals", "lint"],
         ["--help"],
         ["doctor", "--json"],
     ],
@@ -54,7 +55,7 @@ def _loaded(args: list[str]) -> set[str]:
 )
 def test_read_commands_load_nothing_heavy(project: Path, args: list[str]) -> None:
     write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
-    run_ingestion(load_settings(), FakeEmbedder())
+    prepared(project, "receiving-ingested", lambda: run_ingestion(load_settings(), FakeEmbedder()))
     loaded = _loaded(args)
     assert not loaded & set(HEAVY), f"{' '.join(args)} imported {sorted(loaded & set(HEAVY))}"
     if args == ["status"]:

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT, procedure_text, write_doc
 
 
+@pytest.mark.fleet  # the installed command and its parser worker: two cold Python starts, ~25 s
 def test_a_project_with_a_contracts_folder_ingests_from_its_own_folder(tmp_path: Path) -> None:
     (tmp_path / "contracts").mkdir()
     shutil.copyfile(

@@ -46,7 +46,7 @@ def test_the_alert_sensors_are_loaded_and_running_by_default(project: Path) -> N
     assert defs.resolve_sensor_def("contract_alert_sensor").minimum_interval_seconds == 30
 
 
-def test_what_was_sent_is_an_alert_log_materialization_and_the_tick_cursor(
+def test_what_was_sent_is_an_alert_log_materialization_and_the_ticks_line(
     project: Path, fake_embedder: FakeEmbedder
 ) -> None:
     config = project / "corpusgov.yaml"
@@ -60,7 +60,8 @@ def test_what_was_sent_is_an_alert_log_materialization_and_the_tick_cursor(
     second = evaluate(project)
 
     assert isinstance(first, dg.SensorResult)
-    assert first.cursor is not None and first.cursor.endswith("Sent 1 alert to 1 sink.")
+    assert first.cursor is None, "a quiet tick must not show the last send again"
+    assert first.skip_reason is not None and first.skip_reason.skip_message == "Sent 1 alert to 1 sink."
     [event] = first.asset_events
     assert event.asset_key == ALERT_LOG
     assert "docs/tiny.md" in event.metadata["alerts"].value
@@ -117,6 +118,13 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
         result = defs.resolve_job_def("ingestion").execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         sense_run_failure(instance, result)
+        # The reconciliation check the run never reached is evaluated, with its findings, not
+        # left "Execution failed" with no text.
+        key = dg.AssetCheckKey(dg.AssetKey(["chunk_index"]), "ledger_index_reconciliation")
+        [latest] = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        evaluation = latest.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+        assert evaluation.description, "its findings, in words"
+        assert f"after run {result.run_id} failed" in evaluation.metadata["evaluated"].value
     evaluate(project)
     lines = [json.loads(line) for line in (project / "alerts.jsonl").read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["run_failed"]
@@ -127,6 +135,7 @@ def test_a_failed_step_in_the_dagster_path_alerts(project: Path) -> None:
     assert len(said.splitlines()) == 1 and "is a file where the index folder belongs" in said, said
     assert "is a file where the index folder belongs" in lines[0]["message"]
     assert "An exception was thrown" not in lines[0]["message"]
+    assert lines[0]["source"] == "docs", "the source whose step failed"
 
 
 @pytest.mark.dagster
@@ -188,3 +197,14 @@ def test_a_dagster_run_failing_just_after_its_commit_alerts_once(
     assert len(failed) == 1, lines
     assert result.dagster_run.run_id in failed[0]["message"]
     assert "the step process was killed" in failed[0]["message"]
+
+
+def test_a_failed_step_names_its_source() -> None:
+    from pipelines.defs.sources.assets import source_of_step
+
+    sources = ["docs", "hr-notes"]
+    assert source_of_step("docs.docs_shard[1]", sources) == "docs"
+    assert source_of_step("hr_notes.hr_notes_plan", sources) == "hr-notes"
+    assert source_of_step("hr_notes_merge", sources) == "hr-notes"
+    assert source_of_step("chunk_index", sources) is None
+    assert source_of_step(None, sources) is None

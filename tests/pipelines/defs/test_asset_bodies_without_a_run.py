@@ -65,6 +65,14 @@ def test_the_eval_assets_bind_and_score_and_say_so(project: Path) -> None:
     assert baselines.metadata["re_versioned"] == 1
     assert 0.0 <= baselines.metadata["ops_ndcg_at_5"].value <= 1.0
     assert "not measured" in str(baselines.metadata["ops_generation"].value)
+    assert not [k for k in baselines.metadata if "judge" in k], "no judge configured: nothing about one"
+
+    # Nothing changed: no new plot point (one point per index version, not one per run).
+    again = eval_baselines(
+        dg.build_asset_context(), corpusgov=CorpusgovResource(), embedder=_FakeEmbedderResource()
+    )
+    assert again.metadata is not None and again.metadata["re_versioned"] == 0
+    assert "ops_ndcg_at_5" not in again.metadata and "ops_by_index_version" in again.metadata
 
 
 def test_the_index_metadata_and_reconciliation_read_the_ledger(project: Path) -> None:

@@ -105,6 +105,8 @@ def test_a_source_over_budget_blocks_only_itself_in_the_job(project: Path) -> No
         index = next(m for m in result.asset_materializations_for_node("chunk_index"))
         assert "not updated: source 'wiki' blocked" in index.metadata["not_updated"].value
         assert index.metadata["held_back"].value == 2
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and run.tags.get("corpusgov/blocked") == "wiki", "the Runs list says blocked"
     status = corpus_status(load_settings())
     assert status.documents["indexed"] == 1, "the healthy source was committed"
 
@@ -220,3 +222,23 @@ def test_editing_a_contract_or_the_config_starts_a_run(project: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8") + "evals:\n  k: 3\n", encoding="utf-8")
     after_config = tick(after_contract.cursor)
     assert isinstance(after_config, dg.SensorResult) and after_config.run_requests
+
+
+@pytest.mark.dagster
+def test_a_sources_check_stays_warn_while_its_documents_stay_quarantined(project: Path) -> None:
+    """A run another source triggered leaves the WARN in place: the check says where the source
+    stands (its quarantined documents), not only what this run changed."""
+    write_doc(project / "corpus", "receiving.md", procedure_text("receiving"))
+    write_doc(project / "corpus", "note.md", "# Note\n\nToo short to keep.\n")  # quarantined, within budget
+    job = dagster_definitions().resolve_job_def("ingestion")
+    with dg.instance_for_test() as instance:
+        first = job.execute_in_process(instance=instance)
+        [warned] = [e for e in first.get_asset_check_evaluations() if e.check_name == "contract_docs"]
+        assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+        write_doc(project / "corpus", "returns.md", procedure_text("returns"))  # an unrelated change
+        second = job.execute_in_process(instance=instance)
+        [still] = [e for e in second.get_asset_check_evaluations() if e.check_name == "contract_docs"]
+    assert not still.passed and still.severity == dg.AssetCheckSeverity.WARN, still.description
+    assert "1 document of this source quarantined" in (still.description or "")
+    assert "`docs/note.md`" in still.metadata["failing_documents"].value
+    assert "earlier run" in still.metadata["failing_documents"].value

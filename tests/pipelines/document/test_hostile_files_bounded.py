@@ -119,6 +119,7 @@ def settings_rows(settings) -> list[DocumentRow]:  # noqa: ANN001
     return Ledger.of(settings).document_rows()
 
 
+@pytest.mark.fleet  # kills the parser over its budget, then waits for a new one (~15 s each)
 @pytest.mark.parametrize(
     ("limits", "expected"),
     [

@@ -105,6 +105,7 @@ def _row(project: Path, doc_id: str) -> tuple[str, tuple[str, ...], str]:
     return row.state, tuple(row.reasons), row.detail or ""
 
 
+@pytest.mark.fleet  # kills the parser, then starts it twice more
 def test_a_parser_killed_from_outside_leaves_the_file_interrupted_and_the_next_run_reads_it(
     project: Path, fake_embedder: FakeEmbedder, kill_parser_of: Callable[[str | None], Killer]
 ) -> None:

@@ -10,6 +10,8 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
+
 from pipelines.governance.catalog import list_documents
 from pipelines.governance.quarantine import release_document
 from pipelines.run.ingestion import run_ingestion
@@ -51,6 +53,7 @@ def _states(settings) -> dict[str, tuple[str, list[str]]]:  # noqa: ANN001
     return {r["doc_id"]: (r["state"], r["reasons"]) for r in list_documents(settings)}
 
 
+@pytest.mark.fleet  # nine million characters through the parser worker and the contract (~12 s)
 def test_nine_million_characters_of_prose_are_quarantined_on_their_length_unembedded(project: Path) -> None:
     corpus = project / "corpus"
     _normal_files(corpus)

@@ -28,7 +28,7 @@ from pipelines.evaluation import (
 from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
-from tests.conftest import REPO_ROOT, FakeEmbedder, write_doc
+from tests.conftest import REPO_ROOT, FakeEmbedder, prepared, write_doc
 
 # Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
 pytestmark = pytest.mark.usefixtures("ledger_backend")
@@ -51,6 +51,12 @@ def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.setenv("CORPUSGOV_CONFIG", str(tmp_path / "corpusgov.yaml"))
     return tmp_path
+
+
+def first_ingest(sample: Path, embedder: FakeEmbedder) -> None:
+    """A test's first `run_ingestion` of the sample corpus (27 files, PDFs and DOCX among them, a
+    few seconds of parsing): on DuckDB, run once and copied into the next test that starts there."""
+    prepared(sample, "sample-ingested", lambda: run_ingestion(load_settings(), embedder))
 
 
 def items() -> dict[str, dict]:
@@ -77,7 +83,7 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
     sample: Path, fake_embedder: FakeEmbedder
 ) -> None:
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     first = reversion_eval_sets(settings, fake_embedder)
     assert len(first) == 1 and first[0].version.number == 1
     assert first[0].result is not None and first[0].result.index_version == 1
@@ -128,7 +134,7 @@ def test_index_change_reversions_the_eval_set_and_nothing_reports_a_silent_regre
 
 def test_a_no_op_ingest_creates_no_eval_set_version(sample: Path, fake_embedder: FakeEmbedder) -> None:
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     reversion_eval_sets(settings, fake_embedder)
     run_ingestion(settings, fake_embedder)
     assert reversion_eval_sets(settings, fake_embedder) == []
@@ -137,7 +143,7 @@ def test_a_no_op_ingest_creates_no_eval_set_version(sample: Path, fake_embedder:
 
 def test_small_change_reuses_unaffected_items(sample: Path, fake_embedder: FakeEmbedder) -> None:
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     reversion_eval_sets(settings, fake_embedder)
     write_doc(
         sample / "corpus",
@@ -156,7 +162,7 @@ def test_holdout_stays_out_of_routine_results_and_exposures_are_counted(
     sample: Path, fake_embedder: FakeEmbedder
 ) -> None:
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     reversion_eval_sets(settings, fake_embedder)
     ledger = Ledger.of(settings)
     dev = eval_results(ledger, "sample", DEV)[0]
@@ -233,7 +239,7 @@ def test_an_eval_question_copied_into_the_corpus_is_flagged(
     sample: Path, fake_embedder: FakeEmbedder
 ) -> None:
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     first = reversion_eval_sets(settings, fake_embedder)[0]
     assert first.contaminated == {}
     question = items()["q07"]["question"]
@@ -255,7 +261,7 @@ def test_amplification_compares_ai_share_in_results_with_the_corpus(
     from pipelines.evaluation import amplification
 
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)
+    first_ingest(sample, fake_embedder)
     result = reversion_eval_sets(settings, fake_embedder)[0].result
     amp = amplification(settings, result)
     # The sample corpus has two AI-declared documents among ~27 indexed ones.
@@ -272,7 +278,7 @@ def test_cleanup_keeps_versions_a_live_baseline_needs(sample: Path, fake_embedde
     from pipelines.index.reconciliation import reconcile
 
     settings = load_settings()
-    run_ingestion(settings, fake_embedder)  # v1: baseline, then superseded below
+    first_ingest(sample, fake_embedder)  # v1: baseline, then superseded below
     reversion_eval_sets(settings, fake_embedder)
     time.sleep(1)  # versions apart by more than the cleanup's clock margin
     for item_id in text_gold_items()[:4]:

@@ -19,7 +19,7 @@ from pipelines.governance.doctor import examine_data_dir, repair_data_dir
 from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, prepared, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
 from tests.pipelines.test_storage_faults import _cli, _corpus, _one_error_line
 
@@ -33,6 +33,7 @@ def _cli_embedder(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> FakeEm
     return embedder
 
 
+@pytest.mark.fleet  # five real corpusgov processes on the damaged ledger (~20 s)
 def test_a_ledger_cut_to_half_is_damaged_for_every_command_and_doctor_rebuilds_it(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,10 +101,15 @@ def test_when_ingest_advises_doctor_repair_the_doctor_finds_something_to_repair(
     project: Path, damage: DamageFn
 ) -> None:
     corpus = _corpus(project)
+
+    def two_runs() -> None:
+        run_ingestion(load_settings(), FakeEmbedder())
+        write_doc(corpus, "receiving.md", procedure_text("receiving", steps=20))
+        run_ingestion(load_settings(), FakeEmbedder())
+
+    # The two runs are the same for every damage: made once, copied into the next test.
+    prepared(project, "two-runs-before-the-damage", two_runs)
     settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
-    write_doc(corpus, "receiving.md", procedure_text("receiving", steps=20))
-    run_ingestion(settings, FakeEmbedder())
     damage(settings.ledger_path)
     write_doc(corpus, "night_shift.md", procedure_text("night shift", steps=8))
     try:

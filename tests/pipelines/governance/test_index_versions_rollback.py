@@ -17,7 +17,7 @@ from pipelines.index.table import ChunkIndex
 from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import load_settings
-from tests.conftest import FakeEmbedder, add_eval_set, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, add_eval_set, prepared, procedure_text, write_doc
 
 # Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
 pytestmark = pytest.mark.usefixtures("ledger_backend")
@@ -28,14 +28,19 @@ def three_versions(project: Path, fake_embedder: FakeEmbedder):
     corpus = project / "corpus"
     for topic in ("receiving", "returns", "picking"):
         write_doc(corpus, f"{topic}.md", procedure_text(topic))
-    settings = load_settings()
-    run_ingestion(settings, fake_embedder)  # v1: three documents
-    write_doc(corpus, "packing.md", procedure_text("packing"))
-    write_doc(corpus, "returns.md", procedure_text("returns", steps=9))
-    run_ingestion(settings, fake_embedder)  # v2: +packing, ~returns
-    (corpus / "picking.md").unlink()
-    run_ingestion(settings, fake_embedder)  # v3: -picking
-    return settings
+
+    def three_runs() -> None:
+        settings = load_settings()
+        run_ingestion(settings, fake_embedder)  # v1: three documents
+        write_doc(corpus, "packing.md", procedure_text("packing"))
+        write_doc(corpus, "returns.md", procedure_text("returns", steps=9))
+        run_ingestion(settings, fake_embedder)  # v2: +packing, ~returns
+        (corpus / "picking.md").unlink()
+        run_ingestion(settings, fake_embedder)  # v3: -picking
+
+    # The same three runs for every test here: on DuckDB, made once and copied.
+    prepared(project, f"three-versions-{fake_embedder.model_id}", three_runs)
+    return load_settings()
 
 
 def test_versions_list_manifests_newest_first(three_versions) -> None:

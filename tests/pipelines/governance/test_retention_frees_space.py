@@ -108,3 +108,29 @@ def test_a_retention_failure_after_the_commit_is_a_warning_not_a_failed_run(
     served = Ledger.of(settings).serving_version()
     assert served is not None and served.index_version == 1, "committed and published all the same"
     assert "Index version 1 is committed" in caplog.text and "the bucket does not answer" in caplog.text
+
+
+@pytest.mark.fleet  # five runs in a row (make test runs it)
+def test_a_tagged_release_outlives_the_policy(project: Path, fake_embedder: FakeEmbedder) -> None:
+    """A version a person tagged in LanceDB (a release kept for audits) stays readable when
+    `retention:` lets every other old version go."""
+    corpus = project / "corpus"
+    write_doc(corpus, "receiving.md", procedure_text("receiving"))
+    with (project / "corpusgov.yaml").open("a", encoding="utf-8") as config:
+        config.write("retention:\n  keep_last: 1\n  keep_days: 0\n  live_baselines_per_eval_set: 0\n")
+    settings = load_settings()
+    ingest(settings, fake_embedder)  # v1
+    ledger = Ledger.of(settings)
+    first = ledger.index_versions()[0]
+    ChunkIndex(settings.lancedb_uri).require_table().tags.create("release-2026-q4", first.lance_version)
+    for round_number in range(2, 6):
+        _edit(corpus, round_number)
+        ingest(settings, fake_embedder)
+    removed = removed_index_versions(settings)
+    assert 1 not in removed and {2, 3} <= removed, removed
+    table = ChunkIndex(settings.lancedb_uri).require_table()
+    table.checkout("release-2026-q4")
+    assert (
+        read_columns(table, ["doc_id"]).column("doc_id").to_pylist()
+        == ["docs/receiving.md"] * table.count_rows()
+    )

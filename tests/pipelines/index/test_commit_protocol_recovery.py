@@ -4,6 +4,7 @@ version, tags matching versions, and then a no-op run. Stopped in-process here (
 each named step); tests/pipelines/index/test_commit_protocol_kills.py does it with real process exits
 and SIGKILLs."""
 
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -17,9 +18,9 @@ from pipelines.governance.versions import cleanup_index, rollback_index
 from pipelines.index.commit_protocol import STOP_POINTS
 from pipelines.ledger.postgres import WRITE_LOCK
 from pipelines.run.ingestion import run_ingestion
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import CONFIG_ENV, Settings, load_settings
 from pipelines.stop_points import STOP_AT_ENV, StopRequested
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, inputs_digest, prepared, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants, store_state
 
 # Every test here runs on both ledger backends: the DuckDB file and a shared PostgreSQL.
@@ -41,13 +42,21 @@ def _change_corpus(corpus: Path) -> None:
     write_doc(corpus, "night_shift.md", procedure_text("night shift"))
 
 
+_references: dict[tuple[str, str], set[str]] = {}
+
+
 def _reference_chunks(tmp_path: Path, corpus: Path) -> set[str]:
-    """The chunk ids an uninterrupted ingest of the same files gives."""
-    settings = load_settings()
-    settings.data_dir = tmp_path / "reference-data"
-    settings.ledger_url = None  # a data dir of its own, ledger included
-    run_ingestion(settings, FakeEmbedder())
-    return set(assert_invariants(settings, corpus)["ledger_chunks"])  # type: ignore[arg-type]
+    """The chunk ids an uninterrupted ingest of the same files gives: ingested once per set of
+    files and config (chunk ids depend on nothing else), then remembered for the next test."""
+    config = Path(os.environ[CONFIG_ENV]).read_text(encoding="utf-8")
+    key = (config, inputs_digest(corpus))
+    if key not in _references:
+        settings = load_settings()
+        settings.data_dir = tmp_path / "reference-data"
+        settings.ledger_url = None  # a data dir of its own, ledger included
+        run_ingestion(settings, FakeEmbedder())
+        _references[key] = set(assert_invariants(settings, corpus)["ledger_chunks"])  # type: ignore[arg-type]
+    return set(_references[key])
 
 
 def _stopped_run(settings: Settings, point: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,10 +70,9 @@ def _committed_then_changed(project: Path) -> tuple[Settings, Path]:
     """A first run committed, then the corpus changed: a file edited, one deleted, one added."""
     corpus = project / "corpus"
     _first_corpus(corpus)
-    settings = load_settings()
-    run_ingestion(settings, FakeEmbedder())
+    prepared(project, "first-corpus-committed", lambda: run_ingestion(load_settings(), FakeEmbedder()))
     _change_corpus(corpus)
-    return settings, corpus
+    return load_settings(), corpus
 
 
 def _later_run_died(

@@ -273,3 +273,43 @@ def test_a_killed_shard_resumes_from_the_files_it_staged_in_the_bucket(
     assert "sources__docs.docs_shard[0]" not in rerun, "shard 0 was read back from the bucket"
     assert_invariants(settings, config.parent / "corpus")
     assert _files(s3, prefix) == [], "the staging folder is removed once the run committed"
+
+
+def test_erase_reaches_every_object_in_the_bucket(on_s3: Settings, s3: S3Server, project: Path) -> None:
+    """`corpusgov erase` with the index and the staging in the bucket: no object under the
+    index's prefix holds the document's rows afterwards (every data file read whole, hidden rows
+    included), rewritten versions are still readable there, and the stores agree."""
+    from lance.file import LanceFileReader
+
+    from pipelines.governance.erasure import erase_document
+    from pipelines.storage import lancedb_storage_options
+
+    corpus = project / "corpus"
+    write_doc(corpus, "hr/case.md", procedure_text("case handling for Jordan Whitfield"))
+    ingest(on_s3, FakeEmbedder())
+    write_doc(corpus, "hr/case.md", procedure_text("case handling for Jordan Whitfield", steps=8))
+    ingest(on_s3, FakeEmbedder())
+    prefix = prefix_of(on_s3)
+    options = lancedb_storage_options(on_s3.lancedb_uri) or None
+
+    def holding() -> list[str]:
+        found = []
+        for key in s3.keys(prefix):
+            if "/data/" in key and key.endswith(".lance"):
+                reader = LanceFileReader(
+                    f"s3://{s3.bucket}/{key}", storage_options=options, columns=["doc_id"]
+                )
+                if "docs/hr/case.md" in reader.read_all().to_table().column("doc_id").to_pylist():
+                    found.append(key)
+        return found
+
+    assert holding(), "the bucket holds the document before the erasure"
+    (corpus / "hr" / "case.md").unlink()
+    erasure = erase_document(on_s3, "docs/hr/case.md", "request 114")
+    assert holding() == []
+    assert erasure.certificate["index"]["files_deleted"]
+    assert_invariants(on_s3, corpus)
+    table = ChunkIndex(on_s3.lancedb_uri).require_table()
+    for ref in ("index-v1", "index-v2", "serving"):
+        table.checkout(ref)
+        assert "docs/hr/case.md" not in set(table.to_arrow().column("doc_id").to_pylist())

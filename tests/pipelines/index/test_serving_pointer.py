@@ -17,7 +17,7 @@ from pipelines.ledger import Ledger
 from pipelines.run.ingestion import run_ingestion
 from pipelines.settings import Settings, load_settings
 from pipelines.stop_points import STOP_AT_ENV, StopRequested
-from tests.conftest import FakeEmbedder, procedure_text, write_doc
+from tests.conftest import FakeEmbedder, prepared, procedure_text, write_doc
 from tests.pipelines.store_invariants import assert_invariants
 
 WRITER_POINTS = [p for p in STOP_POINTS if p.startswith(("commit.", "publish."))]
@@ -33,9 +33,13 @@ def _served_chunks(settings: Settings) -> set[str]:
 def _published_corpus(project: Path) -> tuple[Settings, set[str]]:
     for topic in ("loading dock", "cold storage", "forklift charging"):
         write_doc(project / "corpus", f"{topic.replace(' ', '_')}.md", procedure_text(topic))
+
+    def first_ingest() -> None:
+        outcome = ingest(load_settings(), FakeEmbedder())
+        assert outcome.publication.published is not None, "the first version is published at once"
+
+    prepared(project, "published-corpus-fake-embedder@test", first_ingest)
     settings = load_settings()
-    outcome = ingest(settings, FakeEmbedder())
-    assert outcome.publication.published is not None, "the first version is published at once"
     return settings, _served_chunks(settings)
 
 

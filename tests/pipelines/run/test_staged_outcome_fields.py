@@ -48,8 +48,10 @@ def _every_field_set() -> DocumentOutcome:
         near_duplicate_of="docs/b.md",
         near_duplicate_signature=bytes(range(256)) * 2,
         chunks=(
-            ChunkRef(chunk_id="c1", doc_id="docs/a.md", ordinal=0, chars=1200),
-            ChunkRef(chunk_id="c2", doc_id="docs/a.md", ordinal=1, chars=800),
+            ChunkRef(
+                chunk_id="c1", doc_id="docs/a.md", ordinal=0, chars=1200, pii_flags=("safety.pii_email",)
+            ),
+            ChunkRef(chunk_id="c2", doc_id="docs/a.md", ordinal=1, chars=800, pii_flags=("pii.redacted",)),
         ),
         detail="graded C, below the contract's minimum B",
     )
